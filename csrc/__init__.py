@@ -1,0 +1,1 @@
+"""Non-Python sources shipped as package data: hand-written WAT (wat/) and the JS loader (js/)."""

@@ -1,0 +1,23 @@
+"""torch_wasm_backend: a ``torch.compile`` backend that emits WebAssembly (v128 SIMD).
+
+``torch.compile(model, backend="wasm")`` finds the backend through the
+``torch_dynamo_backends`` entry point; importing this package is not needed. The
+top-level import is light (no torch) so that the runtime subpackage works without torch.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["wasm_backend", "Options"]
+
+
+def __getattr__(name):
+    if name == "wasm_backend":
+        from .backend import wasm_backend
+
+        return wasm_backend
+    if name == "Options":
+        from .config import Options
+
+        return Options
+    raise AttributeError(name)

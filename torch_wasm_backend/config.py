@@ -1,0 +1,35 @@
+"""Compile options: one frozen object, read once at the entry point.
+
+``torch.compile(model, backend="wasm", options={...})`` passes a dict; ``Options.from_dict``
+rejects unknown keys with the list of known ones.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+
+DEBUG_ENV = "TORCH_WASM_DEBUG_DIR"
+
+
+@dataclass(frozen=True)
+class Options:
+    engine: str = "wasmtime"  # WebAssembly engine that runs the module in Python
+    simd: bool = True  # vectorise loops with v128 (False: scalar code only, for debugging)
+    strict: bool = False  # raise instead of falling back to eager PyTorch
+    debug_dir: str | None = None  # dump every stage of every graph here (also $TORCH_WASM_DEBUG_DIR)
+    alignment: int = 16  # byte alignment of every buffer in linear memory
+
+    @classmethod
+    def from_dict(cls, options: dict | None) -> "Options":
+        options = dict(options or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ValueError(f"unknown torch_wasm_backend option(s) {unknown}; known options: {sorted(known)}")
+        if "debug_dir" not in options and os.environ.get(DEBUG_ENV):
+            options["debug_dir"] = os.environ[DEBUG_ENV]
+        opts = cls(**options)
+        if opts.alignment < 16 or opts.alignment & (opts.alignment - 1):
+            raise ValueError(f"alignment must be a power of two >= 16, got {opts.alignment}")
+        return opts

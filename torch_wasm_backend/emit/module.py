@@ -1,0 +1,71 @@
+"""The module emitter: memory, constant data, library routines, kernels, entry points.
+
+Entry point: ``emit_module(schedule, plan) -> WatModule``. Exports:
+
+* ``memory``   the one linear memory (layout in the memory plan)
+* ``prepare``  the weight-only kernels; the host calls it after (re)writing weights
+* ``forward``  every other kernel, in order: one call per graph execution
+
+Hand-written routines (``csrc/wat/*.wat``) are included only when a kernel uses them, and
+the text is a pure function of the schedule and plan (byte-identical for the same graph).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+from .. import ir
+from ..memory import MemoryPlan
+from ..schedule import Schedule
+from . import ops, text
+from .kernels import emit_kernel
+
+
+def library_source(name: str) -> str:
+    """A hand-written WAT fragment shipped in the package's ``csrc/wat``."""
+    return resources.files("torch_wasm_backend.csrc").joinpath("wat", name).read_text()
+
+
+@dataclass(frozen=True)
+class WatModule:
+    text: str
+    pages: int
+    exports: tuple  # ("prepare", "forward")
+
+
+def _uses_math(plans) -> bool:
+    for p in plans:
+        k = p.kernel
+        if isinstance(k, ir.Gemm):
+            continue
+        if any(isinstance(n, ir.Op) and n.name in ops.MATH for n in ir.walk(k.body)):
+            return True
+    return False
+
+
+def emit_module(sched: Schedule, plan: MemoryPlan) -> WatModule:
+    prog = sched.program
+    offsets = {name: p.offset for name, p in plan.placements.items()}
+    buffers = {b.name: b for b in prog.buffers}
+    plans = list(sched.prepare) + list(sched.forward)
+    parts = [f"(module\n(memory (export \"memory\") {plan.pages})"]
+    for name in sorted(prog.constants):
+        data = prog.constants[name].tobytes()
+        if data and name in offsets:
+            parts.append(f"(data (i32.const {offsets[name]}) \"{text.data_string(data)}\")")
+    if _uses_math(plans):
+        parts.append(library_source("math_f32x4.wat"))
+    if any(isinstance(p.kernel, ir.Gemm) for p in plans):
+        parts.append(library_source("f32_gemm.wat"))
+    entry = {"prepare": [], "forward": []}
+    for group, group_plans in (("prepare", sched.prepare), ("forward", sched.forward)):
+        for p in group_plans:
+            fn = emit_kernel(p, offsets, buffers)
+            if fn is not None:
+                parts.append(fn)
+                entry[group].append(f"(call ${p.kernel.name})")
+    for group in ("prepare", "forward"):
+        calls = "".join(f"\n  {c}" for c in entry[group])
+        parts.append(f"(func ${group} (export \"{group}\"){calls})")
+    return WatModule("\n".join(parts) + ")\n", plan.pages, ("prepare", "forward"))

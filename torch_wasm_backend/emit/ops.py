@@ -1,0 +1,187 @@
+"""The op table: one entry per IR operator and lane type -> WAT instructions.
+
+Scalar booleans are i32 0/1; vector booleans are i32x4 lane masks (0 or -1), which is what
+SIMD comparisons produce and ``v128.bitselect`` consumes. ``tmp(type)`` gives a fresh local
+for operators that need an operand twice.
+"""
+
+from __future__ import annotations
+
+MATH = ("exp", "log", "tanh", "erf", "sigmoid")  # routines in csrc/wat/math_f32x4.wat
+
+_SIMPLE_SCALAR = {
+    "f32": {"add": "f32.add", "sub": "f32.sub", "mul": "f32.mul", "div": "f32.div", "max": "f32.max",
+            "min": "f32.min", "neg": "f32.neg", "abs": "f32.abs", "sqrt": "f32.sqrt", "floor": "f32.floor",
+            "ceil": "f32.ceil", "round": "f32.nearest", "trunc": "f32.trunc", "lt": "f32.lt", "le": "f32.le",
+            "gt": "f32.gt", "ge": "f32.ge", "eq": "f32.eq", "ne": "f32.ne"},
+    "i32": {"add": "i32.add", "sub": "i32.sub", "mul": "i32.mul", "div": "i32.div_s", "lt": "i32.lt_s",
+            "le": "i32.le_s", "gt": "i32.gt_s", "ge": "i32.ge_s", "eq": "i32.eq", "ne": "i32.ne",
+            "and": "i32.and", "or": "i32.or", "xor": "i32.xor"},
+    "i64": {"add": "i64.add", "sub": "i64.sub", "mul": "i64.mul", "div": "i64.div_s", "lt": "i64.lt_s",
+            "le": "i64.le_s", "gt": "i64.gt_s", "ge": "i64.ge_s", "eq": "i64.eq", "ne": "i64.ne",
+            "and": "i64.and", "or": "i64.or", "xor": "i64.xor"},
+    "bool": {"and": "i32.and", "or": "i32.or", "xor": "i32.xor", "eq": "i32.eq", "ne": "i32.ne",
+             "lt": "i32.lt_u", "le": "i32.le_u", "gt": "i32.gt_u", "ge": "i32.ge_u"},
+}
+
+
+def _zero(t):
+    return f"({'i32' if t == 'bool' else t}.const 0)"
+
+
+def scalar(name: str, src: str, dst: str, args: list, tmp) -> str:
+    """WAT for ``name`` on scalar operands of dtype ``src`` producing ``dst``."""
+    t = "i32" if src == "bool" else src
+    simple = _SIMPLE_SCALAR.get(src, {})
+    if name in simple:
+        return f"({simple[name]} {' '.join(args)})"
+    a = args[0]
+    if name == "cast":
+        return _scalar_cast(src, dst, a)
+    if name == "where":
+        return f"(select {args[1]} {args[2]} {args[0]})"
+    if name in MATH:
+        return f"(f32x4.extract_lane 0 (call $f32x4_{name} (f32x4.splat {a})))"
+    if name == "rsqrt":
+        return f"(f32.div (f32.const 1) (f32.sqrt {a}))"
+    if name == "recip":
+        return f"(f32.div (f32.const 1) {a})"
+    if name == "relu":
+        if src == "f32":
+            return f"(f32.max {a} (f32.const 0))"
+        x = tmp(t)
+        return f"(select (local.tee {x} {a}) {_zero(t)} ({t}.gt_s (local.get {x}) {_zero(t)}))"
+    if name == "isnan":
+        x = tmp("f32")
+        return f"(f32.ne (local.tee {x} {a}) (local.get {x}))"
+    if name == "not":
+        return f"({t}.eqz {a})"
+    if name == "neg":
+        return f"({t}.sub {_zero(t)} {a})"
+    if name in ("max", "min", "abs", "sign"):
+        x, y = tmp(t), tmp(t)
+        b = args[1] if len(args) > 1 else _zero(t)
+        cmp = {"max": "gt_s", "min": "lt_s", "abs": "gt_s"}.get(name)
+        if name == "abs":
+            return f"(select (local.tee {x} {a}) ({t}.sub {_zero(t)} (local.get {x})) ({t}.gt_s (local.get {x}) {_zero(t)}))"
+        if name == "sign":
+            g = f"(local.get {x})"
+            if src == "f32":  # NaN and +-0 pass through
+                return (f"(block (result f32) (local.set {x} {a}) (select (f32.const 1) (select (f32.const -1) "
+                        f"{g} (f32.lt {g} (f32.const 0))) (f32.gt {g} (f32.const 0))))")
+            gt, lt = f"({t}.gt_s {g} {_zero(t)})", f"({t}.lt_s {g} {_zero(t)})"
+            if t == "i64":
+                gt, lt = f"(i64.extend_i32_u {gt})", f"(i64.extend_i32_u {lt})"
+            return f"(block (result {t}) (local.set {x} {a}) ({t}.sub {gt} {lt}))"
+        return f"(select (local.tee {x} {a}) (local.tee {y} {b}) ({t}.{cmp} (local.get {x}) (local.get {y})))"
+    if name in ("floordiv", "mod"):
+        x, y = tmp(t), tmp(t)
+        if src == "f32":
+            q = f"(f32.floor (f32.div (local.get {x}) (local.get {y})))"
+            if name == "floordiv":
+                return f"(block (result f32) (local.set {x} {a}) (local.set {y} {args[1]}) {q})"
+            return (f"(block (result f32) (local.set {x} {a}) (local.set {y} {args[1]}) "
+                    f"(f32.sub (local.get {x}) (f32.mul {q} (local.get {y}))))")
+        # integers: C division, then adjust toward -inf when signs differ and rem != 0
+        r = tmp(t)
+        fix = (f"(i32.and ({t}.ne (local.get {r}) {_zero(t)}) "
+               f"(i32.ne ({t}.lt_s (local.get {r}) {_zero(t)}) ({t}.lt_s (local.get {y}) {_zero(t)})))")
+        head = f"(local.set {x} {a}) (local.set {y} {args[1]}) (local.set {r} ({t}.rem_s (local.get {x}) (local.get {y})))"
+        if name == "mod":
+            return f"(block (result {t}) {head} (select ({t}.add (local.get {r}) (local.get {y})) (local.get {r}) {fix}))"
+        q = f"({t}.div_s (local.get {x}) (local.get {y}))"
+        one = f"({t}.const 1)"
+        return f"(block (result {t}) {head} (select ({t}.sub {q} {one}) {q} {fix}))"
+    raise NotImplementedError(f"no scalar WAT for {name} on {src}")
+
+
+def _scalar_cast(src: str, dst: str, a: str) -> str:
+    if src == dst or (src, dst) in (("bool", "i32"),):
+        return a
+    table = {
+        ("f32", "i32"): "i32.trunc_sat_f32_s", ("f32", "i64"): "i64.trunc_sat_f32_s",
+        ("i32", "f32"): "f32.convert_i32_s", ("i64", "f32"): "f32.convert_i64_s",
+        ("i32", "i64"): "i64.extend_i32_s", ("i64", "i32"): "i32.wrap_i64",
+        ("bool", "f32"): "f32.convert_i32_u", ("bool", "i64"): "i64.extend_i32_u",
+    }
+    if (src, dst) in table:
+        return f"({table[(src, dst)]} {a})"
+    if dst == "bool":
+        return {"f32": f"(f32.ne {a} (f32.const 0))", "i32": f"(i32.ne {a} (i32.const 0))",
+                "i64": f"(i64.ne {a} (i64.const 0))"}[src]
+    raise NotImplementedError(f"cast {src} -> {dst}")
+
+
+_SIMPLE_VECTOR = {
+    "f32": {"add": "f32x4.add", "sub": "f32x4.sub", "mul": "f32x4.mul", "div": "f32x4.div", "max": "f32x4.max",
+            "min": "f32x4.min", "neg": "f32x4.neg", "abs": "f32x4.abs", "sqrt": "f32x4.sqrt",
+            "floor": "f32x4.floor", "ceil": "f32x4.ceil", "round": "f32x4.nearest", "trunc": "f32x4.trunc",
+            "lt": "f32x4.lt", "le": "f32x4.le", "gt": "f32x4.gt", "ge": "f32x4.ge", "eq": "f32x4.eq",
+            "ne": "f32x4.ne"},
+    "i32": {"add": "i32x4.add", "sub": "i32x4.sub", "mul": "i32x4.mul", "max": "i32x4.max_s",
+            "min": "i32x4.min_s", "neg": "i32x4.neg", "abs": "i32x4.abs", "lt": "i32x4.lt_s",
+            "le": "i32x4.le_s", "gt": "i32x4.gt_s", "ge": "i32x4.ge_s", "eq": "i32x4.eq", "ne": "i32x4.ne",
+            "and": "v128.and", "or": "v128.or", "xor": "v128.xor"},
+    "bool": {"and": "v128.and", "or": "v128.or", "xor": "v128.xor", "eq": "i32x4.eq", "ne": "i32x4.ne"},
+}
+
+ONE_F = "(v128.const f32x4 1 1 1 1)"
+ZERO = "(v128.const i32x4 0 0 0 0)"
+ONE_I = "(v128.const i32x4 1 1 1 1)"
+
+
+def vector(name: str, src: str, dst: str, args: list, tmp) -> str:
+    """WAT for ``name`` on 4-lane operands (v128)."""
+    simple = _SIMPLE_VECTOR.get(src, {})
+    if name in simple:
+        return f"({simple[name]} {' '.join(args)})"
+    a = args[0]
+    if name == "cast":
+        return _vector_cast(src, dst, a)
+    if name == "where":
+        return f"(v128.bitselect {args[1]} {args[2]} {args[0]})"
+    if name in MATH:
+        return f"(call $f32x4_{name} {a})"
+    if name == "rsqrt":
+        return f"(f32x4.div {ONE_F} (f32x4.sqrt {a}))"
+    if name == "recip":
+        return f"(f32x4.div {ONE_F} {a})"
+    if name == "relu":
+        return f"(f32x4.max {a} {ZERO})"
+    if name == "isnan":
+        x = tmp("v128")
+        return f"(f32x4.ne (local.tee {x} {a}) (local.get {x}))"
+    if name == "not":
+        return f"(v128.not {a})"
+    if name == "sign":
+        x = tmp("v128")
+        g = f"(local.get {x})"
+        if src == "f32":
+            body = (f"(v128.bitselect {ONE_F} (v128.bitselect (v128.const f32x4 -1 -1 -1 -1) {g} "
+                    f"(f32x4.lt {g} {ZERO})) (f32x4.gt {g} {ZERO}))")
+        else:
+            body = (f"(i32x4.sub (v128.and (i32x4.gt_s {g} {ZERO}) {ONE_I}) "
+                    f"(v128.and (i32x4.lt_s {g} {ZERO}) {ONE_I}))")
+        return f"(block (result v128) (local.set {x} {a}) {body})"
+    if name in ("floordiv", "mod") and src == "f32":
+        x, y = tmp("v128"), tmp("v128")
+        q = f"(f32x4.floor (f32x4.div (local.get {x}) (local.get {y})))"
+        body = q if name == "floordiv" else f"(f32x4.sub (local.get {x}) (f32x4.mul {q} (local.get {y})))"
+        return f"(block (result v128) (local.set {x} {a}) (local.set {y} {args[1]}) {body})"
+    raise NotImplementedError(f"no vector WAT for {name} on {src}")
+
+
+def _vector_cast(src: str, dst: str, a: str) -> str:
+    if src == dst:
+        return a
+    if (src, dst) == ("f32", "i32"):
+        return f"(i32x4.trunc_sat_f32x4_s {a})"
+    if (src, dst) == ("i32", "f32"):
+        return f"(f32x4.convert_i32x4_s {a})"
+    if (src, dst) == ("bool", "f32"):
+        return f"(f32x4.convert_i32x4_s (v128.and {a} {ONE_I}))"
+    if (src, dst) == ("bool", "i32"):
+        return f"(v128.and {a} {ONE_I})"
+    if dst == "bool":
+        return f"(v128.not ({'f32x4' if src == 'f32' else 'i32x4'}.eq {a} {ZERO}))"
+    raise NotImplementedError(f"vector cast {src} -> {dst}")

@@ -1,0 +1,115 @@
+"""Small, deterministic pieces of WAT text: literals, index arithmetic, addresses."""
+
+from __future__ import annotations
+
+import math
+import struct
+
+import numpy as np
+import sympy
+
+from ..indexing import FloorDiv, ModIndex
+
+WASM_TYPE = {"f32": "f32", "i32": "i32", "i64": "i64", "bool": "i32"}
+LOAD = {"f32": "f32.load", "i32": "i32.load", "i64": "i64.load", "bool": "i32.load8_u"}
+STORE = {"f32": "f32.store", "i32": "i32.store", "i64": "i64.store", "bool": "i32.store8"}
+ITEMSIZE = {"f32": 4, "i32": 4, "i64": 8, "bool": 1}
+
+
+def f32_literal(value: float) -> str:
+    """Exact hexadecimal text of ``value`` rounded to float32 (deterministic, lossless)."""
+    v = float(np.float32(value))
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return v.hex()
+
+
+def const(value, dtype: str) -> str:
+    if dtype == "f32":
+        return f"(f32.const {f32_literal(value)})"
+    if dtype == "i64":
+        return f"(i64.const {int(value)})"
+    if dtype == "bool":
+        return f"(i32.const {1 if value else 0})"
+    return f"(i32.const {int(np.int32(int(value)))})"
+
+
+def vconst(value, dtype: str) -> str:
+    if dtype == "f32":
+        lit = f32_literal(value)
+        return f"(v128.const f32x4 {lit} {lit} {lit} {lit})"
+    if dtype == "bool":
+        v = -1 if value else 0
+        return f"(v128.const i32x4 {v} {v} {v} {v})"
+    v = int(np.int32(int(value)))
+    return f"(v128.const i32x4 {v} {v} {v} {v})"
+
+
+def _sorted_terms(expr):
+    return sorted(sympy.Add.make_args(expr), key=sympy.default_sort_key)
+
+
+def index(expr, env: dict) -> str:
+    """WAT i32 arithmetic for a sympy index expression; ``env`` maps symbols to WAT."""
+    expr = sympy.sympify(expr)
+    if expr.is_Integer:
+        return f"(i32.const {int(expr)})"
+    if expr.is_Symbol:
+        return env[expr]
+    if expr.is_Add:
+        terms = [index(t, env) for t in _sorted_terms(expr)]
+        out = terms[0]
+        for t in terms[1:]:
+            out = f"(i32.add {out} {t})"
+        return out
+    if expr.is_Mul:
+        coeff, rest = expr.as_coeff_Mul()
+        if coeff == -1:
+            return f"(i32.sub (i32.const 0) {index(rest, env)})"
+        if coeff != 1:
+            c = int(coeff)
+            inner = index(rest, env)
+            if c > 0 and c & (c - 1) == 0:
+                return f"(i32.shl {inner} (i32.const {c.bit_length() - 1}))"
+            return f"(i32.mul {inner} (i32.const {c}))"
+        factors = sorted(sympy.Mul.make_args(expr), key=sympy.default_sort_key)
+        out = index(factors[0], env)
+        for f in factors[1:]:
+            out = f"(i32.mul {out} {index(f, env)})"
+        return out
+    if isinstance(expr, FloorDiv):
+        return f"(i32.div_s {index(expr.args[0], env)} {index(expr.args[1], env)})"
+    if isinstance(expr, ModIndex):
+        return f"(i32.rem_s {index(expr.args[0], env)} {index(expr.args[1], env)})"
+    raise NotImplementedError(f"cannot emit index expression {expr} ({type(expr).__name__})")
+
+
+def address(base: int, idx, itemsize: int, env: dict) -> tuple[str, int]:
+    """(dynamic part, static offset) of ``base + itemsize * idx``; the static part goes in
+    the instruction's ``offset=`` immediate."""
+    idx = sympy.expand(sympy.sympify(idx))
+    const = sum((t for t in sympy.Add.make_args(idx) if t.is_number), sympy.Integer(0))
+    rest = idx - const
+    static = base + itemsize * int(const)
+    if static < 0:
+        rest, static = idx, base
+    if rest == 0:
+        return "(i32.const 0)", static
+    return index(sympy.expand(rest * itemsize), env), static
+
+
+def data_string(data: bytes) -> str:
+    """A WAT string literal for raw bytes (printable ASCII kept, the rest as \\hh)."""
+    out = []
+    for b in data:
+        if 32 <= b < 127 and b not in (34, 92):
+            out.append(chr(b))
+        else:
+            out.append(f"\\{b:02x}")
+    return "".join(out)
+
+
+def f32_bits(value: float) -> int:
+    return struct.unpack("<i", struct.pack("<f", value))[0]

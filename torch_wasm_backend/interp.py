@@ -1,0 +1,214 @@
+"""A numpy interpreter of the loop IR: the IR's living specification.
+
+Each kernel is evaluated over its whole iteration space at once: loop variables become
+broadcast ``arange`` arrays, index expressions are evaluated with numpy, and ``Load``
+gathers from flat buffers. Slow, obvious and independent of WebAssembly, so lowering and
+scheduling can be tested without a toolchain, and a wrong answer points at one stage.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import sympy
+
+from . import ir
+from .indexing import FloorDiv, ModIndex, index_vars, reduction_vars
+
+_NP = ir.NUMPY_DTYPE
+
+
+def _erf(x):
+    return np.vectorize(math.erf, otypes=[np.float64])(x.astype(np.float64)).astype(x.dtype)
+
+
+def _mod(a, b):
+    return np.where(b == 0, np.nan, np.mod(a, b)) if a.dtype.kind == "f" else np.mod(a, b)
+
+
+def _floordiv(a, b):
+    if a.dtype.kind == "f":
+        return np.floor(a / b)
+    return np.floor_divide(a, b)
+
+
+def _div(a, b):
+    if a.dtype.kind == "f":
+        return a / b
+    q = np.abs(a) // np.abs(b)  # C-style truncation, like i32.div_s
+    return np.where((a < 0) != (b < 0), -q, q).astype(a.dtype)
+
+
+UNARY = {
+    "neg": np.negative, "abs": np.abs, "sqrt": np.sqrt,
+    "rsqrt": lambda x: (1 / np.sqrt(x)).astype(x.dtype),
+    "exp": np.exp, "log": np.log, "tanh": np.tanh, "erf": _erf,
+    "sigmoid": lambda x: (1 / (1 + np.exp(-x))).astype(x.dtype),
+    "relu": lambda x: np.where(x > 0, x, np.where(np.isnan(x), x, 0)).astype(x.dtype),
+    "floor": np.floor, "ceil": np.ceil, "round": np.rint, "trunc": np.trunc,
+    "recip": lambda x: (1 / x).astype(x.dtype),
+    "not": np.logical_not, "isnan": np.isnan, "sign": np.sign,
+}
+BINARY = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": _div,
+    "floordiv": _floordiv, "mod": _mod, "max": np.maximum, "min": np.minimum,
+    "pow": np.power, "lt": np.less, "le": np.less_equal, "gt": np.greater,
+    "ge": np.greater_equal, "eq": np.equal, "ne": np.not_equal,
+    "and": lambda a, b: a & b, "or": lambda a, b: a | b, "xor": lambda a, b: a ^ b,
+}
+
+
+def eval_index(expr, env: dict, shape: tuple) -> np.ndarray:
+    expr = sympy.sympify(expr)
+    syms = sorted(expr.free_symbols, key=str)
+    fn = sympy.lambdify(syms, expr, modules=[{"FloorDiv": np.floor_divide, "ModIndex": np.mod}, "numpy"])
+    out = np.asarray(fn(*[env[s] for s in syms]), dtype=np.int64)
+    return np.broadcast_to(out, shape)
+
+
+def cast(x: np.ndarray, dtype: str) -> np.ndarray:
+    if dtype == "bool":
+        return x != 0
+    if x.dtype.kind == "f" and dtype in ("i32", "i64"):
+        with np.errstate(invalid="ignore"):
+            return np.trunc(x).astype(_NP[dtype])
+    return x.astype(_NP[dtype])
+
+
+def eval_expr(expr, env: dict, mem: dict, shape: tuple) -> np.ndarray:
+    if isinstance(expr, ir.Load):
+        if expr.indirect:
+            env = dict(env)
+            for sym, e, bound in expr.indirect:
+                val = eval_expr(e, env, mem, shape).astype(np.int64)
+                if val.size and (val.min() < 0 or val.max() >= int(bound)):
+                    raise IndexError(f"indirect index {sym} out of range [0, {bound})")
+                env[sym] = val
+        idx = eval_index(expr.index, env, shape)
+        return mem[expr.buffer][idx]
+    if isinstance(expr, ir.Const):
+        return np.full(shape, expr.value, dtype=_NP[expr.dtype])
+    if isinstance(expr, ir.Index):
+        return eval_index(expr.expr, env, shape).astype(_NP[expr.dtype])
+    args = [eval_expr(a, env, mem, shape) for a in expr.args]
+    with np.errstate(all="ignore"):
+        if expr.name == "where":
+            return np.where(args[0], args[1], args[2]).astype(_NP[expr.dtype])
+        if expr.name == "cast":
+            return cast(args[0], expr.dtype)
+        fn = UNARY.get(expr.name) or BINARY[expr.name]
+        return np.asarray(fn(*args)).astype(_NP[expr.dtype])
+
+
+def _grid(ranges, variables):
+    n = len(ranges)
+    shape = tuple(int(r) for r in ranges)
+    env = {}
+    for d, v in enumerate(variables):
+        s = [1] * n
+        s[d] = shape[d]
+        env[v] = np.arange(shape[d], dtype=np.int64).reshape(s)
+    return env, shape
+
+
+def _store(mem, k, values, env, shape):
+    idx = eval_index(k.out_index, env, shape)
+    mem[k.out][idx.reshape(-1)] = values.reshape(-1)
+
+
+def _reduce(op, vals, axes):
+    if op == "sum":
+        return vals.sum(axis=axes, dtype=vals.dtype)
+    if op == "prod":
+        return vals.prod(axis=axes, dtype=vals.dtype)
+    if op in ("max", "min"):
+        if vals.dtype.kind == "f":
+            return (np.max if op == "max" else np.min)(vals, axis=axes)  # propagates NaN
+        return (np.max if op == "max" else np.min)(vals, axis=axes)
+    # argmax / argmin over the flattened reduction axes; NaN wins, first index wins
+    lead = vals.shape[: len(vals.shape) - len(axes)]
+    flat = vals.reshape(lead + (-1,))
+    if flat.dtype.kind == "f":
+        nan = np.isnan(flat)
+        best = (np.argmax if op == "argmax" else np.argmin)(np.where(nan, 0, flat), axis=-1)
+        first_nan = np.argmax(nan, axis=-1)
+        return np.where(nan.any(axis=-1), first_nan, best).astype(np.int64)
+    return (np.argmax if op == "argmax" else np.argmin)(flat, axis=-1).astype(np.int64)
+
+
+def run_kernel(k, mem: dict) -> None:
+    if isinstance(k, ir.Pointwise):
+        if any(int(r) == 0 for r in k.ranges):
+            return
+        env, shape = _grid(k.ranges, index_vars(len(k.ranges)))
+        _store(mem, k, eval_expr(k.body, env, mem, shape), env, shape)
+    elif isinstance(k, ir.Reduce):
+        if any(int(r) == 0 for r in k.ranges):
+            return
+        ranges = tuple(k.ranges) + tuple(k.red_ranges)
+        variables = index_vars(len(k.ranges)) + reduction_vars(len(k.red_ranges))
+        env, shape = _grid(ranges, variables)
+        vals = eval_expr(k.body, env, mem, shape)
+        axes = tuple(range(len(k.ranges), len(ranges)))
+        if any(int(r) == 0 for r in k.red_ranges):
+            init = {"sum": 0, "prod": 1}[k.op]  # max/min of nothing is rejected in lowering
+            out = np.full(shape[: len(k.ranges)], init, dtype=vals.dtype)
+        else:
+            out = _reduce(k.op, vals, axes)
+        out_env, out_shape = _grid(k.ranges, index_vars(len(k.ranges)))
+        _store(mem, k, np.asarray(out), out_env, out_shape)
+    elif isinstance(k, ir.Gemm):
+        _gemm(k, mem)
+    else:
+        raise TypeError(k)
+
+
+def _operand(mem, op: ir.Operand, batch, rows, cols):
+    buf = mem[op.buffer]
+    b = np.arange(batch).reshape(-1, 1, 1)
+    r = np.arange(rows).reshape(1, -1, 1)
+    c = np.arange(cols).reshape(1, 1, -1)
+    idx = int(op.offset) + b * int(op.batch_stride) + r * int(op.row_stride) + c * int(op.col_stride)
+    return buf, idx
+
+
+def _gemm(k: ir.Gemm, mem) -> None:
+    B, M, N, K = (int(x) for x in (k.batch, k.m, k.n, k.k))
+    abuf, aidx = _operand(mem, k.a, B, M, K)
+    bbuf, bidx = _operand(mem, k.b, B, K, N)
+    cbuf, cidx = _operand(mem, k.c, B, M, N)
+    acc = np.matmul(abuf[aidx].astype(np.float64), bbuf[bidx].astype(np.float64)) if K else np.zeros((B, M, N))
+    if k.bias is not None:
+        bias = mem[k.bias].astype(np.float64)
+        acc = acc + (bias[:N].reshape(1, 1, N) if k.bias_axis == 1 else bias[:M].reshape(1, M, 1))
+    if k.relu:
+        acc = np.where(acc > 0, acc, np.where(np.isnan(acc), acc, 0))
+    cbuf[cidx.reshape(-1)] = acc.astype(np.float32).reshape(-1)
+
+
+def run(prog: ir.Program, inputs: list) -> list:
+    """Run ``prog`` on numpy ``inputs`` (one array per InputSpec); return output arrays."""
+    mem = {}
+    for b in prog.buffers:
+        mem[b.name] = np.zeros(int(b.numel), dtype=_NP[b.dtype])
+    for spec, arr in zip(prog.inputs, inputs):
+        mem[spec.buffer][...] = np.ascontiguousarray(arr, dtype=_NP[spec.dtype]).reshape(-1)
+    for name, arr in prog.constants.items():
+        mem[name][...] = arr.reshape(-1)
+    for k in prog.kernels:
+        run_kernel(k, mem)
+    outs = []
+    for o in prog.outputs:
+        buf = mem[o.buffer]
+        shape = tuple(int(s) for s in o.shape)
+        if 0 in shape:
+            outs.append(np.zeros(shape, dtype=_NP[o.dtype]))
+            continue
+        strides = [int(s) for s in o.strides]
+        idx = int(o.offset) + sum(
+            np.arange(n).reshape([-1 if d == j else 1 for j in range(len(shape))]) * s
+            for d, (n, s) in enumerate(zip(shape, strides))
+        ) if shape else np.array(int(o.offset))
+        outs.append(buf[np.asarray(idx)].copy())
+    return outs

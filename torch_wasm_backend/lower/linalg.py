@@ -1,0 +1,98 @@
+"""Matrix products: ``mm``, ``bmm``, ``addmm``, ``baddbmm`` become ``Gemm`` kernels.
+
+The microkernel wants B and C with unit column stride; A may have any strides. A B operand
+that is not laid out that way is copied into a contiguous buffer first. When B is a weight
+(e.g. the transposed weight of a linear layer) that copy reads only weights, so the
+scheduler moves it into the ``prepare`` function that runs once per weight update.
+"""
+
+from __future__ import annotations
+
+import sympy
+import torch
+
+from .. import ir
+from .core import TensorValue, Unsupported, stored
+from .pointwise import binary, const_like
+from .registry import broadcast_to, lower
+from .views import unsqueeze_dims
+
+aten = torch.ops.aten
+
+
+def _operand(ctx, v: TensorValue) -> ir.Operand:
+    """``v`` is (batch, rows, cols); the microkernel needs unit column stride."""
+    s = ctx.strided(v)
+    if s is None or (s.strides[2] != 1 and int(v.shape[2]) > 1):
+        v = ctx.realize(v)
+        s = ctx.strided(v)
+    return ir.Operand(s.buffer, s.offset, s.strides[0], s.strides[1], sympy.Integer(1))
+
+
+def gemm(ctx, a: TensorValue, b: TensorValue, bias: TensorValue | None = None, bias_axis: int = 1,
+         out: tuple | None = None) -> TensorValue:
+    """(B, M, K) @ (B, K, N) (+ bias along columns or rows) -> (B, M, N), contiguous, in a
+    new buffer or at ``out = (buffer, element offset)``."""
+    if a.dtype != "f32" or b.dtype != "f32":
+        raise Unsupported(f"matrix product of {a.dtype} and {b.dtype} (only float32)")
+    batch, m, k = (int(s) for s in a.shape)
+    n = int(b.shape[2])
+    out, offset = out or (ctx.new_buffer("f32", max(batch * m * n, 1)), 0)
+    c = ir.Operand(out, sympy.Integer(offset), sympy.Integer(m * n), sympy.Integer(n), sympy.Integer(1))
+    bias_buf = None
+    if bias is not None:
+        s = ctx.strided(bias)
+        if s is None or (s.strides[0] != 1 and int(bias.shape[0]) > 1) or s.offset != 0:
+            bias = ctx.realize(bias)
+            s = ctx.strided(bias)
+        bias_buf = s.buffer
+    if batch * m * n:
+        ctx.kernels.append(ir.Gemm(ctx.name("gemm"), _operand(ctx, a), _operand(ctx, b), c,
+                                   sympy.Integer(batch), sympy.Integer(m), sympy.Integer(n), sympy.Integer(k),
+                                   bias_buf, bias_axis))
+    return stored(out, (batch, m, n), "f32", offset=offset)
+
+
+def _squeeze0(v: TensorValue) -> TensorValue:
+    return TensorValue(v.shape[1:], v.dtype, lambda idx: v.load((0,) + tuple(idx)))
+
+
+@lower(aten.mm.default)
+def mm(ctx, node, a, b):
+    return _squeeze0(gemm(ctx, unsqueeze_dims(a, [0]), unsqueeze_dims(b, [0])))
+
+
+@lower(aten.bmm.default)
+def bmm(ctx, node, a, b):
+    return gemm(ctx, a, b)
+
+
+@lower(aten.addmm.default)
+def addmm(ctx, node, bias, a, b, beta=1, alpha=1):
+    n = b.shape[1]
+    vector_bias = bias.ndim == 1 or (bias.ndim == 2 and int(bias.shape[0]) == 1)
+    if beta == 1 and alpha == 1 and vector_bias and int(bias.shape[-1]) == int(n):
+        vec = bias if bias.ndim == 1 else _squeeze0(bias)
+        return _squeeze0(gemm(ctx, unsqueeze_dims(a, [0]), unsqueeze_dims(b, [0]), vec, 1))
+    prod = _squeeze0(gemm(ctx, unsqueeze_dims(a, [0]), unsqueeze_dims(b, [0])))
+    if alpha != 1:
+        prod = binary("mul", prod, const_like(prod, float(alpha)))
+    if beta == 0:
+        return prod
+    bias = broadcast_to(bias, prod.shape)
+    if beta != 1:
+        bias = binary("mul", bias, const_like(bias, float(beta)))
+    return binary("add", bias, prod)
+
+
+@lower(aten.baddbmm.default)
+def baddbmm(ctx, node, bias, a, b, beta=1, alpha=1):
+    prod = gemm(ctx, a, b)
+    if alpha != 1:
+        prod = binary("mul", prod, const_like(prod, float(alpha)))
+    if beta == 0:
+        return prod
+    bias = broadcast_to(bias, prod.shape)
+    if beta != 1:
+        bias = binary("mul", bias, const_like(bias, float(beta)))
+    return binary("add", bias, prod)

@@ -1,0 +1,103 @@
+"""Softmax and normalisation layers, written as reductions plus fused pointwise epilogues.
+
+These ops are kept out of the decomposition table on purpose: lowering them here gives
+the numerically stable forms (max-subtracted softmax, two-pass variance) and lets the
+final scale/shift fuse into one loop nest.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .core import Unsupported
+from .pointwise import binary, const_like, unary
+from .registry import broadcast_to, lower
+from .views import unsqueeze_dims
+
+aten = torch.ops.aten
+
+
+def _softmax_parts(ctx, x, dim):
+    if x.dtype != "f32":
+        raise Unsupported(f"softmax of {x.dtype}")
+    if x.ndim == 0:
+        return None
+    dim %= x.ndim
+    if int(x.shape[dim]) == 0:
+        return None
+    m = broadcast_to(ctx.reduce(x, (dim,), "max", True), x.shape)
+    # max of a row containing +inf is inf, and inf - inf would give NaN where PyTorch
+    # gives 1: subtract 0 instead when the max is not finite.
+    finite = binary("eq", binary("sub", m, m), const_like(m, 0.0), "bool")
+    from .pointwise import TensorValue, ir
+
+    safe_m = TensorValue(m.shape, "f32", lambda idx: ir.Op(
+        "where", (finite.load(idx), m.load(idx), ir.Const(0.0, "f32")), "f32"))
+    shifted = binary("sub", x, safe_m)
+    s = broadcast_to(ctx.reduce(unary("exp", shifted), (dim,), "sum", True), x.shape)
+    return shifted, s
+
+
+@lower(aten._softmax.default)
+def softmax(ctx, node, x, dim, half_to_float=False):
+    parts = _softmax_parts(ctx, x, dim)
+    if parts is None:
+        return unary("exp", binary("sub", x, x)) if x.ndim == 0 else x
+    shifted, s = parts
+    return binary("div", unary("exp", shifted), s)
+
+
+@lower(aten._log_softmax.default)
+def log_softmax(ctx, node, x, dim, half_to_float=False):
+    parts = _softmax_parts(ctx, x, dim)
+    if parts is None:
+        return binary("sub", x, x) if x.ndim == 0 else x
+    shifted, s = parts
+    return binary("sub", shifted, unary("log", s))
+
+
+def _moments(ctx, x, dims):
+    n = 1
+    for d in dims:
+        n *= int(x.shape[d])
+    mean = binary("div", ctx.reduce(x, dims, "sum", True), const_like(x, float(n)))
+    mean = ctx.realize(mean)
+    d = binary("sub", x, broadcast_to(mean, x.shape))
+    var = binary("div", ctx.reduce(binary("mul", d, d), dims, "sum", True), const_like(x, float(n)))
+    return mean, var
+
+
+@lower(aten.native_layer_norm.default)
+def native_layer_norm(ctx, node, x, normalized_shape, weight, bias, eps):
+    if x.dtype != "f32":
+        raise Unsupported(f"layer_norm of {x.dtype}")
+    k = len(normalized_shape)
+    dims = tuple(range(x.ndim - k, x.ndim))
+    mean, var = _moments(ctx, x, dims)
+    rstd = ctx.realize(unary("rsqrt", binary("add", var, const_like(var, float(eps)))))
+    y = binary("mul", binary("sub", x, broadcast_to(mean, x.shape)), broadcast_to(rstd, x.shape))
+    if weight is not None:
+        y = binary("mul", y, broadcast_to(weight, x.shape))
+    if bias is not None:
+        y = binary("add", y, broadcast_to(bias, x.shape))
+    return [y, mean, rstd]
+
+
+def _channel(v, x):
+    """A per-channel (dim 1) vector viewed so it broadcasts against ``x``."""
+    v = unsqueeze_dims(v, [0])
+    v = unsqueeze_dims(v, list(range(2, x.ndim))) if x.ndim > 2 else v
+    return broadcast_to(v, x.shape)
+
+
+@lower(aten._native_batch_norm_legit_no_training.default)
+def batch_norm_inference(ctx, node, x, weight, bias, running_mean, running_var, momentum, eps):
+    if x.dtype != "f32":
+        raise Unsupported(f"batch_norm of {x.dtype}")
+    inv = unary("rsqrt", binary("add", running_var, const_like(running_var, float(eps))))
+    scale = binary("mul", inv, weight) if weight is not None else inv
+    y = binary("mul", binary("sub", x, _channel(running_mean, x)), _channel(scale, x))
+    if bias is not None:
+        y = binary("add", y, _channel(bias, x))
+    empty = ctx.constant(__import__("numpy").zeros((0,)), "f32")
+    return [y, empty, empty]

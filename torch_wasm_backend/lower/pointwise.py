@@ -1,0 +1,316 @@
+"""Elementwise operators: each becomes one ``ir.Op`` node in a lazy loader.
+
+The registry has already promoted and broadcast the operands, so most rules are one line.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .. import ir
+from .core import TensorValue, Unsupported
+from .registry import ALWAYS_BOOL, DEFAULT, INT_TO_FLOAT, NO_OPMATH, cast, lower, scalar_value
+
+aten = torch.ops.aten
+
+
+def unary(name: str, x: TensorValue, dtype: str | None = None) -> TensorValue:
+    dtype = dtype or x.dtype
+    return TensorValue(x.shape, dtype, lambda idx: ir.Op(name, (x.load(idx),), dtype))
+
+
+def binary(name: str, a: TensorValue, b: TensorValue, dtype: str | None = None) -> TensorValue:
+    dtype = dtype or a.dtype
+    return TensorValue(a.shape, dtype, lambda idx: ir.Op(name, (a.load(idx), b.load(idx)), dtype))
+
+
+def const_like(x: TensorValue, value) -> TensorValue:
+    from .registry import broadcast_to
+
+    return broadcast_to(scalar_value(value, x.dtype), x.shape)
+
+
+def _float_only(name, x):
+    if x.dtype != "f32":
+        raise Unsupported(f"{name} on {x.dtype}")
+
+
+def _simple_binary(op_name, *ops, promote=DEFAULT):
+    @lower(*ops, promote=promote)
+    def rule(ctx, node, a, b, **kw):
+        return binary(op_name, a, b)
+
+
+_simple_binary("max", aten.maximum.default)
+_simple_binary("min", aten.minimum.default)
+
+
+@lower(aten.add.Tensor, aten.add.Scalar, aten.sub.Tensor, aten.sub.Scalar, promote=DEFAULT)
+def add_sub(ctx, node, a, b, alpha=1):
+    if alpha != 1:
+        b = binary("mul", b, const_like(b, alpha))
+    name = "add" if node.target in (aten.add.Tensor, aten.add.Scalar) else "sub"
+    if a.dtype == "bool":
+        return binary("or", a, b) if name == "add" else binary("xor", a, b)
+    return binary(name, a, b)
+
+
+@lower(aten.rsub.Scalar, aten.rsub.Tensor, promote=DEFAULT)
+def rsub(ctx, node, a, b, alpha=1):
+    if alpha != 1:
+        a = binary("mul", a, const_like(a, alpha))
+    if a.dtype == "bool":
+        raise Unsupported("rsub of bool")
+    return binary("sub", b, a)
+
+
+@lower(aten.mul.Tensor, aten.mul.Scalar, promote=DEFAULT)
+def mul(ctx, node, a, b):
+    return binary("and" if a.dtype == "bool" else "mul", a, b)
+
+
+@lower(aten.div.Tensor, aten.div.Scalar, promote=INT_TO_FLOAT)
+def div(ctx, node, a, b):
+    return binary("div", a, b)
+
+
+@lower(aten.div.Tensor_mode, aten.div.Scalar_mode, promote=DEFAULT)
+def div_mode(ctx, node, a, b, rounding_mode=None):
+    if rounding_mode is None:
+        return binary("div", cast(a, "f32"), cast(b, "f32"))
+    if rounding_mode == "floor":
+        return binary("floordiv", a, b)
+    if a.dtype == "f32":
+        return unary("trunc", binary("div", a, b))
+    return binary("div", a, b)  # integer "div" truncates
+
+
+@lower(aten.floor_divide.default, aten.floor_divide.Scalar, promote=DEFAULT)
+def floor_divide(ctx, node, a, b):
+    return binary("floordiv", a, b)
+
+
+@lower(aten.remainder.Tensor, aten.remainder.Scalar, promote=DEFAULT)
+def remainder(ctx, node, a, b):
+    return binary("mod", a, b)
+
+
+@lower(aten.fmod.Tensor, aten.fmod.Scalar, promote=DEFAULT)
+def fmod(ctx, node, a, b):
+    if a.dtype != "f32":
+        # a - trunc(a / b) * b with C-style integer division
+        return binary("sub", a, binary("mul", binary("div", a, b), b))
+    return binary("sub", a, binary("mul", unary("trunc", binary("div", a, b)), b))
+
+
+def _compare(op_name, *ops):
+    @lower(*ops, promote=ALWAYS_BOOL)
+    def rule(ctx, node, a, b):
+        return binary(op_name, a, b, "bool")
+
+
+_compare("lt", aten.lt.Tensor, aten.lt.Scalar)
+_compare("le", aten.le.Tensor, aten.le.Scalar)
+_compare("gt", aten.gt.Tensor, aten.gt.Scalar)
+_compare("ge", aten.ge.Tensor, aten.ge.Scalar)
+_compare("eq", aten.eq.Tensor, aten.eq.Scalar)
+_compare("ne", aten.ne.Tensor, aten.ne.Scalar)
+
+
+def _logical(op_name, *ops):
+    @lower(*ops, promote=ALWAYS_BOOL)
+    def rule(ctx, node, a, b):
+        return binary(op_name, cast(a, "bool"), cast(b, "bool"), "bool")
+
+
+_logical("and", aten.logical_and.default)
+_logical("or", aten.logical_or.default)
+_logical("xor", aten.logical_xor.default)
+
+
+@lower(aten.logical_not.default, promote=ALWAYS_BOOL)
+def logical_not(ctx, node, a):
+    return unary("not", cast(a, "bool"), "bool")
+
+
+@lower(aten.bitwise_not.default, promote=DEFAULT)
+def bitwise_not(ctx, node, a):
+    if a.dtype != "bool":
+        raise Unsupported("bitwise_not on integers")
+    return unary("not", a, "bool")
+
+
+@lower(aten.bitwise_and.Tensor, aten.bitwise_and.Scalar, promote=DEFAULT)
+def bitwise_and(ctx, node, a, b):
+    return binary("and", a, b)
+
+
+@lower(aten.bitwise_or.Tensor, aten.bitwise_or.Scalar, promote=DEFAULT)
+def bitwise_or(ctx, node, a, b):
+    return binary("or", a, b)
+
+
+def _float_unary(op_name, *ops):
+    @lower(*ops, promote=INT_TO_FLOAT)
+    def rule(ctx, node, x):
+        _float_only(op_name, x)
+        return unary(op_name, x)
+
+
+for _name, _op in [("exp", aten.exp.default), ("log", aten.log.default), ("tanh", aten.tanh.default),
+                   ("erf", aten.erf.default), ("sigmoid", aten.sigmoid.default), ("sqrt", aten.sqrt.default),
+                   ("rsqrt", aten.rsqrt.default), ("recip", aten.reciprocal.default)]:
+    _float_unary(_name, _op)
+
+
+def _same_unary(op_name, *ops):
+    @lower(*ops, promote=DEFAULT)
+    def rule(ctx, node, x):
+        if op_name in ("floor", "ceil", "round", "trunc") and x.dtype != "f32":
+            return x
+        return unary(op_name, x)
+
+
+_same_unary("neg", aten.neg.default)
+_same_unary("abs", aten.abs.default)
+_same_unary("floor", aten.floor.default)
+_same_unary("ceil", aten.ceil.default)
+_same_unary("round", aten.round.default)
+_same_unary("trunc", aten.trunc.default)
+_same_unary("sign", aten.sign.default)
+
+
+@lower(aten.relu.default, promote=DEFAULT)
+def relu(ctx, node, x):
+    if x.dtype == "bool":
+        return x
+    return unary("relu", x)
+
+
+@lower(aten.isnan.default, promote=None)
+def isnan(ctx, node, x):
+    if x.dtype != "f32":
+        return const_like(TensorValue(x.shape, "bool", x.loader), False)
+    return unary("isnan", x, "bool")
+
+
+@lower(aten.pow.Tensor_Scalar, promote=DEFAULT)
+def pow_scalar(ctx, node, x, e):
+    ex = node.args[1]
+    if x.dtype == "f32" and isinstance(ex, (int, float)):
+        if ex == 2:
+            return binary("mul", x, x)
+        if ex == 1:
+            return x
+        if ex == 0.5:
+            return unary("sqrt", x)
+        if ex == -1:
+            return unary("recip", x)
+        if ex == -0.5:
+            return unary("rsqrt", x)
+        if isinstance(ex, int) or float(ex).is_integer():
+            k = int(ex)
+            if 0 <= abs(k) <= 8:
+                y = const_like(x, 1.0)
+                for _ in range(abs(k)):
+                    y = binary("mul", y, x)
+                return y if k >= 0 else unary("recip", y)
+    raise Unsupported(f"pow with exponent {ex!r}")
+
+
+@lower(aten.clamp.default, aten.clamp.Tensor, promote=None)
+def clamp(ctx, node, x, lo=None, hi=None):
+    from .registry import broadcast_shapes, broadcast_to
+
+    shapes = [v.shape for v in (x, lo, hi) if isinstance(v, TensorValue)]
+    shape = broadcast_shapes(*shapes)
+    x = broadcast_to(x, shape)
+    for bound, op in ((lo, "max"), (hi, "min")):
+        if bound is None:
+            continue
+        b = broadcast_to(bound if isinstance(bound, TensorValue) else scalar_value(bound, x.dtype), shape)
+        x = binary(op, x, cast(b, x.dtype))
+    return x
+
+
+@lower(aten.clamp_min.default, aten.clamp_min.Tensor, promote=DEFAULT)
+def clamp_min(ctx, node, x, lo):
+    return binary("max", x, lo)
+
+
+@lower(aten.clamp_max.default, aten.clamp_max.Tensor, promote=DEFAULT)
+def clamp_max(ctx, node, x, hi):
+    return binary("min", x, hi)
+
+
+@lower(aten.hardtanh.default, promote=DEFAULT)
+def hardtanh(ctx, node, x, lo=-1.0, hi=1.0):
+    return binary("min", binary("max", x, const_like(x, lo)), const_like(x, hi))
+
+
+@lower(aten.where.self, aten.where.ScalarSelf, aten.where.ScalarOther, aten.where.Scalar, promote=None)
+def where(ctx, node, cond, a, b):
+    from .registry import _torch_like, broadcast_shapes, broadcast_to, ir_dtype
+    from torch._prims_common import elementwise_dtypes
+
+    compute, _ = elementwise_dtypes(_torch_like(a), _torch_like(b), type_promotion_kind=NO_OPMATH)
+    dt = ir_dtype(compute)
+    shape = broadcast_shapes(*[v.shape for v in (cond, a, b) if isinstance(v, TensorValue)])
+    vals = [broadcast_to(v if isinstance(v, TensorValue) else scalar_value(v, dt), shape) for v in (a, b)]
+    a, b = (cast(v, dt) for v in vals)
+    c = broadcast_to(cast(cond, "bool"), shape)
+    return TensorValue(shape, dt, lambda idx: ir.Op("where", (c.load(idx), a.load(idx), b.load(idx)), dt))
+
+
+@lower(aten.gelu.default, promote=None)
+def gelu(ctx, node, x, approximate="none"):
+    _float_only("gelu", x)
+    half = const_like(x, 0.5)
+    if approximate == "tanh":
+        inner = binary("mul", const_like(x, math.sqrt(2 / math.pi)),
+                       binary("add", x, binary("mul", const_like(x, 0.044715), binary("mul", x, binary("mul", x, x)))))
+        return binary("mul", binary("mul", half, x), binary("add", const_like(x, 1.0), unary("tanh", inner)))
+    erf = unary("erf", binary("mul", x, const_like(x, 1 / math.sqrt(2))))
+    return binary("mul", binary("mul", half, x), binary("add", const_like(x, 1.0), erf))
+
+
+@lower(aten.silu.default, promote=None)
+def silu(ctx, node, x):
+    _float_only("silu", x)
+    return binary("mul", x, unary("sigmoid", x))
+
+
+@lower(aten.hardswish.default, promote=None)
+def hardswish(ctx, node, x):
+    _float_only("hardswish", x)
+    r6 = binary("min", binary("max", binary("add", x, const_like(x, 3.0)), const_like(x, 0.0)), const_like(x, 6.0))
+    return binary("div", binary("mul", x, r6), const_like(x, 6.0))
+
+
+@lower(aten.hardsigmoid.default, promote=None)
+def hardsigmoid(ctx, node, x):
+    _float_only("hardsigmoid", x)
+    r6 = binary("min", binary("max", binary("add", x, const_like(x, 3.0)), const_like(x, 0.0)), const_like(x, 6.0))
+    return binary("div", r6, const_like(x, 6.0))
+
+
+@lower(aten.leaky_relu.default, promote=None)
+def leaky_relu(ctx, node, x, slope=0.01):
+    c = binary("gt", x, const_like(x, 0.0), "bool")
+    return TensorValue(x.shape, x.dtype, lambda idx: ir.Op(
+        "where", (c.load(idx), x.load(idx), ir.Op("mul", (x.load(idx), ir.Const(float(slope), "f32")), "f32")), "f32"))
+
+
+@lower(aten._to_copy.default, aten.clone.default, aten.alias.default, aten.lift_fresh_copy.default, promote=None)
+def to_copy(ctx, node, x, **kwargs):
+    dtype = kwargs.get("dtype")
+    device = kwargs.get("device")
+    if device is not None and torch.device(device).type != "cpu":
+        raise Unsupported(f"copy to device {device}")
+    if dtype is not None:
+        from .registry import ir_dtype
+
+        return cast(x, ir_dtype(dtype))
+    return x

@@ -1,0 +1,144 @@
+"""Reductions: each becomes a ``Reduce`` kernel whose body inlines the lazy input."""
+
+from __future__ import annotations
+
+import torch
+
+from .core import TensorValue, Unsupported
+from .pointwise import binary, const_like, unary
+from .registry import cast, ir_dtype, lower
+
+aten = torch.ops.aten
+
+
+def _dims(x: TensorValue, dim) -> tuple:
+    if dim is None or dim == [] or dim == ():
+        return tuple(range(x.ndim))
+    if isinstance(dim, int):
+        dim = [dim]
+    n = max(x.ndim, 1)
+    return tuple(sorted({d % n for d in dim})) if x.ndim else ()
+
+
+def _count(x: TensorValue, dims) -> int:
+    n = 1
+    for d in dims:
+        n *= int(x.shape[d])
+    return n
+
+
+def _check_nonempty(x, dims, what):
+    if _count(x, dims) == 0:
+        raise Unsupported(f"{what} of an empty dimension (PyTorch raises)")
+
+
+@lower(aten.sum.dim_IntList, aten.sum.default)
+def sum_(ctx, node, x, dim=None, keepdim=False, dtype=None):
+    out = ir_dtype(node.meta["val"].dtype)
+    return ctx.reduce(cast(x, out), _dims(x, dim), "sum", keepdim)
+
+
+@lower(aten.prod.default, aten.prod.dim_int)
+def prod(ctx, node, x, dim=None, keepdim=False, dtype=None):
+    out = ir_dtype(node.meta["val"].dtype)
+    return ctx.reduce(cast(x, out), _dims(x, dim), "prod", keepdim)
+
+
+@lower(aten.mean.dim, aten.mean.default)
+def mean(ctx, node, x, dim=None, keepdim=False, dtype=None):
+    if x.dtype != "f32":
+        raise Unsupported(f"mean of {x.dtype}")
+    dims = _dims(x, dim)
+    s = ctx.reduce(x, dims, "sum", keepdim)
+    n = _count(x, dims)
+    return binary("div", s, const_like(s, float(n))) if n else binary("mul", s, const_like(s, float("nan")))
+
+
+def _minmax(op):
+    def rule(ctx, node, x, dim=None, keepdim=False):
+        dims = _dims(x, dim)
+        _check_nonempty(x, dims, op)
+        v = cast(x, "i32") if x.dtype == "bool" else x
+        r = ctx.reduce(v, dims, op, keepdim)
+        return cast(r, x.dtype)
+
+    return rule
+
+
+lower(aten.amax.default)(_minmax("max"))
+lower(aten.amin.default)(_minmax("min"))
+lower(aten.max.default)(_minmax("max"))
+lower(aten.min.default)(_minmax("min"))
+
+
+def _arg(op):
+    def rule(ctx, node, x, dim=None, keepdim=False):
+        if dim is None:
+            from .views import reshape
+
+            x = reshape(x, [-1])
+            dim, keepdim_shape = 0, keepdim
+        else:
+            keepdim_shape = keepdim
+        dims = _dims(x, dim)
+        _check_nonempty(x, dims, op)
+        v = cast(x, "i32") if x.dtype == "bool" else x
+        r = ctx.reduce(v, dims, op, keepdim_shape)
+        if node.args[1:2] in ((), (None,)) and keepdim:
+            from .views import reshape
+
+            r = reshape(r, [1] * len(node.args[0].meta["val"].shape))
+        return r
+
+    return rule
+
+
+lower(aten.argmax.default)(_arg("argmax"))
+lower(aten.argmin.default)(_arg("argmin"))
+
+
+def _minmax_dim(op):
+    def rule(ctx, node, x, dim, keepdim=False):
+        dims = _dims(x, dim)
+        _check_nonempty(x, dims, op)
+        v = cast(x, "i32") if x.dtype == "bool" else x
+        values = cast(ctx.reduce(v, dims, op, keepdim), x.dtype)
+        indices = ctx.reduce(v, dims, "arg" + op, keepdim)
+        return [values, indices]
+
+    return rule
+
+
+lower(aten.max.dim)(_minmax_dim("max"))
+lower(aten.min.dim)(_minmax_dim("min"))
+
+
+@lower(aten.var.correction, aten.var.dim)
+def var(ctx, node, x, dim=None, unbiased=None, keepdim=False, correction=None):
+    if x.dtype != "f32":
+        raise Unsupported(f"var of {x.dtype}")
+    if isinstance(unbiased, bool) and correction is None:
+        correction = 1 if unbiased else 0
+    correction = 1 if correction is None else correction
+    dims = _dims(x, dim)
+    n = _count(x, dims)
+    m = binary("div", ctx.reduce(x, dims, "sum", True), const_like(x, float(max(n, 1))))
+    from .registry import broadcast_to
+
+    d = binary("sub", x, broadcast_to(m, x.shape))
+    ss = ctx.reduce(binary("mul", d, d), dims, "sum", keepdim)
+    denom = max(n - correction, 0)
+    return binary("div", ss, const_like(ss, float(denom)))
+
+
+@lower(aten.any.default, aten.any.dim, aten.any.dims)
+def any_(ctx, node, x, dim=None, keepdim=False):
+    r = ctx.reduce(cast(cast(x, "bool"), "i32"), _dims(x, dim), "sum", keepdim)
+    return binary("ne", r, const_like(r, 0), "bool")
+
+
+@lower(aten.all.default, aten.all.dim, aten.all.dims)
+def all_(ctx, node, x, dim=None, keepdim=False):
+    nb = unary("not", cast(x, "bool"), "bool")
+    r = ctx.reduce(cast(nb, "i32"), _dims(x, dim), "sum", keepdim)
+    return binary("eq", r, const_like(r, 0), "bool")

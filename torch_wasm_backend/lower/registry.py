@@ -1,0 +1,123 @@
+"""The one registry from ATen operators to lowering rules.
+
+``@lower(aten.add.Tensor, ..., promote=...)`` registers a rule. Before the rule runs, the
+registry converts Python scalars to rank-0 values and, when ``promote`` is given, applies
+PyTorch's own elementwise type promotion (``torch._prims_common.elementwise_dtypes``) and
+broadcasting, so each rule sees operands of one shape and one computation dtype.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch._prims_common import ELEMENTWISE_TYPE_PROMOTION_KIND as PROMO
+from torch._prims_common import elementwise_dtypes
+
+from .. import ir
+from .core import TensorValue, Unsupported
+
+LOWERINGS: dict = {}
+
+TORCH_TO_IR = {torch.float32: "f32", torch.int32: "i32", torch.int64: "i64", torch.bool: "bool"}
+IR_TO_TORCH = {v: k for k, v in TORCH_TO_IR.items()}
+
+DEFAULT = PROMO.DEFAULT
+INT_TO_FLOAT = PROMO.INT_TO_FLOAT
+ALWAYS_BOOL = PROMO.ALWAYS_BOOL
+NO_OPMATH = PROMO.NO_OPMATH
+
+
+def ir_dtype(dtype: torch.dtype) -> str:
+    if dtype not in TORCH_TO_IR:
+        raise Unsupported(f"dtype {dtype} is not supported (float32, int32, int64 and bool are)")
+    return TORCH_TO_IR[dtype]
+
+
+def scalar_value(x, dtype: str) -> TensorValue:
+    if dtype == "bool":
+        value = bool(x)
+    elif dtype == "f32":
+        value = float(x)
+    else:
+        value = int(x)
+    return TensorValue((), dtype, lambda idx: ir.Const(value, dtype))
+
+
+def cast(v: TensorValue, dtype: str) -> TensorValue:
+    if v.dtype == dtype:
+        return v
+    return TensorValue(v.shape, dtype, lambda idx: ir.Op("cast", (v.load(idx),), dtype))
+
+
+def broadcast_shapes(*shapes) -> tuple:
+    ndim = max((len(s) for s in shapes), default=0)
+    out = []
+    for d in range(ndim):
+        size = 1
+        for s in shapes:
+            k = d - (ndim - len(s))
+            if k < 0:
+                continue
+            if s[k] != 1:
+                if size != 1 and size != s[k]:
+                    raise Unsupported(f"shapes {shapes} do not broadcast")
+                size = s[k]
+        out.append(size)
+    return tuple(out)
+
+
+def broadcast_to(v: TensorValue, shape) -> TensorValue:
+    shape = tuple(shape)
+    if tuple(v.shape) == shape:
+        return v
+    lead = len(shape) - v.ndim
+
+    def loader(idx):
+        return v.load(tuple(0 if v.shape[k] == 1 and shape[k + lead] != 1 else idx[k + lead]
+                            for k in range(v.ndim)))
+
+    return TensorValue(shape, v.dtype, loader)
+
+
+def _torch_like(x):
+    """An object elementwise_dtypes understands, for a lowered value or a scalar."""
+    if isinstance(x, TensorValue):
+        return torch.empty((), dtype=IR_TO_TORCH[x.dtype]) if not x.shape else torch.empty((0,) * 1, dtype=IR_TO_TORCH[x.dtype])
+    return x
+
+
+def lower(*ops, promote=None, result_bool=False):
+    """Register a lowering for ``ops``. With ``promote`` set, tensor/scalar arguments are
+    promoted to the computation dtype and broadcast to one shape first."""
+
+    def deco(fn):
+        def rule(ctx, node, *args, **kwargs):
+            if promote is None:
+                return fn(ctx, node, *args, **kwargs)
+            operands = [a for a in args if isinstance(a, (TensorValue, int, float, bool))]
+            # rank-0 tensors take part in promotion like tensors (PyTorch's rules treat
+            # them as "dimensionless", which _torch_like reproduces)
+            compute, _ = elementwise_dtypes(*[_torch_like(a) for a in operands], type_promotion_kind=promote)
+            cdt = ir_dtype(compute)
+            shape = broadcast_shapes(*[a.shape for a in args if isinstance(a, TensorValue)])
+            conv = []
+            for a in args:
+                if isinstance(a, TensorValue):
+                    conv.append(broadcast_to(cast(a, cdt), shape))
+                elif isinstance(a, (int, float, bool)):
+                    conv.append(broadcast_to(scalar_value(a, cdt), shape))
+                else:
+                    conv.append(a)
+            return fn(ctx, node, *conv, **kwargs)
+
+        for op in ops:
+            LOWERINGS[op] = rule
+        return fn
+
+    return deco
+
+
+def find_lowering(target):
+    if target in LOWERINGS:
+        return LOWERINGS[target]
+    packet = getattr(target, "overloadpacket", None)
+    return LOWERINGS.get(packet)

@@ -1,0 +1,194 @@
+"""View operators: new loaders that remap indices, never a copy.
+
+A reshape of a contiguous buffer simplifies back to plain strides (see
+``indexing.simplify``); a reshape that truly needs a copy is realised only where a
+consumer needs strides (matmul operands, graph outputs).
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+import sympy
+import torch
+
+from ..indexing import FloorDiv, ModIndex, contiguous_strides
+from .core import TensorValue, Unsupported, stored
+from .registry import broadcast_to, lower
+
+aten = torch.ops.aten
+
+
+def remap(v: TensorValue, shape, fn) -> TensorValue:
+    return TensorValue(tuple(sympy.sympify(s) for s in shape), v.dtype, lambda idx: v.load(fn(idx)))
+
+
+def unsqueeze_dims(v: TensorValue, dims) -> TensorValue:
+    shape = list(v.shape)
+    for d in sorted(dims):
+        shape.insert(d, sympy.Integer(1))
+    dims = set(dims)
+    return remap(v, shape, lambda idx: tuple(i for d, i in enumerate(idx) if d not in dims))
+
+
+def _norm_dim(d: int, ndim: int) -> int:
+    n = max(ndim, 1)
+    if not -n <= d < n:
+        raise Unsupported(f"dim {d} out of range for {ndim}-d tensor")
+    return d % n
+
+
+def reshape(v: TensorValue, shape) -> TensorValue:
+    shape = [int(s) for s in shape]
+    numel = int(v.numel())
+    if -1 in shape:
+        known = 1
+        for s in shape:
+            if s != -1:
+                known *= s
+        shape[shape.index(-1)] = numel // known if known else 0
+    old_strides = contiguous_strides(v.shape)
+    new_strides = contiguous_strides(shape)
+
+    def fn(idx):
+        flat = sum((sympy.sympify(i) * s for i, s in zip(idx, new_strides)), sympy.Integer(0))
+        return tuple(ModIndex(FloorDiv(flat, st), sz) if sz != 1 else sympy.Integer(0)
+                     for st, sz in zip(old_strides, v.shape))
+
+    return remap(v, shape, fn)
+
+
+@lower(aten.view.default, aten.reshape.default, aten._unsafe_view.default)
+def view(ctx, node, x, shape):
+    return reshape(x, shape)
+
+
+@lower(aten.permute.default)
+def permute(ctx, node, x, dims):
+    dims = [_norm_dim(d, x.ndim) for d in dims]
+    inv = [dims.index(d) for d in range(x.ndim)]
+    return remap(x, [x.shape[d] for d in dims], lambda idx: tuple(idx[inv[d]] for d in range(x.ndim)))
+
+
+@lower(aten.t.default)
+def t(ctx, node, x):
+    if x.ndim < 2:
+        return x
+    return permute(ctx, node, x, [1, 0])
+
+
+@lower(aten.transpose.int)
+def transpose(ctx, node, x, d0, d1):
+    if x.ndim == 0:
+        return x
+    dims = list(range(x.ndim))
+    d0, d1 = _norm_dim(d0, x.ndim), _norm_dim(d1, x.ndim)
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return permute(ctx, node, x, dims)
+
+
+@lower(aten.expand.default)
+def expand(ctx, node, x, shape, implicit=False):
+    lead = len(shape) - x.ndim
+    full = [x.shape[d - lead] if s == -1 else s for d, s in enumerate(shape)]
+    return broadcast_to(x, tuple(sympy.Integer(s) for s in full))
+
+
+@lower(aten.unsqueeze.default)
+def unsqueeze(ctx, node, x, dim):
+    return unsqueeze_dims(x, [dim % (x.ndim + 1)])
+
+
+@lower(aten.squeeze.default, aten.squeeze.dim, aten.squeeze.dims)
+def squeeze(ctx, node, x, dims=None):
+    if dims is None:
+        dims = list(range(x.ndim))
+    elif isinstance(dims, int):
+        dims = [dims]
+    dims = {_norm_dim(d, x.ndim) for d in dims if x.ndim}
+    drop = {d for d in dims if x.shape[d] == 1}
+    keep = [d for d in range(x.ndim) if d not in drop]
+
+    def fn(idx):
+        full = [sympy.Integer(0)] * x.ndim
+        for d, i in zip(keep, idx):
+            full[d] = i
+        return tuple(full)
+
+    return remap(x, [x.shape[d] for d in keep], fn)
+
+
+@lower(aten.slice.Tensor)
+def slice_(ctx, node, x, dim=0, start=None, end=None, step=1):
+    dim = _norm_dim(dim, x.ndim)
+    size = int(x.shape[dim])
+    start, end, step = slice(start, end, step).indices(size) if step > 0 else (None, None, None)
+    if start is None:
+        raise Unsupported("slice with non-positive step")
+    n = max(0, (end - start + step - 1) // step)
+    shape = list(x.shape)
+    shape[dim] = n
+    return remap(x, shape, lambda idx: tuple(start + step * i if d == dim else i for d, i in enumerate(idx)))
+
+
+@lower(aten.select.int)
+def select(ctx, node, x, dim, index):
+    dim = _norm_dim(dim, x.ndim)
+    size = int(x.shape[dim])
+    if not -size <= index < size:
+        raise Unsupported(f"select index {index} out of range for size {size}")
+    index %= size
+    shape = [s for d, s in enumerate(x.shape) if d != dim]
+    return remap(x, shape, lambda idx: tuple(idx[:dim]) + (index,) + tuple(idx[dim:]))
+
+
+@lower(aten.split_with_sizes.default, aten.split.Tensor)
+def split(ctx, node, x, sizes, dim=0):
+    dim = _norm_dim(dim, x.ndim)
+    total = int(x.shape[dim])
+    if isinstance(sizes, int):
+        sizes = [min(sizes, total - s) for s in range(0, total, sizes)] or [0]
+    outs, start = [], 0
+    for s in sizes:
+        outs.append(slice_(ctx, node, x, dim, start, start + s, 1))
+        start += s
+    return outs
+
+
+@lower(aten.unbind.int)
+def unbind(ctx, node, x, dim=0):
+    dim = _norm_dim(dim, x.ndim)
+    return [select(ctx, node, x, dim, i) for i in range(int(x.shape[dim]))]
+
+
+@lower(operator.getitem)
+def getitem(ctx, node, seq, i):
+    return seq[i]
+
+
+@lower(aten.cat.default)
+def cat(ctx, node, tensors, dim=0):
+    from .registry import cast, ir_dtype
+
+    want = ir_dtype(node.meta["val"].dtype)
+    tensors = [cast(t, want) for t in tensors if not (t.ndim == 1 and int(t.shape[0]) == 0)]
+    if not tensors or any(int(s) == 0 for s in node.meta["val"].shape):
+        return ctx.constant(np.zeros(tuple(node.meta["val"].shape)), want)
+    dim = _norm_dim(dim, tensors[0].ndim)
+    offsets, total = [], 0
+    for t_ in tensors:
+        offsets.append(total)
+        total += int(t_.shape[dim])
+    shape = list(tensors[0].shape)
+    shape[dim] = total
+    # Each input is stored into its slice of one buffer: one vectorisable kernel each.
+    numel = 1
+    for s in shape:
+        numel *= int(s)
+    buf = ctx.new_buffer(want, numel)
+    strides = contiguous_strides(shape)
+    for t_, off in zip(tensors, offsets):
+        if int(t_.numel()):
+            ctx.store_into(t_, buf, strides, off * strides[dim])
+    return stored(buf, shape, want)

@@ -1,0 +1,522 @@
+"""wasmtime implementation of the runtime interface (wasmtime-py >= 50).
+
+* Settings are pinned in one place: :func:`wasmtime_settings` (applied by
+  :func:`build_wasmtime_config`).  The disk-cache key is derived from the
+  same dict, so it changes whenever a setting does.
+* ``Engine.compile`` caches modules in process (sha256 of the wasm bytes)
+  and on disk (``Module.serialize()`` bytes, keyed by sha256 + wasmtime
+  version + settings).  Unreadable, corrupt or incompatible entries are
+  ignored: the module is recompiled and the entry overwritten.
+* ``Instance.caller()`` calls ``wasmtime_func_call_unchecked`` through a
+  ctypes function pointer with every argument pre-built (store context,
+  func struct, raw-argument array, trap out-pointer).  This uses private
+  parts of wasmtime-py (``_ffi``, ``Store._context``, ``Func._func``,
+  ``Memory._memory``); if they are missing the public (slower) API is used.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import logging
+import os
+import platform
+import re
+import tempfile
+import threading
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+import wasmtime
+
+from .engine import CompiledModule, Engine, Instance, WasmCompileError, WasmTrap
+
+__all__ = [
+    "WasmtimeEngine",
+    "wasmtime_settings",
+    "build_wasmtime_config",
+    "wasmtime_version",
+    "default_cache_dir",
+]
+
+log = logging.getLogger(__name__)
+
+CACHE_DIR_ENV = "TORCH_WASM_CACHE_DIR"
+
+
+# --------------------------------------------------------------------------
+# settings: the ONE place where wasmtime's configuration is pinned
+
+
+def wasmtime_settings(*, relaxed_simd: bool = False, threads: bool = False) -> Dict[str, object]:
+    """The wasmtime ``Config`` attributes used by this backend, in the order applied.
+
+    * SIMD is always on.  (Never disable SIMD: with relaxed SIMD still
+      enabled, wasmtime aborts the whole process.)
+    * Relaxed SIMD only when requested, and then deterministic, so results
+      do not depend on the host CPU.  Otherwise it is explicitly off.
+    * Threads (atomics, shared memory) only when requested.
+    * Cranelift optimizes for speed; no fuel metering.
+    """
+    s: Dict[str, object] = {
+        "wasm_simd": True,
+        "wasm_relaxed_simd": bool(relaxed_simd),
+    }
+    if relaxed_simd:
+        s["wasm_relaxed_simd_deterministic"] = True
+    s["wasm_threads"] = bool(threads)
+    s["shared_memory"] = bool(threads)
+    s["cranelift_opt_level"] = "speed"
+    s["consume_fuel"] = False
+    return s
+
+
+def build_wasmtime_config(*, relaxed_simd: bool = False, threads: bool = False) -> wasmtime.Config:
+    """A fresh ``wasmtime.Config`` with :func:`wasmtime_settings` applied."""
+    cfg = wasmtime.Config()
+    for attr, value in wasmtime_settings(relaxed_simd=relaxed_simd, threads=threads).items():
+        setattr(cfg, attr, value)
+    return cfg
+
+
+def wasmtime_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("wasmtime")
+    except Exception:  # pragma: no cover - unusual installs
+        return getattr(wasmtime, "__version__", "unknown")
+
+
+def default_cache_dir() -> str:
+    env = os.environ.get(CACHE_DIR_ENV)
+    if env:
+        return os.path.expanduser(env)
+    return os.path.join(os.path.expanduser("~"), ".cache", "torch_wasm_backend")
+
+
+# --------------------------------------------------------------------------
+# raw C entry points (private wasmtime-py parts; optional)
+
+try:
+    from wasmtime import _ffi as _wffi
+
+    _DLL = _wffi.dll
+
+    def _raw_fn(name: str, restype):
+        # dll[name] makes a new function object (dll.name is cached and shared
+        # with wasmtime-py's own bindings, whose argtypes we must not touch).
+        # No argtypes: the pre-built ctypes objects are passed through as is.
+        fn = _DLL[name]
+        fn.restype = restype
+        return fn
+
+    _CALL_UNCHECKED = _raw_fn("wasmtime_func_call_unchecked", ctypes.c_void_p)
+    _MEMORY_DATA = _raw_fn("wasmtime_memory_data", ctypes.c_void_p)
+    _MEMORY_DATA_SIZE = _raw_fn("wasmtime_memory_data_size", ctypes.c_size_t)
+    _SHARED_MEMORY_DATA = _raw_fn("wasmtime_sharedmemory_data", ctypes.c_void_p)
+    _SHARED_MEMORY_DATA_SIZE = _raw_fn("wasmtime_sharedmemory_data_size", ctypes.c_size_t)
+    _TRAP_PTR = ctypes.POINTER(_wffi.wasm_trap_t)
+    _ERROR_PTR = ctypes.POINTER(_wffi.wasmtime_error_t)
+    _FUNC_T = _wffi.wasmtime_func_t
+    _MEMORY_T = _wffi.wasmtime_memory_t
+    _VAL_RAW_T = _wffi.wasmtime_val_raw_t
+    # the private attributes the fast path relies on
+    assert hasattr(wasmtime.Store, "_context")
+    assert hasattr(wasmtime.Trap, "_from_ptr")
+    assert hasattr(wasmtime.WasmtimeError, "_from_ptr")
+    FAST_PATH = True
+except Exception as _exc:  # pragma: no cover - depends on the wasmtime-py version
+    log.warning("wasmtime fast call path unavailable (%s); using the public API", _exc)
+    FAST_PATH = False
+
+
+# --------------------------------------------------------------------------
+# traps
+
+_CAUSED_BY = re.compile(r"Caused by:\s*\n(.*)", re.S)
+_FRAME_LINE = re.compile(r"^\s*\d+:\s+0x[0-9a-f]+\s+-\s+(.*)$", re.M)
+
+
+def _reason_from_message(message: str) -> str:
+    m = _CAUSED_BY.search(message)
+    text = m.group(1) if m else message
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    # drop anyhow's "0: " / "1: " numbering of nested causes
+    lines = [re.sub(r"^\d+:\s*", "", ln) for ln in lines]
+    reason = "; ".join(lines) if lines else message.strip()
+    if reason.startswith("wasm trap: "):
+        reason = reason[len("wasm trap: "):]
+    return reason
+
+
+def _frames_from_message(message: str) -> List[Optional[str]]:
+    out: List[Optional[str]] = []
+    for m in _FRAME_LINE.finditer(message):
+        desc = m.group(1).strip()
+        out.append(desc.split("!", 1)[1] if "!" in desc else None)
+    return out
+
+
+def _trap_from_wasmtime(trap: "wasmtime.Trap", export: Optional[str]) -> WasmTrap:
+    try:
+        message = trap.message
+    except Exception:
+        message = str(trap)
+    try:
+        frames = [f.func_name for f in trap.frames]
+    except Exception:
+        frames = _frames_from_message(message)
+    try:
+        code = trap.trap_code
+        code_name = code.name if code is not None else None
+    except Exception:
+        code_name = None
+    func_name = frames[0] if frames else None
+    return WasmTrap(
+        _reason_from_message(message),
+        func_name=func_name,
+        export=export,
+        frames=tuple(frames),
+        trap_code=code_name,
+        raw_message=message,
+    )
+
+
+def _trap_from_error(message: str, export: Optional[str]) -> WasmTrap:
+    frames = _frames_from_message(message)
+    return WasmTrap(
+        _reason_from_message(message),
+        func_name=frames[0] if frames else None,
+        export=export,
+        frames=tuple(frames),
+        raw_message=message,
+    )
+
+
+def _raise_call_failure(err: Optional[int], trap_cell: ctypes.c_void_p, export: str) -> None:
+    """Slow path of the fast caller: turn the raw error / trap pointers into WasmTrap."""
+    exc: Optional[WasmTrap] = None
+    error_obj = None
+    if err:
+        # wrapping makes wasmtime-py own (and free) the error
+        error_obj = wasmtime.WasmtimeError._from_ptr(ctypes.cast(err, _ERROR_PTR))
+    addr = trap_cell.value
+    if addr:
+        trap_cell.value = None  # wasmtime only writes it on a trap: reset for the next call
+        exc = _trap_from_wasmtime(wasmtime.Trap._from_ptr(ctypes.cast(addr, _TRAP_PTR)), export)
+    elif error_obj is not None:
+        exc = _trap_from_error(str(error_obj), export)
+    if exc is not None:
+        raise exc
+
+
+# --------------------------------------------------------------------------
+# instance
+
+
+class WasmtimeInstance(Instance):
+    def __init__(self, engine: wasmtime.Engine, module: wasmtime.Module) -> None:
+        store = wasmtime.Store(engine)
+        self._store = store
+        self._instance = wasmtime.Instance(store, module, [])
+        self._exports = self._instance.exports(store)
+        self._callers: Dict[str, Callable[[], None]] = {}
+        self._view: Optional[np.ndarray] = None
+        self._view_len = -1
+        self._mem = None
+        self._setup_memory()
+
+    # ---- memory
+
+    def _setup_memory(self) -> None:
+        try:
+            mem = self._exports["memory"]
+        except KeyError:
+            return
+        if not isinstance(mem, (wasmtime.Memory, wasmtime.SharedMemory)):
+            return
+        self._mem = mem
+        self._mem_size_fn = None
+        if not FAST_PATH:
+            return
+        if isinstance(mem, wasmtime.Memory):
+            ctx = ctypes.c_void_p(ctypes.cast(self._store._context(), ctypes.c_void_p).value)
+            mem_struct = _MEMORY_T.from_buffer_copy(mem._memory)
+            mp = ctypes.c_void_p(ctypes.addressof(mem_struct))
+            self._mem_size_fn = _MEMORY_DATA_SIZE
+            self._mem_data_fn = _MEMORY_DATA
+            self._mem_size_args = (ctx, mp, mem_struct)
+        elif isinstance(mem, wasmtime.SharedMemory):
+            mp = ctypes.c_void_p(ctypes.cast(mem.ptr(), ctypes.c_void_p).value)
+            self._mem_size_fn = _SHARED_MEMORY_DATA_SIZE
+            self._mem_data_fn = _SHARED_MEMORY_DATA
+            self._mem_size_args = (mp, mem)
+
+    def memory_view(self) -> np.ndarray:
+        mem = self._mem
+        if mem is None:
+            raise RuntimeError('the module does not export a memory named "memory"')
+        fn = self._mem_size_fn
+        if fn is not None:
+            if fn is _MEMORY_DATA_SIZE:
+                ctx, mp, _ = self._mem_size_args
+                n = fn(ctx, mp)
+                if n == self._view_len:
+                    return self._view  # type: ignore[return-value]
+                addr = self._mem_data_fn(ctx, mp)
+            else:
+                mp = self._mem_size_args[0]
+                n = fn(mp)
+                if n == self._view_len:
+                    return self._view  # type: ignore[return-value]
+                addr = self._mem_data_fn(mp)
+        else:  # public API
+            if isinstance(mem, wasmtime.SharedMemory):
+                n = mem.data_len()
+                if n == self._view_len:
+                    return self._view  # type: ignore[return-value]
+                addr = ctypes.addressof(mem.data_ptr().contents) if n else 0
+            else:
+                n = mem.data_len(self._store)
+                if n == self._view_len:
+                    return self._view  # type: ignore[return-value]
+                addr = ctypes.addressof(mem.data_ptr(self._store).contents) if n else 0
+        self._view = self._make_view(addr, n)
+        self._view_len = n
+        return self._view
+
+    def _make_view(self, addr: Optional[int], n: int) -> np.ndarray:
+        if n == 0 or not addr:
+            return np.zeros(0, dtype=np.uint8)
+        buf = (ctypes.c_ubyte * n).from_address(addr)
+        # the view's base is this ctypes array, which keeps the store (and so
+        # the memory) alive for as long as the view exists
+        buf._keepalive = (self._store, self._mem)  # type: ignore[attr-defined]
+        return np.frombuffer(buf, dtype=np.uint8)
+
+    # ---- calls
+
+    def call(self, export: str = "forward") -> None:
+        c = self._callers.get(export)
+        if c is None:
+            c = self.caller(export)
+        c()
+
+    def caller(self, export: str = "forward") -> Callable[[], None]:
+        c = self._callers.get(export)
+        if c is None:
+            c = self._make_caller(export)
+            self._callers[export] = c
+        return c
+
+    def _export_func(self, export: str) -> "wasmtime.Func":
+        try:
+            func = self._exports[export]
+        except KeyError:
+            names = sorted(self._exports)
+            raise KeyError(f"the module has no export {export!r} (exports: {names})") from None
+        if not isinstance(func, wasmtime.Func):
+            raise TypeError(f"export {export!r} is not a function")
+        ty = func.type(self._store)
+        if list(ty.params) or list(ty.results):
+            raise TypeError(
+                f"export {export!r} has type {list(ty.params)} -> {list(ty.results)}; "
+                "only () -> () functions can be called"
+            )
+        return func
+
+    def _make_caller(self, export: str) -> Callable[[], None]:
+        func = self._export_func(export)
+        store = self._store
+        if not FAST_PATH:
+            return _public_caller(store, func, export)
+
+        call_raw = _CALL_UNCHECKED
+        ctx = ctypes.c_void_p(ctypes.cast(store._context(), ctypes.c_void_p).value)
+        func_struct = _FUNC_T.from_buffer_copy(func._func)
+        fp = ctypes.c_void_p(ctypes.addressof(func_struct))
+        args = (_VAL_RAW_T * 1)()  # () -> (): nothing passed, but never hand out NULL
+        ap = ctypes.c_void_p(ctypes.addressof(args))
+        nargs = ctypes.c_size_t(0)
+        trap_cell = ctypes.c_void_p(None)  # wasm_trap_t* out-parameter
+        tp = ctypes.c_void_p(ctypes.addressof(trap_cell))
+        fail = _raise_call_failure
+
+        def run() -> None:
+            err = call_raw(ctx, fp, ap, nargs, tp)
+            if err or trap_cell.value:
+                fail(err, trap_cell, export)
+
+        # keep alive what the raw pointers point into (no reference to self:
+        # the instance caches its callers, and a cycle would delay freeing the store)
+        run._keepalive = (store, func_struct, args, trap_cell)  # type: ignore[attr-defined]
+        run.__qualname__ = f"wasm_caller[{export}]"
+        return run
+
+
+def _public_caller(store: "wasmtime.Store", func: "wasmtime.Func", export: str) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            func(store)
+        except wasmtime.Trap as t:
+            raise _trap_from_wasmtime(t, export) from None
+        except wasmtime.WasmtimeError as e:
+            raise _trap_from_error(str(e), export) from None
+
+    return run
+
+
+# --------------------------------------------------------------------------
+# module / engine
+
+
+class WasmtimeCompiledModule(CompiledModule):
+    def __init__(self, engine: "WasmtimeEngine", module: wasmtime.Module, sha256: str, source: str) -> None:
+        self._engine = engine
+        self.module = module
+        self.sha256 = sha256
+        self.source = source  # "compiled" or "disk"
+
+    def instantiate(self) -> WasmtimeInstance:
+        return WasmtimeInstance(self._engine.wasmtime_engine, self.module)
+
+
+_CACHE_MAGIC = b"TWB-CWASM-1\n"
+_DIGEST_LEN = 32
+
+
+class WasmtimeEngine(Engine):
+    """wasmtime engine with pinned settings, an in-process and an on-disk module cache.
+
+    ``cache_dir``: None -> ``$TORCH_WASM_CACHE_DIR`` or ``~/.cache/torch_wasm_backend``;
+    False -> no disk cache.
+    """
+
+    name = "wasmtime"
+
+    def __init__(self, *, relaxed_simd: bool = False, threads: bool = False, cache_dir=None) -> None:
+        self.relaxed_simd = bool(relaxed_simd)
+        self.threads = bool(threads)
+        self.settings = wasmtime_settings(relaxed_simd=self.relaxed_simd, threads=self.threads)
+        self.wasmtime_engine = wasmtime.Engine(
+            build_wasmtime_config(relaxed_simd=self.relaxed_simd, threads=self.threads)
+        )
+        if cache_dir is None:
+            cache_dir = default_cache_dir()
+        self.cache_dir: Optional[str] = os.path.join(cache_dir, "modules") if cache_dir else None
+        key_src = json.dumps(
+            {"wasmtime": wasmtime_version(), "machine": platform.machine(), "settings": self.settings},
+            sort_keys=True,
+        )
+        self.cache_key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
+        self._modules: Dict[str, WasmtimeCompiledModule] = {}
+        self._lock = threading.Lock()
+        self.stats = {"memory_hits": 0, "disk_hits": 0, "disk_errors": 0, "disk_writes": 0, "compiles": 0}
+
+    @staticmethod
+    def unavailable_reason() -> Optional[str]:
+        return None  # importing this module already imported wasmtime
+
+    def cache_path(self, sha256: str) -> Optional[str]:
+        if not self.cache_dir:
+            return None
+        return os.path.join(self.cache_dir, f"{sha256}-{self.cache_key}.cwasm")
+
+    def compile(self, wasm: bytes) -> WasmtimeCompiledModule:
+        wasm = bytes(wasm)
+        sha = hashlib.sha256(wasm).hexdigest()
+        cm = self._modules.get(sha)
+        if cm is not None:
+            self.stats["memory_hits"] += 1
+            return cm
+        with self._lock:
+            cm = self._modules.get(sha)
+            if cm is not None:
+                self.stats["memory_hits"] += 1
+                return cm
+            module = self._load_from_disk(sha)
+            source = "disk"
+            if module is None:
+                module = self._compile_fresh(wasm)
+                source = "compiled"
+                self._store_to_disk(sha, module)
+            cm = WasmtimeCompiledModule(self, module, sha, source)
+            self._modules[sha] = cm
+            return cm
+
+    def _compile_fresh(self, wasm: bytes) -> wasmtime.Module:
+        try:
+            module = wasmtime.Module(self.wasmtime_engine, wasm)
+        except wasmtime.WasmtimeError as e:
+            msg = str(e)
+            if "relaxed SIMD support is not enabled" in msg:
+                msg += "\n(the module uses relaxed SIMD: use get_engine(..., relaxed_simd=True))"
+            elif "threads must be enabled" in msg or "threads support is not enabled" in msg:
+                msg += "\n(the module uses threads/shared memory: use get_engine(..., threads=True))"
+            raise WasmCompileError(f"wasmtime could not compile the module: {msg}") from None
+        self.stats["compiles"] += 1
+        if module.imports:
+            names = [f"{i.module}.{i.name}" for i in module.imports]
+            raise WasmCompileError(f"modules run by this backend must import nothing; this one imports {names}")
+        return module
+
+    def _load_from_disk(self, sha: str) -> Optional[wasmtime.Module]:
+        path = self.cache_path(sha)
+        if path is None:
+            return None
+        try:
+            with open(path, "rb") as f:
+                blob = f.read()
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            self.stats["disk_errors"] += 1
+            log.debug("cannot read wasm cache entry %s: %s", path, e)
+            return None
+        head = len(_CACHE_MAGIC) + _DIGEST_LEN
+        payload = blob[head:]
+        if (
+            len(blob) <= head
+            or not blob.startswith(_CACHE_MAGIC)
+            or blob[len(_CACHE_MAGIC):head] != hashlib.sha256(payload).digest()
+        ):
+            # checked before handing bytes to wasmtime: Module.deserialize
+            # trusts its input (it is native code)
+            self.stats["disk_errors"] += 1
+            log.debug("ignoring corrupt wasm cache entry %s", path)
+            return None
+        try:
+            module = wasmtime.Module.deserialize(self.wasmtime_engine, payload)
+        except Exception as e:  # incompatible (other wasmtime build, CPU features, ...)
+            self.stats["disk_errors"] += 1
+            log.debug("ignoring incompatible wasm cache entry %s: %s", path, e)
+            return None
+        self.stats["disk_hits"] += 1
+        return module
+
+    def _store_to_disk(self, sha: str, module: wasmtime.Module) -> None:
+        path = self.cache_path(sha)
+        if path is None:
+            return
+        tmp = None
+        try:
+            payload = bytes(module.serialize())
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=os.path.basename(path) + ".", suffix=".tmp")
+            with os.fdopen(fd, "wb") as f:
+                f.write(_CACHE_MAGIC)
+                f.write(hashlib.sha256(payload).digest())
+                f.write(payload)
+            os.replace(tmp, path)
+            tmp = None
+            self.stats["disk_writes"] += 1
+        except Exception as e:  # a cache we cannot write is not an error
+            log.debug("cannot write wasm cache entry %s: %s", path, e)
+        finally:
+            if tmp is not None:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass

@@ -1,0 +1,214 @@
+"""Scheduling: split off weight-only work, collapse loop nests, choose vectorisation.
+
+Entry point: ``schedule(prog, options) -> Schedule``.
+
+* Kernels that read only weights and constants (e.g. transposing a linear layer's weight
+  for the GEMM microkernel) move to ``prepare``, which the runtime calls once and again
+  only when a weight changes. Their outputs become persistent buffers.
+* Adjacent loop dims that every access walks contiguously are merged, so a contiguous
+  4-D pointwise kernel becomes one long loop (better vectorisation, less loop overhead).
+* Each loop kernel gets a ``mode``: ``"vector"`` (the innermost output dim in f32x4/i32x4
+  lanes with a scalar tail), ``"vector_reduce"`` (the innermost reduction dim in lanes,
+  combined horizontally at the end) or ``"scalar"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import sympy
+
+from . import ir
+from .config import Options
+from .indexing import affine_coeffs, index_vars, reduction_vars
+
+VECTOR_OPS = {
+    "f32": {"neg", "abs", "sqrt", "rsqrt", "exp", "log", "tanh", "erf", "sigmoid", "relu", "floor", "ceil",
+            "round", "trunc", "recip", "isnan", "sign", "add", "sub", "mul", "div", "floordiv", "mod", "max",
+            "min", "lt", "le", "gt", "ge", "eq", "ne", "where", "cast"},
+    "i32": {"neg", "abs", "add", "sub", "mul", "max", "min", "lt", "le", "gt", "ge", "eq", "ne", "and", "or",
+            "xor", "where", "cast", "sign"},
+    "bool": {"not", "and", "or", "xor", "eq", "ne", "where", "cast"},
+}
+
+
+@dataclass(frozen=True)
+class KernelPlan:
+    kernel: object  # ir.Pointwise | ir.Reduce | ir.Gemm, after collapsing
+    mode: str  # "vector" | "vector_reduce" | "scalar" | "gemm"
+
+    def __str__(self) -> str:
+        return f"[{self.mode}] {self.kernel}".replace("\n", "\n    ")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    program: ir.Program
+    prepare: tuple  # of KernelPlan, run once per weight update
+    forward: tuple  # of KernelPlan, run every call
+    persistent: frozenset  # buffers that live across calls (weights, consts, prepared)
+
+    def __str__(self) -> str:
+        lines = ["schedule:", "  prepare:"] + [f"    {p}" for p in self.prepare]
+        lines += ["  forward:"] + [f"    {p}" for p in self.forward]
+        return "\n".join(lines)
+
+
+def _reads(k) -> set:
+    if isinstance(k, ir.Gemm):
+        return {k.a.buffer, k.b.buffer} | ({k.bias} if k.bias else set())
+    return {ld.buffer for ld in ir.loads(k.body)}
+
+
+def _writes(k) -> str:
+    return k.c.buffer if isinstance(k, ir.Gemm) else k.out
+
+
+def split_prepare(prog: ir.Program) -> tuple[list, list, set]:
+    constant = {b.name for b in prog.buffers if b.kind in ("weight", "const")}
+    written_by_forward: set = set()
+    outputs = {o.buffer for o in prog.outputs}
+    prepare, forward = [], []
+    for k in prog.kernels:
+        out = _writes(k)
+        if _reads(k) <= constant and out not in written_by_forward and out not in outputs:
+            prepare.append(k)
+            constant.add(out)
+        else:
+            forward.append(k)
+            written_by_forward.add(out)
+    # a buffer written partly in prepare and partly in forward must stay in forward
+    moved = {_writes(k) for k in prepare}
+    clash = moved & written_by_forward
+    if clash:
+        forward = [k for k in prog.kernels if _writes(k) in clash or k in forward]
+        prepare = [k for k in prepare if _writes(k) not in clash]
+    persistent = {b.name for b in prog.buffers if b.kind in ("weight", "const")} | {_writes(k) for k in prepare}
+    return prepare, forward, persistent
+
+
+# --------------------------------------------------------------------------- collapsing
+def _accesses(k) -> list:
+    """Every index expression of a loop kernel (loads, Index nodes, the store)."""
+    out = [k.out_index]
+    for node in ir.walk(k.body):
+        if isinstance(node, ir.Load):
+            out.append(node.index)
+        elif isinstance(node, ir.Index):
+            out.append(node.expr)
+    return out
+
+
+def collapse(k):
+    """Merge adjacent output dims d, d+1 whenever every access has
+    ``coeff(i_d) == coeff(i_{d+1}) * range_{d+1}``."""
+    if not isinstance(k, (ir.Pointwise, ir.Reduce)) or len(k.ranges) < 2:
+        return k
+    if any(isinstance(n, ir.Load) and n.indirect for n in ir.walk(k.body)):
+        return k
+    ranges = list(k.ranges)
+    changed = True
+    while changed and len(ranges) > 1:
+        changed = False
+        n = len(ranges)
+        vs = index_vars(n)
+        exprs = _accesses(k)
+        coeffs = [affine_coeffs(e, vs) for e in exprs]
+        if any(c is None for c in coeffs):
+            return k
+        for d in range(n - 1):
+            if all(c[1][vs[d]] == c[1][vs[d + 1]] * ranges[d + 1] for c in coeffs):
+                # i_d * R_{d+1} + i_{d+1} -> j; renumber later dims down by one
+                sub = {vs[d]: sympy.Integer(0), vs[d + 1]: vs[d]}
+                sub.update({vs[e]: vs[e - 1] for e in range(d + 2, n)})
+                k = _substitute(k, sub, ranges[:d] + [ranges[d] * ranges[d + 1]] + ranges[d + 2:])
+                ranges = list(k.ranges)
+                changed = True
+                break
+    return k
+
+
+def _substitute(k, sub: dict, new_ranges):
+    from .lower.core import map_expr
+
+    def fix(e):
+        return sympy.expand(sympy.sympify(e).xreplace(sub))
+
+    return replace(k, ranges=tuple(new_ranges), out_index=fix(k.out_index), body=map_expr(k.body, fix))
+
+
+# --------------------------------------------------------------------------- vectorising
+def _depends(expr, var) -> bool:
+    for node in _nodes(expr):
+        idx = node.index if isinstance(node, ir.Load) else node.expr if isinstance(node, ir.Index) else None
+        if idx is not None and var in sympy.sympify(idx).free_symbols:
+            return True
+    return False
+
+
+def _nodes(expr):
+    """Like ir.walk, but not into the scalar sub-expressions of indirect loads."""
+    yield expr
+    if isinstance(expr, ir.Op):
+        for a in expr.args:
+            yield from _nodes(a)
+
+
+def _vector_ok(expr, var) -> bool:
+    """Every node can run in 4 lanes along ``var``."""
+    for node in _nodes(expr):
+        if node.dtype not in ("f32", "i32", "bool"):
+            return False
+        if isinstance(node, ir.Op):
+            src = node.args[0].dtype
+            if node.name == "cast":
+                if src not in ("f32", "i32", "bool"):
+                    return False
+            elif node.name == "where":
+                if node.dtype not in ("f32", "i32"):
+                    return False
+            elif node.name not in VECTOR_OPS.get(src, ()):
+                return False
+        elif isinstance(node, ir.Load):
+            syms = [var] + [s for s, _, _ in node.indirect]
+            aff = affine_coeffs(node.index, syms)
+            if aff is None or aff[1][var] not in (0, 1):
+                return False
+            if node.indirect and (aff[1][var] == 0 or any(_depends(e, var) for _, e, _ in node.indirect)):
+                return False
+        elif isinstance(node, ir.Index):
+            if affine_coeffs(node.expr, [var]) is None or node.dtype != "i32":
+                return False
+    return True
+
+
+def _store_ok(k, var) -> bool:
+    aff = affine_coeffs(k.out_index, [var])
+    return aff is not None and aff[1][var] == 1
+
+
+def plan_kernel(k, buffers: dict, options: Options) -> KernelPlan:
+    if isinstance(k, ir.Gemm) or not options.simd:
+        return KernelPlan(k, "scalar" if not isinstance(k, ir.Gemm) else "gemm")
+    out_dtype = buffers[k.out].dtype
+    lanes_ok = out_dtype in ("f32", "i32")
+    if k.ranges:
+        v = index_vars(len(k.ranges))[-1]
+        extent = k.ranges[-1]
+        if (lanes_ok and extent.is_Integer and int(extent) >= 4 and _store_ok(k, v)
+                and _vector_ok(k.body, v)):
+            if not isinstance(k, ir.Reduce) or k.op in ("sum", "prod", "max", "min"):
+                return KernelPlan(k, "vector")
+    if isinstance(k, ir.Reduce) and k.red_ranges and k.op in ("sum", "max", "min") and k.body.dtype in ("f32", "i32"):
+        r = reduction_vars(len(k.red_ranges))[-1]
+        extent = k.red_ranges[-1]
+        if extent.is_Integer and int(extent) >= 4 and _vector_ok(k.body, r):
+            return KernelPlan(k, "vector_reduce")
+    return KernelPlan(k, "scalar")
+
+
+def schedule(prog: ir.Program, options: Options) -> Schedule:
+    prepare, forward, persistent = split_prepare(prog)
+    buffers = {b.name: b for b in prog.buffers}
+    plans = [tuple(plan_kernel(collapse(k), buffers, options) for k in ks) for ks in (prepare, forward)]
+    return Schedule(prog, plans[0], plans[1], frozenset(persistent))
