@@ -86,56 +86,49 @@ def _bounds(expr, ranges: dict):
     return lo, hi
 
 
-def _simplify_div(a, b, ranges, mod: bool):
-    a = sympy.expand(a)
-    if not b.is_Integer or int(b) <= 0:
-        return None
+def _split(a, b: int):
+    """``a = b*q + rem`` where q collects the terms whose coefficients ``b`` divides."""
     q_terms, r_terms = [], []
-    for term in sympy.Add.make_args(a):
+    for term in sympy.Add.make_args(sympy.expand(a)):
         coeff, _ = term.as_coeff_Mul()
-        if coeff.is_Integer and int(coeff) % int(b) == 0:
+        if coeff.is_Integer and int(coeff) % b == 0:
             q_terms.append(term / b)
         else:
             r_terms.append(term)
-    rem = sympy.Add(*r_terms)
-    bounds = _bounds(rem, ranges)
-    if bounds is None:
-        return None
-    lo, hi = bounds
-    if not (lo.is_number and hi.is_number):
-        return None
-    if lo >= 0 and hi < b:
-        return rem if mod else sympy.Add(*q_terms)
-    # Every variable in the remainder has a coefficient dividing b, and the remainder
-    # fits: recurse after factoring out the gcd is not needed for our views.
-    return None
+    return sympy.Add(*q_terms), sympy.Add(*r_terms)
+
+
+def _within(expr, b: int, ranges) -> bool:
+    bounds = _bounds(expr, ranges)
+    return bounds is not None and bounds[0].is_number and bounds[1].is_number and 0 <= bounds[0] and bounds[1] < b
 
 
 def simplify(expr, ranges: dict) -> sympy.Expr:
-    """Remove FloorDiv/ModIndex that variable ranges make exact; expand the rest."""
+    """Remove FloorDiv/ModIndex that variable ranges make exact; expand the rest.
+
+    Uses ``floor((b*q + r) / b) = q + floor(r / b)`` and ``(b*q + r) mod b = r mod b`` (exact
+    for integers), then drops ``floor(r / b)``/``mod`` when ``0 <= r < b``."""
     expr = sympy.sympify(expr)
     if not expr.has(FloorDiv, ModIndex):
         return sympy.expand(expr)
 
     def fdiv(a, b):
         a = simplify(a, ranges)
-        r = _simplify_div(a, b, ranges, mod=False)
-        if r is not None:
-            return r
-        bnd = _bounds(a, ranges)
-        if bnd is not None and bnd[0].is_number and bnd[1].is_number and 0 <= bnd[0] and bnd[1] < b:
-            return sympy.Integer(0)
-        return FloorDiv(a, b)
+        if not b.is_Integer or int(b) <= 0:
+            return FloorDiv(a, b)
+        q, rem = _split(a, int(b))
+        if _within(rem, int(b), ranges):
+            return q
+        return q + FloorDiv(rem, b)
 
     def fmod(a, b):
         a = simplify(a, ranges)
-        r = _simplify_div(a, b, ranges, mod=True)
-        if r is not None:
-            return r
-        bnd = _bounds(a, ranges)
-        if bnd is not None and bnd[0].is_number and bnd[1].is_number and 0 <= bnd[0] and bnd[1] < b:
-            return a
-        return ModIndex(a, b)
+        if not b.is_Integer or int(b) <= 0:
+            return ModIndex(a, b)
+        _, rem = _split(a, int(b))
+        if _within(rem, int(b), ranges):
+            return rem
+        return ModIndex(rem, b)
 
     out = expr.replace(FloorDiv, fdiv).replace(ModIndex, fmod)
     return sympy.expand(out)

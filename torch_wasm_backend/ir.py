@@ -113,6 +113,14 @@ def loads(expr: Expr) -> list[Load]:
 
 
 # --------------------------------------------------------------------------- kernels
+def _sympify_fields(obj, scalars=(), tuples=()) -> None:
+    """Frozen dataclasses store sizes and indices as sympy expressions, whatever came in."""
+    for name in scalars:
+        object.__setattr__(obj, name, sympy.sympify(getattr(obj, name)))
+    for name in tuples:
+        object.__setattr__(obj, name, tuple(sympy.sympify(v) for v in getattr(obj, name)))
+
+
 @dataclass(frozen=True)
 class Buffer:
     name: str
@@ -138,6 +146,9 @@ class Pointwise:
     ranges: tuple
     body: Expr
 
+    def __post_init__(self):
+        _sympify_fields(self, ("out_index",), ("ranges",))
+
     def __str__(self) -> str:
         loops = ", ".join(f"i{d}<{r}" for d, r in enumerate(self.ranges))
         return f"{self.name}: pointwise [{loops}]\n    {self.out}[{self.out_index}] = {self.body}"
@@ -157,6 +168,9 @@ class Reduce:
     op: str
     body: Expr
 
+    def __post_init__(self):
+        _sympify_fields(self, ("out_index",), ("ranges", "red_ranges"))
+
     def __str__(self) -> str:
         loops = ", ".join(f"i{d}<{r}" for d, r in enumerate(self.ranges))
         red = ", ".join(f"r{d}<{r}" for d, r in enumerate(self.red_ranges))
@@ -174,6 +188,9 @@ class Operand:
     batch_stride: sympy.Expr
     row_stride: sympy.Expr
     col_stride: sympy.Expr
+
+    def __post_init__(self):
+        _sympify_fields(self, ("offset", "batch_stride", "row_stride", "col_stride"))
 
     def __str__(self) -> str:
         return (f"{self.buffer}@{self.offset}[b*{self.batch_stride} + r*{self.row_stride}"
@@ -199,6 +216,9 @@ class Gemm:
     bias: str | None = None
     bias_axis: int = 1
     relu: bool = False
+
+    def __post_init__(self):
+        _sympify_fields(self, ("batch", "m", "n", "k"))
 
     def __str__(self) -> str:
         extra = f" + bias {self.bias} (axis {self.bias_axis})" if self.bias else ""

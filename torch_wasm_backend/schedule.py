@@ -65,26 +65,22 @@ def _writes(k) -> str:
 
 
 def split_prepare(prog: ir.Program) -> tuple[list, list, set]:
-    constant = {b.name for b in prog.buffers if b.kind in ("weight", "const")}
-    written_by_forward: set = set()
+    """Kernels that read only weights/constants (or buffers computed that way) and are
+    the sole writer of their output move to ``prepare``."""
+    writers: dict[str, int] = {}
+    for k in prog.kernels:
+        writers[_writes(k)] = writers.get(_writes(k), 0) + 1
     outputs = {o.buffer for o in prog.outputs}
+    constant = {b.name for b in prog.buffers if b.kind in ("weight", "const")}
     prepare, forward = [], []
     for k in prog.kernels:
         out = _writes(k)
-        if _reads(k) <= constant and out not in written_by_forward and out not in outputs:
+        if _reads(k) and _reads(k) <= constant and writers[out] == 1 and out not in outputs:
             prepare.append(k)
             constant.add(out)
         else:
             forward.append(k)
-            written_by_forward.add(out)
-    # a buffer written partly in prepare and partly in forward must stay in forward
-    moved = {_writes(k) for k in prepare}
-    clash = moved & written_by_forward
-    if clash:
-        forward = [k for k in prog.kernels if _writes(k) in clash or k in forward]
-        prepare = [k for k in prepare if _writes(k) not in clash]
-    persistent = {b.name for b in prog.buffers if b.kind in ("weight", "const")} | {_writes(k) for k in prepare}
-    return prepare, forward, persistent
+    return prepare, forward, constant
 
 
 # --------------------------------------------------------------------------- collapsing

@@ -60,6 +60,21 @@ def stored(buffer: str, shape, dtype: str, strides=None, offset=0) -> TensorValu
     return TensorValue(shape, dtype, loader)
 
 
+def strided(v: TensorValue) -> Strided | None:
+    """(buffer, offset, strides) if ``v`` is a plain affine view of a buffer, else None."""
+    syms = index_vars(v.ndim)
+    expr = v.load(syms)
+    if not isinstance(expr, ir.Load) or expr.indirect:
+        return None
+    ranges = dict(zip(syms, v.shape))
+    aff = affine_coeffs(simplify(expr.index, ranges), syms)
+    if aff is None:
+        return None
+    const, coeffs = aff
+    strides = tuple(coeffs[s] if int(v.shape[d]) != 1 else sympy.Integer(0) for d, s in enumerate(syms))
+    return Strided(expr.buffer, const, strides)
+
+
 def map_expr(expr: ir.Expr, fn_index) -> ir.Expr:
     """Rebuild ``expr`` with ``fn_index`` applied to every index expression."""
     if isinstance(expr, ir.Load):
@@ -103,18 +118,7 @@ class LowerContext:
 
     # -- realisation
     def strided(self, v: TensorValue) -> Strided | None:
-        """(buffer, offset, strides) if ``v`` is a plain view of a buffer, else None."""
-        syms = index_vars(v.ndim)
-        expr = v.load(syms)
-        if not isinstance(expr, ir.Load):
-            return None
-        ranges = dict(zip(syms, v.shape))
-        aff = affine_coeffs(simplify(expr.index, ranges), syms)
-        if aff is None:
-            return None
-        const, coeffs = aff
-        strides = tuple(coeffs[s] if int(v.shape[d]) != 1 else sympy.Integer(0) for d, s in enumerate(syms))
-        return Strided(expr.buffer, const, strides)
+        return strided(v)
 
     def realize(self, v: TensorValue, kind: str = "temp") -> TensorValue:
         """Store ``v`` into a new contiguous buffer (one fused Pointwise kernel)."""

@@ -14,7 +14,7 @@ import sympy
 import torch
 
 from ..indexing import FloorDiv, ModIndex, contiguous_strides
-from .core import TensorValue, Unsupported, stored
+from .core import TensorValue, Unsupported, stored, strided
 from .registry import broadcast_to, lower
 
 aten = torch.ops.aten
@@ -48,6 +48,11 @@ def reshape(v: TensorValue, shape) -> TensorValue:
             if s != -1:
                 known *= s
         shape[shape.index(-1)] = numel // known if known else 0
+    s = strided(v)
+    if s is not None:
+        view_strides = _view_strides([int(x) for x in v.shape], [int(x) for x in s.strides], shape)
+        if view_strides is not None:
+            return stored(s.buffer, shape, v.dtype, view_strides, s.offset)
     old_strides = contiguous_strides(v.shape)
     new_strides = contiguous_strides(shape)
 
@@ -57,6 +62,35 @@ def reshape(v: TensorValue, shape) -> TensorValue:
                      for st, sz in zip(old_strides, v.shape))
 
     return remap(v, shape, fn)
+
+
+def _view_strides(old_shape, old_strides, new_shape):
+    """Strides for viewing (old_shape, old_strides) as new_shape without a copy, or None
+    (PyTorch's ``computeStride``)."""
+    numel = 1
+    for x in old_shape:
+        numel *= x
+    if numel == 0:
+        return contiguous_strides(new_shape)
+    new_strides = [0] * len(new_shape)
+    view_d = len(new_shape) - 1
+    chunk_base = old_strides[-1] if old_strides else 1
+    tensor_numel, view_numel = 1, 1
+    for d in range(len(old_shape) - 1, -1, -1):
+        tensor_numel *= old_shape[d]
+        if d == 0 or (old_shape[d - 1] != 1 and old_strides[d - 1] != tensor_numel * chunk_base):
+            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
+                new_strides[view_d] = view_numel * chunk_base
+                view_numel *= new_shape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if d > 0:
+                chunk_base = old_strides[d - 1]
+                tensor_numel, view_numel = 1, 1
+    if view_d != -1:
+        return None
+    return tuple(new_strides)
 
 
 @lower(aten.view.default, aten.reshape.default, aten._unsafe_view.default)

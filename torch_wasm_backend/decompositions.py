@@ -1,0 +1,87 @@
+"""The decomposition table AOTAutograd applies before lowering, chosen on purpose.
+
+Start from PyTorch's core ATen decompositions, keep the ops we lower natively (``KEEP``:
+decomposing them would lose fusion or numerical care), and add decompositions for the
+fused inference fast paths of ``nn.TransformerEncoderLayer`` and ``nn.MultiheadAttention``
+(they have no ATen decomposition of their own).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import torch
+import torch.nn.functional as F
+from torch._decomp import core_aten_decompositions
+
+from .lower.core import Unsupported
+
+aten = torch.ops.aten
+
+KEEP = (aten._softmax, aten._log_softmax, aten.native_layer_norm, aten.gelu, aten.silu, aten.hardswish,
+        aten.hardsigmoid, aten.leaky_relu, aten.hardtanh, aten.embedding, aten.addmm, aten.mm, aten.bmm,
+        aten.baddbmm, aten.convolution, aten._native_batch_norm_legit_no_training, aten.max_pool2d_with_indices,
+        aten.avg_pool2d, aten._adaptive_avg_pool2d, aten.var, aten.clamp, aten.where, aten.index_select)
+
+
+def _attention(q_in, k_in, v_in, num_heads, qkv_weight, qkv_bias, proj_weight, proj_bias, mask, mask_type):
+    """Batch-first multi-head attention; returns (output, attention weights per head)."""
+    if mask is not None:
+        raise Unsupported("fused attention fast path with a mask (run with the mask merged or without it)")
+    b, s, e = q_in.shape
+    d = e // num_heads
+    wq, wk, wv = qkv_weight.chunk(3, 0)
+    bq, bk, bv = qkv_bias.chunk(3, 0)
+
+    def heads(x, w, bias):
+        return F.linear(x, w, bias).reshape(b, x.shape[1], num_heads, d).transpose(1, 2)
+
+    q, k, v = heads(q_in, wq, bq), heads(k_in, wk, bk), heads(v_in, wv, bv)
+    attn = torch.softmax(torch.matmul(q, k.transpose(-2, -1)) * (1.0 / math.sqrt(d)), dim=-1)
+    out = torch.matmul(attn, v).transpose(1, 2).reshape(b, s, e)
+    return F.linear(out, proj_weight, proj_bias), attn
+
+
+def transformer_encoder_layer_fwd(src, embed_dim, num_heads, qkv_weight, qkv_bias, proj_weight, proj_bias,
+                                  use_gelu, norm_first, eps, norm_weight_1, norm_bias_1, norm_weight_2,
+                                  norm_bias_2, ffn_weight_1, ffn_bias_1, ffn_weight_2, ffn_bias_2,
+                                  mask=None, mask_type=None):
+    squeeze = src.dim() == 2
+    x = src.unsqueeze(0) if squeeze else src
+
+    def sa(y):
+        return _attention(y, y, y, num_heads, qkv_weight, qkv_bias, proj_weight, proj_bias, mask, mask_type)[0]
+
+    def ff(y):
+        h = F.linear(y, ffn_weight_1, ffn_bias_1)
+        return F.linear(F.gelu(h) if use_gelu else F.relu(h), ffn_weight_2, ffn_bias_2)
+
+    shape = (embed_dim,)
+    if norm_first:
+        x = x + sa(F.layer_norm(x, shape, norm_weight_1, norm_bias_1, eps))
+        x = x + ff(F.layer_norm(x, shape, norm_weight_2, norm_bias_2, eps))
+    else:
+        x = F.layer_norm(x + sa(x), shape, norm_weight_1, norm_bias_1, eps)
+        x = F.layer_norm(x + ff(x), shape, norm_weight_2, norm_bias_2, eps)
+    return x.squeeze(0) if squeeze else x
+
+
+def native_multi_head_attention(query, key, value, embed_dim, num_head, qkv_weight, qkv_bias, proj_weight,
+                                proj_bias, mask=None, need_weights=True, average_attn_weights=True,
+                                mask_type=None):
+    out, attn = _attention(query, key, value, num_head, qkv_weight, qkv_bias, proj_weight, proj_bias, mask,
+                           mask_type)
+    if not need_weights:
+        return out, torch.empty(0, dtype=out.dtype)
+    return out, attn.mean(dim=1) if average_attn_weights else attn
+
+
+@functools.cache
+def decompositions() -> dict:
+    keep = set(KEEP)
+    table = {op: fn for op, fn in core_aten_decompositions().items()
+             if getattr(op, "overloadpacket", op) not in keep}
+    table[aten._transformer_encoder_layer_fwd.default] = transformer_encoder_layer_fwd
+    table[aten._native_multi_head_attention.default] = native_multi_head_attention
+    return table
