@@ -87,6 +87,21 @@ class CompiledGraph:
                     for v, shape, d in self._outputs]
 
 
+class InterpretedGraph:
+    """The IR run by the numpy interpreter (``options={"interpret": True}``): no toolchain."""
+
+    _boxed_call = True
+
+    def __init__(self, program: ir.Program):
+        self.program = program
+
+    def __call__(self, args):
+        from . import interp
+
+        outs = interp.run(self.program, [a.detach().numpy() for a in args])
+        return [torch.from_numpy(np.array(o)) for o in outs]
+
+
 _TORCH_DTYPE = {"f32": torch.float32, "i32": torch.int32, "i64": torch.int64, "bool": torch.bool}
 
 
@@ -98,12 +113,14 @@ def dump(debug_dir: str, gid: int, stages: dict) -> Path:
     return root
 
 
-def compile_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices, options: Options) -> CompiledGraph:
+def compile_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices, options: Options):
     gid = next(_graph_ids)
     stages = {"0_aten_graph.py": gm.code}
     try:
         program = lower_graph(gm, example_inputs, frozenset(weight_indices))
         stages["1_ir.txt"] = program
+        if options.interpret:
+            return InterpretedGraph(program)
         sched = schedule(program, options)
         stages["2_schedule.txt"] = sched
         plan = plan_memory(sched, options.alignment)

@@ -183,60 +183,59 @@
   )
 
   (func $f32x4_erf (param $x v128) (result v128)
-    (local $ax v128) (local $z v128) (local $p v128) (local $t v128) (local $q v128)
+    (local $ax v128) (local $z v128) (local $p v128) (local $t v128) (local $u v128) (local $q v128)
     (local.set $ax (f32x4.abs (local.get $x)))
-    ;; |x| < 1: erf = ax + ax * P(ax^2)   (P = erf(x)/x - 1)
+    ;; |x| < 0.9375: erf = ax + ax * P(ax^2)   (P(z) ~ erf(x)/x - 1)
     (local.set $z (f32x4.mul (local.get $ax) (local.get $ax)))
-    (local.set $p
-      (f32x4.add
-        (v128.const f32x4 0.11283585 0.11283585 0.11283585 0.11283585)
-        (f32x4.mul (local.get $z)
-          (f32x4.add
-            (v128.const f32x4 -0.026853807 -0.026853807 -0.026853807 -0.026853807)
-            (f32x4.mul (local.get $z)
-              (f32x4.add
-                (v128.const f32x4 0.005188318 0.005188318 0.005188318 0.005188318)
-                (f32x4.mul (local.get $z)
-                  (f32x4.add
-                    (v128.const f32x4 -8.010101e-04 -8.010101e-04 -8.010101e-04 -8.010101e-04)
-                    (f32x4.mul (local.get $z)
-                      (v128.const f32x4 7.853528e-05 7.853528e-05 7.853528e-05 7.853528e-05))))))))))
     (local.set $p
       (f32x4.add
         (v128.const f32x4 0.12837917 0.12837917 0.12837917 0.12837917)
         (f32x4.mul (local.get $z)
           (f32x4.add
-            (v128.const f32x4 -0.37612626 -0.37612626 -0.37612626 -0.37612626)
-            (f32x4.mul (local.get $z) (local.get $p))))))
+            (v128.const f32x4 -0.37612632 -0.37612632 -0.37612632 -0.37612632)
+            (f32x4.mul (local.get $z)
+              (f32x4.add
+                (v128.const f32x4 0.112836786 0.112836786 0.112836786 0.112836786)
+                (f32x4.mul (local.get $z)
+                  (f32x4.add
+                    (v128.const f32x4 -0.026858494 -0.026858494 -0.026858494 -0.026858494)
+                    (f32x4.mul (local.get $z)
+                      (f32x4.add
+                        (v128.const f32x4 0.005198823 0.005198823 0.005198823 0.005198823)
+                        (f32x4.mul (local.get $z)
+                          (f32x4.add
+                            (v128.const f32x4 -8.1180007e-04 -8.1180007e-04 -8.1180007e-04 -8.1180007e-04)
+                            (f32x4.mul (local.get $z)
+                              (v128.const f32x4 8.267154e-05 8.267154e-05 8.267154e-05 8.267154e-05))))))))))))))
     (local.set $p
       (f32x4.add (local.get $ax) (f32x4.mul (local.get $ax) (local.get $p))))
-    ;; |x| >= 1: erf = 1 - exp(-a^2) * t * Q(t), t = 1/a, a = min(|x|, 4)
+    ;; |x| >= 0.9375: erf = 1 - exp(-a^2) * t * Q(t - 0.6875), t = 1/a, a = min(|x|, 4)
     (local.set $z (f32x4.min (local.get $ax) (v128.const f32x4 4.0 4.0 4.0 4.0)))
     (local.set $t (f32x4.div (v128.const f32x4 1.0 1.0 1.0 1.0) (local.get $z)))
+    (local.set $u (f32x4.sub (local.get $t) (v128.const f32x4 0.6875 0.6875 0.6875 0.6875)))
     (local.set $q
       (f32x4.add
-        (v128.const f32x4 -0.23487236 -0.23487236 -0.23487236 -0.23487236)
-        (f32x4.mul (local.get $t)
+        (v128.const f32x4 0.4788121 0.4788121 0.4788121 0.4788121)
+        (f32x4.mul (local.get $u)
           (f32x4.add
-            (v128.const f32x4 0.034932688 0.034932688 0.034932688 0.034932688)
-            (f32x4.mul (local.get $t)
+            (v128.const f32x4 -0.17097527 -0.17097527 -0.17097527 -0.17097527)
+            (f32x4.mul (local.get $u)
               (f32x4.add
-                (v128.const f32x4 0.017466262 0.017466262 0.017466262 0.017466262)
-                (f32x4.mul (local.get $t)
-                  (v128.const f32x4 -0.0063716616 -0.0063716616 -0.0063716616 -0.0063716616))))))))
-    (local.set $q
-      (f32x4.add
-        (v128.const f32x4 0.5618014 0.5618014 0.5618014 0.5618014)
-        (f32x4.mul (local.get $t)
-          (f32x4.add
-            (v128.const f32x4 0.03058644 0.03058644 0.03058644 0.03058644)
-            (f32x4.mul (local.get $t)
-              (f32x4.add
-                (v128.const f32x4 -0.44754872 -0.44754872 -0.44754872 -0.44754872)
-                (f32x4.mul (local.get $t)
+                (v128.const f32x4 0.010512159 0.010512159 0.010512159 0.010512159)
+                (f32x4.mul (local.get $u)
                   (f32x4.add
-                    (v128.const f32x4 0.4715896 0.4715896 0.4715896 0.4715896)
-                    (f32x4.mul (local.get $t) (local.get $q))))))))))
+                    (v128.const f32x4 0.05450677 0.05450677 0.05450677 0.05450677)
+                    (f32x4.mul (local.get $u)
+                      (f32x4.add
+                        (v128.const f32x4 -0.06330203 -0.06330203 -0.06330203 -0.06330203)
+                        (f32x4.mul (local.get $u)
+                          (f32x4.add
+                            (v128.const f32x4 0.043277506 0.043277506 0.043277506 0.043277506)
+                            (f32x4.mul (local.get $u)
+                              (f32x4.add
+                                (v128.const f32x4 -0.0143689895 -0.0143689895 -0.0143689895 -0.0143689895)
+                                (f32x4.mul (local.get $u)
+                                  (v128.const f32x4 -0.0022082326 -0.0022082326 -0.0022082326 -0.0022082326))))))))))))))))
     (local.set $q
       (f32x4.sub (v128.const f32x4 1.0 1.0 1.0 1.0)
         (f32x4.mul
@@ -245,7 +244,7 @@
           (f32x4.mul (local.get $t) (local.get $q)))))
     (v128.or
       (v128.bitselect (local.get $p) (local.get $q)
-        (f32x4.lt (local.get $ax) (v128.const f32x4 1.0 1.0 1.0 1.0)))
+        (f32x4.lt (local.get $ax) (v128.const f32x4 0.9375 0.9375 0.9375 0.9375)))
       (v128.and (local.get $x)
         (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000)))
   )

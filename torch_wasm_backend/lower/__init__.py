@@ -70,7 +70,8 @@ def lower_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices=()) -> 
                 out = ctx.realize(out)
             env[node] = out
         elif node.op == "output":
-            for v in torch.fx.node.map_arg(node.args[0], lambda n: env[n]):
+            results = torch.fx.node.map_arg(node.args[0], lambda n: env[n])
+            for v in results if isinstance(results, (list, tuple)) else [results]:
                 if not isinstance(v, TensorValue):
                     raise Unsupported(f"graph output of type {type(v).__name__}")
                 v, s = ctx.ensure_strided(v)

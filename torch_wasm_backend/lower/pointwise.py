@@ -245,8 +245,9 @@ def clamp_max(ctx, node, x, hi):
     return binary("min", x, hi)
 
 
-@lower(aten.hardtanh.default, promote=DEFAULT)
+@lower(aten.hardtanh.default, promote=None)
 def hardtanh(ctx, node, x, lo=-1.0, hi=1.0):
+    # the bounds are Python scalars (not operands): no promotion, like PyTorch's kernel
     return binary("min", binary("max", x, const_like(x, lo)), const_like(x, hi))
 
 

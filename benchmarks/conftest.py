@@ -1,0 +1,98 @@
+"""Shared fixtures of the benchmark suite.
+
+Not collected by the default test run (pyproject sets ``testpaths = ["tests"]``); run it
+by naming the directory::
+
+    python -m pytest benchmarks -q --benchmark-only --benchmark-json=/tmp/bench.json
+
+Rules: every wasm number has an eager number measured in the same run next to it (the
+report prints ratios), nothing here asserts a timing, and a compiled model is checked
+against eager before it is timed.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from models import CASES, Case, build_model  # noqa: E402
+
+# The eager reference runs single-threaded: the wasm module runs on one thread too, so the
+# comparison is one core against one core. Set at import so it also holds for the
+# warm-up done while collecting/compiling.
+torch.set_num_threads(1)
+
+
+def pytest_configure(config):
+    torch.set_num_threads(1)
+
+
+def pytest_report_header(config):
+    return f"torch_wasm_backend benchmarks: torch {torch.__version__}, threads={torch.get_num_threads()}, " \
+        f"cpu capability={torch.backends.cpu.get_cpu_capability()}"
+
+
+class Prepared:
+    """A model, its inputs and its eager output, built identically for both benchmarks of a group."""
+
+    def __init__(self, case: Case):
+        self.case = case
+        self.model = build_model(case)
+        self.inputs = case.make_inputs()
+        with torch.no_grad():
+            self.expected = self.model(*self.inputs)
+
+
+@pytest.fixture
+def single_thread():
+    """Guarantee the eager reference is single-threaded (and restore whatever a test changed)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def prepare():
+    """``prepare(name) -> Prepared``: the model of ``models.CASES[name]`` in eval mode,
+    seeded weights, randomised batch-norm statistics, fixed inputs, eager output."""
+
+    def make(name: str) -> Prepared:
+        return Prepared(CASES[name])
+
+    return make
+
+
+@pytest.fixture
+def compile_wasm():
+    """``compile_wasm(prepared) -> (compiled_model, compile_seconds)``.
+
+    Resets Dynamo, compiles with ``backend="wasm"`` in strict mode (no silent eager
+    fallback), runs the first call (which is when Dynamo traces and our backend compiles:
+    its wall time is the compile time), and checks the result against eager with
+    ``torch.testing.assert_close`` before anything is timed.
+    """
+    compiled_models = []
+
+    def make(p: Prepared):
+        torch._dynamo.reset()
+        cm = torch.compile(p.model, backend="wasm", options={"strict": True})
+        with torch.no_grad():
+            t0 = time.perf_counter()
+            out = cm(*p.inputs)
+            compile_s = time.perf_counter() - t0
+            torch.testing.assert_close(out, p.expected, **p.case.tolerance)
+            # a second call must hit the cache (no recompilation) and still be right
+            torch.testing.assert_close(cm(*p.inputs), p.expected, **p.case.tolerance)
+        compiled_models.append(cm)
+        return cm, compile_s
+
+    yield make
+    compiled_models.clear()
+    torch._dynamo.reset()

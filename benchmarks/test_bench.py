@@ -1,0 +1,60 @@
+"""Speed regression suite: every model timed in eager PyTorch (1 thread, no_grad) and
+through ``torch.compile(backend="wasm")`` in the same run, in the same benchmark group.
+
+Nothing here asserts a timing: the numbers are for ``benchmarks/report.py`` (ratios
+wasm/eager). A test fails only if the compiled model fails to compile or is wrong.
+
+    python -m pytest benchmarks -q --benchmark-only --benchmark-json=/tmp/bench.json
+    python benchmarks/report.py /tmp/bench.json
+
+Opt-in cases (224x224 networks): ``TORCH_WASM_BENCH_LARGE=1``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from models import CASES
+
+
+def _params():
+    out = []
+    for name, case in CASES.items():
+        marks = [pytest.mark.benchmark(group=name)]
+        if case.opt_in and os.environ.get(case.opt_in) != "1":
+            marks.append(pytest.mark.skip(reason=f"opt-in: set {case.opt_in}=1"))
+        out.append(pytest.param(name, marks=marks, id=name))
+    return out
+
+
+def _run(benchmark, fn, inputs, case, backend: str):
+    benchmark.extra_info.update(model=case.name, backend=backend, input=case.shape, threads=torch.get_num_threads())
+    if case.flops:
+        benchmark.extra_info["flops"] = case.flops
+
+    def call():
+        with torch.no_grad():
+            return fn(*inputs)
+
+    benchmark.pedantic(call, rounds=case.rounds, iterations=case.iterations, warmup_rounds=max(2, case.rounds // 10))
+    if case.flops and benchmark.stats is not None:  # stats is None under --benchmark-disable
+        benchmark.extra_info["gflops"] = case.flops / benchmark.stats.stats.median / 1e9
+
+
+@pytest.mark.parametrize("name", _params())
+def test_eager(benchmark, prepare, single_thread, name):
+    p = prepare(name)
+    _run(benchmark, p.model, p.inputs, p.case, "eager")
+
+
+@pytest.mark.parametrize("name", _params())
+def test_wasm(benchmark, prepare, compile_wasm, name):
+    p = prepare(name)
+    if p.case.wasm_skip:
+        pytest.skip(p.case.wasm_skip)
+    compiled, compile_s = compile_wasm(p)
+    benchmark.extra_info["compile_s"] = compile_s
+    _run(benchmark, compiled, p.inputs, p.case, "wasm")

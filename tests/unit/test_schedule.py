@@ -1,0 +1,56 @@
+"""Scheduling decisions: loop collapsing, vectorisation modes, the prepare split."""
+
+import torch
+import torch.nn.functional as F
+
+from torch_wasm_backend import ir
+from torch_wasm_backend.config import Options
+from torch_wasm_backend.schedule import schedule
+
+from .helpers import lower_fn
+
+
+def _modes(sched):
+    return [p.mode for p in sched.forward]
+
+
+def test_contiguous_pointwise_collapses_to_one_vector_loop():
+    sched = schedule(lower_fn(lambda x: x.relu() * 2, torch.randn(2, 3, 5, 7)), Options())
+    (plan,) = sched.forward
+    assert plan.mode == "vector" and len(plan.kernel.ranges) == 1 and plan.kernel.ranges[0] == 210
+
+
+def test_transposed_read_stays_scalar_along_strided_axis():
+    sched = schedule(lower_fn(lambda x: x.t() + 1, torch.randn(8, 8)), Options())
+    assert _modes(sched) == ["scalar"]
+
+
+def test_broadcast_row_vectorises():
+    sched = schedule(lower_fn(lambda x, b: x + b, torch.randn(3, 8), torch.randn(8)), Options())
+    assert _modes(sched) == ["vector"]
+
+
+def test_reductions_pick_lane_axis():
+    inner = schedule(lower_fn(lambda x: x.sum(-1), torch.randn(5, 64)), Options())
+    outer = schedule(lower_fn(lambda x: x.sum(0), torch.randn(64, 5 * 4)), Options())
+    assert _modes(inner) == ["vector_reduce"]
+    assert _modes(outer) == ["vector"]
+
+
+def test_simd_off_gives_scalar_only():
+    sched = schedule(lower_fn(lambda x: x.relu() * 2, torch.randn(64)), Options(simd=False))
+    assert _modes(sched) == ["scalar"]
+
+
+def test_prepare_split_with_weight_inputs():
+    from torch_wasm_backend.lower import lower_graph
+
+    from .helpers import aten_graph
+
+    x, w, b = torch.randn(3, 5), torch.randn(6, 5), torch.randn(6)
+    gm = aten_graph(lambda x, w, b: F.linear(x, w, b), x, w, b)
+    prog = lower_graph(gm, [x, w, b], weight_indices=frozenset({1, 2}))
+    sched = schedule(prog, Options())
+    assert [type(p.kernel).__name__ for p in sched.prepare] == ["Pointwise"]  # W^T, once per weight update
+    assert [type(p.kernel).__name__ for p in sched.forward] == ["Gemm"]
+    assert sched.prepare[0].kernel.out in sched.persistent
