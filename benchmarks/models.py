@@ -235,16 +235,16 @@ def _mm_inputs(n: int):
 CASES: dict[str, Case] = {
     c.name: c
     for c in (
-        Case("mlp", MLP, _randn(32, 784), flops=mlp_flops(32), shape="32x784", rounds=100),
-        Case("cnn", SmallCNN, _randn(1, 3, 64, 64), shape="1x3x64x64", rounds=30),
-        Case("tiny", Tiny, _randn(16), shape="16", rounds=200, iterations=20),
+        Case("mlp", MLP, _randn(32, 784), flops=mlp_flops(32), shape="32x784", rounds=400),
+        Case("cnn", SmallCNN, _randn(1, 3, 64, 64), shape="1x3x64x64", rounds=300),
+        Case("tiny", Tiny, _randn(16), shape="16", rounds=500, iterations=20),
         Case(
             "gemm256",
             MM,
             _mm_inputs(256),
             flops=2 * 256**3,
             shape="256x256 @ 256x256",
-            rounds=100,
+            rounds=500,
             # K=256 dot products summed in a different order than MKL/oneDNN: outputs are O(16),
             # so absolute errors of ~2e-5 are rounding, not a bug
             tolerance=dict(rtol=1e-5, atol=1e-4),
@@ -254,7 +254,7 @@ CASES: dict[str, Case] = {
             transformer_layer,
             _randn(1, 128, 256),
             shape="1x128x256",
-            rounds=20,
+            rounds=100,
         ),
         Case(
             "resnet18",

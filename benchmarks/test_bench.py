@@ -21,12 +21,17 @@ from models import CASES
 
 
 def _params():
+    # one test per (model, backend), eager and wasm of a model adjacent in collection order,
+    # so the pair is measured back to back under the same machine conditions
     out = []
     for name, case in CASES.items():
-        marks = [pytest.mark.benchmark(group=name)]
-        if case.opt_in and os.environ.get(case.opt_in) != "1":
-            marks.append(pytest.mark.skip(reason=f"opt-in: set {case.opt_in}=1"))
-        out.append(pytest.param(name, marks=marks, id=name))
+        for backend in ("eager", "wasm"):
+            marks = [pytest.mark.benchmark(group=name)]
+            if case.opt_in and os.environ.get(case.opt_in) != "1":
+                marks.append(pytest.mark.skip(reason=f"opt-in: set {case.opt_in}=1"))
+            elif backend == "wasm" and case.wasm_skip:
+                marks.append(pytest.mark.skip(reason=case.wasm_skip))
+            out.append(pytest.param(name, backend, marks=marks, id=f"{name}-{backend}"))
     return out
 
 
@@ -44,17 +49,12 @@ def _run(benchmark, fn, inputs, case, backend: str):
         benchmark.extra_info["gflops"] = case.flops / benchmark.stats.stats.median / 1e9
 
 
-@pytest.mark.parametrize("name", _params())
-def test_eager(benchmark, prepare, single_thread, name):
+@pytest.mark.parametrize("name,backend", _params())
+def test_model(benchmark, prepare, compile_wasm, single_thread, name, backend):
     p = prepare(name)
-    _run(benchmark, p.model, p.inputs, p.case, "eager")
-
-
-@pytest.mark.parametrize("name", _params())
-def test_wasm(benchmark, prepare, compile_wasm, name):
-    p = prepare(name)
-    if p.case.wasm_skip:
-        pytest.skip(p.case.wasm_skip)
-    compiled, compile_s = compile_wasm(p)
-    benchmark.extra_info["compile_s"] = compile_s
-    _run(benchmark, compiled, p.inputs, p.case, "wasm")
+    if backend == "eager":
+        fn = p.model
+    else:
+        fn, compile_s = compile_wasm(p)
+        benchmark.extra_info["compile_s"] = compile_s
+    _run(benchmark, fn, p.inputs, p.case, backend)

@@ -23,7 +23,10 @@ def f32_literal(value: float) -> str:
         return "nan"
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
-    return v.hex()
+    if v.is_integer() and abs(v) < 2**24:
+        return str(int(v)) if v or math.copysign(1, v) > 0 else "-0"
+    mantissa, exponent = v.hex().split("p")
+    return mantissa.rstrip("0").rstrip(".") + "p" + exponent
 
 
 def const(value, dtype: str) -> str:

@@ -179,7 +179,16 @@ _same_unary("floor", aten.floor.default)
 _same_unary("ceil", aten.ceil.default)
 _same_unary("round", aten.round.default)
 _same_unary("trunc", aten.trunc.default)
-_same_unary("sign", aten.sign.default)
+
+
+@lower(aten.sign.default, promote=DEFAULT)
+def sign(ctx, node, x):
+    if x.dtype == "bool":
+        return x
+    # PyTorch's sign is (0 < x) - (x < 0): sign(NaN) == 0 and sign(-0.0) == +0.0
+    pos = cast(binary("gt", x, const_like(x, 0), "bool"), x.dtype)
+    neg = cast(binary("lt", x, const_like(x, 0), "bool"), x.dtype)
+    return binary("sub", pos, neg)
 
 
 @lower(aten.relu.default, promote=DEFAULT)

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Markdown table from a pytest-benchmark JSON file written by the benchmark suite.
+
+Usage:
+    python -m pytest benchmarks -q --benchmark-only --benchmark-json=/tmp/bench.json
+    python benchmarks/report.py /tmp/bench.json
+
+One row per model (benchmark group): median eager time, median wasm time, the ratio
+wasm/eager (> 1 means the wasm backend is slower), the same ratio of the fastest rounds
+(less sensitive to other processes competing for the CPU), GFLOP/s where the FLOP count
+is known, and the wasm compile time (wall time of the first call: Dynamo tracing,
+AOTAutograd, lowering, WAT emission, wat2wasm and wasmtime compilation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds * 1e6:.3g} µs"
+
+
+def fmt_num(x: float | None, spec: str) -> str:
+    return "—" if x is None else format(x, spec)
+
+
+def collect(data: dict) -> dict[str, dict]:
+    rows: dict[str, dict] = {}
+    for b in data.get("benchmarks", []):
+        info = b.get("extra_info", {})
+        model = info.get("model") or b.get("group") or b["name"]
+        backend = info.get("backend")
+        if backend is None:  # fall back on the test id, e.g. test_model[mlp-wasm]
+            backend = "wasm" if "wasm" in b["name"] else "eager"
+        row = rows.setdefault(model, {"input": info.get("input", "")})
+        row[backend] = {
+            "median": b["stats"]["median"],
+            "min": b["stats"]["min"],
+            "rounds": b["stats"]["rounds"],
+            "flops": info.get("flops"),
+            "compile_s": info.get("compile_s"),
+        }
+    return rows
+
+
+def table(rows: dict[str, dict]) -> str:
+    head = (
+        "| model | input | eager median | wasm median | wasm/eager (median) | wasm/eager (min) "
+        "| eager GFLOP/s | wasm GFLOP/s | wasm compile |"
+    )
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for model, row in rows.items():
+        e, w = row.get("eager"), row.get("wasm")
+        em = e["median"] if e else None
+        wm = w["median"] if w else None
+        ratio = wm / em if e and w else None
+        ratio_min = w["min"] / e["min"] if e and w else None
+        flops = (e or w or {}).get("flops")
+        eg = flops / em / 1e9 if flops and em else None
+        wg = flops / wm / 1e9 if flops and wm else None
+        comp = w.get("compile_s") if w else None
+        lines.append(
+            f"| {model} | {row['input']} | {fmt_time(em)} | {fmt_time(wm)} | {fmt_num(ratio, '.2f')}"
+            f"{'×' if ratio is not None else ''} | {fmt_num(ratio_min, '.2f')}{'×' if ratio_min is not None else ''} "
+            f"| {fmt_num(eg, '.1f')} | {fmt_num(wg, '.1f')} | {fmt_time(comp)} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("json", help="file written by pytest --benchmark-json=...")
+    args = ap.parse_args(argv)
+    with open(args.json) as f:
+        data = json.load(f)
+    rows = collect(data)
+    if not rows:
+        print(f"{args.json}: no benchmarks (was the suite run with --benchmark-only?)", file=sys.stderr)
+        return 1
+    mi = data.get("machine_info", {})
+    cpu = mi.get("cpu", {}).get("brand_raw") or mi.get("processor") or "unknown CPU"
+    commit = data.get("commit_info", {})
+    rev = (commit.get("id") or "")[:10] + (" (dirty)" if commit.get("dirty") else "")
+    print(f"Run {data.get('datetime', '?')} on {cpu}, Python {mi.get('python_version', '?')}"
+          + (f", commit {rev}" if rev.strip() else ""))
+    print()
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

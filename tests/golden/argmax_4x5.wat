@@ -1,0 +1,25 @@
+(module
+(memory (export "memory") 1)
+(func $reduce0
+  (local $i0 i32)
+  (local $r0 i32)
+  (local $bidx i32)
+  (local $best f32)
+  (local $pos i32)
+  (local $x f32)
+  (local.set $i0 (i32.const 0))
+  (loop $L2
+    (local.set $best (f32.const -inf))
+    (local.set $bidx (i32.const 0))
+    (local.set $pos (i32.const 0))
+    (local.set $r0 (i32.const 0))
+    (loop $L1
+      (local.set $x (f32.load offset=16 (i32.add (i32.mul (local.get $i0) (i32.const 20)) (i32.shl (local.get $r0) (i32.const 2)))))
+      (if (i32.or (f32.gt (local.get $x) (local.get $best)) (i32.and (f32.ne (local.get $x) (local.get $x)) (f32.eq (local.get $best) (local.get $best)))) (then (local.set $best (local.get $x)) (local.set $bidx (local.get $pos))))
+      (local.set $pos (i32.add (local.get $pos) (i32.const 1)))
+      (br_if $L1 (i32.lt_u (local.tee $r0 (i32.add (local.get $r0) (i32.const 1))) (i32.const 5))))
+    (i64.store offset=96 (i32.shl (local.get $i0) (i32.const 3)) (i64.extend_i32_u (local.get $bidx)))
+    (br_if $L2 (i32.lt_u (local.tee $i0 (i32.add (local.get $i0) (i32.const 1))) (i32.const 4)))))
+(func $prepare (export "prepare"))
+(func $forward (export "forward")
+  (call $reduce0)))
