@@ -43,6 +43,9 @@ class CompiledGraph:
         self._prepare = self.instance.caller("prepare")
         self._inputs = []  # (numpy view or None, spec)
         for spec in program.inputs:
+            if spec is None:
+                self._inputs.append((None, None))
+                continue
             n = int(np.prod(spec.shape)) if spec.shape else 1
             dtype = ir.NUMPY_DTYPE[spec.dtype]
             off = plan.offset(spec.buffer)
@@ -68,6 +71,8 @@ class CompiledGraph:
         with self._lock:
             changed = False
             for i, (view, spec) in enumerate(self._inputs):
+                if spec is None:
+                    continue
                 t = args[i]
                 if tuple(t.shape) != tuple(spec.shape) or t.dtype != _TORCH_DTYPE[spec.dtype]:
                     raise ValueError(f"input {i}: expected {spec.dtype}{list(spec.shape)}, got "
@@ -98,7 +103,7 @@ class InterpretedGraph:
     def __call__(self, args):
         from . import interp
 
-        outs = interp.run(self.program, [a.detach().numpy() for a in args])
+        outs = interp.run(self.program, [a.detach().numpy() if isinstance(a, torch.Tensor) else a for a in args])
         return [torch.from_numpy(np.array(o)) for o in outs]
 
 

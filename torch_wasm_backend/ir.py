@@ -256,7 +256,7 @@ class InputSpec:
 class Program:
     buffers: tuple  # of Buffer, in creation order
     kernels: tuple  # of Kernel, in execution order
-    inputs: tuple  # of InputSpec, one per graph placeholder
+    inputs: tuple  # of InputSpec (None for an unused scalar placeholder), one per placeholder
     outputs: tuple  # of OutputSpec, one per graph output
     constants: dict = field(default_factory=dict)  # buffer name -> np.ndarray (baked in)
 
@@ -270,7 +270,7 @@ class Program:
         lines = ["program:"]
         lines += [f"  {b}" for b in self.buffers]
         lines += [f"  input {i}: {s.buffer} {list(s.shape)} {s.dtype}{' (weight)' if s.is_weight else ''}"
-                  for i, s in enumerate(self.inputs)]
+                  for i, s in enumerate(self.inputs) if s is not None]
         lines += [f"  {k}" for k in self.kernels]
         lines += [f"  output {i}: {o}" for i, o in enumerate(self.outputs)]
         return "\n".join(lines)
@@ -331,7 +331,7 @@ def verify(prog: Program) -> None:
         if b.dtype not in DTYPES:
             raise IRError(f"buffer {b.name}: bad dtype {b.dtype}")
         bufs[b.name] = b
-    written = {s.buffer for s in prog.inputs} | set(prog.constants)
+    written = {s.buffer for s in prog.inputs if s is not None} | set(prog.constants)
     names = set()
     for k in prog.kernels:
         if k.name in names:

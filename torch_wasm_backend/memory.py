@@ -92,7 +92,7 @@ def plan_memory(sched: Schedule, alignment: int = 16) -> MemoryPlan:
             cursor += nbytes[name]
 
     place_fixed([b.name for b in prog.buffers if b.name in sched.persistent], "persistent")
-    place_fixed([s.buffer for s in prog.inputs if s.buffer not in placements], "input")
+    place_fixed([s.buffer for s in prog.inputs if s is not None and s.buffer not in placements], "input")
     arena_base = _align(cursor, alignment)
 
     first, last = {}, {}

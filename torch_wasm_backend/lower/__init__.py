@@ -41,6 +41,9 @@ def lower_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices=()) -> 
             ex = example_inputs[placeholder_index]
             is_weight = placeholder_index in weight_indices
             placeholder_index += 1
+            if isinstance(ex, (int, float, bool)) and not node.users:
+                inputs.append(None)  # a size argument the specialised graph no longer uses
+                continue
             if not isinstance(ex, torch.Tensor):
                 raise Unsupported(f"input {node.name} is a {type(ex).__name__}, not a tensor")
             if ex.device.type != "cpu":
