@@ -8,10 +8,22 @@ top-level import is light (no torch) so that the runtime subpackage works withou
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["wasm_backend", "Options"]
+__all__ = ["wasm_backend", "Options", "save", "load"]
+
+
+def load(source, engine: str = "wasmtime"):
+    """Load a saved ``.wasm`` artifact (path or bytes): a callable taking and returning numpy
+    arrays or torch tensors. Needs numpy and a WebAssembly engine, not torch."""
+    from .runtime.artifact import load as _load
+
+    return _load(source, engine)
 
 
 def __getattr__(name):
+    if name == "save":
+        from .export import save
+
+        return save
     if name == "wasm_backend":
         from .backend import wasm_backend
 

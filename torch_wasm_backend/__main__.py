@@ -1,5 +1,12 @@
-"""Command line: ``python -m torch_wasm_backend demo`` compiles a small CNN and an MLP,
-checks them against eager PyTorch and prints the results and their speed."""
+"""Command line.
+
+* ``demo``: compile a small CNN and an MLP, check them against eager PyTorch, print the
+  results and their speed.
+* ``inspect model.wasm``: print a saved artifact's manifest, size breakdown and imports.
+* ``run model.wasm in0.npy [in1.npy ...] [--out DIR]``: run an artifact on ``.npy`` inputs.
+
+``inspect`` and ``run`` need numpy and a WebAssembly engine only (no torch).
+"""
 
 from __future__ import annotations
 
@@ -51,14 +58,63 @@ def demo() -> int:
     return 0
 
 
+def inspect_artifact(path: str) -> int:
+    import json
+
+    from .runtime.artifact import import_count, read_manifest, size_breakdown
+
+    wasm = open(path, "rb").read()
+    manifest = read_manifest(wasm)
+    sizes = size_breakdown(wasm)
+    print(f"{path}: {len(wasm)} bytes")
+    print(f"  code {sizes.get('code', 0)} bytes, weights and constants (data) {sizes.get('data', 0)} bytes, "
+          f"custom sections {sizes.get('custom', 0)} bytes")
+    print(f"  imports: {import_count(wasm)}")
+    print(json.dumps(manifest, indent=2, sort_keys=True))
+    return 0
+
+
+def run_artifact(path: str, inputs: list, out_dir: str | None, engine: str) -> int:
+    import os
+
+    import numpy as np
+
+    from .runtime.artifact import load
+
+    model = load(path, engine)
+    arrays = [np.load(p) for p in inputs]
+    outs = model(*arrays)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    for spec, arr in zip(model.manifest["outputs"], outs):
+        if out_dir:
+            os.makedirs(out_dir, exist_ok=True)
+            np.save(os.path.join(out_dir, f"{spec['name']}.npy"), arr)
+        print(f"{spec['name']}: {arr.dtype}{list(arr.shape)} {np.array2string(arr.reshape(-1)[:8], precision=5)}"
+              f"{' ...' if arr.size > 8 else ''}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m torch_wasm_backend")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="compile two small models, check them against eager, time them")
+    p = sub.add_parser("inspect", help="print a saved artifact's manifest, sizes and imports")
+    p.add_argument("artifact")
+    p = sub.add_parser("run", help="run a saved artifact on .npy inputs")
+    p.add_argument("artifact")
+    p.add_argument("inputs", nargs="*")
+    p.add_argument("--out", help="directory for output .npy files")
+    p.add_argument("--engine", default="wasmtime")
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        return demo()
-    return 1
+    try:
+        if args.command == "demo":
+            return demo()
+        if args.command == "inspect":
+            return inspect_artifact(args.artifact)
+        return run_artifact(args.artifact, args.inputs, args.out, args.engine)
+    except (OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

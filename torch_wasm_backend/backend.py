@@ -90,6 +90,9 @@ class ShapeSpecialized:
 def wasm_backend(gm: torch.fx.GraphModule, example_inputs, options: dict | None = None):
     """The ``wasm`` backend registered through the ``torch_dynamo_backends`` entry point."""
     opts = Options.from_dict(options)
+    from .export import remember_inputs
+
+    remember_inputs(example_inputs)
     weights = tuple(i for i, x in enumerate(example_inputs) if isinstance(x, torch.nn.Parameter))
     if any(_is_symbolic(x) for x in example_inputs):
         return ShapeSpecialized(gm, opts, weights)

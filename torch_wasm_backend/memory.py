@@ -50,6 +50,12 @@ class MemoryPlan:
     intermediate_bytes: int  # sum of all arena buffers: what no reuse would cost
 
     @property
+    def persistent_end(self) -> int:
+        """End of the persistent region (weights, constants, prepared buffers)."""
+        ends = [p.offset + p.nbytes for p in self.placements.values() if p.region == "persistent"]
+        return max(ends, default=16)
+
+    @property
     def pages(self) -> int:
         return max(1, -(-self.total_bytes // PAGE))
 

@@ -44,16 +44,21 @@ def _uses_math(plans) -> bool:
     return False
 
 
-def emit_module(sched: Schedule, plan: MemoryPlan) -> WatModule:
+def emit_module(sched: Schedule, plan: MemoryPlan, persistent_data: bytes | None = None) -> WatModule:
+    """``persistent_data``: bytes of the persistent region (weights, constants, prepared
+    buffers) to bake in as one data segment at offset 16, as a saved artifact does."""
     prog = sched.program
     offsets = {name: p.offset for name, p in plan.placements.items()}
     buffers = {b.name: b for b in prog.buffers}
     plans = list(sched.prepare) + list(sched.forward)
     parts = [f"(module\n(memory (export \"memory\") {plan.pages})"]
-    for name in sorted(prog.constants):
-        data = prog.constants[name].tobytes()
-        if data and name in offsets:
-            parts.append(f"(data (i32.const {offsets[name]}) \"{text.data_string(data)}\")")
+    if persistent_data is not None:
+        parts.append(f"(data (i32.const 16) \"{text.data_string(persistent_data)}\")")
+    else:
+        for name in sorted(prog.constants):
+            data = prog.constants[name].tobytes()
+            if data and name in offsets:
+                parts.append(f"(data (i32.const {offsets[name]}) \"{text.data_string(data)}\")")
     if _uses_math(plans):
         parts.append(library_source("math_f32x4.wat"))
     if any(isinstance(p.kernel, ir.Gemm) for p in plans):

@@ -103,15 +103,12 @@ def address(base: int, idx, itemsize: int, env: dict) -> tuple[str, int]:
     return index(sympy.expand(rest * itemsize), env), static
 
 
+_BYTE_TEXT = [chr(b) if 32 <= b < 127 and b not in (34, 92) else f"\\{b:02x}" for b in range(256)]
+
+
 def data_string(data: bytes) -> str:
     """A WAT string literal for raw bytes (printable ASCII kept, the rest as \\hh)."""
-    out = []
-    for b in data:
-        if 32 <= b < 127 and b not in (34, 92):
-            out.append(chr(b))
-        else:
-            out.append(f"\\{b:02x}")
-    return "".join(out)
+    return "".join(map(_BYTE_TEXT.__getitem__, data))
 
 
 def f32_bits(value: float) -> int:
