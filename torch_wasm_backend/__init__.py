@@ -8,7 +8,7 @@ top-level import is light (no torch) so that the runtime subpackage works withou
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["wasm_backend", "Options", "save", "load"]
+__all__ = ["wasm_backend", "Options", "save", "load", "explain"]
 
 
 def load(source, engine: str = "wasmtime"):
@@ -20,6 +20,10 @@ def load(source, engine: str = "wasmtime"):
 
 
 def __getattr__(name):
+    if name == "explain":
+        from .explain import explain
+
+        return explain
     if name == "save":
         from .export import save
 

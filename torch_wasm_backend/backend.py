@@ -44,13 +44,25 @@ def _weight_indices(default) -> tuple:
 
 def make_compiler(options: Options, default_weights=()):
     from .compiled import compile_graph
+    from .partition import WasmRegion, partition
 
     def fw_compiler(gm: torch.fx.GraphModule, example_inputs):
+        weights = _weight_indices(default_weights)
         try:
-            return compile_graph(gm, example_inputs, _weight_indices(default_weights), options)
+            return compile_graph(gm, example_inputs, weights, options)
         except Unsupported as e:
-            _fallback(options, e)
+            if options.strict:
+                raise
+            whole = e
+        outer, reasons = partition(gm, weights, options, lambda sub, ex, w: compile_graph(sub, ex, w, options))
+        regions = sum(isinstance(m, WasmRegion) for m in outer.children())
+        if not regions:
+            _fallback(options, whole)
             return make_boxed_func(gm.forward)
+        listed = "; ".join(sorted(set(reasons.values()))) or str(whole)
+        warnings.warn(f"torch_wasm_backend: {regions} region(s) run as WebAssembly, these ops in eager "
+                      f"PyTorch: {listed}", WasmFallbackWarning, stacklevel=2)
+        return make_boxed_func(outer.forward)
 
     return fw_compiler
 
