@@ -19,14 +19,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import ir
+from .lower.core import Unsupported
 from .schedule import Schedule, _reads, _writes
 
 PAGE = 65536
 MAX_MEMORY = 1 << 32
 
 
-class MemoryPlanError(ValueError):
-    pass
+class MemoryPlanError(Unsupported):
+    """The plan cannot exist (e.g. more than 4 GiB): the graph falls back, or strict raises."""
 
 
 def _align(x: int, a: int) -> int:
@@ -132,7 +133,7 @@ def plan_memory(sched: Schedule, alignment: int = 16) -> MemoryPlan:
     total = _align(arena_end, alignment)
     if total > MAX_MEMORY:
         raise MemoryPlanError(f"the model needs {total} bytes of linear memory ({total / 2**30:.2f} GiB); "
-                              f"a 32-bit WebAssembly memory holds at most 4 GiB")
+                              f"a 32-bit WebAssembly memory holds at most {MAX_MEMORY / 2**30:g} GiB")
     plan = MemoryPlan(placements, total, total - arena_base, sum(_align(nbytes[n], alignment) for n in temps))
     plan.verify()
     return plan

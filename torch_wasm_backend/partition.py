@@ -92,6 +92,9 @@ class WasmRegion(torch.nn.Module):
 def partition(gm: torch.fx.GraphModule, weight_indices, options: Options, compile_region):
     """Return ``(outer GraphModule, reasons)``; ``reasons`` maps node names to why they stay
     eager. ``compile_region(submodule, example_inputs, weight_indices)`` compiles a region."""
+    import copy
+
+    gm = torch.fx.GraphModule(gm, copy.deepcopy(gm.graph))  # fusing rewrites the graph in place
     support = _Support()
     partitioner = CapabilityBasedPartitioner(gm, support, allows_single_node_partition=True)
     parts = partitioner.propose_partitions()
