@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch._dynamo.utils import counters
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -112,23 +113,26 @@ def compile_wasm():
     its wall time is the compile time), and checks the result against eager with
     ``torch.testing.assert_close`` before anything is timed.
     """
-    compiled_models = []
 
     def make(p: Prepared):
         if torch.get_num_threads() != 1:
             torch.set_num_threads(1)
         torch._dynamo.reset()
+        counters.clear()
         cm = torch.compile(p.model, backend="wasm", options={"strict": True})
         with torch.no_grad():
             t0 = time.perf_counter()
             out = cm(*p.inputs)
             compile_s = time.perf_counter() - t0
+            graphs = counters["stats"]["unique_graphs"]
+            # a graph break would leave Python/eager code between compiled graphs: the timing
+            # would no longer be of the backend alone
+            assert graphs == 1, f"{p.case.name}: Dynamo produced {graphs} graphs (graph breaks?), expected 1"
             torch.testing.assert_close(out, p.expected, **p.case.tolerance)
-            # a second call must hit the cache (no recompilation) and still be right
+            # a second call must reuse the compiled module (no recompilation) and still be right
             torch.testing.assert_close(cm(*p.inputs), p.expected, **p.case.tolerance)
-        compiled_models.append(cm)
+            assert counters["stats"]["unique_graphs"] == 1, f"{p.case.name}: recompiled on the second call"
         return cm, compile_s
 
     yield make
-    compiled_models.clear()
     torch._dynamo.reset()

@@ -5,11 +5,13 @@ Usage:
     python -m pytest benchmarks -q --benchmark-only --benchmark-json=/tmp/bench.json
     python benchmarks/report.py /tmp/bench.json
 
-One row per model (benchmark group): median eager time, median wasm time, the ratio
-wasm/eager (> 1 means the wasm backend is slower), the same ratio of the fastest rounds
-(less sensitive to other processes competing for the CPU), GFLOP/s where the FLOP count
+One row per model (benchmark group): median eager time, median wasm time, the ratio of
+the medians wasm/eager (> 1 means the wasm backend is slower), the ratio of the fastest
+rounds (min/min: the best case of each, much less sensitive to other processes competing
+for the CPU than the medians; check both), GFLOP/s (from the medians) where the FLOP count
 is known, and the wasm compile time (wall time of the first call: Dynamo tracing,
-AOTAutograd, lowering, WAT emission, wat2wasm and wasmtime compilation).
+AOTAutograd, lowering, WAT emission, wat2wasm and wasmtime compilation, with an empty
+on-disk cache).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def collect(data: dict) -> dict[str, dict]:
 
 def table(rows: dict[str, dict]) -> str:
     head = (
-        "| model | input | eager median | wasm median | wasm/eager (median) | wasm/eager (min) "
+        "| model | input | eager median | wasm median | wasm/eager (medians) | wasm/eager (min/min) "
         "| eager GFLOP/s | wasm GFLOP/s | wasm compile |"
     )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
@@ -62,15 +64,14 @@ def table(rows: dict[str, dict]) -> str:
         e, w = row.get("eager"), row.get("wasm")
         em = e["median"] if e else None
         wm = w["median"] if w else None
-        ratio = wm / em if e and w else None
-        ratio_min = w["min"] / e["min"] if e and w else None
+        ratio = f"{wm / em:.2f}×" if e and w else "—"
+        ratio_min = f"{w['min'] / e['min']:.2f}×" if e and w else "—"
         flops = (e or w or {}).get("flops")
         eg = flops / em / 1e9 if flops and em else None
         wg = flops / wm / 1e9 if flops and wm else None
         comp = w.get("compile_s") if w else None
         lines.append(
-            f"| {model} | {row['input']} | {fmt_time(em)} | {fmt_time(wm)} | {fmt_num(ratio, '.2f')}"
-            f"{'×' if ratio is not None else ''} | {fmt_num(ratio_min, '.2f')}{'×' if ratio_min is not None else ''} "
+            f"| {model} | {row['input']} | {fmt_time(em)} | {fmt_time(wm)} | {ratio} | {ratio_min} "
             f"| {fmt_num(eg, '.1f')} | {fmt_num(wg, '.1f')} | {fmt_time(comp)} |"
         )
     return "\n".join(lines)

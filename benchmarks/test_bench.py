@@ -36,6 +36,7 @@ def _params():
 
 
 def _run(benchmark, fn, inputs, case, backend: str):
+    """Time ``fn(*inputs)`` under ``torch.no_grad()``, one call per round."""
     benchmark.extra_info.update(model=case.name, backend=backend, input=case.shape, threads=torch.get_num_threads())
     if case.flops:
         benchmark.extra_info["flops"] = case.flops
@@ -44,7 +45,7 @@ def _run(benchmark, fn, inputs, case, backend: str):
         with torch.no_grad():
             return fn(*inputs)
 
-    benchmark.pedantic(call, rounds=case.rounds, iterations=case.iterations, warmup_rounds=max(2, case.rounds // 10))
+    benchmark.pedantic(call, rounds=case.rounds, warmup_rounds=max(2, case.rounds // 10))
     if case.flops and benchmark.stats is not None:  # stats is None under --benchmark-disable
         benchmark.extra_info["gflops"] = case.flops / benchmark.stats.stats.median / 1e9
 

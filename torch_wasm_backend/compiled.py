@@ -29,67 +29,89 @@ from .schedule import schedule
 _graph_ids = itertools.count()
 
 
+class Runner:
+    """One instance of the module with its memory views: what one thread calls into."""
+
+    def __init__(self, module, program: ir.Program, plan):
+        self.instance = module.instantiate()
+        mem = self.instance.memory_view()
+        self.forward = self.instance.caller("forward")
+        self.prepare = self.instance.caller("prepare")
+        self.inputs = []  # (numpy view or None, spec or None)
+        for spec in program.inputs:
+            if spec is None:
+                self.inputs.append((None, None))
+                continue
+            n = int(np.prod(spec.shape)) if spec.shape else 1
+            dtype = np.dtype(ir.NUMPY_DTYPE[spec.dtype])
+            off = plan.offset(spec.buffer)
+            view = mem[off: off + n * dtype.itemsize].view(dtype).reshape(spec.shape) if n else None
+            self.inputs.append((view, spec))
+        self.outputs = []
+        for o in program.outputs:
+            dtype = np.dtype(ir.NUMPY_DTYPE[o.dtype])
+            shape = tuple(int(s) for s in o.shape)
+            if 0 in shape:
+                self.outputs.append((None, shape, o.dtype))
+                continue
+            off = plan.offset(o.buffer) + dtype.itemsize * int(o.offset)
+            base = mem[off:]
+            base = base[: base.size // dtype.itemsize * dtype.itemsize].view(dtype)
+            view = np.lib.stride_tricks.as_strided(base, shape, tuple(int(s) * dtype.itemsize for s in o.strides),
+                                                   writeable=False)
+            self.outputs.append((view, shape, o.dtype))
+        self.weights_seen: dict[int, tuple] = {}  # input index -> (tensor, _version) last copied
+
+    def run(self, args):
+        changed = False
+        for i, (view, spec) in enumerate(self.inputs):
+            if spec is None:
+                continue
+            t = args[i]
+            if t.shape != spec.shape or t.dtype != _TORCH_DTYPE[spec.dtype]:
+                raise ValueError(f"input {i}: expected {spec.dtype}{list(spec.shape)}, got {t.dtype}{list(t.shape)}")
+            if spec.is_weight:
+                seen = self.weights_seen.get(i)
+                if seen is not None and seen[0] is t and seen[1] == t._version:
+                    continue
+                self.weights_seen[i] = (t, t._version)
+                changed = True
+            if view is not None:
+                view[...] = t.detach().numpy()
+        if changed:
+            self.prepare()
+        self.forward()
+        return [torch.from_numpy(np.array(v)) if v is not None else torch.empty(shape, dtype=_TORCH_DTYPE[d])
+                for v, shape, d in self.outputs]
+
+
 class CompiledGraph:
+    """A compiled graph. Each thread that calls it gets its own instance (``Runner``):
+    calls from several threads run in parallel (ctypes releases the GIL during a wasm
+    call) and never share memory."""
+
     _boxed_call = True  # AOTAutograd passes one list of arguments
 
     def __init__(self, gm, program: ir.Program, sched, plan, wat: str, wasm: bytes, options: Options):
         self.program, self.schedule, self.plan, self.wat, self.wasm = program, sched, plan, wat, wasm
         self.options = options
         self.graph_code = gm.code
-        self._lock = threading.Lock()
-        self.instance = get_engine(options.engine).compile(wasm).instantiate()
-        mem = self.instance.memory_view()
-        self._forward = self.instance.caller("forward")
-        self._prepare = self.instance.caller("prepare")
-        self._inputs = []  # (numpy view or None, spec)
-        for spec in program.inputs:
-            if spec is None:
-                self._inputs.append((None, None))
-                continue
-            n = int(np.prod(spec.shape)) if spec.shape else 1
-            dtype = ir.NUMPY_DTYPE[spec.dtype]
-            off = plan.offset(spec.buffer)
-            view = mem[off: off + n * dtype().itemsize].view(dtype).reshape(spec.shape) if n else None
-            self._inputs.append((view, spec))
-        self._outputs = []
-        for o in program.outputs:
-            dtype = ir.NUMPY_DTYPE[o.dtype]
-            item = dtype().itemsize
-            shape = tuple(int(s) for s in o.shape)
-            if 0 in shape:
-                self._outputs.append((None, shape, o.dtype))
-                continue
-            off = plan.offset(o.buffer) + item * int(o.offset)
-            base = mem[off:].view(np.uint8)
-            view = np.lib.stride_tricks.as_strided(base.view(dtype) if base.size % item == 0 else
-                                                   base[: base.size // item * item].view(dtype),
-                                                   shape, tuple(int(s) * item for s in o.strides), writeable=False)
-            self._outputs.append((view, shape, o.dtype))
-        self._weights_seen: dict[int, tuple] = {}  # input index -> (tensor, _version) last copied
+        self.module = get_engine(options.engine).compile(wasm)
+        self._local = threading.local()
+        self.runner()  # instantiate now: errors surface at compile time
+
+    def runner(self) -> Runner:
+        r = getattr(self._local, "runner", None)
+        if r is None:
+            r = self._local.runner = Runner(self.module, self.program, self.plan)
+        return r
+
+    @property
+    def instance(self):
+        return self.runner().instance
 
     def __call__(self, args):
-        with self._lock:
-            changed = False
-            for i, (view, spec) in enumerate(self._inputs):
-                if spec is None:
-                    continue
-                t = args[i]
-                if tuple(t.shape) != tuple(spec.shape) or t.dtype != _TORCH_DTYPE[spec.dtype]:
-                    raise ValueError(f"input {i}: expected {spec.dtype}{list(spec.shape)}, got "
-                                     f"{t.dtype}{list(t.shape)}")
-                if spec.is_weight:
-                    seen = self._weights_seen.get(i)
-                    if seen is not None and seen[0] is t and seen[1] == t._version:
-                        continue
-                    self._weights_seen[i] = (t, t._version)
-                    changed = True
-                if view is not None:
-                    view[...] = t.detach().numpy()
-            if changed:
-                self._prepare()
-            self._forward()
-            return [torch.from_numpy(np.array(v)) if v is not None else torch.empty(shape, dtype=_TORCH_DTYPE[d])
-                    for v, shape, d in self._outputs]
+        return self.runner().run(args)
 
 
 class InterpretedGraph:

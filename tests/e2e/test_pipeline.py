@@ -47,8 +47,9 @@ def test_weights_copied_once_and_again_after_in_place_update():
             fast(x)
             (g,) = graphs
             calls = []
-            real_prepare = g._prepare
-            g._prepare = lambda: (calls.append(1), real_prepare())
+            runner = g.runner()
+            real_prepare = runner.prepare
+            runner.prepare = lambda: (calls.append(1), real_prepare())
             for _ in range(3):
                 torch.testing.assert_close(fast(x), lin(x))
             assert calls == []  # weights unchanged: not copied, prepare not re-run
