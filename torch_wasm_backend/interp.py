@@ -14,7 +14,7 @@ import numpy as np
 import sympy
 
 from . import ir
-from .indexing import FloorDiv, ModIndex, index_vars, reduction_vars
+from .indexing import index_vars, reduction_vars
 
 _NP = ir.NUMPY_DTYPE
 

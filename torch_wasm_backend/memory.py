@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import ir
 from .lower.core import Unsupported
 from .schedule import Schedule, _reads, _writes
 

@@ -3,7 +3,6 @@
 import torch
 import torch.nn.functional as F
 
-from torch_wasm_backend import ir
 from torch_wasm_backend.config import Options
 from torch_wasm_backend.schedule import schedule
 

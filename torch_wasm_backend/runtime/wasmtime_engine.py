@@ -23,7 +23,6 @@ import logging
 import os
 import platform
 import re
-import tempfile
 import threading
 from typing import Callable, Dict, List, Optional
 
@@ -31,6 +30,7 @@ import numpy as np
 import wasmtime
 
 from .engine import CompiledModule, Engine, Instance, WasmCompileError, WasmTrap
+from .module_cache import DiskCache
 
 __all__ = [
     "WasmtimeEngine",
@@ -383,10 +383,6 @@ class WasmtimeCompiledModule(CompiledModule):
         return WasmtimeInstance(self._engine.wasmtime_engine, self.module)
 
 
-_CACHE_MAGIC = b"TWB-CWASM-1\n"
-_DIGEST_LEN = 32
-
-
 class WasmtimeEngine(Engine):
     """wasmtime engine with pinned settings, an in-process and an on-disk module cache.
 
@@ -411,6 +407,7 @@ class WasmtimeEngine(Engine):
             sort_keys=True,
         )
         self.cache_key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
+        self._disk = DiskCache(self.cache_dir, self.cache_key)
         self._modules: Dict[str, WasmtimeCompiledModule] = {}
         self._lock = threading.Lock()
         self.stats = {"memory_hits": 0, "disk_hits": 0, "disk_errors": 0, "disk_writes": 0, "compiles": 0}
@@ -420,9 +417,7 @@ class WasmtimeEngine(Engine):
         return None  # importing this module already imported wasmtime
 
     def cache_path(self, sha256: str) -> Optional[str]:
-        if not self.cache_dir:
-            return None
-        return os.path.join(self.cache_dir, f"{sha256}-{self.cache_key}.cwasm")
+        return self._disk.path(sha256)
 
     def compile(self, wasm: bytes) -> WasmtimeCompiledModule:
         wasm = bytes(wasm)
@@ -436,12 +431,12 @@ class WasmtimeEngine(Engine):
             if cm is not None:
                 self.stats["memory_hits"] += 1
                 return cm
-            module = self._load_from_disk(sha)
+            module = self._disk.load(sha, self.wasmtime_engine, self.stats)
             source = "disk"
             if module is None:
                 module = self._compile_fresh(wasm)
                 source = "compiled"
-                self._store_to_disk(sha, module)
+                self._disk.store(sha, module, self.stats)
             cm = WasmtimeCompiledModule(self, module, sha, source)
             self._modules[sha] = cm
             return cm
@@ -461,62 +456,3 @@ class WasmtimeEngine(Engine):
             names = [f"{i.module}.{i.name}" for i in module.imports]
             raise WasmCompileError(f"modules run by this backend must import nothing; this one imports {names}")
         return module
-
-    def _load_from_disk(self, sha: str) -> Optional[wasmtime.Module]:
-        path = self.cache_path(sha)
-        if path is None:
-            return None
-        try:
-            with open(path, "rb") as f:
-                blob = f.read()
-        except FileNotFoundError:
-            return None
-        except OSError as e:
-            self.stats["disk_errors"] += 1
-            log.debug("cannot read wasm cache entry %s: %s", path, e)
-            return None
-        head = len(_CACHE_MAGIC) + _DIGEST_LEN
-        payload = blob[head:]
-        if (
-            len(blob) <= head
-            or not blob.startswith(_CACHE_MAGIC)
-            or blob[len(_CACHE_MAGIC):head] != hashlib.sha256(payload).digest()
-        ):
-            # checked before handing bytes to wasmtime: Module.deserialize
-            # trusts its input (it is native code)
-            self.stats["disk_errors"] += 1
-            log.debug("ignoring corrupt wasm cache entry %s", path)
-            return None
-        try:
-            module = wasmtime.Module.deserialize(self.wasmtime_engine, payload)
-        except Exception as e:  # incompatible (other wasmtime build, CPU features, ...)
-            self.stats["disk_errors"] += 1
-            log.debug("ignoring incompatible wasm cache entry %s: %s", path, e)
-            return None
-        self.stats["disk_hits"] += 1
-        return module
-
-    def _store_to_disk(self, sha: str, module: wasmtime.Module) -> None:
-        path = self.cache_path(sha)
-        if path is None:
-            return
-        tmp = None
-        try:
-            payload = bytes(module.serialize())
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=os.path.basename(path) + ".", suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
-                f.write(_CACHE_MAGIC)
-                f.write(hashlib.sha256(payload).digest())
-                f.write(payload)
-            os.replace(tmp, path)
-            tmp = None
-            self.stats["disk_writes"] += 1
-        except Exception as e:  # a cache we cannot write is not an error
-            log.debug("cannot write wasm cache entry %s: %s", path, e)
-        finally:
-            if tmp is not None:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
