@@ -23,6 +23,7 @@ from torch_wasm_backend.runtime import (
     get_engine,
 )
 from torch_wasm_backend.runtime import wasmtime_engine as wte
+from torch_wasm_backend.runtime import module_cache
 from torch_wasm_backend.runtime.wasmtime_engine import WasmtimeEngine, wasmtime_settings
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -352,7 +353,7 @@ def test_disk_cache_roundtrip_and_corruption(tmp_path):
         "empty": b"",
         "garbage": os.urandom(4096),
         # checksum fine but not a wasmtime artifact: rejected by Module.deserialize
-        "incompatible": wte._CACHE_MAGIC + hashlib.sha256(b"x" * 64).digest() + b"x" * 64,
+        "incompatible": module_cache._CACHE_MAGIC + hashlib.sha256(b"x" * 64).digest() + b"x" * 64,
     }
     for what, blob in corruptions.items():
         with open(path, "wb") as f:
