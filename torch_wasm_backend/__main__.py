@@ -4,6 +4,8 @@
   results and their speed.
 * ``inspect model.wasm``: print a saved artifact's manifest, size breakdown and imports.
 * ``run model.wasm in0.npy [in1.npy ...] [--out DIR]``: run an artifact on ``.npy`` inputs.
+* ``serve [--dir .] [--port 8000]``: a local web server with the right MIME types for
+  ``.mjs`` and ``.wasm`` (for the browser demo).
 
 ``inspect`` and ``run`` need numpy and a WebAssembly engine only (no torch).
 """
@@ -94,6 +96,22 @@ def run_artifact(path: str, inputs: list, out_dir: str | None, engine: str) -> i
     return 0
 
 
+def serve(directory: str, port: int) -> int:
+    import functools
+    import http.server
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=directory)
+    handler.func.extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                                   ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm"}
+    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as httpd:
+        print(f"serving {directory} at http://127.0.0.1:{port}/ (Ctrl-C stops)")
+        try:
+            httpd.serve_forever()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m torch_wasm_backend")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -105,12 +123,17 @@ def main(argv=None) -> int:
     p.add_argument("inputs", nargs="*")
     p.add_argument("--out", help="directory for output .npy files")
     p.add_argument("--engine", default="wasmtime")
+    p = sub.add_parser("serve", help="serve a directory locally with .mjs/.wasm MIME types")
+    p.add_argument("--dir", default=".")
+    p.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
             return demo()
         if args.command == "inspect":
             return inspect_artifact(args.artifact)
+        if args.command == "serve":
+            return serve(args.dir, args.port)
         return run_artifact(args.artifact, args.inputs, args.out, args.engine)
     except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)

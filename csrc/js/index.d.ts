@@ -1,0 +1,116 @@
+// Type declarations for loader.mjs: the loader of torch_wasm_backend artifacts.
+
+/** Element types of inputs and outputs, as named in the manifest. */
+export type DType = "float32" | "int32" | "int64" | "bool";
+
+/** The typed array that holds each dtype (bool: one byte per element, 0 or 1). */
+export interface ArrayTypeMap {
+  float32: Float32Array;
+  int32: Int32Array;
+  int64: BigInt64Array;
+  bool: Uint8Array;
+}
+export type TypedArray = ArrayTypeMap[DType];
+
+export declare const MANIFEST_SECTION: "torch_wasm_backend.manifest";
+export declare const FORMAT_VERSION: 1;
+export declare const ARRAY_TYPES: {
+  float32: Float32ArrayConstructor;
+  int32: Int32ArrayConstructor;
+  int64: BigInt64ArrayConstructor;
+  bool: Uint8ArrayConstructor;
+};
+
+/** Raised for a source that is not an artifact, an unsupported format version, inputs of the
+ *  wrong kind, length or number, and traps inside forward(). */
+export declare class ArtifactError extends Error {
+  name: "ArtifactError";
+}
+
+export interface ManifestTensor {
+  name: string;
+  shape: number[];
+  dtype: DType;
+  /** Byte offset in linear memory. */
+  offset: number;
+}
+
+export interface ManifestOutput extends ManifestTensor {
+  /** In elements. */
+  strides: number[];
+}
+
+/** The JSON in the module's "torch_wasm_backend.manifest" custom section. */
+export interface Manifest {
+  format?: string;
+  format_version: 1;
+  /** C-contiguous, in the order the model takes them. */
+  inputs: ManifestTensor[];
+  outputs: ManifestOutput[];
+  memory: { pages: number; bytes: number; weights_bytes: number; arena_bytes: number };
+  exports: { memory: string; forward: string; prepare: string };
+  requires: { simd128: boolean; relaxed_simd: boolean; threads: boolean };
+  options: Record<string, unknown>;
+  tools: Record<string, string>;
+  [key: string]: unknown;
+}
+
+export interface TensorSpec extends Readonly<ManifestTensor> {
+  /** Number of elements: the product of the shape. */
+  readonly size: number;
+}
+
+export interface OutputSpec extends TensorSpec {
+  readonly strides: readonly number[];
+}
+
+export interface Output {
+  name: string;
+  shape: number[];
+  dtype: DType;
+  /** A fresh, C-contiguous copy: it never aliases the module's memory. */
+  data: TypedArray;
+}
+
+export interface TimedRun {
+  /** The outputs of the last run. */
+  outputs: Output[];
+  /** forward() time of each timed run, in milliseconds. */
+  times: number[];
+  meanMs: number;
+  medianMs: number;
+  minMs: number;
+}
+
+/** Inputs: typed arrays in manifest order, an object keyed by input name, or (for a model
+ *  with one input) a single typed array. */
+export type Inputs = TypedArray[] | Record<string, TypedArray> | TypedArray;
+
+export declare class Model {
+  readonly manifest: Manifest;
+  readonly module: WebAssembly.Module;
+  readonly instance: WebAssembly.Instance;
+  readonly memory: WebAssembly.Memory;
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly OutputSpec[];
+  /** performance.now() time of the last forward() call, in milliseconds (NaN before a run). */
+  readonly lastRunMs: number;
+  /** Check and copy the inputs in, call forward(), copy the outputs out. */
+  run(inputs: Inputs): Output[];
+  /** `warmup` untimed runs (default 1), then `repeat` timed ones (default 10). */
+  runTimed(inputs: Inputs, options?: { warmup?: number; repeat?: number }): TimedRun;
+}
+
+export interface LoadOptions {
+  /** Compile while downloading when the response is served as application/wasm (default true). */
+  streaming?: boolean;
+  /** Passed to fetch() for URL sources. */
+  fetch?: RequestInit;
+}
+
+/** A URL (string or URL; in Node also a file path or file: URL), the bytes of the module,
+ *  a fetch Response, or an already compiled module. */
+export type Source = string | URL | ArrayBuffer | ArrayBufferView | Response | WebAssembly.Module;
+
+/** Compile and instantiate an artifact written by torch_wasm_backend.save(). */
+export declare function load(source: Source | PromiseLike<Response>, options?: LoadOptions): Promise<Model>;

@@ -1,0 +1,176 @@
+"""Saved artifacts run in Node with the JavaScript loader (csrc/js/loader.mjs) and must give
+the same bytes as the Python loader (torch_wasm_backend.load)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.e2e.js.models import LOADER, ROOT, raw, save_case
+
+NODE = shutil.which("node")
+pytestmark = pytest.mark.skipif(NODE is None,
+                                reason="node is not on PATH; install Node.js >= 18 to run the JS loader tests")
+RUNNER = ROOT / "tests" / "e2e" / "js" / "run_node.mjs"
+
+
+def node(*args, check=True, timeout=60):
+    proc = subprocess.run([NODE, *map(str, args)], check=False, capture_output=True, text=True, timeout=timeout,
+                          cwd=ROOT)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"node {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc
+
+
+def node_script(source: str, **kw):
+    """Run an ES module snippet with ``load`` (and friends) imported from the loader."""
+    header = f"import {{ load, ArtifactError }} from {json.dumps(LOADER.as_uri())};\n"
+    return node("--input-type=module", "-e", header + source, **kw)
+
+
+def _row_major(shape):
+    return [int(np.prod(shape[i + 1:])) for i in range(len(shape))]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("node_e2e")
+
+
+@pytest.fixture(scope="module")
+def mixed(workdir):
+    return save_case("mixed", workdir)
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "transformer", "mixed"])
+def test_node_matches_python_bitwise(name, workdir, request):
+    case = request.getfixturevalue("mixed") if name == "mixed" else save_case(name, workdir)
+    if name == "mixed":  # keep the strided-output path covered
+        assert any(o["strides"] != _row_major(o["shape"]) for o in case.manifest["outputs"]), \
+            "no output of the mixed model is a strided view any more; change the model to keep that path tested"
+    out_dir = workdir / f"{name}_out"
+    out_dir.mkdir(exist_ok=True)
+    report = json.loads(node(RUNNER, case.artifact, out_dir, *case.input_files).stdout)
+    assert [o["name"] for o in report["outputs"]] == [o["name"] for o in case.manifest["outputs"]]
+    assert len(report["outputs"]) == len(case.expected)
+    for got, want, eager in zip(report["outputs"], case.expected, case.eager):
+        assert got["shape"] == list(want.shape), got["name"]
+        assert got["dtype"] == str(want.dtype), got["name"]
+        data = Path(got["file"]).read_bytes()
+        assert len(data) == want.nbytes, got["name"]
+        if data != raw(want):
+            diff = np.flatnonzero(np.frombuffer(data, np.uint8) != np.frombuffer(raw(want), np.uint8))
+            pytest.fail(f"{name} {got['name']}: node and python outputs differ at bytes {diff[:10].tolist()} "
+                        f"({diff.size} of {len(data)})")
+        # Both loaders agreeing is only meaningful if they read the right thing.
+        np.testing.assert_allclose(want, eager, rtol=1e-4, atol=1e-4, err_msg=f"{name} {got['name']} vs eager")
+    assert isinstance(report["lastRunMs"], (int, float)) and report["lastRunMs"] >= 0
+
+
+def test_node_loader_errors(mixed):
+    script = f"""
+const model = await load({json.dumps(str(mixed.artifact))});
+const good = () => [new Float32Array(24), new BigInt64Array(5), new Uint8Array(24), new Int32Array(5)];
+const cases = {{
+  length: () => {{ const a = good(); a[0] = new Float32Array(23); return a; }},
+  dtype: () => {{ const a = good(); a[0] = new Float64Array(24); return a; }},
+  int64AsInt32: () => {{ const a = good(); a[1] = new Int32Array(5); return a; }},
+  plainArray: () => {{ const a = good(); a[3] = [1, 2, 3, 4, 5]; return a; }},
+  badBool: () => {{ const a = good(); a[2] = new Uint8Array(24).fill(2); return a; }},
+  count: () => good().slice(0, 3),
+  missing: () => ({{ x: new Float32Array(24) }}),
+  unknown: () => ({{ ...Object.fromEntries(good().map((v, i) => [model.inputs[i].name, v])), y: new Float32Array(1) }}),
+}};
+const messages = {{}};
+for (const [key, make] of Object.entries(cases)) {{
+  try {{ model.run(make()); messages[key] = null; }}
+  catch (e) {{ messages[key] = (e instanceof ArtifactError ? "" : "NOT ArtifactError: ") + e.message; }}
+}}
+for (const [key, bytes] of Object.entries({{
+    notWasm: new Uint8Array([1, 2, 3, 4]),
+    noManifest: new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]),
+}})) {{
+  try {{ await load(bytes); messages[key] = null; }} catch (e) {{ messages[key] = e.message; }}
+}}
+try {{ await load({json.dumps(str(mixed.artifact) + ".missing")}); messages.noFile = null; }}
+catch (e) {{ messages.noFile = e.message; }}
+console.log(JSON.stringify(messages));
+"""
+    msg = json.loads(node_script(script).stdout)
+    assert msg["length"] == 'input "x" (shape [4, 6], dtype float32): expected 24 elements, got 23'
+    assert msg["dtype"] == ('input "x" (shape [4, 6], dtype float32): expected a Float32Array, '
+                            'got Float64Array of length 24')
+    assert msg["int64AsInt32"] == ('input "idx" (shape [5], dtype int64): expected a BigInt64Array, '
+                                   'got Int32Array of length 5')
+    assert msg["plainArray"] == 'input "n" (shape [5], dtype int32): expected an Int32Array, got Array of length 5'
+    assert msg["badBool"] == 'input "mask" (shape [4, 6], dtype bool): a bool input holds only 0 and 1'
+    assert msg["count"] == "the model takes 4 input(s) (x, idx, mask, n), got 3"
+    assert msg["missing"] == "missing input(s) idx, mask, n; the model takes x, idx, mask, n"
+    assert msg["unknown"] == "unknown input(s) y; the model takes x, idx, mask, n"
+    assert msg["notWasm"].startswith("the artifact does not compile:"), msg["notWasm"]
+    assert msg["noManifest"] == 'no "torch_wasm_backend.manifest" custom section: not a torch_wasm_backend artifact'
+    assert msg["noFile"] is not None and "ENOENT" in msg["noFile"]
+
+
+def test_node_loader_semantics(mixed, workdir):
+    """Sources other than a path, fresh (non-aliasing) outputs, specs, timing, format version."""
+    future = workdir / "future.wasm"
+    wasm = mixed.artifact.read_bytes()
+    old = b'"format_version": 1'
+    assert wasm.count(old) == 1
+    future.write_bytes(wasm.replace(old, b'"format_version": 9'))
+    script = f"""
+import {{ readFile }} from "node:fs/promises";
+import {{ pathToFileURL }} from "node:url";
+const path = {json.dumps(str(mixed.artifact))};
+const bytes = await readFile(path);
+const sources = {{
+  path, fileUrl: pathToFileURL(path), fileUrlString: pathToFileURL(path).href, buffer: bytes,
+  arrayBuffer: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+  response: new Response(bytes, {{ headers: {{ "content-type": "application/wasm" }} }}),
+  responseOctet: new Response(bytes, {{ headers: {{ "content-type": "application/octet-stream" }} }}),
+}};
+const x = Float32Array.from({{ length: 24 }}, (_, i) => i - 11.5);
+const inputs = [x, BigInt64Array.from([1n, 2n, 3n, -4n, 5n]), new Uint8Array(24).fill(1), new Int32Array(5)];
+const result = {{}};
+for (const [key, source] of Object.entries(sources)) {{
+  const model = await load(source);
+  result[key] = Array.from(model.run(inputs)[0].data);
+}}
+const model = await load(path);
+const first = model.run(inputs);
+const keep = Array.from(first[0].data);
+inputs[0] = new Float32Array(24).fill(7);
+const second = model.run(inputs);
+result.unchanged = JSON.stringify(Array.from(first[0].data)) === JSON.stringify(keep);
+result.changed = JSON.stringify(Array.from(second[0].data)) !== JSON.stringify(keep);
+result.fresh = first[0].data.buffer !== model.memory.buffer && second[0].data.buffer !== first[0].data.buffer;
+result.kinds = second.map((o) => o.data.constructor.name);
+result.specs = {{ inputs: model.inputs, outputs: model.outputs }};
+result.lastRunMs = model.lastRunMs;
+const timed = model.runTimed(inputs, {{ warmup: 1, repeat: 5 }});
+result.timed = {{ ...timed, outputs: timed.outputs.length }};
+try {{ await load({json.dumps(str(future))}); result.future = null; }} catch (e) {{ result.future = e.message; }}
+console.log(JSON.stringify(result));
+"""
+    r = json.loads(node_script(script).stdout)
+    y = np.arange(24, dtype=np.float32).reshape(4, 6) - np.float32(11.5)
+    want = ((y * 2 + 1).T).ravel().tolist()
+    for key in ("path", "fileUrl", "fileUrlString", "buffer", "arrayBuffer", "response", "responseOctet"):
+        assert r[key] == want, key
+    assert r["unchanged"] and r["changed"] and r["fresh"]
+    assert r["kinds"] == ["Float32Array", "Float32Array", "Uint8Array", "BigInt64Array", "Int32Array", "Float32Array"]
+    assert [s["name"] for s in r["specs"]["inputs"]] == ["x", "idx", "mask", "n"]
+    assert r["specs"]["inputs"][1] == {**mixed.manifest["inputs"][1], "size": 5}
+    assert r["specs"]["outputs"][5]["strides"] == mixed.manifest["outputs"][5]["strides"]
+    assert r["lastRunMs"] >= 0
+    t = r["timed"]
+    assert t["outputs"] == 6 and len(t["times"]) == 5 and all(ms >= 0 for ms in t["times"])
+    assert t["minMs"] == min(t["times"]) and t["medianMs"] == sorted(t["times"])[2]
+    assert t["meanMs"] == pytest.approx(sum(t["times"]) / 5)
+    assert r["future"] == "artifact format version 9 is not supported (this loader reads version 1)"
