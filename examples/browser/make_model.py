@@ -5,7 +5,7 @@
 
 Then serve the repository root and open the demo page:
 
-    python -m http.server -d . 8000                  # http://localhost:8000/examples/browser/
+    python -m torch_wasm_backend serve --port 8000   # http://127.0.0.1:8000/examples/browser/
 
 ``demo_input()`` is the same deterministic image that main.mjs builds in the browser, so the
 logits printed here are the ones the page shows.
