@@ -46,7 +46,7 @@ F32_DENORM_MIN = np.float32(2.0**-149)
 
 
 def _strip_comments(text: str) -> str:
-    text = re.sub(r"\(;.*?;\)", " ", text, flags=re.S)
+    text = re.sub(r"\(;.*?;\)", " ", text, flags=re.DOTALL)
     return re.sub(r";;[^\n]*", " ", text)
 
 
@@ -65,7 +65,7 @@ def _top_level_forms(text: str) -> list[str]:
             if depth == 0:
                 forms.append(body[start : i + 1])
         elif depth == 0 and not ch.isspace():
-            raise AssertionError(f"stray token outside any form at offset {i}: {body[i:i+20]!r}")
+            raise AssertionError(f"stray token outside any form at offset {i}: {body[i : i + 20]!r}")
     assert depth == 0, "unbalanced parentheses in fragment"
     return forms
 
@@ -87,13 +87,7 @@ def _wrapper_module(fragment: str) -> str:
         (local.set $off (i32.add (local.get $off) (i32.const 16)))
         (br $next))))"""
         )
-    return (
-        "(module\n"
-        f'  (memory (export "memory") {PAGES})\n'
-        + fragment
-        + "\n".join(maps)
-        + "\n)\n"
-    )
+    return f'(module\n  (memory (export "memory") {PAGES})\n' + fragment + "\n".join(maps) + "\n)\n"
 
 
 class WasmMath:
@@ -150,6 +144,7 @@ def wm(fragment, tmp_path_factory) -> WasmMath:
         [wat2wasm, "--disable-relaxed-simd", str(wat), "-o", str(wasm)],
         capture_output=True,
         text=True,
+        check=False,
     )
     assert proc.returncode == 0, f"wat2wasm failed:\n{proc.stderr}"
     return WasmMath(wasm.read_bytes())
@@ -193,9 +188,7 @@ def _report(name, x, got, ref64, mask=None):
     if mask is None:
         mask = np.isfinite(ref32)
     x, got, ref64 = x[mask], got[mask], ref64[mask]
-    assert np.all(np.isfinite(got)), (
-        f"{name}: non-finite result for finite reference at x={x[~np.isfinite(got)][:5]}"
-    )
+    assert np.all(np.isfinite(got)), f"{name}: non-finite result for finite reference at x={x[~np.isfinite(got)][:5]}"
     dist, exact, abserr, rel = _errors(got, ref64)
     i = int(np.argmax(exact))
     normal = np.abs(ref64) >= F32_TINY
@@ -238,8 +231,25 @@ def _denormals(n: int = 2000) -> np.ndarray:
 
 
 SPECIALS = np.array(
-    [0.0, -0.0, np.inf, -np.inf, np.nan, F32_MAX, -F32_MAX, F32_TINY, -F32_TINY,
-     F32_DENORM_MIN, -F32_DENORM_MIN, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0],
+    [
+        0.0,
+        -0.0,
+        np.inf,
+        -np.inf,
+        np.nan,
+        F32_MAX,
+        -F32_MAX,
+        F32_TINY,
+        -F32_TINY,
+        F32_DENORM_MIN,
+        -F32_DENORM_MIN,
+        1.0,
+        -1.0,
+        0.5,
+        -0.5,
+        2.0,
+        -2.0,
+    ],
     dtype=np.float32,
 )
 
@@ -264,12 +274,20 @@ def test_fragment_is_only_funcs(fragment):
     assert set(names) == {f"$f32x4_{n}" for n in FUNCS}
     for form in forms:
         # exact signature: one v128 param named $x, one v128 result
-        assert re.match(
-            r"\(\s*func\s+\$[\w.]+\s+\(param \$x v128\)\s+\(result v128\)", form
-        ), form[:80]
+        assert re.match(r"\(\s*func\s+\$[\w.]+\s+\(param \$x v128\)\s+\(result v128\)", form), form[:80]
     body = _strip_comments(fragment)
-    for banned in ("relaxed", "(memory", "(export", "(import", "(global", "(data",
-                   "(table", "(elem", "(start", "(module"):
+    for banned in (
+        "relaxed",
+        "(memory",
+        "(export",
+        "(import",
+        "(global",
+        "(data",
+        "(table",
+        "(elem",
+        "(start",
+        "(module",
+    ):
         assert banned not in body, f"fragment must not contain {banned!r}"
 
 
@@ -334,7 +352,7 @@ def test_exp_accuracy(wm):
     assert exact.max() <= MAX_ULP_ERR["exp"]
     # subnormal results (x < -87.34): correctly scaled, error in units of 2**-149
     sub = ref < F32_TINY
-    dist_s, exact_s, *_ = _report("exp(subnormal results)", x, got, ref, sub)
+    dist_s, _, *_ = _report("exp(subnormal results)", x, got, ref, sub)
     assert dist_s.max() <= 1
     assert np.all(got[x < -103.98] == 0.0)
     # overflow
@@ -346,9 +364,33 @@ def test_exp_accuracy(wm):
 
 def test_exp_specials(wm):
     x = np.array(
-        [0.0, -0.0, np.inf, -np.inf, np.nan, F32_MAX, -F32_MAX, 88.72283, 88.722839,
-         88.7228394, 88.73, 89.0, 100.0, -87.33654, -87.4, -100.0, -103.0, -103.9,
-         -103.97, -104.0, -105.0, -200.0, 1e-30, -1e-30, F32_DENORM_MIN],
+        [
+            0.0,
+            -0.0,
+            np.inf,
+            -np.inf,
+            np.nan,
+            F32_MAX,
+            -F32_MAX,
+            88.72283,
+            88.722839,
+            88.7228394,
+            88.73,
+            89.0,
+            100.0,
+            -87.33654,
+            -87.4,
+            -100.0,
+            -103.0,
+            -103.9,
+            -103.97,
+            -104.0,
+            -105.0,
+            -200.0,
+            1e-30,
+            -1e-30,
+            F32_DENORM_MIN,
+        ],
         dtype=np.float32,
     )
     got = wm("exp", x)
@@ -389,14 +431,16 @@ def test_log_accuracy(wm):
     assert dist.max() <= REQUIRED_ULP_DIST["log"]
     assert exact.max() <= MAX_ULP_ERR["log"]
     sub = x < F32_TINY
-    dist_s, exact_s, *_ = _report("log(subnormal inputs)", x, got, ref, sub)
+    _, exact_s, *_ = _report("log(subnormal inputs)", x, got, ref, sub)
     assert exact_s.max() <= MAX_ULP_ERR["log"]
     _check_monotone("log", x, got)
 
 
 def test_log_specials(wm):
-    x = np.array([0.0, -0.0, -1.0, -F32_DENORM_MIN, -np.inf, np.inf, np.nan, 1.0,
-                  F32_MAX, F32_DENORM_MIN, F32_TINY, 2.0, 0.5], dtype=np.float32)
+    x = np.array(
+        [0.0, -0.0, -1.0, -F32_DENORM_MIN, -np.inf, np.inf, np.nan, 1.0, F32_MAX, F32_DENORM_MIN, F32_TINY, 2.0, 0.5],
+        dtype=np.float32,
+    )
     got = wm("log", x)
     assert got[0] == -np.inf and got[1] == -np.inf
     assert np.isnan(got[2]) and np.isnan(got[3]) and np.isnan(got[4])
@@ -428,8 +472,8 @@ def test_tanh_accuracy(wm):
     assert np.all((dist <= REQUIRED_ULP_DIST["tanh"]) | (abserr <= 1e-7))
     assert exact.max() <= MAX_ULP_ERR["tanh"]
     tiny = np.abs(x) < 1e-3
-    _, exact_t, _, rel_t = _report("tanh(|x|<1e-3)", x, got, ref, tiny)
-    assert exact_t.max() <= 0.5 + 1e-9  # correctly rounded near 0
+    _, exact_t, *_ = _report("tanh(|x|<1e-3)", x, got, ref, tiny)
+    assert exact_t.max() <= 0.501  # (almost) correctly rounded near 0
     assert np.all(np.abs(got) <= 1.0)
     # odd symmetry, bit-exact
     assert np.array_equal(wm("tanh", -x).view(np.uint32), (-got).view(np.uint32))
@@ -437,10 +481,29 @@ def test_tanh_accuracy(wm):
 
 
 def test_tanh_specials(wm):
-    x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, F32_MAX, -F32_MAX, 1e-20,
-                  -1e-20, F32_DENORM_MIN, -F32_DENORM_MIN, 9.5, 20.0, -20.0, 1e-7,
-                  1.0, -1.0, 0.99999994],
-                 dtype=np.float32)
+    x = np.array(
+        [
+            0.0,
+            -0.0,
+            np.inf,
+            -np.inf,
+            np.nan,
+            F32_MAX,
+            -F32_MAX,
+            1e-20,
+            -1e-20,
+            F32_DENORM_MIN,
+            -F32_DENORM_MIN,
+            9.5,
+            20.0,
+            -20.0,
+            1e-7,
+            1.0,
+            -1.0,
+            0.99999994,
+        ],
+        dtype=np.float32,
+    )
     got = wm("tanh", x)
     assert got[0] == 0.0 and not np.signbit(got[0])
     assert got[1] == 0.0 and np.signbit(got[1])
@@ -471,12 +534,12 @@ def test_erf_accuracy(wm):
     )
     got = wm("erf", x)
     ref = _erf64(x)
-    dist, exact, abserr, rel = _report("erf", x, got, ref)
+    dist, exact, abserr, _ = _report("erf", x, got, ref)
     assert abserr.max() <= 1e-7  # requirement: 2e-7
     assert dist.max() <= REQUIRED_ULP_DIST["erf"]
     assert exact.max() <= MAX_ULP_ERR["erf"]
     small = (np.abs(x) < 1e-3) & (np.abs(x) >= F32_TINY)
-    d_s, e_s, _, r_s = _report("erf(|x|<1e-3)", x, got, ref, small)
+    d_s, e_s, *_ = _report("erf(|x|<1e-3)", x, got, ref, small)
     assert d_s.max() <= 1 and e_s.max() <= 1.0
     assert np.all(np.abs(got) <= 1.0)
     assert np.array_equal(wm("erf", -x).view(np.uint32), (-got).view(np.uint32))
@@ -484,9 +547,28 @@ def test_erf_accuracy(wm):
 
 
 def test_erf_specials(wm):
-    x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, F32_MAX, -F32_MAX, 3.95, 4.0,
-                  -4.0, 10.0, 1e-20, -1e-20, F32_DENORM_MIN, 1.0, -1.0, 0.99999994],
-                 dtype=np.float32)
+    x = np.array(
+        [
+            0.0,
+            -0.0,
+            np.inf,
+            -np.inf,
+            np.nan,
+            F32_MAX,
+            -F32_MAX,
+            3.95,
+            4.0,
+            -4.0,
+            10.0,
+            1e-20,
+            -1e-20,
+            F32_DENORM_MIN,
+            1.0,
+            -1.0,
+            0.99999994,
+        ],
+        dtype=np.float32,
+    )
     got = wm("erf", x)
     assert got[0] == 0.0 and not np.signbit(got[0])
     assert got[1] == 0.0 and np.signbit(got[1])
@@ -534,8 +616,28 @@ def test_sigmoid_accuracy(wm):
 
 
 def test_sigmoid_specials(wm):
-    x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, F32_MAX, -F32_MAX, 100.0, -100.0,
-                  -88.0, -89.0, -103.0, -110.0, 17.0, 1e-20, -20.0, 20.0], dtype=np.float32)
+    x = np.array(
+        [
+            0.0,
+            -0.0,
+            np.inf,
+            -np.inf,
+            np.nan,
+            F32_MAX,
+            -F32_MAX,
+            100.0,
+            -100.0,
+            -88.0,
+            -89.0,
+            -103.0,
+            -110.0,
+            17.0,
+            1e-20,
+            -20.0,
+            20.0,
+        ],
+        dtype=np.float32,
+    )
     got = wm("sigmoid", x)
     assert got[0] == 0.5 and got[1] == 0.5
     assert got[2] == 1.0 and got[3] == 0.0
@@ -548,6 +650,23 @@ def test_sigmoid_specials(wm):
     assert got[12] == 0.0
     assert got[13] == np.float32(0.99999994)  # 1 - 4.1e-8 rounds below 1
     assert got[14] == 0.5
+
+
+# --------------------------------------------------------------------------
+# all functions on the common special values
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", FUNCS)
+def test_common_specials(wm, name):
+    refs = {"exp": np.exp, "log": np.log, "tanh": np.tanh, "erf": _erf64, "sigmoid": _sigmoid64}
+    got = wm(name, SPECIALS)
+    with np.errstate(all="ignore"):
+        ref = np.asarray(refs[name](SPECIALS.astype(np.float64)), dtype=np.float64).astype(np.float32)
+    nan = np.isnan(ref)
+    assert np.array_equal(np.isnan(got), nan), (SPECIALS, got, ref)
+    assert np.all(_ulp_distance(got[~nan], ref[~nan]) <= 1), (SPECIALS, got, ref)
+    assert np.array_equal(np.signbit(got[~nan]), np.signbit(ref[~nan])), (SPECIALS, got, ref)
 
 
 # --------------------------------------------------------------------------
@@ -570,8 +689,9 @@ def test_special_lanes_do_not_disturb_neighbours(wm):
         assert np.isnan(got_all[0])
         for i in np.nonzero(finite)[0]:
             single = wm(name, np.full(4, x[i], dtype=np.float32))
-            assert np.array_equal(single.view(np.uint32), np.full(4, got_all[i]).view(np.uint32)) \
-                or (np.isnan(single).all() and np.isnan(got_all[i]))
+            assert np.array_equal(single.view(np.uint32), np.full(4, got_all[i]).view(np.uint32)) or (
+                np.isnan(single).all() and np.isnan(got_all[i])
+            )
             with np.errstate(all="ignore"):
                 r = np.float32(np.asarray(ref(np.array([x[i]], dtype=np.float64)))[0])
             if np.isfinite(r):
