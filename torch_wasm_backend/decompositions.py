@@ -77,11 +77,25 @@ def native_multi_head_attention(query, key, value, embed_dim, num_head, qkv_weig
     return out, attn.mean(dim=1) if average_attn_weights else attn
 
 
+def _refuse_bool(op, decomposition):
+    """PyTorch raises for boolean matrix products; their decompositions would not."""
+
+    def decomp(*args, **kwargs):
+        if any(isinstance(a, torch.Tensor) and a.dtype == torch.bool for a in args):
+            raise Unsupported(f"{op} of bool tensors (PyTorch does not support it either)")
+        return decomposition(*args, **kwargs)
+
+    return decomp
+
+
 @functools.cache
 def decompositions() -> dict:
     keep = set(KEEP)
     table = {op: fn for op, fn in core_aten_decompositions().items()
              if getattr(op, "overloadpacket", op) not in keep}
+    for op in (aten.dot.default, aten.mv.default, aten.vdot.default):
+        if op in table:
+            table[op] = _refuse_bool(op, table[op])
     table[aten._transformer_encoder_layer_fwd.default] = transformer_encoder_layer_fwd
     table[aten._native_multi_head_attention.default] = native_multi_head_attention
     return table

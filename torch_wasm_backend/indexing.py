@@ -137,7 +137,14 @@ def simplify(expr, ranges: dict) -> sympy.Expr:
 def affine_coeffs(expr, variables) -> tuple | None:
     """``(const, {var: coeff})`` if ``expr`` is affine in ``variables`` (with coefficients
     free of them), else None."""
-    expr = sympy.expand(sympy.sympify(expr))
+    out = _affine_coeffs(sympy.sympify(expr), tuple(variables))
+    return None if out is None else (out[0], dict(out[1]))
+
+
+@functools.lru_cache(maxsize=65536)
+def _affine_coeffs(expr, variables: tuple):
+    # memoised: scheduling and emission ask about the same index expressions many times
+    expr = sympy.expand(expr)
     coeffs = {}
     for v in variables:
         c = expr.coeff(v)

@@ -193,7 +193,7 @@ def run(prog: ir.Program, inputs: list) -> list:
     for b in prog.buffers:
         mem[b.name] = np.zeros(int(b.numel), dtype=_NP[b.dtype])
     for spec, arr in zip(prog.inputs, inputs):
-        if spec is None:
+        if spec is None or np.size(arr) == 0:
             continue
         mem[spec.buffer][...] = np.ascontiguousarray(arr, dtype=_NP[spec.dtype]).reshape(-1)
     for name, arr in prog.constants.items():

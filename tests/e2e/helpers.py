@@ -80,16 +80,19 @@ def recording():
         compiled_mod.CompiledGraph.__call__ = orig_call
 
 
-def compile_wasm(fn, **options):
-    """``torch.compile(fn, backend="wasm")`` with ``strict=True`` unless overridden."""
+def compile_wasm(fn, fullgraph: bool = True, **options):
+    """``torch.compile(fn, backend="wasm")`` after a Dynamo reset, with ``strict=True``
+    unless overridden (an unsupported op raises instead of running eagerly) and
+    ``fullgraph=True`` (a Dynamo graph break raises, so every op of ``fn`` is in a graph
+    the backend compiled)."""
     options = {"strict": True, **options}
     torch._dynamo.reset()
-    return torch.compile(fn, backend="wasm", options=options, fullgraph=False)
+    return torch.compile(fn, backend="wasm", options=options, fullgraph=fullgraph)
 
 
-def run_wasm(fn, *args, **options):
+def run_wasm(fn, *args, fullgraph: bool = True, **options):
     """Compile ``fn`` fresh, run it once on ``args`` under no_grad; return (output, Record)."""
-    compiled = compile_wasm(fn, **options)
+    compiled = compile_wasm(fn, fullgraph, **options)
     with recording() as rec, torch.no_grad():
         out = compiled(*args)
     rec.assert_wasm_ran()
@@ -144,14 +147,15 @@ def check_interp(rec: Record, rtol=None, atol=None) -> None:
             assert_same(g, r.contiguous(), rtol=rtol, atol=atol, msg=f"[interp] graph output {i}")
 
 
-def check(fn, *args, interp: bool = False, rtol=None, atol=None, expected=None, **options):
+def check(fn, *args, interp: bool = False, rtol=None, atol=None, expected=None, fullgraph: bool = True,
+          **options):
     """Run ``fn`` eagerly and through the wasm backend; assert equal outputs. With
     ``interp=True`` also check the IR interpreter against the eager ATen graph first, so
     a failure says whether lowering or emission is wrong. Returns the Record."""
     with torch.no_grad():
         if expected is None:
             expected = fn(*[a.clone() if isinstance(a, torch.Tensor) else a for a in args])
-    out, rec = run_wasm(fn, *args, **options)
+    out, rec = run_wasm(fn, *args, fullgraph=fullgraph, **options)
     if interp:
         check_interp(rec, rtol=rtol, atol=atol)
     assert_same(out, expected, rtol=rtol, atol=atol, msg="[wasm]")
@@ -160,7 +164,7 @@ def check(fn, *args, interp: bool = False, rtol=None, atol=None, expected=None, 
 
 def expect_unsupported(fn, *args, match: str | None = None):
     """In strict mode ``fn`` must raise ``Unsupported`` (possibly wrapped by Dynamo)."""
-    compiled = compile_wasm(fn)
+    compiled = compile_wasm(fn, fullgraph=False)
     try:
         with torch.no_grad():
             compiled(*args)

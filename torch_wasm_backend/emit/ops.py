@@ -74,6 +74,8 @@ def scalar(name: str, src: str, dst: str, args: list, tmp) -> str:
                 gt, lt = f"(i64.extend_i32_u {gt})", f"(i64.extend_i32_u {lt})"
             return f"(block (result {t}) (local.set {x} {a}) ({t}.sub {gt} {lt}))"
         return f"(select (local.tee {x} {a}) (local.tee {y} {b}) ({t}.{cmp} (local.get {x}) (local.get {y})))"
+    if name == "mod" and src == "f32":
+        return _f32_mod(a, args[1], tmp)
     if name in ("floordiv", "mod"):
         x, y = tmp(t), tmp(t)
         if src == "f32":
@@ -93,6 +95,48 @@ def scalar(name: str, src: str, dst: str, args: list, tmp) -> str:
         one = f"({t}.const 1)"
         return f"(block (result {t}) {head} (select ({t}.sub {q} {one}) {q} {fix}))"
     raise NotImplementedError(f"no scalar WAT for {name} on {src}")
+
+
+def _f32_mod(a: str, b: str, tmp) -> str:
+    """Exact floored remainder ``a - floor(a / b) * b`` of two f32 values (Python's and
+    PyTorch's ``remainder``: the sign of ``b``; NaN when ``b == 0``, ``a`` is infinite or
+    either is NaN). ``x - floor(x / y) * y`` in f32 is off by up to ``|y|`` when the
+    quotient rounds to an integer (1.0 % 0.1), so: C ``fmod`` of the magnitudes in f64, a
+    long division that removes up to 28 quotient bits per step (every step is exact: the
+    partial quotient has < 29 bits, so ``q * m`` fits the 53-bit mantissa), then the sign
+    fix-up PyTorch applies (``mod += b`` when the signs differ)."""
+    x, y, f = tmp("f32"), tmp("f32"), tmp("f32")
+    A, B, M, q, n = tmp("f64"), tmp("f64"), tmp("f64"), tmp("f64"), tmp("i32")
+    g = lambda v: f"(local.get {v})"
+    done, again = f"$mod_done_{x[1:]}", f"$mod_next_{x[1:]}"  # unique: derived from a fresh local
+    scale = (f"(f64.reinterpret_i64 (i64.shl (i64.sub (i64.shr_u (i64.reinterpret_f64 {g(q)}) (i64.const 52)) "
+             f"(i64.const 28)) (i64.const 52)))")
+    step = (f"(block {done} (loop {again} "
+            f"(br_if {done} (i32.or (i32.eqz (f64.ge {g(A)} {g(B)})) (i32.gt_u {g(n)} (i32.const 24)))) "
+            f"(local.set {n} (i32.add {g(n)} (i32.const 1))) "
+            f"(local.set {q} (f64.div {g(A)} {g(B)})) "
+            f"(local.set {M} (select (f64.mul {g(B)} {scale}) {g(B)} (f64.ge {g(q)} (f64.const 0x1p29)))) "
+            f"(local.set {A} (f64.sub {g(A)} (f64.mul (f64.trunc (f64.div {g(A)} {g(M)})) {g(M)}))) "
+            f"(br {again})))")
+    return (f"(block (result f32) (local.set {x} {a}) (local.set {y} {b}) "
+            f"(local.set {A} (f64.abs (f64.promote_f32 {g(x)}))) (local.set {B} (f64.abs (f64.promote_f32 {g(y)}))) "
+            f"(local.set {n} (i32.const 0)) "
+            f"(if (i32.and (f64.gt {g(B)} (f64.const 0)) (f64.lt {g(A)} (f64.const inf))) "
+            f"(then {step}) (else (local.set {A} (f64.const nan)))) "
+            f"(local.set {f} (f32.copysign (f32.demote_f64 {g(A)}) {g(x)})) "
+            f"(select (f32.add {g(f)} {g(y)}) {g(f)} (i32.and (f32.ne {g(f)} (f32.const 0)) "
+            f"(i32.ne (f32.lt {g(f)} (f32.const 0)) (f32.lt {g(y)} (f32.const 0))))))")
+
+
+def _lanewise(name: str, src: str, args: list, tmp) -> str:
+    """A 4-lane f32 op computed one lane at a time with the scalar code."""
+    vs = [tmp("v128") for _ in args]
+    out = "(v128.const i32x4 0 0 0 0)"
+    for lane in range(4):
+        lane_args = [f"(f32x4.extract_lane {lane} (local.get {v}))" for v in vs]
+        out = f"(f32x4.replace_lane {lane} {out} {scalar(name, src, src, lane_args, tmp)})"
+    sets = " ".join(f"(local.set {v} {a})" for v, a in zip(vs, args))
+    return f"(block (result v128) {sets} {out})"
 
 
 def _scalar_cast(src: str, dst: str, a: str) -> str:
@@ -163,6 +207,8 @@ def vector(name: str, src: str, dst: str, args: list, tmp) -> str:
             body = (f"(i32x4.sub (v128.and (i32x4.gt_s {g} {ZERO}) {ONE_I}) "
                     f"(v128.and (i32x4.lt_s {g} {ZERO}) {ONE_I}))")
         return f"(block (result v128) (local.set {x} {a}) {body})"
+    if name == "mod" and src == "f32":
+        return _lanewise(name, src, args, tmp)
     if name in ("floordiv", "mod") and src == "f32":
         x, y = tmp("v128"), tmp("v128")
         q = f"(f32x4.floor (f32x4.div (local.get {x}) (local.get {y})))"

@@ -30,6 +30,13 @@ def _meta_dtype(node):
     return getattr(val, "dtype", None)
 
 
+def _fetch_attr(gm, target: str):
+    obj = gm
+    for part in target.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
 def lower_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices=()) -> ir.Program:
     ctx = LowerContext()
     env: dict = {}
@@ -72,6 +79,17 @@ def lower_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices=()) -> 
             if isinstance(out, TensorValue) and len(node.users) > 1 and not _is_view(ctx, out):
                 out = ctx.realize(out)
             env[node] = out
+        elif node.op == "get_attr":  # a tensor constant captured by the graph: baked in
+            value = _fetch_attr(gm, node.target)
+            if not isinstance(value, torch.Tensor):
+                raise Unsupported(f"graph attribute {node.target} of type {type(value).__name__}")
+            if value.device.type != "cpu" or value.layout != torch.strided:
+                raise Unsupported(f"graph constant {node.target} on {value.device} ({value.layout})")
+            from torch._subclasses.fake_tensor import unset_fake_temporarily
+
+            with unset_fake_temporarily():  # compilation runs under AOTAutograd's fake mode
+                array = value.detach().contiguous().numpy().copy()
+            env[node] = ctx.constant(array, ir_dtype(value.dtype))
         elif node.op == "output":
             results = torch.fx.node.map_arg(node.args[0], lambda n: env[n])
             for v in results if isinstance(results, (list, tuple)) else [results]:

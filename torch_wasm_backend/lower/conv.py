@@ -129,6 +129,11 @@ def _pool_setup(x, kernel, stride, padding, dilation, ceil_mode, out_shape):
     return k, s, p, d, (oh, ow), (p[0], p[0] + extra_h, p[1], p[1] + extra_w)
 
 
+def _drop_batch(v: TensorValue) -> TensorValue:
+    """(1, C, H, W) -> (C, H, W) for unbatched inputs."""
+    return TensorValue(v.shape[1:], v.dtype, lambda idx: v.load((0,) + tuple(idx)))
+
+
 def _as4d(x):
     return unsqueeze_dims(x, [0]) if x.ndim == 3 else x
 
@@ -144,7 +149,7 @@ def max_pool2d(ctx, node, x, kernel, stride=(), padding=0, dilation=1, ceil_mode
     xp = pad_spatial(ctx, x4, pads, float("-inf"))
     out = ctx.reduce(_window(xp, ohw, k, s, d), (4, 5), "max", False)
     if squeeze:
-        out = TensorValue(out.shape[1:], out.dtype, lambda idx: out.load((0,) + tuple(idx)))
+        out = _drop_batch(out)
     return [out, None]
 
 
@@ -175,7 +180,7 @@ def avg_pool2d(ctx, node, x, kernel, stride=(), padding=0, ceil_mode=False, coun
                                     count_include_pad, divisor_override), "f32")
     out = binary("div", total, broadcast_to(div, total.shape))
     if squeeze:
-        out = TensorValue(out.shape[1:], out.dtype, lambda idx: out.load((0,) + tuple(idx)))
+        out = _drop_batch(out)
     return out
 
 
@@ -200,6 +205,4 @@ def adaptive_avg_pool2d(ctx, node, x, output_size):
         flat = reshape(x4, (1, n * c, h * w))
         r = gemm(ctx, flat, unsqueeze_dims(pm, [0]))
         out = reshape(r, (n, c, oh, ow))
-    if x.ndim == 3:
-        return TensorValue(out.shape[1:], out.dtype, lambda idx: out.load((0,) + tuple(idx)))
-    return out
+    return _drop_batch(out) if x.ndim == 3 else out

@@ -37,6 +37,9 @@ def gemm(ctx, a: TensorValue, b: TensorValue, bias: TensorValue | None = None, b
         raise Unsupported(f"matrix product of {a.dtype} and {b.dtype} (only float32)")
     batch, m, k = (int(s) for s in a.shape)
     n = int(b.shape[2])
+    if batch * m * n == 0 and out is None:  # an empty result: nothing to compute or store
+        return TensorValue((sympy.Integer(batch), sympy.Integer(m), sympy.Integer(n)), "f32",
+                           lambda idx: ir.Const(0.0, "f32"))
     out, offset = out or (ctx.new_buffer("f32", max(batch * m * n, 1)), 0)
     c = ir.Operand(out, sympy.Integer(offset), sympy.Integer(m * n), sympy.Integer(n), sympy.Integer(1))
     bias_buf = None

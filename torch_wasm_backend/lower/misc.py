@@ -30,6 +30,16 @@ def zeros(ctx, node, size, **kwargs):
     return full(ctx, node, size, 0)
 
 
+@lower(aten.empty.memory_format)
+def empty(ctx, node, size, **kwargs):
+    return full(ctx, node, size, 0)  # uninitialised in PyTorch: zeros are as good as anything
+
+
+@lower(aten.empty_like.default)
+def empty_like(ctx, node, x, **kwargs):
+    return full(ctx, node, [int(s) for s in x.shape], 0)
+
+
 @lower(aten.ones.default)
 def ones(ctx, node, size, **kwargs):
     return full(ctx, node, size, 1)

@@ -7,9 +7,10 @@ final scale/shift fuse into one loop nest.
 
 from __future__ import annotations
 
+import sympy
 import torch
 
-from .core import Unsupported
+from .core import TensorValue, Unsupported
 from .pointwise import binary, const_like, unary
 from .registry import broadcast_to, lower
 from .views import unsqueeze_dims
@@ -26,14 +27,9 @@ def _softmax_parts(ctx, x, dim):
     if int(x.shape[dim]) == 0:
         return None
     m = broadcast_to(ctx.reduce(x, (dim,), "max", True), x.shape)
-    # max of a row containing +inf is inf, and inf - inf would give NaN where PyTorch
-    # gives 1: subtract 0 instead when the max is not finite.
-    finite = binary("eq", binary("sub", m, m), const_like(m, 0.0), "bool")
-    from .pointwise import TensorValue, ir
-
-    safe_m = TensorValue(m.shape, "f32", lambda idx: ir.Op(
-        "where", (finite.load(idx), m.load(idx), ir.Const(0.0, "f32")), "f32"))
-    shifted = binary("sub", x, safe_m)
+    # Exactly PyTorch's semantics: a row containing +inf (inf - inf) or only -inf
+    # (-inf - -inf) is NaN throughout; a NaN anywhere in the row makes the max NaN.
+    shifted = binary("sub", x, m)
     s = broadcast_to(ctx.reduce(unary("exp", shifted), (dim,), "sum", True), x.shape)
     return shifted, s
 
@@ -60,7 +56,18 @@ def _moments(ctx, x, dims):
     n = 1
     for d in dims:
         n *= int(x.shape[d])
-    mean = binary("div", ctx.reduce(x, dims, "sum", True), const_like(x, float(n)))
+    if n:
+        # mean = x0 + sum(x - x0) / n with x0 the first element of each group: a constant
+        # row gets exactly its value (PyTorch's Welford moments are exact there too; with
+        # sum(x) / n the residual x - mean is ~1e-7, which rstd = 1/sqrt(eps) blows up)
+        shift = TensorValue(x.shape, x.dtype, lambda idx: x.load(
+            tuple(sympy.Integer(0) if d in dims else i for d, i in enumerate(idx))))
+        centred = ctx.reduce(binary("sub", x, shift), dims, "sum", True)
+        first = TensorValue(centred.shape, x.dtype, lambda idx: x.load(
+            tuple(sympy.Integer(0) if d in dims else i for d, i in enumerate(idx))))
+        mean = binary("add", first, binary("div", centred, const_like(centred, float(n))))
+    else:
+        mean = binary("div", ctx.reduce(x, dims, "sum", True), const_like(x, float(n)))
     mean = ctx.realize(mean)
     d = binary("sub", x, broadcast_to(mean, x.shape))
     var = binary("div", ctx.reduce(binary("mul", d, d), dims, "sum", True), const_like(x, float(n)))

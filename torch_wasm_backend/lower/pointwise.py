@@ -37,6 +37,15 @@ def _float_only(name, x):
         raise Unsupported(f"{name} on {x.dtype}")
 
 
+def reject_bool(node, what: str) -> None:
+    """PyTorch raises for ``what`` on a bool tensor; so must we (Dynamo's fake tensors let
+    some of these through), rather than return a made-up value."""
+    for a in node.args:
+        val = getattr(a, "meta", {}).get("val") if hasattr(a, "meta") else None
+        if getattr(val, "dtype", None) == torch.bool:
+            raise Unsupported(f"{what} of a bool tensor (PyTorch raises)")
+
+
 def _simple_binary(op_name, *ops, promote=DEFAULT):
     @lower(*ops, promote=promote)
     def rule(ctx, node, a, b, **kw):
@@ -52,6 +61,8 @@ def add_sub(ctx, node, a, b, alpha=1):
     if alpha != 1:
         b = binary("mul", b, const_like(b, alpha))
     name = "add" if node.target in (aten.add.Tensor, aten.add.Scalar) else "sub"
+    if name == "sub":
+        reject_bool(node, "subtraction")
     if a.dtype == "bool":
         return binary("or", a, b) if name == "add" else binary("xor", a, b)
     return binary(name, a, b)
@@ -59,6 +70,7 @@ def add_sub(ctx, node, a, b, alpha=1):
 
 @lower(aten.rsub.Scalar, aten.rsub.Tensor, promote=DEFAULT)
 def rsub(ctx, node, a, b, alpha=1):
+    reject_bool(node, "subtraction")
     if alpha != 1:
         a = binary("mul", a, const_like(a, alpha))
     if a.dtype == "bool":
@@ -76,12 +88,41 @@ def div(ctx, node, a, b):
     return binary("div", a, b)
 
 
+def _where(c: TensorValue, a: TensorValue, b: TensorValue) -> TensorValue:
+    return TensorValue(a.shape, a.dtype, lambda idx: ir.Op("where", (c.load(idx), a.load(idx), b.load(idx)), a.dtype))
+
+
+def _float_fmod(a: TensorValue, b: TensorValue) -> TensorValue:
+    """C ``fmod`` (sign of ``a``), exact: the IR's ``mod`` of the magnitudes (for
+    non-negative operands floored and truncated remainders agree) with ``a``'s sign."""
+    m = binary("mod", unary("abs", a), unary("abs", b))
+    return _where(binary("lt", a, const_like(a, 0.0), "bool"), unary("neg", m), m)
+
+
+def _float_floordiv(ctx, a: TensorValue, b: TensorValue) -> TensorValue:
+    """PyTorch's ``div_floor_floating``: ``floor(a / b)`` rounds the quotient first and can
+    be off by one (``1.0 // 0.1`` is 9, not 10), so go through the exact ``fmod``."""
+    mod = ctx.realize(_float_fmod(a, b))  # used three times below
+    zero = const_like(a, 0.0)
+    div = binary("div", binary("sub", a, mod), b)
+    signs_differ = binary("ne", binary("lt", b, zero, "bool"), binary("lt", mod, zero, "bool"), "bool")
+    fix = binary("and", binary("ne", mod, zero, "bool"), signs_differ, "bool")
+    div = _where(fix, binary("sub", div, const_like(a, 1.0)), div)
+    fl = unary("floor", div)
+    fl = _where(binary("gt", binary("sub", div, fl), const_like(a, 0.5), "bool"),
+                binary("add", fl, const_like(a, 1.0)), fl)
+    q = binary("div", a, b)
+    signed_zero = _where(binary("lt", q, zero, "bool"), const_like(a, -0.0), zero)
+    fl = _where(binary("eq", div, zero, "bool"), signed_zero, fl)
+    return _where(binary("eq", b, zero, "bool"), q, fl)
+
+
 @lower(aten.div.Tensor_mode, aten.div.Scalar_mode, promote=DEFAULT)
 def div_mode(ctx, node, a, b, rounding_mode=None):
     if rounding_mode is None:
         return binary("div", cast(a, "f32"), cast(b, "f32"))
     if rounding_mode == "floor":
-        return binary("floordiv", a, b)
+        return _float_floordiv(ctx, a, b) if a.dtype == "f32" else binary("floordiv", a, b)
     if a.dtype == "f32":
         return unary("trunc", binary("div", a, b))
     return binary("div", a, b)  # integer "div" truncates
@@ -89,11 +130,12 @@ def div_mode(ctx, node, a, b, rounding_mode=None):
 
 @lower(aten.floor_divide.default, aten.floor_divide.Scalar, promote=DEFAULT)
 def floor_divide(ctx, node, a, b):
-    return binary("floordiv", a, b)
+    return _float_floordiv(ctx, a, b) if a.dtype == "f32" else binary("floordiv", a, b)
 
 
-@lower(aten.remainder.Tensor, aten.remainder.Scalar, promote=DEFAULT)
+@lower(aten.remainder.Tensor, aten.remainder.Scalar, aten.remainder.Scalar_Tensor, promote=DEFAULT)
 def remainder(ctx, node, a, b):
+    reject_bool(node, "remainder")
     return binary("mod", a, b)
 
 
@@ -102,7 +144,7 @@ def fmod(ctx, node, a, b):
     if a.dtype != "f32":
         # a - trunc(a / b) * b with C-style integer division
         return binary("sub", a, binary("mul", binary("div", a, b), b))
-    return binary("sub", a, binary("mul", unary("trunc", binary("div", a, b)), b))
+    return _float_fmod(a, b)
 
 
 def _compare(op_name, *ops):
@@ -137,9 +179,16 @@ def logical_not(ctx, node, a):
 
 @lower(aten.bitwise_not.default, promote=DEFAULT)
 def bitwise_not(ctx, node, a):
+    if a.dtype == "f32":
+        raise Unsupported("bitwise_not of float32 (PyTorch raises)")
     if a.dtype != "bool":
-        raise Unsupported("bitwise_not on integers")
+        return binary("xor", a, const_like(a, -1))
     return unary("not", a, "bool")
+
+
+@lower(aten.bitwise_xor.Tensor, aten.bitwise_xor.Scalar, promote=DEFAULT)
+def bitwise_xor(ctx, node, a, b):
+    return binary("xor", a, b)
 
 
 @lower(aten.bitwise_and.Tensor, aten.bitwise_and.Scalar, promote=DEFAULT)
@@ -168,6 +217,8 @@ for _name, _op in [("exp", aten.exp.default), ("log", aten.log.default), ("tanh"
 def _same_unary(op_name, *ops):
     @lower(*ops, promote=DEFAULT)
     def rule(ctx, node, x):
+        if op_name != "sign":
+            reject_bool(node, op_name)
         if op_name in ("floor", "ceil", "round", "trunc") and x.dtype != "f32":
             return x
         return unary(op_name, x)
@@ -193,8 +244,7 @@ def sign(ctx, node, x):
 
 @lower(aten.relu.default, promote=DEFAULT)
 def relu(ctx, node, x):
-    if x.dtype == "bool":
-        return x
+    reject_bool(node, "relu")
     return unary("relu", x)
 
 
@@ -226,21 +276,32 @@ def pow_scalar(ctx, node, x, e):
                 for _ in range(abs(k)):
                     y = binary("mul", y, x)
                 return y if k >= 0 else unary("recip", y)
-    raise Unsupported(f"pow with exponent {ex!r}")
+    if x.dtype in ("i32", "i64") and isinstance(ex, int) and not isinstance(ex, bool) and 0 <= ex <= 8:
+        y = const_like(x, 1)  # integer powers: exact repeated multiplication (wraps like PyTorch)
+        for _ in range(ex):
+            y = binary("mul", y, x)
+        return y
+    raise Unsupported(f"pow of {x.dtype} with exponent {ex!r} (float32 with exponents 0.5, -0.5 and integers "
+                      f"|k| <= 8, integer tensors with 0 <= k <= 8 are supported)")
 
 
 @lower(aten.clamp.default, aten.clamp.Tensor, promote=None)
 def clamp(ctx, node, x, lo=None, hi=None):
-    from .registry import broadcast_shapes, broadcast_to
+    from torch._prims_common import elementwise_dtypes
 
-    shapes = [v.shape for v in (x, lo, hi) if isinstance(v, TensorValue)]
-    shape = broadcast_shapes(*shapes)
-    x = broadcast_to(x, shape)
+    from .registry import _torch_like, broadcast_shapes, broadcast_to, ir_dtype
+
+    # the bounds take part in type promotion: an int64 tensor clamped to 0.5 is float32
+    given = [v for v in (x, lo, hi) if v is not None]
+    compute, _ = elementwise_dtypes(*[_torch_like(v) for v in given], type_promotion_kind=DEFAULT)
+    dt = ir_dtype(compute)
+    shape = broadcast_shapes(*[v.shape for v in given if isinstance(v, TensorValue)])
+    x = broadcast_to(cast(x, dt), shape)
     for bound, op in ((lo, "max"), (hi, "min")):
         if bound is None:
             continue
-        b = broadcast_to(bound if isinstance(bound, TensorValue) else scalar_value(bound, x.dtype), shape)
-        x = binary(op, x, cast(b, x.dtype))
+        b = broadcast_to(bound if isinstance(bound, TensorValue) else scalar_value(bound, dt), shape)
+        x = binary(op, x, cast(b, dt))
     return x
 
 

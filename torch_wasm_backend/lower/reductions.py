@@ -73,6 +73,8 @@ lower(aten.min.default)(_minmax("min"))
 
 def _arg(op):
     def rule(ctx, node, x, dim=None, keepdim=False):
+        if x.dtype == "bool":
+            raise Unsupported(f"{op} of a bool tensor (PyTorch raises)")
         if dim is None:
             from .views import reshape
 
@@ -129,6 +131,12 @@ def var(ctx, node, x, dim=None, unbiased=None, keepdim=False, correction=None):
     ss = ctx.reduce(binary("mul", d, d), dims, "sum", keepdim)
     denom = max(n - correction, 0)
     return binary("div", ss, const_like(ss, float(denom)))
+
+
+@lower(aten.var_mean.correction, aten.var_mean.dim)
+def var_mean(ctx, node, x, dim=None, unbiased=None, keepdim=False, correction=None):
+    v = var(ctx, node, x, dim, unbiased, keepdim, correction)
+    return [v, mean(ctx, node, x, _dims(x, dim), keepdim)]
 
 
 @lower(aten.any.default, aten.any.dim, aten.any.dims)

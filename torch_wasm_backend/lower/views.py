@@ -95,7 +95,31 @@ def _view_strides(old_shape, old_strides, new_shape):
 
 @lower(aten.view.default, aten.reshape.default, aten._unsafe_view.default)
 def view(ctx, node, x, shape):
+    if node.target is aten.view.default:
+        _check_viewable(node, shape)
     return reshape(x, shape)
+
+
+def _check_viewable(node, shape) -> None:
+    """``view`` of a tensor whose strides do not allow it raises in PyTorch (Dynamo's fake
+    tensors let some through, and our copied-in inputs are contiguous anyway): raise too."""
+    val = getattr(node.args[0], "meta", {}).get("val")
+    if not isinstance(val, torch.Tensor):
+        return
+    old_shape, old_strides = [int(s) for s in val.shape], [int(s) for s in val.stride()]
+    numel = 1
+    for s in old_shape:
+        numel *= s
+    new_shape = [int(s) for s in shape]
+    if -1 in new_shape:
+        known = 1
+        for s in new_shape:
+            if s != -1:
+                known *= s
+        new_shape[new_shape.index(-1)] = numel // known if known else 0
+    if _view_strides(old_shape, old_strides, new_shape) is None:
+        raise Unsupported(f"view of a tensor with shape {old_shape} and strides {old_strides} as {new_shape}: "
+                          f"not viewable (PyTorch raises; use reshape)")
 
 
 @lower(aten.permute.default)
