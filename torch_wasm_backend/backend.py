@@ -4,9 +4,10 @@ Dynamo hands over an FX graph of torch-level ops; AOTAutograd (with the decompos
 table of ``decompositions.py``) turns it into an ATen graph and calls our compiler on the
 forward (or inference) graph. Backward graphs run eagerly for now.
 
-Sizes are static today. When Dynamo hands over a graph with symbolic sizes (it does so on
-its own after a recompile, "automatic dynamic shapes"), the graph is specialised: each
-distinct set of input shapes is compiled once, on first use, and cached.
+Symbolic sizes (``dynamic=True``, ``mark_dynamic``, or Dynamo's automatic dynamic shapes
+after a recompile) compile once for every size when the graph's operators support it. When
+they do not, the ATen graph is specialised instead: each distinct set of input shapes is
+retraced with concrete sizes and compiled once, on first use.
 
 A graph we cannot lower runs eagerly with a one-line warning, unless
 ``options={"strict": True}``.
@@ -14,6 +15,7 @@ A graph we cannot lower runs eagerly with a one-line warning, unless
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 import torch
@@ -23,6 +25,9 @@ from torch._dynamo.backends.common import aot_autograd
 from .config import Options
 from .decompositions import decompositions
 from .lower import Unsupported
+
+
+log = logging.getLogger(__name__)
 
 
 class WasmFallbackWarning(UserWarning):
@@ -42,12 +47,38 @@ def _weight_indices(default) -> tuple:
     return tuple(indices) if indices is not None else tuple(default)
 
 
+def _has_symbols(example_inputs) -> bool:
+    return any(isinstance(x, torch.SymInt) or (isinstance(x, torch.Tensor) and
+                                                any(isinstance(d, torch.SymInt) for d in x.shape))
+               for x in example_inputs)
+
+
+class Specialized:
+    """A symbolic ATen graph compiled per distinct set of input shapes (boxed call)."""
+
+    _boxed_call = True
+
+    def __init__(self, gm, weights, compile_static):
+        self.gm, self.weights, self.compile_static = gm, weights, compile_static
+        self.cache: dict = {}
+
+    def __call__(self, args):
+        key = tuple((tuple(a.shape), a.dtype) if isinstance(a, torch.Tensor) else (type(a), a) for a in args)
+        fn = self.cache.get(key)
+        if fn is None:
+            from torch.fx.experimental.proxy_tensor import make_fx
+
+            with torch.no_grad():
+                static = make_fx(self.gm, tracing_mode="fake")(*args)
+            fn = self.cache[key] = self.compile_static(static, list(args), self.weights)
+        return fn(args) if getattr(fn, "_boxed_call", False) else fn(*args)
+
+
 def make_compiler(options: Options, default_weights=()):
     from .compiled import compile_graph
     from .partition import WasmRegion, partition
 
-    def fw_compiler(gm: torch.fx.GraphModule, example_inputs):
-        weights = _weight_indices(default_weights)
+    def compile_static(gm, example_inputs, weights):
         try:
             return compile_graph(gm, example_inputs, weights, options)
         except Unsupported as e:
@@ -64,6 +95,20 @@ def make_compiler(options: Options, default_weights=()):
                       f"PyTorch: {listed}", WasmFallbackWarning, stacklevel=2)
         return make_boxed_func(outer.forward)
 
+    def fw_compiler(gm: torch.fx.GraphModule, example_inputs):
+        weights = _weight_indices(default_weights)
+        if not _has_symbols(example_inputs):
+            return compile_static(gm, example_inputs, weights)
+        if options.dynamic == "specialize":
+            return Specialized(gm, weights, compile_static)
+        try:
+            return compile_graph(gm, example_inputs, weights, options)
+        except Unsupported as e:  # not every operator lowers with symbolic sizes: specialise
+            if options.strict and options.dynamic == "symbolic":
+                raise
+            log.info("torch_wasm_backend: specialising per input shape: %s", e)
+            return Specialized(gm, weights, compile_static)
+
     return fw_compiler
 
 
@@ -78,27 +123,6 @@ def _aot(gm, example_inputs, options: Options, default_weights=()):
         return gm.forward
 
 
-def _is_symbolic(x) -> bool:
-    if isinstance(x, torch.SymInt):
-        return True
-    return isinstance(x, torch.Tensor) and any(isinstance(s, torch.SymInt) for s in x.shape)
-
-
-class ShapeSpecialized:
-    """Compiles a graph with symbolic sizes once per distinct set of input shapes."""
-
-    def __init__(self, gm, options: Options, weights: tuple):
-        self.gm, self.options, self.weights = gm, options, weights
-        self.cache: dict = {}
-
-    def __call__(self, *args):
-        key = tuple((tuple(a.shape), a.dtype, a.device) if isinstance(a, torch.Tensor) else (type(a), a) for a in args)
-        fn = self.cache.get(key)
-        if fn is None:
-            fn = self.cache[key] = _aot(self.gm, list(args), self.options, self.weights)
-        return fn(*args)
-
-
 def wasm_backend(gm: torch.fx.GraphModule, example_inputs, options: dict | None = None):
     """The ``wasm`` backend registered through the ``torch_dynamo_backends`` entry point."""
     opts = Options.from_dict(options)
@@ -106,6 +130,4 @@ def wasm_backend(gm: torch.fx.GraphModule, example_inputs, options: dict | None 
 
     remember_inputs(example_inputs)
     weights = tuple(i for i, x in enumerate(example_inputs) if isinstance(x, torch.nn.Parameter))
-    if any(_is_symbolic(x) for x in example_inputs):
-        return ShapeSpecialized(gm, opts, weights)
     return _aot(gm, example_inputs, opts, weights)

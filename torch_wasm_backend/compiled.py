@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import sympy
 import torch
 
 from . import ir
@@ -22,7 +23,7 @@ from .assemble import assemble
 from .config import Options
 from .emit.module import emit_module
 from .lower import lower_graph
-from .memory import plan_memory
+from .memory import param_block, plan_memory
 from .runtime import get_engine
 from .schedule import schedule
 
@@ -30,46 +31,69 @@ _graph_ids = itertools.count()
 
 
 class Runner:
-    """One instance of the module with its memory views: what one thread calls into."""
+    """One instance of the module with its memory views: what one thread calls into.
 
-    def __init__(self, module, program: ir.Program, plan):
-        self.instance = module.instantiate()
-        mem = self.instance.memory_view()
+    A dynamic-shape module is re-laid out when the sizes change: the plan for the new
+    binding (cached by the CompiledGraph), memory grown if needed, sizes and moving offsets
+    written to the parameter block, views rebuilt."""
+
+    def __init__(self, graph: "CompiledGraph"):
+        self.graph = graph
+        self.instance = graph.module.instantiate()
         self.forward = self.instance.caller("forward")
         self.prepare = self.instance.caller("prepare")
-        self.inputs = []  # (numpy view or None, spec or None)
+        self.weights_seen: dict[int, tuple] = {}  # input index -> (tensor, _version) last copied
+        self.key = None
+        self._layout(graph.plan, graph.hint_binding)
+
+    def _layout(self, plan, binding: dict) -> None:
+        program, params = self.graph.program, self.graph.params
+        self.instance.grow_memory(plan.pages)
+        mem = self.instance.memory_view()
+        if params is not None:
+            mem[params.base: params.end].view(np.int32)[:] = params.values(plan, binding)
+        self.key = tuple(binding[s] for s in program.symbols)
+
+        def concrete(x):
+            return int(sympy.sympify(x).xreplace(binding))
+
+        self.inputs = []  # (numpy view or None, spec or None, concrete shape)
         for spec in program.inputs:
-            if spec is None:
-                self.inputs.append((None, None))
+            if not isinstance(spec, ir.InputSpec):
+                self.inputs.append((None, None, None))
                 continue
-            n = int(np.prod(spec.shape)) if spec.shape else 1
+            shape = torch.Size(concrete(d) for d in spec.shape)
+            n = shape.numel()
             dtype = np.dtype(ir.NUMPY_DTYPE[spec.dtype])
             off = plan.offset(spec.buffer)
-            view = mem[off: off + n * dtype.itemsize].view(dtype).reshape(spec.shape) if n else None
-            self.inputs.append((view, spec))
+            view = mem[off: off + n * dtype.itemsize].view(dtype).reshape(shape) if n else None
+            self.inputs.append((view, spec, shape))
         self.outputs = []
         for o in program.outputs:
             dtype = np.dtype(ir.NUMPY_DTYPE[o.dtype])
-            shape = tuple(int(s) for s in o.shape)
+            shape = tuple(concrete(s) for s in o.shape)
             if 0 in shape:
                 self.outputs.append((None, shape, o.dtype))
                 continue
-            off = plan.offset(o.buffer) + dtype.itemsize * int(o.offset)
+            off = plan.offset(o.buffer) + dtype.itemsize * concrete(o.offset)
             base = mem[off:]
             base = base[: base.size // dtype.itemsize * dtype.itemsize].view(dtype)
-            view = np.lib.stride_tricks.as_strided(base, shape, tuple(int(s) * dtype.itemsize for s in o.strides),
-                                                   writeable=False)
-            self.outputs.append((view, shape, o.dtype))
-        self.weights_seen: dict[int, tuple] = {}  # input index -> (tensor, _version) last copied
+            strides = tuple(concrete(s) * dtype.itemsize for s in o.strides)
+            self.outputs.append((np.lib.stride_tricks.as_strided(base, shape, strides, writeable=False), shape, o.dtype))
 
     def run(self, args):
+        graph = self.graph
+        if graph.params is not None:
+            binding = graph.program.bind(args)
+            if tuple(binding[s] for s in graph.program.symbols) != self.key:
+                self._layout(graph.plan_for(binding), binding)
         changed = False
-        for i, (view, spec) in enumerate(self.inputs):
+        for i, (view, spec, shape) in enumerate(self.inputs):
             if spec is None:
                 continue
             t = args[i]
-            if t.shape != spec.shape or t.dtype != _TORCH_DTYPE[spec.dtype]:
-                raise ValueError(f"input {i}: expected {spec.dtype}{list(spec.shape)}, got {t.dtype}{list(t.shape)}")
+            if t.shape != shape or t.dtype != _TORCH_DTYPE[spec.dtype]:
+                raise ValueError(f"input {i}: expected {spec.dtype}{list(shape)}, got {t.dtype}{list(t.shape)}")
             if spec.is_weight:
                 seen = self.weights_seen.get(i)
                 if seen is not None and seen[0] is t and seen[1] == t._version:
@@ -92,18 +116,30 @@ class CompiledGraph:
 
     _boxed_call = True  # AOTAutograd passes one list of arguments
 
-    def __init__(self, gm, program: ir.Program, sched, plan, wat: str, wasm: bytes, options: Options):
+    def __init__(self, gm, program: ir.Program, sched, plan, wat: str, wasm: bytes, options: Options,
+                 hint_binding: dict | None = None):
         self.program, self.schedule, self.plan, self.wat, self.wasm = program, sched, plan, wat, wasm
         self.options = options
         self.graph_code = gm.code
+        self.params = param_block(sched)
+        self.hint_binding = hint_binding or {}
+        self._plans = {tuple(self.hint_binding.get(s) for s in program.symbols): plan}
         self.module = get_engine(options.engine).compile(wasm)
         self._local = threading.local()
         self.runner()  # instantiate now: errors surface at compile time
 
+    def plan_for(self, binding: dict):
+        """The memory plan for these sizes (dynamic shapes), made once per distinct sizes."""
+        key = tuple(binding[s] for s in self.program.symbols)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = plan_memory(self.schedule, self.options.alignment, binding)
+        return plan
+
     def runner(self) -> Runner:
         r = getattr(self._local, "runner", None)
         if r is None:
-            r = self._local.runner = Runner(self.module, self.program, self.plan)
+            r = self._local.runner = Runner(self)
         return r
 
     @property
@@ -140,6 +176,20 @@ def dump(debug_dir: str, gid: int, stages: dict) -> Path:
     return root
 
 
+def hint_binding(program: ir.Program, example_inputs) -> dict:
+    """Example values of the size symbols (Dynamo's hints), for the first memory plan."""
+    from torch.fx.experimental.symbolic_shapes import guarding_hint_or_throw as hint_int
+
+    hints = {}
+    for spec, ex in zip(program.inputs, example_inputs):
+        sizes = [ex] if isinstance(spec, ir.SizeSpec) else list(ex.shape) if isinstance(spec, ir.InputSpec) else []
+        exprs = [spec.symbol] if isinstance(spec, ir.SizeSpec) else list(spec.shape) if sizes else []
+        for expr, size in zip(exprs, sizes):
+            if sympy.sympify(expr).is_Symbol:
+                hints[expr] = hint_int(size)
+    return hints
+
+
 def compile_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices, options: Options):
     gid = next(_graph_ids)
     stages = {"0_aten_graph.py": gm.code}
@@ -150,12 +200,13 @@ def compile_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices, opti
             return InterpretedGraph(program)
         sched = schedule(program, options)
         stages["2_schedule.txt"] = sched
-        plan = plan_memory(sched, options.alignment)
+        hints = hint_binding(program, example_inputs)
+        plan = plan_memory(sched, options.alignment, hints)
         stages["3_memory_plan.txt"] = plan
         wat = emit_module(sched, plan).text
         stages["4_module.wat"] = wat
         wasm = assemble(wat)
-        return CompiledGraph(gm, program, sched, plan, wat, wasm, options)
+        return CompiledGraph(gm, program, sched, plan, wat, wasm, options, hints)
     finally:
         if options.debug_dir:
             dump(options.debug_dir, gid, stages)

@@ -20,6 +20,10 @@ class Options:
     debug_dir: str | None = None  # dump every stage of every graph here (also $TORCH_WASM_DEBUG_DIR)
     alignment: int = 16  # byte alignment of every buffer in linear memory
     interpret: bool = False  # run the IR in the numpy interpreter instead of wasm (debugging, tests)
+    # symbolic sizes: "auto" compiles one module for all sizes where every operator allows it
+    # and specialises per shape otherwise; "symbolic" makes the fallback an error in strict mode;
+    # "specialize" always compiles per distinct shape
+    dynamic: str = "auto"
 
     @classmethod
     def from_dict(cls, options: dict | None) -> "Options":
@@ -31,6 +35,8 @@ class Options:
         if "debug_dir" not in options and os.environ.get(DEBUG_ENV):
             options["debug_dir"] = os.environ[DEBUG_ENV]
         opts = cls(**options)
+        if opts.dynamic not in ("auto", "symbolic", "specialize"):
+            raise ValueError(f"dynamic must be 'auto', 'symbolic' or 'specialize', got {opts.dynamic!r}")
         if opts.alignment < 16 or opts.alignment & (opts.alignment - 1):
             raise ValueError(f"alignment must be a power of two >= 16, got {opts.alignment}")
         return opts

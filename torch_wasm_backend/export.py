@@ -158,7 +158,7 @@ def save(compiled, path, example_inputs=None) -> dict:
     wat = emit_module(graph.schedule, plan, persistent_data=persistent).text
     manifest = {
         "format": "torch_wasm_backend", "format_version": FORMAT_VERSION,
-        "inputs": [{"name": names[pos], "shape": list(spec.shape), "dtype": _DTYPE_NAMES[spec.dtype],
+        "inputs": [{"name": names[pos], "shape": [int(s) for s in spec.shape], "dtype": _DTYPE_NAMES[spec.dtype],
                     "offset": plan.offset(spec.buffer)} for pos, spec in sorted(user_inputs, key=lambda t: t[0])],
         "outputs": [{"name": f"output{k}", "shape": [int(s) for s in o.shape], "strides": [int(s) for s in o.strides],
                      "dtype": _DTYPE_NAMES[o.dtype],

@@ -137,6 +137,28 @@ def _reduce(op, vals, axes):
     return (np.argmax if op == "argmax" else np.argmin)(flat, axis=-1).astype(np.int64)
 
 
+def _bound(k, binding: dict):
+    """The kernel with size symbols replaced by their values."""
+    if not binding:
+        return k
+    import dataclasses
+
+    from .lower.core import map_expr
+
+    def sub(e):
+        return sympy.sympify(e).xreplace(binding)
+
+    if isinstance(k, ir.Gemm):
+        ops = {f: dataclasses.replace(getattr(k, f), **{a: sub(getattr(getattr(k, f), a)) for a in
+                                                       ("offset", "batch_stride", "row_stride", "col_stride")})
+               for f in ("a", "b", "c")}
+        return dataclasses.replace(k, batch=sub(k.batch), m=sub(k.m), n=sub(k.n), k=sub(k.k), **ops)
+    fields = dict(ranges=tuple(sub(r) for r in k.ranges), out_index=sub(k.out_index), body=map_expr(k.body, sub))
+    if isinstance(k, ir.Reduce):
+        fields["red_ranges"] = tuple(sub(r) for r in k.red_ranges)
+    return dataclasses.replace(k, **fields)
+
+
 def run_kernel(k, mem: dict) -> None:
     if isinstance(k, ir.Pointwise):
         if any(int(r) == 0 for r in k.ranges):
@@ -189,26 +211,31 @@ def _gemm(k: ir.Gemm, mem) -> None:
 
 def run(prog: ir.Program, inputs: list) -> list:
     """Run ``prog`` on numpy ``inputs`` (one array per InputSpec); return output arrays."""
+    binding = prog.bind(inputs) if prog.symbols else {}
+
+    def sub(e):
+        return int(sympy.sympify(e).xreplace(binding))
+
     mem = {}
     for b in prog.buffers:
-        mem[b.name] = np.zeros(int(b.numel), dtype=_NP[b.dtype])
+        mem[b.name] = np.zeros(sub(b.numel), dtype=_NP[b.dtype])
     for spec, arr in zip(prog.inputs, inputs):
-        if spec is None or np.size(arr) == 0:
+        if not isinstance(spec, ir.InputSpec) or np.size(arr) == 0:
             continue
         mem[spec.buffer][...] = np.ascontiguousarray(arr, dtype=_NP[spec.dtype]).reshape(-1)
     for name, arr in prog.constants.items():
         mem[name][...] = arr.reshape(-1)
     for k in prog.kernels:
-        run_kernel(k, mem)
+        run_kernel(_bound(k, binding), mem)
     outs = []
     for o in prog.outputs:
         buf = mem[o.buffer]
-        shape = tuple(int(s) for s in o.shape)
+        shape = tuple(sub(s) for s in o.shape)
         if 0 in shape:
             outs.append(np.zeros(shape, dtype=_NP[o.dtype]))
             continue
-        strides = [int(s) for s in o.strides]
-        idx = int(o.offset) + sum(
+        strides = [sub(s) for s in o.strides]
+        idx = sub(o.offset) + sum(
             np.arange(n).reshape([-1 if d == j else 1 for j in range(len(shape))]) * s
             for d, (n, s) in enumerate(zip(shape, strides))
         ) if shape else np.array(int(o.offset))

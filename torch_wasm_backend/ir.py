@@ -253,12 +253,53 @@ class InputSpec:
 
 
 @dataclass(frozen=True)
+class SizeSpec:
+    """A graph input that is a symbolic size (a SymInt): its value binds ``symbol``."""
+
+    symbol: sympy.Symbol
+
+
+@dataclass(frozen=True)
 class Program:
     buffers: tuple  # of Buffer, in creation order
     kernels: tuple  # of Kernel, in execution order
-    inputs: tuple  # of InputSpec (None for an unused scalar placeholder), one per placeholder
+    inputs: tuple  # of InputSpec | SizeSpec | None (an unused scalar), one per placeholder
     outputs: tuple  # of OutputSpec, one per graph output
     constants: dict = field(default_factory=dict)  # buffer name -> np.ndarray (baked in)
+
+    @property
+    def tensor_inputs(self) -> list:
+        return [(i, s) for i, s in enumerate(self.inputs) if isinstance(s, InputSpec)]
+
+    @property
+    def symbols(self) -> tuple:
+        """The size symbols of a dynamic-shape program, sorted by name (empty if static)."""
+        syms = set()
+        for b in self.buffers:
+            syms |= sympy.sympify(b.numel).free_symbols
+        for s in self.inputs:
+            if isinstance(s, InputSpec):
+                for d in s.shape:
+                    syms |= sympy.sympify(d).free_symbols
+            elif isinstance(s, SizeSpec):
+                syms.add(s.symbol)
+        return tuple(sorted(syms, key=str))
+
+    def bind(self, args) -> dict:
+        """Symbol values from concrete inputs (tensors or arrays, and ints for sizes)."""
+        binding = {}
+        for spec, arg in zip(self.inputs, args):
+            if isinstance(spec, SizeSpec):
+                binding[spec.symbol] = int(arg)
+            elif isinstance(spec, InputSpec):
+                for d, size in zip(spec.shape, arg.shape):
+                    d = sympy.sympify(d)
+                    if d.is_Symbol:
+                        binding[d] = int(size)
+        missing = set(self.symbols) - set(binding)
+        if missing:
+            raise IRError(f"cannot bind sizes {sorted(map(str, missing))} from the inputs")
+        return binding
 
     def buffer(self, name: str) -> Buffer:
         for b in self.buffers:
@@ -270,7 +311,8 @@ class Program:
         lines = ["program:"]
         lines += [f"  {b}" for b in self.buffers]
         lines += [f"  input {i}: {s.buffer} {list(s.shape)} {s.dtype}{' (weight)' if s.is_weight else ''}"
-                  for i, s in enumerate(self.inputs) if s is not None]
+                  for i, s in self.tensor_inputs]
+        lines += [f"  input {i}: size {s.symbol}" for i, s in enumerate(self.inputs) if isinstance(s, SizeSpec)]
         lines += [f"  {k}" for k in self.kernels]
         lines += [f"  output {i}: {o}" for i, o in enumerate(self.outputs)]
         return "\n".join(lines)
@@ -331,7 +373,8 @@ def verify(prog: Program) -> None:
         if b.dtype not in DTYPES:
             raise IRError(f"buffer {b.name}: bad dtype {b.dtype}")
         bufs[b.name] = b
-    written = {s.buffer for s in prog.inputs if s is not None} | set(prog.constants)
+    written = {s.buffer for _, s in prog.tensor_inputs} | set(prog.constants)
+    size_syms = set(prog.symbols)
     names = set()
     for k in prog.kernels:
         if k.name in names:
@@ -342,7 +385,7 @@ def verify(prog: Program) -> None:
                 raise IRError(f"{k.name}: unknown output buffer {k.out}")
             if bufs[k.out].kind in ("input", "weight", "const"):
                 raise IRError(f"{k.name}: writes read-only buffer {k.out}")
-            syms = set(index_vars(len(k.ranges)))
+            syms = set(index_vars(len(k.ranges))) | size_syms
             if isinstance(k, Reduce):
                 if k.op not in REDUCE_OPS:
                     raise IRError(f"{k.name}: unknown reduction {k.op}")
@@ -351,7 +394,7 @@ def verify(prog: Program) -> None:
             for ld in loads(k.body):
                 if ld.buffer not in written:
                     raise IRError(f"{k.name}: reads {ld.buffer} before anything writes it")
-            _check_index(k.out_index, set(index_vars(len(k.ranges))), k.name)
+            _check_index(k.out_index, set(index_vars(len(k.ranges))) | size_syms, k.name)
             written.add(k.out)
         elif isinstance(k, Gemm):
             for opnd in (k.a, k.b, k.c):

@@ -3,11 +3,16 @@
 Layout (all offsets ``alignment``-aligned)::
 
     [0, 16)        reserved: address 0 means "no buffer" to the microkernels
+    parameters     dynamic shapes only: one i32 per size symbol, then the byte offset of
+                   every input and arena buffer (they move with the sizes); the host writes
+                   them before a call, kernels read them at entry
     persistent     weights, constants and buffers computed by ``prepare``: placed once
     inputs         graph inputs, written by the host before each call
     arena          intermediates, shared: each buffer lives from the first kernel that
                    writes it to the last kernel that reads it (outputs: to the end)
 
+With symbolic sizes the plan is made per binding of the size symbols (at call time, cached),
+so one compiled module serves every size; the code reads offsets from the parameters.
 Arena placement is greedy by size (largest first, lowest offset that does not collide with
 an already placed buffer whose live range overlaps).
 Invariant (checked by ``MemoryPlan.verify``): no two buffers whose live ranges overlap
@@ -17,6 +22,8 @@ share a byte.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import sympy
 
 from .lower.core import Unsupported
 from .schedule import Schedule, _reads, _writes
@@ -82,13 +89,47 @@ class MemoryPlan:
                         raise MemoryPlanError(f"{a.buffer} and {b.buffer} are live together and overlap")
 
 
-def plan_memory(sched: Schedule, alignment: int = 16) -> MemoryPlan:
+@dataclass(frozen=True)
+class ParamBlock:
+    """Where a dynamic-shape module finds its sizes and moving buffer offsets (i32 each)."""
+
+    symbols: tuple  # sympy symbols, slot order
+    buffers: tuple  # names of input and arena buffers, slot order
+    base: int = 16
+
+    def symbol_addr(self, sym) -> int:
+        return self.base + 4 * self.symbols.index(sym)
+
+    def buffer_addr(self, name: str) -> int:
+        return self.base + 4 * (len(self.symbols) + self.buffers.index(name))
+
+    @property
+    def end(self) -> int:
+        return self.base + 4 * (len(self.symbols) + len(self.buffers))
+
+    def values(self, plan: "MemoryPlan", binding: dict) -> list:
+        return [int(binding[s]) for s in self.symbols] + [plan.offset(b) for b in self.buffers]
+
+
+def param_block(sched: Schedule) -> ParamBlock | None:
+    """None for a static program; otherwise the layout of its parameters."""
+    prog = sched.program
+    if not prog.symbols:
+        return None
+    moving = tuple(b.name for b in prog.buffers if b.name not in sched.persistent)
+    return ParamBlock(prog.symbols, moving)
+
+
+def plan_memory(sched: Schedule, alignment: int = 16, binding: dict | None = None) -> MemoryPlan:
+    """Offsets for every buffer; ``binding`` gives the size symbols' values (dynamic shapes)."""
     prog = sched.program
     kernels = [p.kernel for p in sched.forward]
     end = len(kernels)
-    nbytes = {b.name: max(int(b.nbytes), 1) for b in prog.buffers}
+    binding = binding or {}
+    nbytes = {b.name: max(int(sympy.sympify(b.nbytes).xreplace(binding)), 1) for b in prog.buffers}
     placements = {}
-    cursor = 16
+    params = param_block(sched)
+    cursor = params.end if params else 16
 
     def place_fixed(names, region):
         nonlocal cursor
@@ -98,7 +139,7 @@ def plan_memory(sched: Schedule, alignment: int = 16) -> MemoryPlan:
             cursor += nbytes[name]
 
     place_fixed([b.name for b in prog.buffers if b.name in sched.persistent], "persistent")
-    place_fixed([s.buffer for s in prog.inputs if s is not None and s.buffer not in placements], "input")
+    place_fixed([s.buffer for _, s in prog.tensor_inputs if s.buffer not in placements], "input")
     arena_base = _align(cursor, alignment)
 
     first, last = {}, {}

@@ -102,6 +102,13 @@ def collapse(k):
         return k
     if any(isinstance(n, ir.Load) and n.indirect for n in ir.walk(k.body)):
         return k
+    unit = [d for d, r in enumerate(k.ranges) if r == 1]
+    if unit and len(unit) < len(k.ranges):  # a loop of one iteration: index 0, loop gone
+        vs = index_vars(len(k.ranges))
+        keep = [d for d in range(len(k.ranges)) if d not in unit]
+        sub = {vs[d]: sympy.Integer(0) for d in unit}
+        sub.update({vs[d]: vs[j] for j, d in enumerate(keep)})
+        k = _substitute(k, sub, [k.ranges[d] for d in keep])
     ranges = list(k.ranges)
     changed = True
     while changed and len(ranges) > 1:
@@ -183,6 +190,11 @@ def _store_ok(k, var) -> bool:
     return aff is not None and aff[1][var] == 1
 
 
+def _wide(extent) -> bool:
+    """Worth 4 lanes: at least 4 when static; a symbolic extent gets a run-time tail."""
+    return not extent.is_Integer or int(extent) >= 4
+
+
 def plan_kernel(k, buffers: dict, options: Options) -> KernelPlan:
     if isinstance(k, ir.Gemm) or not options.simd:
         return KernelPlan(k, "scalar" if not isinstance(k, ir.Gemm) else "gemm")
@@ -191,14 +203,14 @@ def plan_kernel(k, buffers: dict, options: Options) -> KernelPlan:
     if k.ranges:
         v = index_vars(len(k.ranges))[-1]
         extent = k.ranges[-1]
-        if (lanes_ok and extent.is_Integer and int(extent) >= 4 and _store_ok(k, v)
+        if (lanes_ok and _wide(extent) and _store_ok(k, v)
                 and _vector_ok(k.body, v)):
             if not isinstance(k, ir.Reduce) or k.op in ("sum", "prod", "max", "min"):
                 return KernelPlan(k, "vector")
     if isinstance(k, ir.Reduce) and k.red_ranges and k.op in ("sum", "max", "min") and k.body.dtype in ("f32", "i32"):
         r = reduction_vars(len(k.red_ranges))[-1]
         extent = k.red_ranges[-1]
-        if extent.is_Integer and int(extent) >= 4 and _vector_ok(k.body, r):
+        if _wide(extent) and _vector_ok(k.body, r):
             return KernelPlan(k, "vector_reduce")
     return KernelPlan(k, "scalar")
 

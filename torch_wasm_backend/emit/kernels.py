@@ -1,10 +1,12 @@
 """The kernel emitter: one WAT function per scheduled kernel.
 
-Loops are structured and always the same shape: ``(loop ... (br_if ...))`` counting up,
-entered only when the extent is non-zero (extents are static today, so empty loops are
-simply not emitted). A vectorised loop runs in steps of 4 lanes up to the largest multiple
-of 4, then a scalar tail loop finishes the remainder. Every buffer address is a constant
-from the memory plan, folded into the ``offset=`` immediate of loads and stores.
+Loops are structured and always the same shape. With a static extent: ``(loop ...
+(br_if ...))`` counting up (an empty loop is not emitted at all). With a symbolic extent the
+loop is guarded at the top: ``(block (loop (br_if exit) ... (br loop)))``. A vectorised
+loop runs in steps of 4 lanes up to the largest multiple of 4, then a scalar tail loop
+finishes the remainder. A static buffer address is a constant from the memory plan, folded
+into the ``offset=`` immediate of loads and stores; in a dynamic-shape module, sizes and the
+addresses of moving buffers are read from the parameter block once at function entry.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ INIT = {"sum": 0, "prod": 1}
 
 
 class FunctionWriter:
-    def __init__(self, name: str, offsets: dict):
+    def __init__(self, name: str, offsets: dict, params=None):
         self.name = name
-        self.offsets = offsets
+        self.offsets = offsets  # buffer -> static byte offset (persistent buffers, static programs)
+        self.params = params  # memory.ParamBlock of a dynamic-shape program, else None
+        self.sizes = {s: f"(local.get $sz_{s})" for s in params.symbols} if params else {}
         self.locals: dict[str, str] = {}
         self.body: list[str] = []
         self._tmp = 0
@@ -42,25 +46,67 @@ class FunctionWriter:
         return f"${stem}{self._label}"
 
     def text(self) -> str:
-        decl = "".join(f"\n  (local {n} {t})" for n, t in self.locals.items())
         body = "".join(f"\n  {line}" for line in self.body)
-        return f"(func {self.name}{decl}{body})"
+        prologue = ""
+        if self.params:  # read sizes and moving offsets the body uses, once
+            for sym in self.params.symbols:
+                if f"$sz_{sym})" in body:
+                    self.local(f"$sz_{sym}", "i32")
+                    prologue += f"\n  (local.set $sz_{sym} (i32.load offset={self.params.symbol_addr(sym)} (i32.const 0)))"
+            for buf in self.params.buffers:
+                if f"$b_{buf})" in body:
+                    self.local(f"$b_{buf}", "i32")
+                    prologue += f"\n  (local.set $b_{buf} (i32.load offset={self.params.buffer_addr(buf)} (i32.const 0)))"
+        decl = "".join(f"\n  (local {n} {t})" for n, t in self.locals.items())
+        return f"(func {self.name}{decl}{prologue}{body})"
+
+    # -- sizes and addresses
+    def bound(self, x):
+        """A loop bound: an int when static, else WAT computing it."""
+        x = sympy.sympify(x)
+        return int(x) if x.is_Integer else text.index(x, self.sizes)
+
+    def address(self, buf: str, idx, itemsize: int, env: dict) -> tuple[str, int]:
+        """(dynamic part, static offset) of element ``idx`` of ``buf``."""
+        if self.params and buf in self.params.buffers:
+            dyn, static = text.address(0, idx, itemsize, env)
+            base = f"(local.get $b_{buf})"
+            return (base if dyn == "(i32.const 0)" else f"(i32.add {base} {dyn})"), static
+        return text.address(self.offsets[buf], idx, itemsize, env)
 
     # -- loops
-    def loop(self, var: str, start: int, stop: int, step: int, body: list[str]) -> list[str]:
-        """``for var in range(start, stop, step)``; caller guarantees start < stop."""
+    def loop(self, var: str, start, stop, step: int, body: list[str]) -> list[str]:
+        """``for var in range(start, stop, step)``. Static bounds: the caller guarantees
+        start < stop. A bound may be WAT text (symbolic sizes): then the loop is guarded."""
         lbl = self.label("L")
-        out = [f"(local.set {var} (i32.const {start}))", f"(loop {lbl}"]
+        if isinstance(start, int) and isinstance(stop, int):
+            out = [f"(local.set {var} (i32.const {start}))", f"(loop {lbl}"]
+            out += ["  " + line for line in body]
+            out.append(f"  (br_if {lbl} (i32.lt_u (local.tee {var} (i32.add (local.get {var}) (i32.const {step}))) "
+                       f"(i32.const {stop}))))")
+            return out
+        wat = (lambda b: f"(i32.const {b})" if isinstance(b, int) else b)
+        done = self.label("B")
+        last = f"(i32.gt_s (i32.add (local.get {var}) (i32.const {step})) {wat(stop)})" if step > 1 else \
+            f"(i32.ge_s (local.get {var}) {wat(stop)})"
+        out = [f"(local.set {var} {wat(start)})", f"(block {done} (loop {lbl}", f"  (br_if {done} {last})"]
         out += ["  " + line for line in body]
-        out.append(f"  (br_if {lbl} (i32.lt_u (local.tee {var} (i32.add (local.get {var}) (i32.const {step}))) "
-                   f"(i32.const {stop}))))")
+        out.append(f"  (local.set {var} (i32.add (local.get {var}) (i32.const {step})))")
+        out.append(f"  (br {lbl})))")
         return out
 
     def nest(self, vars_ranges: list, inner: list[str]) -> list[str]:
         lines = inner
         for var, extent in reversed(vars_ranges):
-            lines = self.loop(var, 0, int(extent), 1, lines)
+            lines = self.loop(var, 0, self.bound(extent), 1, lines)
         return lines
+
+    def vector_split(self, extent):
+        """(end of the 4-lane loop, whether a scalar tail may run) for ``extent``."""
+        b = self.bound(extent)
+        if isinstance(b, int):
+            return b // 4 * 4, b % 4 != 0
+        return f"(i32.and {b} (i32.const -4))", True
 
     # -- expressions
     def _load_address(self, node: ir.Load, env: dict, pre: list[str]) -> tuple[str, int]:
@@ -70,7 +116,7 @@ class FunctionWriter:
             pre.append(f"(local.set {t} {self.scalar(e, env)})")
             pre.append(f"(if (i32.ge_u (local.get {t}) (i32.const {int(bound)})) (then unreachable))")
             env[sym] = f"(local.get {t})"
-        return text.address(self.offsets[node.buffer], node.index, text.ITEMSIZE[node.dtype], env)
+        return self.address(node.buffer, node.index, text.ITEMSIZE[node.dtype], env)
 
     def _wrap(self, pre: list[str], typ: str, value: str) -> str:
         if not pre:
@@ -119,11 +165,11 @@ class FunctionWriter:
 
     # -- stores
     def store(self, buf: str, idx, dtype: str, value: str, env: dict) -> str:
-        addr, off = text.address(self.offsets[buf], idx, text.ITEMSIZE[dtype], env)
+        addr, off = self.address(buf, idx, text.ITEMSIZE[dtype], env)
         return f"({text.STORE[dtype]} offset={off} {addr} {value})"
 
     def vstore(self, buf: str, idx, value: str, env: dict) -> str:
-        addr, off = text.address(self.offsets[buf], idx, 4, env)
+        addr, off = self.address(buf, idx, 4, env)
         return f"(v128.store offset={off} align=4 {addr} {value})"
 
 
@@ -136,7 +182,7 @@ def _src_dtype(node: ir.Op) -> str:
 
 
 def _env(fw: FunctionWriter, variables) -> dict:
-    return {v: f"(local.get {fw.local('$' + str(v), 'i32')})" for v in variables}
+    return {**fw.sizes, **{v: f"(local.get {fw.local('$' + str(v), 'i32')})" for v in variables}}
 
 
 # --------------------------------------------------------------------------- pointwise
@@ -148,11 +194,10 @@ def pointwise(fw: FunctionWriter, k: ir.Pointwise, mode: str, out_dtype: str) ->
         fw.body += fw.nest(loops, [fw.store(k.out, k.out_index, out_dtype, fw.scalar(k.body, env), env)])
         return
     v = vs[-1]
-    extent = int(k.ranges[-1])
-    vec_end = extent // 4 * 4
+    vec_end, tail = fw.vector_split(k.ranges[-1])
     inner = fw.loop(f"${v}", 0, vec_end, 4, [fw.vstore(k.out, k.out_index, fw.vector(k.body, env, v), env)])
-    if vec_end < extent:
-        inner += fw.loop(f"${v}", vec_end, extent, 1,
+    if tail:
+        inner += fw.loop(f"${v}", vec_end, fw.bound(k.ranges[-1]), 1,
                          [fw.store(k.out, k.out_index, out_dtype, fw.scalar(k.body, env), env)])
     fw.body += fw.nest(loops[:-1], inner)
 
@@ -182,7 +227,7 @@ def reduce(fw: FunctionWriter, k: ir.Reduce, mode: str, out_dtype: str) -> None:
     wt = text.WASM_TYPE[dt]
     out_loops = [(f"${v}", r) for v, r in zip(vs, k.ranges)]
     red_loops = [(f"${r}", e) for r, e in zip(rs, k.red_ranges)]
-    empty_red = any(int(e) == 0 for e in k.red_ranges)
+    empty_red = any(e == 0 for e in k.red_ranges)
 
     if k.op in ("argmax", "argmin"):
         acc = fw.local("$bidx", "i32")
@@ -211,27 +256,25 @@ def reduce(fw: FunctionWriter, k: ir.Reduce, mode: str, out_dtype: str) -> None:
     if mode == "vector" and not empty_red:
         v = vs[-1]
         vacc = fw.local("$vacc", "v128")
-        extent = int(k.ranges[-1])
-        vec_end = extent // 4 * 4
+        vec_end, tail = fw.vector_split(k.ranges[-1])
         step = f"(local.set {vacc} {_combine_vector(k.op, dt, f'(local.get {vacc})', fw.vector(k.body, env, v), fw.tmp)})"
         body = [f"(local.set {vacc} {text.vconst(_init(k.op, dt), dt)})"] + fw.nest(red_loops, [step])
         body.append(fw.vstore(k.out, k.out_index, f"(local.get {vacc})", env))
         inner = fw.loop(f"${v}", 0, vec_end, 4, body)
-        if vec_end < extent:
-            inner += fw.loop(f"${v}", vec_end, extent, 1, scalar_point())
+        if tail:
+            inner += fw.loop(f"${v}", vec_end, fw.bound(k.ranges[-1]), 1, scalar_point())
         fw.body += fw.nest(out_loops[:-1], inner)
         return
 
     if mode == "vector_reduce" and not empty_red:
         r = rs[-1]
         vacc = fw.local("$vacc", "v128")
-        extent = int(k.red_ranges[-1])
-        vec_end = extent // 4 * 4
+        vec_end, tail = fw.vector_split(k.red_ranges[-1])
         vstep = f"(local.set {vacc} {_combine_vector(k.op, dt, f'(local.get {vacc})', fw.vector(k.body, env, r), fw.tmp)})"
         sstep = f"(local.set {acc} {_combine_scalar(k.op, dt, f'(local.get {acc})', fw.scalar(k.body, env), fw.tmp)})"
         last = fw.loop(f"${r}", 0, vec_end, 4, [vstep])
-        if vec_end < extent:
-            last += fw.loop(f"${r}", vec_end, extent, 1, [sstep])
+        if tail:
+            last += fw.loop(f"${r}", vec_end, fw.bound(k.red_ranges[-1]), 1, [sstep])
         lanes = [f"({dt}x4.extract_lane {i} (local.get {vacc}))" for i in range(4)]
         pair = [_combine_scalar(k.op, dt, lanes[0], lanes[1], fw.tmp), _combine_scalar(k.op, dt, lanes[2], lanes[3], fw.tmp)]
         total = _combine_scalar(k.op, dt, _combine_scalar(k.op, dt, pair[0], pair[1], fw.tmp), f"(local.get {acc})", fw.tmp)
@@ -255,31 +298,38 @@ def _arg_pick(op: str, dt: str, x: str, best: str) -> str:
 
 # --------------------------------------------------------------------------- gemm
 def gemm(fw: FunctionWriter, k: ir.Gemm) -> None:
-    batch = int(k.batch)
+    batch = fw.bound(k.batch)
     b = fw.local("$b", "i32")
+    env = {**fw.sizes, sympy.Symbol("gemm_b"): f"(local.get {b})"}
 
     def addr(op: ir.Operand) -> str:
-        base = fw.offsets[op.buffer] + 4 * int(op.offset)
-        stride = 4 * int(op.batch_stride)
-        if batch == 1 or stride == 0:
-            return f"(i32.const {base})"
-        return f"(i32.add (i32.const {base}) (i32.mul (local.get {b}) (i32.const {stride})))"
+        idx = op.offset + (0 if batch == 1 else op.batch_stride * sympy.Symbol("gemm_b"))
+        dyn, static = fw.address(op.buffer, idx, 4, env)
+        return f"(i32.const {static})" if dyn == "(i32.const 0)" else \
+            (dyn if static == 0 else f"(i32.add {dyn} (i32.const {static}))")
 
-    bias = f"(i32.const {fw.offsets[k.bias]})" if k.bias else "(i32.const 0)"
+    def val(x) -> str:
+        b_ = fw.bound(x)
+        return f"(i32.const {b_})" if isinstance(b_, int) else b_
+
+    bias = "(i32.const 0)"
+    if k.bias:
+        dyn, static = fw.address(k.bias, 0, 4, env)
+        bias = f"(i32.const {static})" if dyn == "(i32.const 0)" else dyn
     bias_row, bias_col = (bias, "(i32.const 0)") if k.bias_axis == 0 else ("(i32.const 0)", bias)
     flags = 2 if k.relu else 0
-    call = (f"(call $f32_gemm {addr(k.a)} {addr(k.b)} {addr(k.c)} (i32.const {int(k.m)}) (i32.const {int(k.n)}) "
-            f"(i32.const {int(k.k)}) (i32.const {int(k.a.row_stride)}) (i32.const {int(k.b.row_stride)}) "
-            f"(i32.const {int(k.c.row_stride)}) {bias_row} {bias_col} (i32.const {flags}))")
+    call = (f"(call $f32_gemm {addr(k.a)} {addr(k.b)} {addr(k.c)} {val(k.m)} {val(k.n)} {val(k.k)} "
+            f"{val(k.a.row_stride)} {val(k.b.row_stride)} {val(k.c.row_stride)} {bias_row} {bias_col} "
+            f"(i32.const {flags}))")
     fw.body += [call] if batch == 1 else fw.loop(b, 0, batch, 1, [call])
 
 
-def emit_kernel(plan: KernelPlan, offsets: dict, buffers: dict) -> str | None:
+def emit_kernel(plan: KernelPlan, offsets: dict, buffers: dict, params=None) -> str | None:
     """The WAT function for one kernel, or None when its iteration space is empty."""
     k = plan.kernel
-    fw = FunctionWriter(f"${k.name}", offsets)
+    fw = FunctionWriter(f"${k.name}", offsets, params)
     if isinstance(k, ir.Gemm):
-        if int(k.batch) * int(k.m) * int(k.n) == 0:
+        if k.batch * k.m * k.n == 0:
             return None
         gemm(fw, k)
     else:

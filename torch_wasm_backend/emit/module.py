@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from .. import ir
-from ..memory import MemoryPlan
+from ..memory import MemoryPlan, param_block
 from ..schedule import Schedule
 from . import ops, text
 from .kernels import emit_kernel
@@ -46,8 +46,11 @@ def _uses_math(plans) -> bool:
 
 def emit_module(sched: Schedule, plan: MemoryPlan, persistent_data: bytes | None = None) -> WatModule:
     """``persistent_data``: bytes of the persistent region (weights, constants, prepared
-    buffers) to bake in as one data segment at offset 16, as a saved artifact does."""
+    buffers) to bake in as one data segment at offset 16, as a saved artifact does.
+    For a dynamic-shape program, ``plan`` is any binding's plan: only the persistent
+    offsets and the initial memory size are taken from it."""
     prog = sched.program
+    params = param_block(sched)
     offsets = {name: p.offset for name, p in plan.placements.items()}
     buffers = {b.name: b for b in prog.buffers}
     plans = list(sched.prepare) + list(sched.forward)
@@ -66,7 +69,7 @@ def emit_module(sched: Schedule, plan: MemoryPlan, persistent_data: bytes | None
     entry = {"prepare": [], "forward": []}
     for group, group_plans in (("prepare", sched.prepare), ("forward", sched.forward)):
         for p in group_plans:
-            fn = emit_kernel(p, offsets, buffers)
+            fn = emit_kernel(p, offsets, buffers, params)
             if fn is not None:
                 parts.append(fn)
                 entry[group].append(f"(call ${p.kernel.name})")

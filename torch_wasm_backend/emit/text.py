@@ -82,6 +82,12 @@ def index(expr, env: dict) -> str:
         for f in factors[1:]:
             out = f"(i32.mul {out} {index(f, env)})"
         return out
+    if expr.is_Pow and expr.exp.is_Integer and int(expr.exp) > 0:
+        base = index(expr.base, env)
+        out = base
+        for _ in range(int(expr.exp) - 1):
+            out = f"(i32.mul {out} {base})"
+        return out
     if isinstance(expr, FloorDiv):
         return f"(i32.div_s {index(expr.args[0], env)} {index(expr.args[1], env)})"
     if isinstance(expr, ModIndex):

@@ -9,13 +9,14 @@ Graph outputs are realised unless they already are views of a buffer.
 
 from __future__ import annotations
 
+import sympy
 import torch
 import torch.fx
 
 from .. import ir
 from ..indexing import index_vars
 from . import conv, linalg, misc, norm, pointwise, reductions, views  # noqa: F401  (register rules)
-from .core import LowerContext, TensorValue, Unsupported, stored
+from .core import LowerContext, TensorValue, Unsupported, buffer_numel, stored
 from .registry import find_lowering, ir_dtype, cast
 
 __all__ = ["lower_graph", "Unsupported"]
@@ -37,6 +38,16 @@ def _fetch_attr(gm, target: str):
     return obj
 
 
+def size_expr(s) -> sympy.Expr:
+    """A tensor size (int or SymInt) as a sympy expression."""
+    if isinstance(s, torch.SymInt):
+        expr = s.node.expr
+        if not expr.free_symbols:
+            return sympy.Integer(int(expr))
+        return expr
+    return sympy.Integer(int(s))
+
+
 def lower_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices=()) -> ir.Program:
     ctx = LowerContext()
     env: dict = {}
@@ -48,8 +59,14 @@ def lower_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices=()) -> 
             ex = example_inputs[placeholder_index]
             is_weight = placeholder_index in weight_indices
             placeholder_index += 1
-            if isinstance(ex, (int, float, bool)) and not node.users:
-                inputs.append(None)  # a size argument the specialised graph no longer uses
+            if isinstance(ex, torch.SymInt) or isinstance(node.meta.get("val"), torch.SymInt):
+                expr = size_expr(node.meta.get("val", ex))
+                env[node] = expr
+                inputs.append(ir.SizeSpec(expr) if isinstance(expr, sympy.Symbol) else None)
+                continue
+            if isinstance(ex, (int, float, bool)):
+                env[node] = ex
+                inputs.append(None)  # a size argument the specialised graph no longer needs
                 continue
             if not isinstance(ex, torch.Tensor):
                 raise Unsupported(f"input {node.name} is a {type(ex).__name__}, not a tensor")
@@ -58,14 +75,14 @@ def lower_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices=()) -> 
             if ex.layout != torch.strided:
                 raise Unsupported(f"input {node.name} has layout {ex.layout}")
             dtype = ir_dtype(ex.dtype)
-            shape = tuple(int(s) for s in ex.shape)
-            numel = 1
-            for s in shape:
-                numel *= s
-            buf = ctx.new_buffer(dtype, max(numel, 1), "weight" if is_weight else "input",
+            shape = tuple(size_expr(s) for s in ex.shape)
+            buf = ctx.new_buffer(dtype, buffer_numel(sympy.Mul(*shape)), "weight" if is_weight else "input",
                                  prefix="weight" if is_weight else "arg")
             inputs.append(ir.InputSpec(buf, shape, dtype, is_weight))
             env[node] = stored(buf, shape, dtype)
+        elif node.op == "call_function" and isinstance(node.meta.get("val"), (torch.SymInt, int)) \
+                and not isinstance(node.meta.get("val"), bool):
+            env[node] = size_expr(node.meta["val"])  # size arithmetic: its value is known symbolically
         elif node.op == "call_function":
             rule = find_lowering(node.target)
             if rule is None:

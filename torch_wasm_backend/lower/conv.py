@@ -19,7 +19,7 @@ import torch
 
 from .. import ir
 from ..indexing import contiguous_strides
-from .core import TensorValue, Unsupported, stored
+from .core import TensorValue, Unsupported, buffer_numel, static_int, stored
 from .linalg import gemm
 from .pointwise import binary, const_like
 from .registry import broadcast_to, lower
@@ -38,10 +38,10 @@ def pad_spatial(ctx, x: TensorValue, pads, value: float) -> TensorValue:
     top, bottom, left, right = pads
     if not any(pads):
         return x
-    n, c, h, w = (int(s) for s in x.shape)
+    n, c, h, w = x.shape
     shape = (n, c, h + top + bottom, w + left + right)
-    buf = ctx.new_buffer(x.dtype, max(int(np.prod(shape)), 1))
-    fill = TensorValue(tuple(sympy.Integer(s) for s in shape), x.dtype, lambda idx: ir.Const(value, x.dtype))
+    buf = ctx.new_buffer(x.dtype, buffer_numel(sympy.Mul(*shape)))
+    fill = TensorValue(shape, x.dtype, lambda idx: ir.Const(value, x.dtype))
     ctx.store_into(fill, buf)
     strides = contiguous_strides(shape)
     ctx.store_into(x, buf, strides, top * strides[2] + left * strides[3])
@@ -79,11 +79,12 @@ def convolution(ctx, node, x, weight, bias, stride, padding, dilation, transpose
     if x.ndim != 4 or isinstance(padding, str):
         raise Unsupported(f"convolution of a {x.ndim}-d input with padding {padding!r}")
     s, p, d = _pair(stride), _pair(padding), _pair(dilation)
-    n, cin, h, w = (int(v) for v in x.shape)
-    cout, cg, kh, kw = (int(v) for v in weight.shape)
+    n = x.shape[0]  # the batch may be a symbolic size; the rest is static
+    cin, h, w = (static_int(v, "convolution") for v in x.shape[1:])
+    cout, cg, kh, kw = (static_int(v, "convolution weight") for v in weight.shape)
     oh, ow = _out_size(h, kh, s[0], p[0], d[0]), _out_size(w, kw, s[1], p[1], d[1])
-    if min(n, cout, oh, ow) <= 0:
-        return ctx.constant(np.zeros((n, cout, max(oh, 0), max(ow, 0))), "f32")
+    if n == 0 or min(cout, oh, ow) <= 0:
+        return ctx.constant(np.zeros((static_int(n, "empty convolution"), cout, max(oh, 0), max(ow, 0))), "f32")
     bias4 = None if bias is None else unsqueeze_dims(unsqueeze_dims(bias, [0]), [2, 3])
     xp = pad_spatial(ctx, x, (p[0], p[0], p[1], p[1]), 0.0)
     win = _window(xp, (oh, ow), (kh, kw), s, d)
@@ -97,17 +98,17 @@ def convolution(ctx, node, x, weight, bias, stride, padding, dilation, transpose
         cols = reshape(x, (n * groups, kk, npix))  # 1x1: the input already is the B operand
     else:
         # im2col, innermost loop along the output width: stride-1 windows read contiguously
-        shape = (n, cin, kh, kw, oh, ow)
-        col_buf = ctx.new_buffer("f32", int(np.prod(shape)))
-        ctx.store_into(TensorValue(tuple(sympy.Integer(v) for v in shape), "f32", lambda idx: win.load(
+        shape = tuple(sympy.sympify(v) for v in (n, cin, kh, kw, oh, ow))
+        col_buf = ctx.new_buffer("f32", buffer_numel(sympy.Mul(*shape)))
+        ctx.store_into(TensorValue(shape, "f32", lambda idx: win.load(
             (idx[0], idx[1], idx[4], idx[5], idx[2], idx[3]))), col_buf)
         cols = stored(col_buf, (n * groups, kk, npix), "f32")
     wmat = reshape(weight, (groups, cog, kk))
-    out_buf = ctx.new_buffer("f32", n * cout * npix)
+    out_buf = ctx.new_buffer("f32", buffer_numel(n * cout * npix))
     if groups == 1:
         gemm(ctx, broadcast_to(wmat, (n, cog, kk)), cols, bias, 0, out=(out_buf, 0))
     else:  # batch over groups, one GEMM per sample
-        for ni in range(n):
+        for ni in range(static_int(n, "grouped convolution")):
             b_ = TensorValue((sympy.Integer(groups), sympy.Integer(kk), sympy.Integer(npix)), "f32",
                              lambda idx, base=ni * groups: cols.load((idx[0] + base, idx[1], idx[2])))
             gemm(ctx, wmat, b_, out=(out_buf, ni * cout * npix))
@@ -121,8 +122,10 @@ def _pool_setup(x, kernel, stride, padding, dilation, ceil_mode, out_shape):
     k = _pair(kernel)
     s = _pair(stride) if stride else k
     p, d = _pair(padding), _pair(dilation)
-    oh, ow = int(out_shape[-2]), int(out_shape[-1])
-    h, w = int(x.shape[-2]), int(x.shape[-1])
+    from . import size_expr
+
+    oh, ow = (static_int(size_expr(v), "pooling") for v in out_shape[-2:])
+    h, w = (static_int(v, "pooling") for v in x.shape[-2:])
     # pad right/bottom far enough for ceil_mode windows
     extra_h = max(0, (oh - 1) * s[0] + (k[0] - 1) * d[0] + 1 - (h + 2 * p[0]))
     extra_w = max(0, (ow - 1) * s[1] + (k[1] - 1) * d[1] + 1 - (w + 2 * p[1]))
@@ -176,7 +179,7 @@ def avg_pool2d(ctx, node, x, kernel, stride=(), padding=0, ceil_mode=False, coun
     k, s, p, d, ohw, pads = _pool_setup(x4, kernel, stride, padding, 1, ceil_mode, node.meta["val"].shape)
     xp = pad_spatial(ctx, x4, pads, 0.0)
     total = ctx.reduce(_window(xp, ohw, k, s, d), (4, 5), "sum", False)
-    div = ctx.constant(_avg_divisor(int(x4.shape[2]), int(x4.shape[3]), k, s, p, ohw, ceil_mode,
+    div = ctx.constant(_avg_divisor(static_int(x4.shape[2], "pooling"), static_int(x4.shape[3], "pooling"), k, s, p, ohw, ceil_mode,
                                     count_include_pad, divisor_override), "f32")
     out = binary("div", total, broadcast_to(div, total.shape))
     if squeeze:
@@ -187,7 +190,8 @@ def avg_pool2d(ctx, node, x, kernel, stride=(), padding=0, ceil_mode=False, coun
 @lower(aten._adaptive_avg_pool2d.default)
 def adaptive_avg_pool2d(ctx, node, x, output_size):
     x4 = _as4d(x)
-    n, c, h, w = (int(v) for v in x4.shape)
+    n, c = x4.shape[:2]
+    h, w = (static_int(v, "adaptive pooling") for v in x4.shape[2:])
     oh, ow = _pair(output_size)
     if h % oh == 0 and w % ow == 0:
         kh, kw = h // oh, w // ow

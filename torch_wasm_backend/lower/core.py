@@ -24,6 +24,20 @@ class Unsupported(Exception):
     """The graph uses something this compiler cannot lower; the message says what."""
 
 
+def static_int(x, what: str) -> int:
+    """``x`` as an int; a symbolic size here is unsupported (the caller says where)."""
+    x = sympy.sympify(x)
+    if not x.is_Integer:
+        raise Unsupported(f"{what} with a symbolic size ({x})")
+    return int(x)
+
+
+def buffer_numel(numel) -> sympy.Expr:
+    """Element count to allocate: at least one element, so every buffer has an address."""
+    numel = sympy.sympify(numel)
+    return sympy.Integer(max(int(numel), 1)) if numel.is_Integer else numel
+
+
 @dataclass(frozen=True)
 class Strided:
     buffer: str
@@ -50,7 +64,7 @@ class TensorValue:
 
 
 def stored(buffer: str, shape, dtype: str, strides=None, offset=0) -> TensorValue:
-    shape = tuple(sympy.Integer(s) if isinstance(s, int) else s for s in shape)
+    shape = tuple(sympy.sympify(s) for s in shape)
     strides = contiguous_strides(shape) if strides is None else tuple(strides)
     off = sympy.sympify(offset)
 
@@ -71,7 +85,7 @@ def strided(v: TensorValue) -> Strided | None:
     if aff is None:
         return None
     const, coeffs = aff
-    strides = tuple(coeffs[s] if int(v.shape[d]) != 1 else sympy.Integer(0) for d, s in enumerate(syms))
+    strides = tuple(coeffs[s] if v.shape[d] != 1 else sympy.Integer(0) for d, s in enumerate(syms))
     return Strided(expr.buffer, const, strides)
 
 
@@ -122,7 +136,7 @@ class LowerContext:
 
     def realize(self, v: TensorValue, kind: str = "temp") -> TensorValue:
         """Store ``v`` into a new contiguous buffer (one fused Pointwise kernel)."""
-        buf = self.new_buffer(v.dtype, sympy.Max(v.numel(), 1) if not v.numel().is_Integer else max(int(v.numel()), 1), kind)
+        buf = self.new_buffer(v.dtype, buffer_numel(v.numel()), kind)
         self.store_into(v, buf)
         return stored(buf, v.shape, v.dtype)
 
@@ -161,7 +175,7 @@ class LowerContext:
             body = ir.Op("cast", (body,), out_dtype)
         dtype = "i64" if op in ("argmax", "argmin") else body.dtype
         numel = sympy.Mul(*out_shape) if out_shape else sympy.Integer(1)
-        buf = self.new_buffer(dtype, max(int(numel), 1) if numel.is_Integer else numel)
+        buf = self.new_buffer(dtype, buffer_numel(numel))
         out_index = linear_index(iv, contiguous_strides(out_shape))
         self.kernels.append(ir.Reduce(self.name("reduce"), buf, sympy.expand(out_index), out_shape,
                                       tuple(v.shape[d] for d in dims), op, body))

@@ -12,7 +12,7 @@ import sympy
 import torch
 
 from .. import ir
-from .core import TensorValue, Unsupported, stored
+from .core import TensorValue, Unsupported, buffer_numel, stored
 from .pointwise import binary, const_like
 from .registry import broadcast_to, lower
 from .views import unsqueeze_dims
@@ -23,7 +23,7 @@ aten = torch.ops.aten
 def _operand(ctx, v: TensorValue) -> ir.Operand:
     """``v`` is (batch, rows, cols); the microkernel needs unit column stride."""
     s = ctx.strided(v)
-    if s is None or (s.strides[2] != 1 and int(v.shape[2]) > 1):
+    if s is None or (s.strides[2] != 1 and v.shape[2] != 1):
         v = ctx.realize(v)
         s = ctx.strided(v)
     return ir.Operand(s.buffer, s.offset, s.strides[0], s.strides[1], sympy.Integer(1))
@@ -35,23 +35,21 @@ def gemm(ctx, a: TensorValue, b: TensorValue, bias: TensorValue | None = None, b
     new buffer or at ``out = (buffer, element offset)``."""
     if a.dtype != "f32" or b.dtype != "f32":
         raise Unsupported(f"matrix product of {a.dtype} and {b.dtype} (only float32)")
-    batch, m, k = (int(s) for s in a.shape)
-    n = int(b.shape[2])
+    batch, m, k = (sympy.sympify(s) for s in a.shape)
+    n = sympy.sympify(b.shape[2])
     if batch * m * n == 0 and out is None:  # an empty result: nothing to compute or store
-        return TensorValue((sympy.Integer(batch), sympy.Integer(m), sympy.Integer(n)), "f32",
-                           lambda idx: ir.Const(0.0, "f32"))
-    out, offset = out or (ctx.new_buffer("f32", max(batch * m * n, 1)), 0)
-    c = ir.Operand(out, sympy.Integer(offset), sympy.Integer(m * n), sympy.Integer(n), sympy.Integer(1))
+        return TensorValue((batch, m, n), "f32", lambda idx: ir.Const(0.0, "f32"))
+    out, offset = out or (ctx.new_buffer("f32", buffer_numel(batch * m * n)), 0)
+    c = ir.Operand(out, offset, m * n, n, 1)
     bias_buf = None
     if bias is not None:
         s = ctx.strided(bias)
-        if s is None or (s.strides[0] != 1 and int(bias.shape[0]) > 1) or s.offset != 0:
+        if s is None or (s.strides[0] != 1 and bias.shape[0] != 1) or s.offset != 0:
             bias = ctx.realize(bias)
             s = ctx.strided(bias)
         bias_buf = s.buffer
-    if batch * m * n:
-        ctx.kernels.append(ir.Gemm(ctx.name("gemm"), _operand(ctx, a), _operand(ctx, b), c,
-                                   sympy.Integer(batch), sympy.Integer(m), sympy.Integer(n), sympy.Integer(k),
+    if batch * m * n != 0:
+        ctx.kernels.append(ir.Gemm(ctx.name("gemm"), _operand(ctx, a), _operand(ctx, b), c, batch, m, n, k,
                                    bias_buf, bias_axis))
     return stored(out, (batch, m, n), "f32", offset=offset)
 
@@ -73,8 +71,8 @@ def bmm(ctx, node, a, b):
 @lower(aten.addmm.default)
 def addmm(ctx, node, bias, a, b, beta=1, alpha=1):
     n = b.shape[1]
-    vector_bias = bias.ndim == 1 or (bias.ndim == 2 and int(bias.shape[0]) == 1)
-    if beta == 1 and alpha == 1 and vector_bias and int(bias.shape[-1]) == int(n):
+    vector_bias = bias.ndim == 1 or (bias.ndim == 2 and bias.shape[0] == 1)
+    if beta == 1 and alpha == 1 and vector_bias and bias.shape[-1] == n:
         vec = bias if bias.ndim == 1 else _squeeze0(bias)
         return _squeeze0(gemm(ctx, unsqueeze_dims(a, [0]), unsqueeze_dims(b, [0]), vec, 1))
     prod = _squeeze0(gemm(ctx, unsqueeze_dims(a, [0]), unsqueeze_dims(b, [0])))

@@ -6,7 +6,7 @@ import sympy
 import torch
 
 from .. import ir
-from .core import TensorValue, Unsupported
+from .core import TensorValue, Unsupported, static_int
 from .registry import cast, ir_dtype, lower, scalar_value
 from .registry import broadcast_to
 
@@ -22,7 +22,7 @@ def full(ctx, node, size, value=None, **kwargs):
     if value is None:  # scalar_tensor(value)
         size, value = [], size
     dtype = _factory_dtype(node)
-    return broadcast_to(scalar_value(value, dtype), tuple(sympy.Integer(s) for s in size))
+    return broadcast_to(scalar_value(value, dtype), tuple(sympy.sympify(s) for s in size))
 
 
 @lower(aten.zeros.default)
@@ -37,7 +37,7 @@ def empty(ctx, node, size, **kwargs):
 
 @lower(aten.empty_like.default)
 def empty_like(ctx, node, x, **kwargs):
-    return full(ctx, node, [int(s) for s in x.shape], 0)
+    return full(ctx, node, list(x.shape), 0)
 
 
 @lower(aten.ones.default)
@@ -47,33 +47,35 @@ def ones(ctx, node, size, **kwargs):
 
 @lower(aten.full_like.default)
 def full_like(ctx, node, x, value, **kwargs):
-    return full(ctx, node, [int(s) for s in x.shape], value)
+    return full(ctx, node, list(x.shape), value)
 
 
 @lower(aten.zeros_like.default)
 def zeros_like(ctx, node, x, **kwargs):
-    return full(ctx, node, [int(s) for s in x.shape], 0)
+    return full(ctx, node, list(x.shape), 0)
 
 
 @lower(aten.ones_like.default)
 def ones_like(ctx, node, x, **kwargs):
-    return full(ctx, node, [int(s) for s in x.shape], 1)
+    return full(ctx, node, list(x.shape), 1)
 
 
 @lower(aten.arange.start_step, aten.arange.default, aten.arange.start)
 def arange(ctx, node, *args, **kwargs):
     dtype = _factory_dtype(node)
-    n = int(node.meta["val"].shape[0])
+    from . import size_expr
+
+    n = size_expr(node.meta["val"].shape[0])
     pos = [a for a in args if isinstance(a, (int, float))]
     start, step = (0, 1) if len(pos) <= 1 else (pos[0], pos[2] if len(pos) > 2 else 1)
     if dtype == "f32":
-        return TensorValue((sympy.Integer(n),), "f32", lambda idx: ir.Op("add", (
+        return TensorValue((n,), "f32", lambda idx: ir.Op("add", (
             ir.Const(float(start), "f32"),
             ir.Op("mul", (ir.Op("cast", (ir.Index(idx[0], "i32"),), "f32"), ir.Const(float(step), "f32")), "f32")),
             "f32"))
     if not (isinstance(start, int) and isinstance(step, int)):
         raise Unsupported("integer arange with float bounds")
-    return TensorValue((sympy.Integer(n),), dtype, lambda idx: ir.Index(start + step * idx[0], dtype))
+    return TensorValue((n,), dtype, lambda idx: ir.Index(start + step * idx[0], dtype))
 
 
 def _gather_index(idx_value: ir.Expr, size: int) -> ir.Expr:
@@ -85,7 +87,7 @@ def _gather_index(idx_value: ir.Expr, size: int) -> ir.Expr:
 
 def _indirect(table: TensorValue, dim: int, index_expr: ir.Expr, idx_rest: tuple, sym_name: str, wrap: bool):
     """Load ``table`` at ``index_expr`` along ``dim`` and ``idx_rest`` elsewhere."""
-    size = int(table.shape[dim])
+    size = static_int(table.shape[dim], "indexing")
     sym = sympy.Symbol(sym_name, integer=True, nonnegative=True)
     full = list(idx_rest)
     full.insert(dim, sym)
@@ -152,7 +154,8 @@ def index(ctx, node, x, indices):
         bidx = idx[first:first + nb]
         full = list(idx[:first]) + list(syms) + list(idx[first + nb:])
         base = x.load(tuple(full))
-        ind = tuple((s, _gather_index(t.load(bidx), int(x.shape[d])), int(x.shape[d]))
+        ind = tuple((s, _gather_index(t.load(bidx), static_int(x.shape[d], "indexing")),
+                     static_int(x.shape[d], "indexing"))
                     for s, t, d in zip(syms, tensors, dims))
         return ir.Load(base.buffer, base.index, base.dtype, base.indirect + ind)
 

@@ -11,7 +11,7 @@ import sympy
 import torch
 
 from .core import TensorValue, Unsupported
-from .pointwise import binary, const_like, unary
+from .pointwise import binary, const_like, count_like, unary
 from .registry import broadcast_to, lower
 from .views import unsqueeze_dims
 
@@ -24,7 +24,7 @@ def _softmax_parts(ctx, x, dim):
     if x.ndim == 0:
         return None
     dim %= x.ndim
-    if int(x.shape[dim]) == 0:
+    if x.shape[dim] == 0:
         return None
     m = broadcast_to(ctx.reduce(x, (dim,), "max", True), x.shape)
     # Exactly PyTorch's semantics: a row containing +inf (inf - inf) or only -inf
@@ -53,10 +53,8 @@ def log_softmax(ctx, node, x, dim, half_to_float=False):
 
 
 def _moments(ctx, x, dims):
-    n = 1
-    for d in dims:
-        n *= int(x.shape[d])
-    if n:
+    n = sympy.Mul(*[x.shape[d] for d in dims])
+    if n != 0:
         # mean = x0 + sum(x - x0) / n with x0 the first element of each group: a constant
         # row gets exactly its value (PyTorch's Welford moments are exact there too; with
         # sum(x) / n the residual x - mean is ~1e-7, which rstd = 1/sqrt(eps) blows up)
@@ -65,12 +63,12 @@ def _moments(ctx, x, dims):
         centred = ctx.reduce(binary("sub", x, shift), dims, "sum", True)
         first = TensorValue(centred.shape, x.dtype, lambda idx: x.load(
             tuple(sympy.Integer(0) if d in dims else i for d, i in enumerate(idx))))
-        mean = binary("add", first, binary("div", centred, const_like(centred, float(n))))
+        mean = binary("add", first, binary("div", centred, count_like(centred, n)))
     else:
-        mean = binary("div", ctx.reduce(x, dims, "sum", True), const_like(x, float(n)))
+        mean = binary("div", ctx.reduce(x, dims, "sum", True), const_like(x, 0.0))
     mean = ctx.realize(mean)
     d = binary("sub", x, broadcast_to(mean, x.shape))
-    var = binary("div", ctx.reduce(binary("mul", d, d), dims, "sum", True), const_like(x, float(n)))
+    var = binary("div", ctx.reduce(binary("mul", d, d), dims, "sum", True), count_like(x, n))
     return mean, var
 
 

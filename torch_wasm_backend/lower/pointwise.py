@@ -32,6 +32,18 @@ def const_like(x: TensorValue, value) -> TensorValue:
     return broadcast_to(scalar_value(value, x.dtype), x.shape)
 
 
+def count_like(x: TensorValue, n) -> TensorValue:
+    """An element count (int or symbolic size) as an f32 value broadcast like ``x``."""
+    import sympy
+
+    n = sympy.sympify(n)
+    if n.is_number:
+        return const_like(x, float(n))
+    if not n.is_integer:  # e.g. a symbolic count minus a fractional correction
+        raise Unsupported(f"element count {n} is not an integer expression")
+    return TensorValue(x.shape, "f32", lambda idx: ir.Op("cast", (ir.Index(n, "i32"),), "f32"))
+
+
 def _float_only(name, x):
     if x.dtype != "f32":
         raise Unsupported(f"{name} on {x.dtype}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from .core import TensorValue, Unsupported
-from .pointwise import binary, const_like, unary
+from .pointwise import binary, const_like, count_like, unary
 from .registry import cast, ir_dtype, lower
 
 aten = torch.ops.aten
@@ -20,11 +20,12 @@ def _dims(x: TensorValue, dim) -> tuple:
     return tuple(sorted({d % n for d in dim})) if x.ndim else ()
 
 
-def _count(x: TensorValue, dims) -> int:
-    n = 1
-    for d in dims:
-        n *= int(x.shape[d])
-    return n
+def _count(x: TensorValue, dims):
+    """Number of elements reduced: an int, or a sympy expression for symbolic sizes."""
+    import sympy
+
+    n = sympy.Mul(*[x.shape[d] for d in dims])
+    return int(n) if n.is_Integer else n
 
 
 def _check_nonempty(x, dims, what):
@@ -51,7 +52,7 @@ def mean(ctx, node, x, dim=None, keepdim=False, dtype=None):
     dims = _dims(x, dim)
     s = ctx.reduce(x, dims, "sum", keepdim)
     n = _count(x, dims)
-    return binary("div", s, const_like(s, float(n))) if n else binary("mul", s, const_like(s, float("nan")))
+    return binary("div", s, count_like(s, n)) if n != 0 else binary("mul", s, const_like(s, float("nan")))
 
 
 def _minmax(op):
@@ -124,13 +125,13 @@ def var(ctx, node, x, dim=None, unbiased=None, keepdim=False, correction=None):
     correction = 1 if correction is None else correction
     dims = _dims(x, dim)
     n = _count(x, dims)
-    m = binary("div", ctx.reduce(x, dims, "sum", True), const_like(x, float(max(n, 1))))
+    m = binary("div", ctx.reduce(x, dims, "sum", True), count_like(x, max(n, 1) if isinstance(n, int) else n))
     from .registry import broadcast_to
 
     d = binary("sub", x, broadcast_to(m, x.shape))
     ss = ctx.reduce(binary("mul", d, d), dims, "sum", keepdim)
-    denom = max(n - correction, 0)
-    return binary("div", ss, const_like(ss, float(denom)))
+    denom = max(n - correction, 0) if isinstance(n, int) else n - correction
+    return binary("div", ss, count_like(ss, denom))
 
 
 @lower(aten.var_mean.correction, aten.var_mean.dim)

@@ -14,7 +14,7 @@ import sympy
 import torch
 
 from ..indexing import FloorDiv, ModIndex, contiguous_strides
-from .core import TensorValue, Unsupported, stored, strided
+from .core import TensorValue, Unsupported, buffer_numel, static_int, stored, strided
 from .registry import broadcast_to, lower
 
 aten = torch.ops.aten
@@ -39,18 +39,20 @@ def _norm_dim(d: int, ndim: int) -> int:
     return d % n
 
 
-def reshape(v: TensorValue, shape) -> TensorValue:
-    shape = [int(s) for s in shape]
-    numel = int(v.numel())
+def _infer_shape(shape, numel) -> list:
+    """Sizes as sympy expressions, with a -1 replaced by what the element count implies."""
+    shape = [sympy.sympify(s) for s in shape]
     if -1 in shape:
-        known = 1
-        for s in shape:
-            if s != -1:
-                known *= s
-        shape[shape.index(-1)] = numel // known if known else 0
+        known = sympy.Mul(*[s for s in shape if s != -1])
+        shape[shape.index(-1)] = sympy.cancel(numel / known) if known != 0 else sympy.Integer(0)
+    return shape
+
+
+def reshape(v: TensorValue, shape) -> TensorValue:
+    shape = _infer_shape(shape, v.numel())
     s = strided(v)
     if s is not None:
-        view_strides = _view_strides([int(x) for x in v.shape], [int(x) for x in s.strides], shape)
+        view_strides = _view_strides(list(v.shape), list(s.strides), shape)
         if view_strides is not None:
             return stored(s.buffer, shape, v.dtype, view_strides, s.offset)
     old_strides = contiguous_strides(v.shape)
@@ -64,12 +66,19 @@ def reshape(v: TensorValue, shape) -> TensorValue:
     return remap(v, shape, fn)
 
 
+def _less(a, b) -> bool:
+    """``a < b`` for element counts; symbolic counts only ever grow towards equality."""
+    diff = sympy.expand(sympy.sympify(b) - a)
+    return bool(diff > 0) if diff.is_number else diff != 0
+
+
 def _view_strides(old_shape, old_strides, new_shape):
     """Strides for viewing (old_shape, old_strides) as new_shape without a copy, or None
-    (PyTorch's ``computeStride``)."""
-    numel = 1
-    for x in old_shape:
-        numel *= x
+    (PyTorch's ``computeStride``; sizes may be sympy expressions)."""
+    old_shape = [sympy.sympify(x) for x in old_shape]
+    old_strides = [sympy.sympify(x) for x in old_strides]
+    new_shape = [sympy.sympify(x) for x in new_shape]
+    numel = sympy.Mul(*old_shape)
     if numel == 0:
         return contiguous_strides(new_shape)
     new_strides = [0] * len(new_shape)
@@ -78,12 +87,12 @@ def _view_strides(old_shape, old_strides, new_shape):
     tensor_numel, view_numel = 1, 1
     for d in range(len(old_shape) - 1, -1, -1):
         tensor_numel *= old_shape[d]
-        if d == 0 or (old_shape[d - 1] != 1 and old_strides[d - 1] != tensor_numel * chunk_base):
-            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
+        if d == 0 or (old_shape[d - 1] != 1 and sympy.expand(old_strides[d - 1] - tensor_numel * chunk_base) != 0):
+            while view_d >= 0 and (_less(view_numel, tensor_numel) or new_shape[view_d] == 1):
                 new_strides[view_d] = view_numel * chunk_base
                 view_numel *= new_shape[view_d]
                 view_d -= 1
-            if view_numel != tensor_numel:
+            if sympy.expand(view_numel - tensor_numel) != 0:
                 return None
             if d > 0:
                 chunk_base = old_strides[d - 1]
@@ -106,17 +115,10 @@ def _check_viewable(node, shape) -> None:
     val = getattr(node.args[0], "meta", {}).get("val")
     if not isinstance(val, torch.Tensor):
         return
-    old_shape, old_strides = [int(s) for s in val.shape], [int(s) for s in val.stride()]
-    numel = 1
-    for s in old_shape:
-        numel *= s
-    new_shape = [int(s) for s in shape]
-    if -1 in new_shape:
-        known = 1
-        for s in new_shape:
-            if s != -1:
-                known *= s
-        new_shape[new_shape.index(-1)] = numel // known if known else 0
+    from . import size_expr
+
+    old_shape, old_strides = [size_expr(s) for s in val.shape], [size_expr(s) for s in val.stride()]
+    new_shape = _infer_shape(shape, sympy.Mul(*old_shape))
     if _view_strides(old_shape, old_strides, new_shape) is None:
         raise Unsupported(f"view of a tensor with shape {old_shape} and strides {old_strides} as {new_shape}: "
                           f"not viewable (PyTorch raises; use reshape)")
@@ -150,7 +152,7 @@ def transpose(ctx, node, x, d0, d1):
 def expand(ctx, node, x, shape, implicit=False):
     lead = len(shape) - x.ndim
     full = [x.shape[d - lead] if s == -1 else s for d, s in enumerate(shape)]
-    return broadcast_to(x, tuple(sympy.Integer(s) for s in full))
+    return broadcast_to(x, tuple(sympy.sympify(s) for s in full))
 
 
 @lower(aten.unsqueeze.default)
@@ -180,11 +182,19 @@ def squeeze(ctx, node, x, dims=None):
 @lower(aten.slice.Tensor)
 def slice_(ctx, node, x, dim=0, start=None, end=None, step=1):
     dim = _norm_dim(dim, x.ndim)
-    size = int(x.shape[dim])
-    start, end, step = slice(start, end, step).indices(size) if step > 0 else (None, None, None)
-    if start is None:
+    size = sympy.sympify(x.shape[dim])
+    if step <= 0:
         raise Unsupported("slice with non-positive step")
-    n = max(0, (end - start + step - 1) // step)
+    if size.is_Integer and all(v is None or isinstance(v, int) for v in (start, end)):
+        start, end, step = slice(start, end, step).indices(int(size))
+        n = max(0, (end - start + step - 1) // step)
+    else:  # symbolic: Dynamo computed the result size; normalise a negative start
+        from . import size_expr
+
+        start = sympy.sympify(start or 0)
+        if start.is_Integer and start < 0:
+            start = size + start
+        n = size_expr(node.meta["val"].shape[dim])
     shape = list(x.shape)
     shape[dim] = n
     return remap(x, shape, lambda idx: tuple(start + step * i if d == dim else i for d, i in enumerate(idx)))
@@ -193,10 +203,13 @@ def slice_(ctx, node, x, dim=0, start=None, end=None, step=1):
 @lower(aten.select.int)
 def select(ctx, node, x, dim, index):
     dim = _norm_dim(dim, x.ndim)
-    size = int(x.shape[dim])
-    if not -size <= index < size:
-        raise Unsupported(f"select index {index} out of range for size {size}")
-    index %= size
+    size = sympy.sympify(x.shape[dim])
+    if size.is_Integer:
+        if not -int(size) <= index < int(size):
+            raise Unsupported(f"select index {index} out of range for size {size}")
+        index %= int(size)
+    elif index < 0:
+        index = size + index
     shape = [s for d, s in enumerate(x.shape) if d != dim]
     return remap(x, shape, lambda idx: tuple(idx[:dim]) + (index,) + tuple(idx[dim:]))
 
@@ -204,7 +217,7 @@ def select(ctx, node, x, dim, index):
 @lower(aten.split_with_sizes.default, aten.split.Tensor)
 def split(ctx, node, x, sizes, dim=0):
     dim = _norm_dim(dim, x.ndim)
-    total = int(x.shape[dim])
+    total = static_int(x.shape[dim], "split")
     if isinstance(sizes, int):
         sizes = [min(sizes, total - s) for s in range(0, total, sizes)] or [0]
     outs, start = [], 0
@@ -217,7 +230,7 @@ def split(ctx, node, x, sizes, dim=0):
 @lower(aten.unbind.int)
 def unbind(ctx, node, x, dim=0):
     dim = _norm_dim(dim, x.ndim)
-    return [select(ctx, node, x, dim, i) for i in range(int(x.shape[dim]))]
+    return [select(ctx, node, x, dim, i) for i in range(static_int(x.shape[dim], "unbind"))]
 
 
 @lower(operator.getitem)
@@ -229,24 +242,24 @@ def getitem(ctx, node, seq, i):
 def cat(ctx, node, tensors, dim=0):
     from .registry import cast, ir_dtype
 
+    from . import size_expr
+
     want = ir_dtype(node.meta["val"].dtype)
-    tensors = [cast(t, want) for t in tensors if not (t.ndim == 1 and int(t.shape[0]) == 0)]
-    if not tensors or any(int(s) == 0 for s in node.meta["val"].shape):
-        return ctx.constant(np.zeros(tuple(node.meta["val"].shape)), want)
+    tensors = [cast(t, want) for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)]
+    out_shape = [size_expr(s) for s in node.meta["val"].shape]
+    if not tensors or any(s == 0 for s in out_shape):
+        return ctx.constant(np.zeros([static_int(s, "empty cat") for s in out_shape]), want)
     dim = _norm_dim(dim, tensors[0].ndim)
-    offsets, total = [], 0
+    offsets, total = [], sympy.Integer(0)
     for t_ in tensors:
         offsets.append(total)
-        total += int(t_.shape[dim])
+        total += t_.shape[dim]
     shape = list(tensors[0].shape)
     shape[dim] = total
     # Each input is stored into its slice of one buffer: one vectorisable kernel each.
-    numel = 1
-    for s in shape:
-        numel *= int(s)
-    buf = ctx.new_buffer(want, numel)
+    buf = ctx.new_buffer(want, buffer_numel(sympy.Mul(*shape)))
     strides = contiguous_strides(shape)
     for t_, off in zip(tensors, offsets):
-        if int(t_.numel()):
+        if t_.numel() != 0:
             ctx.store_into(t_, buf, strides, off * strides[dim])
     return stored(buf, shape, want)

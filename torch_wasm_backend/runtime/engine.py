@@ -102,6 +102,12 @@ class Instance:
         """
         raise NotImplementedError
 
+
+    def grow_memory(self, pages: int) -> None:
+        """Grow the exported memory to at least ``pages`` 64 KiB pages (never shrinks).
+        Views from ``memory_view()`` taken before are stale afterwards."""
+        raise NotImplementedError
+
     def call(self, export: str = "forward") -> None:
         """Call an exported ``() -> ()`` function.  Traps raise :class:`WasmTrap`."""
         raise NotImplementedError

@@ -109,6 +109,12 @@ class WasmerInstance(Instance):
             self._view_len = n
         return self._view  # type: ignore[return-value]
 
+    def grow_memory(self, pages: int) -> None:
+        mem = self._exports.memory
+        current = mem.size
+        if pages > current:
+            mem.grow(pages - current)
+
     def call(self, export: str = "forward") -> None:
         c = self._callers.get(export)
         if c is None:

@@ -287,6 +287,15 @@ class WasmtimeInstance(Instance):
         self._view_len = n
         return self._view
 
+    def grow_memory(self, pages: int) -> None:
+        mem = self._mem
+        current = mem.size(self._store) if isinstance(mem, wasmtime.Memory) else mem.size()
+        if pages > current:
+            if isinstance(mem, wasmtime.Memory):
+                mem.grow(self._store, pages - current)
+            else:
+                mem.grow(pages - current)
+
     def _make_view(self, addr: Optional[int], n: int) -> np.ndarray:
         if n == 0 or not addr:
             return np.zeros(0, dtype=np.uint8)
