@@ -118,6 +118,8 @@ def _check_viewable(node, shape) -> None:
     from . import size_expr
 
     old_shape, old_strides = [size_expr(s) for s in val.shape], [size_expr(s) for s in val.stride()]
+    if any(not x.is_Integer for x in old_shape + old_strides):
+        return  # symbolic: PyTorch already checked it while tracing; reshape copies if it must
     new_shape = _infer_shape(shape, sympy.Mul(*old_shape))
     if _view_strides(old_shape, old_strides, new_shape) is None:
         raise Unsupported(f"view of a tensor with shape {old_shape} and strides {old_strides} as {new_shape}: "
