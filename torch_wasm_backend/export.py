@@ -87,7 +87,21 @@ def _input_names(orig, n: int) -> list:
     return names if len(names) == n else [f"input{i}" for i in range(n)]
 
 
-def _capture(orig, example_inputs, options: Options):
+def _dynamic_marks(dynamic, names, example_inputs) -> dict:
+    """``{input position: {dim: max}}`` from ``save(..., dynamic=...)``, checked."""
+    marks = {}
+    for key, dims in (dynamic or {}).items():
+        pos = names.index(key) if isinstance(key, str) and key in names else key
+        if not isinstance(pos, int) or not 0 <= pos < len(example_inputs):
+            raise SaveError(f"dynamic: unknown input {key!r} (inputs: {names})")
+        for d, mx in dims.items():
+            if not 0 <= d < example_inputs[pos].dim() or not isinstance(mx, int) or mx < example_inputs[pos].shape[d]:
+                raise SaveError(f"dynamic: input {names[pos]!r} dim {d} needs a maximum >= its example size")
+        marks[pos] = dict(dims)
+    return marks
+
+
+def _capture(orig, example_inputs, options: Options, marks=None):
     from .compiled import CompiledGraph, compile_graph
 
     captured, problems = [], []
@@ -110,9 +124,14 @@ def _capture(orig, example_inputs, options: Options):
             problems.append(str(e))
             return gm.forward
 
-    fast = torch.compile(orig, backend=backend, fullgraph=True, dynamic=False)
+    import torch.fx.experimental._config as fx_config
+
+    for pos, dims in (marks or {}).items():
+        for d in dims:
+            torch._dynamo.mark_dynamic(example_inputs[pos], d)
+    fast = torch.compile(orig, backend=backend, fullgraph=True, dynamic=None if marks else False)
     try:
-        with torch.no_grad():
+        with torch.no_grad(), fx_config.patch(backed_size_oblivious=True):
             fast(*example_inputs)
     except torch._dynamo.exc.Unsupported as e:
         raise SaveError("the model does not compile to one graph (a graph break), which one .wasm file needs:\n"
@@ -127,21 +146,46 @@ def _capture(orig, example_inputs, options: Options):
     return captured[0]
 
 
-def save(compiled, path, example_inputs=None) -> dict:
+def _dim_json(expr):
+    """A size for the manifest: an int, a symbol's name, or a polynomial
+    ``{"poly": [[coefficient, {symbol: power}], ...]}`` (what loaders evaluate)."""
+    import sympy
+
+    expr = sympy.expand(sympy.sympify(expr))
+    if expr.is_Integer:
+        return int(expr)
+    if expr.is_Symbol:
+        return str(expr)
+    terms = []
+    for mono, coef in sorted(expr.as_coefficients_dict().items(), key=lambda t: str(t[0])):
+        powers = mono.as_powers_dict()
+        if not coef.is_Integer or any(not (b.is_Symbol and e.is_Integer) for b, e in powers.items() if b != 1):
+            raise SaveError(f"size {expr} cannot be written to the manifest (only polynomials of the sizes)")
+        terms.append([int(coef), {str(b): int(e) for b, e in powers.items() if b != 1}])
+    return {"poly": terms}
+
+
+def save(compiled, path, example_inputs=None, dynamic=None) -> dict:
     """Write ``compiled`` (a ``torch.compile(..., backend="wasm")`` result) as one ``.wasm``
-    file: code, baked weights and a manifest. Returns the manifest."""
+    file: code, baked weights and a manifest. Returns the manifest.
+
+    ``dynamic`` keeps dimensions variable: ``{input index or name: {dim: max size}}``; the
+    artifact then accepts any size from 1 to that maximum (its memory is sized for it)."""
     orig, raw_options = _resolve(compiled)
     options = Options.from_dict({k: v for k, v in dict(raw_options).items() if k != "debug_dir"})
-    options = dataclasses.replace(options, strict=False, interpret=False)
+    options = dataclasses.replace(options, strict=False, interpret=False, dynamic="symbolic")
     if example_inputs is None:
         example_inputs = _inputs_from_history(orig)
         if example_inputs is None:
             raise SaveError("pass example_inputs=(...): the compiled model has not run yet, so its input "
                             "shapes are unknown")
-    example_inputs = tuple(example_inputs)
+    # copies: capture marks dynamic dims on them, and the user's tensors stay untouched
+    example_inputs = tuple(x.clone() if isinstance(x, torch.Tensor) else x for x in example_inputs)
     if isinstance(orig, torch.nn.Module) and orig.training:
         raise SaveError("the model is in training mode; call model.eval() before saving")
-    graph, dyn_inputs = _capture(orig, example_inputs, options)
+    names = _input_names(orig, len(example_inputs))
+    marks = _dynamic_marks(dynamic, names, example_inputs)
+    graph, dyn_inputs = _capture(orig, example_inputs, options, marks)
 
     user_inputs, weights = [], []
     for i, (spec, x) in enumerate(zip(graph.program.inputs, dyn_inputs)):
@@ -151,19 +195,36 @@ def save(compiled, path, example_inputs=None) -> dict:
         (weights if pos is None else user_inputs).append((pos, spec))
     if len(user_inputs) != len({p for p, _ in user_inputs}):
         raise SaveError("an input tensor is passed more than once; pass distinct tensors")
-    names = _input_names(orig, len(example_inputs))
-    plan = graph.plan
+    program, params = graph.program, graph.params
+    binding, symbols = {}, []
+    if program.symbols:  # plan at the maxima: every smaller size fits the same offsets
+        for pos, spec in user_inputs:
+            for d, size in enumerate(spec.shape):
+                if getattr(size, "is_Symbol", False) and size not in binding:
+                    if d not in marks.get(pos, {}):
+                        raise SaveError(f"dimension {d} of input {names[pos]!r} became symbolic; declare it in "
+                                        f"dynamic={{{names[pos]!r}: {{{d}: max_size}}}}")
+                    binding[size] = marks[pos][d]
+                    symbols.append({"name": str(size), "min": 1, "max": marks[pos][d],
+                                    "offset": params.symbol_addr(size)})
+        missing = set(program.symbols) - set(binding)
+        if missing:
+            raise SaveError(f"sizes {sorted(map(str, missing))} are not dimensions of the inputs")
+    plan = graph.plan_for(binding) if binding else graph.plan
     mem = graph.instance.memory_view()
-    persistent = bytes(mem[16: plan.persistent_end])
-    wat = emit_module(graph.schedule, plan, persistent_data=persistent).text
+    persistent = bytearray(mem[16: plan.persistent_end])
+    if params is not None:
+        persistent[params.base - 16: params.end - 16] = np.array(params.values(plan, binding), np.int32).tobytes()
+    wat = emit_module(graph.schedule, plan, bytes(persistent)).text
     manifest = {
         "format": "torch_wasm_backend", "format_version": FORMAT_VERSION,
-        "inputs": [{"name": names[pos], "shape": [int(s) for s in spec.shape], "dtype": _DTYPE_NAMES[spec.dtype],
+        "inputs": [{"name": names[pos], "shape": [_dim_json(s) for s in spec.shape], "dtype": _DTYPE_NAMES[spec.dtype],
                     "offset": plan.offset(spec.buffer)} for pos, spec in sorted(user_inputs, key=lambda t: t[0])],
-        "outputs": [{"name": f"output{k}", "shape": [int(s) for s in o.shape], "strides": [int(s) for s in o.strides],
-                     "dtype": _DTYPE_NAMES[o.dtype],
-                     "offset": plan.offset(o.buffer) + int(o.offset) * np.dtype(_np(o.dtype)).itemsize}
-                    for k, o in enumerate(graph.program.outputs)],
+        "outputs": [{"name": f"output{k}", "shape": [_dim_json(s) for s in o.shape],
+                     "strides": [_dim_json(s) for s in o.strides], "dtype": _DTYPE_NAMES[o.dtype],
+                     "offset": _dim_json(plan.offset(o.buffer) + o.offset * np.dtype(_np(o.dtype)).itemsize)}
+                    for k, o in enumerate(program.outputs)],
+        "symbols": symbols,
         "memory": {"pages": plan.pages, "bytes": plan.total_bytes, "weights_bytes": plan.persistent_end - 16,
                    "arena_bytes": plan.arena_bytes},
         "exports": {"memory": "memory", "forward": "forward", "prepare": "prepare"},

@@ -95,10 +95,27 @@ function isRowMajor(shape, strides) {
   return true;
 }
 
-function spec(s, withStrides) {
-  const out = { name: s.name, shape: [...s.shape], dtype: s.dtype, offset: s.offset, size: product(s.shape) };
+/** A manifest size: a number, a symbol name (a dynamic dimension), or
+ *  {poly: [[coefficient, {symbol: power}], ...]} evaluated with the current sizes. */
+export function evalDim(d, sizes) {
+  if (typeof d === "number") return d;
+  if (typeof d === "string") return sizes[d];
+  let total = 0;
+  for (const [coef, powers] of d.poly) {
+    let term = coef;
+    for (const [sym, p] of Object.entries(powers)) term *= sizes[sym] ** p;
+    total += term;
+  }
+  return total;
+}
+
+function spec(s, withStrides, sizes = {}) {
+  const shape = s.shape.map((d) => evalDim(d, sizes));
+  const dynamic = shape.some((n) => n === undefined);
+  const out = { name: s.name, shape: dynamic ? [...s.shape] : shape, dtype: s.dtype,
+                offset: dynamic ? s.offset : evalDim(s.offset, sizes), size: dynamic ? NaN : product(shape) };
   if (!(s.dtype in ARRAY_TYPES)) throw new ArtifactError(`${s.name}: unsupported dtype ${s.dtype}`);
-  if (withStrides) out.strides = [...s.strides];
+  if (withStrides) out.strides = dynamic ? [...s.strides] : s.strides.map((d) => evalDim(d, sizes));
   return Object.freeze(out);
 }
 
@@ -113,17 +130,50 @@ export class Model {
     if (!(this.memory instanceof WebAssembly.Memory) || typeof this._forward !== "function") {
       throw new ArtifactError(`the module does not export "${names.memory}" memory and a "${names.forward}" function`);
     }
+    /** Dynamic dimensions: {name: {min, max, offset}}; empty for a static model. */
+    this.symbols = Object.freeze(Object.fromEntries((manifest.symbols || []).map((s) => [s.name, s])));
     this.inputs = Object.freeze(manifest.inputs.map((s) => spec(s, false)));
     this.outputs = Object.freeze(manifest.outputs.map((s) => spec(s, true)));
     this.lastRunMs = NaN;
   }
 
+  /** The sizes of the dynamic dimensions for these inputs: from `sizes`, else inferred from
+   *  each input's length (one unknown dimension per input). Checked against their ranges. */
+  _bind(arrays, sizes) {
+    const bound = { ...sizes };
+    this.manifest.inputs.forEach((s, i) => {
+      const unknown = s.shape.filter((d) => typeof d === "string" && !(d in bound));
+      if (unknown.length === 1 && arrays[i] && "length" in arrays[i]) {
+        const rest = product(s.shape.filter((d) => d !== unknown[0]).map((d) => evalDim(d, bound)));
+        if (rest > 0) bound[unknown[0]] = arrays[i].length / rest;
+      }
+    });
+    for (const [name, sym] of Object.entries(this.symbols)) {
+      const v = bound[name];
+      if (!Number.isInteger(v) || v < sym.min || v > sym.max) {
+        throw new ArtifactError(`dynamic size ${name} = ${v}: must be an integer in [${sym.min}, ${sym.max}] ` +
+                                `(pass run(inputs, {sizes: {${name}: n}}) or inputs whose lengths imply it)`);
+      }
+    }
+    return bound;
+  }
+
   /** inputs: an array of typed arrays in manifest order, an object keyed by input name, or
-   *  (for a one-input model) a single typed array. Returns [{name, shape, dtype, data}]. */
-  run(inputs) {
-    const arrays = this._arrange(inputs).map((x, i) => this._check(this.inputs[i], x)); // all, before writing
+   *  (for a one-input model) a single typed array. `sizes` sets dynamic dimensions
+   *  ({name: n}) when the input lengths do not. Returns [{name, shape, dtype, data}]. */
+  run(inputs, { sizes = {} } = {}) {
+    let ins = this.inputs, outs = this.outputs;
+    const given = this._arrange(inputs);
+    if (Object.keys(this.symbols).length) {
+      const bound = this._bind(given, sizes);
+      ins = this.manifest.inputs.map((s) => spec(s, false, bound));
+      outs = this.manifest.outputs.map((s) => spec(s, true, bound));
+      const view = new DataView(this.memory.buffer);
+      for (const [name, sym] of Object.entries(this.symbols)) view.setInt32(sym.offset, bound[name], true);
+    }
+    const arrays = given.map((x, i) => this._check(ins[i], x)); // all, before writing
     const buffer = this.memory.buffer;
-    this.inputs.forEach((s, i) => {
+    ins.forEach((s, i) => {
       const x = arrays[i];
       new Uint8Array(buffer, s.offset, x.byteLength).set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
     });
@@ -135,17 +185,17 @@ export class Model {
     } finally {
       this.lastRunMs = now() - t0;
     }
-    return this.outputs.map((s) => ({ name: s.name, shape: [...s.shape], dtype: s.dtype, data: this._read(s) }));
+    return outs.map((s) => ({ name: s.name, shape: [...s.shape], dtype: s.dtype, data: this._read(s) }));
   }
 
   /** Run `warmup` + `repeat` times; returns the last outputs and forward() times in ms.
    *  Browsers coarsen performance.now() (to 0.1 ms or more), so for fast models meanMs,
    *  the average over all timed runs, is the figure to trust. */
-  runTimed(inputs, { warmup = 1, repeat = 10 } = {}) {
+  runTimed(inputs, { warmup = 1, repeat = 10, sizes = {} } = {}) {
     let outputs;
     const times = [];
     for (let i = 0; i < warmup + Math.max(1, repeat); i++) {
-      outputs = this.run(inputs);
+      outputs = this.run(inputs, { sizes });
       if (i >= warmup) times.push(this.lastRunMs);
     }
     const sorted = [...times].sort((a, b) => a - b);

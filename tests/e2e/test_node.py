@@ -174,3 +174,35 @@ console.log(JSON.stringify(result));
     assert t["minMs"] == min(t["times"]) and t["medianMs"] == sorted(t["times"])[2]
     assert t["meanMs"] == pytest.approx(sum(t["times"]) / 5)
     assert r["future"] == "artifact format version 9 is not supported (this loader reads version 1)"
+
+
+def test_dynamic_artifact_in_node_matches_python_at_every_size(workdir):
+    """A saved artifact with a variable sequence length, run in Node at several sizes."""
+    import torch
+
+    import torch_wasm_backend
+
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True).eval()
+    path = workdir / "dynamic.wasm"
+    manifest = torch_wasm_backend.save(torch.compile(layer, backend="wasm"), path,
+                                       example_inputs=(torch.randn(2, 9, 32),), dynamic={"src": {1: 48}})
+    (sym,) = manifest["symbols"]
+    assert manifest["inputs"][0]["shape"] == [2, sym["name"], 32] and sym["max"] == 48
+    python = torch_wasm_backend.load(path)
+    for s in (1, 5, 17, 48):
+        x = np.random.default_rng(s).standard_normal((2, s, 32)).astype(np.float32)
+        (workdir / "dyn_x.bin").write_bytes(raw(x))
+        out_dir = workdir / f"dyn_out_{s}"
+        out_dir.mkdir(exist_ok=True)
+        report = json.loads(node(RUNNER, path, out_dir, workdir / "dyn_x.bin").stdout)
+        want = python(x)
+        assert report["outputs"][0]["shape"] == [2, s, 32]
+        assert Path(report["outputs"][0]["file"]).read_bytes() == raw(want), f"size {s}"
+        with torch.no_grad():
+            np.testing.assert_allclose(want, layer(torch.from_numpy(x)).numpy(), rtol=1e-4, atol=1e-4)
+    bad = node_script(f"""
+const m = await load({json.dumps(str(path))});
+try {{ m.run([new Float32Array(2 * 49 * 32)]); }} catch (e) {{ console.log(e.name + ": " + e.message); }}
+""")
+    assert "ArtifactError: dynamic size" in bad.stdout and "[1, 48]" in bad.stdout

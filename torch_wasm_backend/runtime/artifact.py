@@ -110,9 +110,27 @@ def import_count(wasm: bytes) -> int:
 
 
 # --------------------------------------------------------------------------- loading
+def eval_dim(d, binding: dict) -> int:
+    """A manifest size: an int, a symbol name, or ``{"poly": [[coef, {sym: power}], ...]}``."""
+    if isinstance(d, int):
+        return d
+    if isinstance(d, str):
+        return binding[d]
+    total = 0
+    for coef, powers in d["poly"]:
+        term = coef
+        for sym, p in powers.items():
+            term *= binding[sym] ** p
+        total += term
+    return total
+
+
 @dataclass
 class LoadedModel:
-    """A callable artifact: numpy arrays (or torch tensors) in, the same kind out."""
+    """A callable artifact: numpy arrays (or torch tensors) in, the same kind out.
+
+    Dimensions named by a symbol in the manifest accept any size in the symbol's
+    [min, max] range; their values go to the module's parameter block before each call."""
 
     manifest: dict
     wasm: bytes
@@ -123,48 +141,71 @@ class LoadedModel:
         eng = get_engine(self.engine, relaxed_simd=bool(req.get("relaxed_simd")))
         self._instance = eng.compile(self.wasm).instantiate()
         self._forward = self._instance.caller("forward")
+        self._symbols = {s["name"]: s for s in self.manifest.get("symbols", [])}
+        self._key = None
+
+    def _layout(self, binding: dict) -> None:
         mem = self._instance.memory_view()
-        self._in = [(spec, self._view(mem, spec["offset"], spec["shape"], spec["dtype"]))
-                    for spec in self.manifest["inputs"]]
+        for name, sym in self._symbols.items():
+            mem[sym["offset"]: sym["offset"] + 4].view(np.int32)[0] = binding[name]
+        self._in = []
+        for spec in self.manifest["inputs"]:
+            shape = [eval_dim(d, binding) for d in spec["shape"]]
+            n = int(np.prod(shape)) if shape else 1
+            dt = np.dtype(DTYPES[spec["dtype"]])
+            view = mem[spec["offset"]: spec["offset"] + n * dt.itemsize].view(dt).reshape(shape) if n else None
+            self._in.append((spec, shape, view))
         self._out = []
         for spec in self.manifest["outputs"]:
-            dtype = DTYPES[spec["dtype"]]
-            item = np.dtype(dtype).itemsize
-            if 0 in spec["shape"]:
-                self._out.append((spec, None))
+            dt = np.dtype(DTYPES[spec["dtype"]])
+            shape = [eval_dim(d, binding) for d in spec["shape"]]
+            if 0 in shape:
+                self._out.append((spec, shape, None))
                 continue
-            base = mem[spec["offset"]:]
-            base = base[: base.size // item * item].view(dtype)
-            view = np.lib.stride_tricks.as_strided(base, spec["shape"], [s * item for s in spec["strides"]],
-                                                   writeable=False)
-            self._out.append((spec, view))
-
-    @staticmethod
-    def _view(mem, offset, shape, dtype):
-        n = int(np.prod(shape)) if shape else 1
-        dt = DTYPES[dtype]
-        return mem[offset: offset + n * np.dtype(dt).itemsize].view(dt).reshape(shape) if n else None
+            base = mem[eval_dim(spec["offset"], binding):]
+            base = base[: base.size // dt.itemsize * dt.itemsize].view(dt)
+            strides = [eval_dim(s, binding) * dt.itemsize for s in spec["strides"]]
+            self._out.append((spec, shape, np.lib.stride_tricks.as_strided(base, shape, strides, writeable=False)))
+        self._key = tuple(sorted(binding.items()))
 
     @property
     def input_names(self) -> list:
         return [s["name"] for s in self.manifest["inputs"]]
 
-    def __call__(self, *inputs):
-        if len(inputs) != len(self._in):
-            raise ArtifactError(f"the model takes {len(self._in)} inputs ({', '.join(self.input_names)}), "
-                                f"got {len(inputs)}")
-        as_torch = any(type(x).__module__.startswith("torch") for x in inputs)
-        for x, (spec, view) in zip(inputs, self._in):
-            arr = x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
-            if list(arr.shape) != list(spec["shape"]):
+    def _bind(self, arrays) -> dict:
+        binding = {}
+        for arr, spec in zip(arrays, self.manifest["inputs"]):
+            if arr.ndim != len(spec["shape"]):
                 raise ArtifactError(f"input {spec['name']!r}: expected shape {spec['shape']}, got {list(arr.shape)}")
+            for d, size in zip(spec["shape"], arr.shape):
+                if isinstance(d, str):
+                    sym = self._symbols[d]
+                    if not sym["min"] <= size <= sym["max"]:
+                        raise ArtifactError(f"input {spec['name']!r}: size {size} for {d} is outside the range "
+                                            f"[{sym['min']}, {sym['max']}] the artifact was saved for")
+                    if binding.setdefault(d, size) != size:
+                        raise ArtifactError(f"input {spec['name']!r}: {d} is {size} here but {binding[d]} elsewhere")
+        return binding
+
+    def __call__(self, *inputs):
+        if len(inputs) != len(self.manifest["inputs"]):
+            raise ArtifactError(f"the model takes {len(self.manifest['inputs'])} inputs "
+                                f"({', '.join(self.input_names)}), got {len(inputs)}")
+        as_torch = any(type(x).__module__.startswith("torch") for x in inputs)
+        arrays = [x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x) for x in inputs]
+        binding = self._bind(arrays)
+        if self._key != tuple(sorted(binding.items())):
+            self._layout(binding)
+        for arr, (spec, shape, view) in zip(arrays, self._in):
+            if list(arr.shape) != shape:
+                raise ArtifactError(f"input {spec['name']!r}: expected shape {shape}, got {list(arr.shape)}")
             if arr.dtype != DTYPES[spec["dtype"]]:
                 raise ArtifactError(f"input {spec['name']!r}: expected dtype {spec['dtype']}, got {arr.dtype} "
                                     f"(convert it with .astype / .to first)")
             if view is not None:
                 view[...] = arr
         self._forward()
-        outs = [np.array(v) if v is not None else np.zeros(s["shape"], DTYPES[s["dtype"]]) for s, v in self._out]
+        outs = [np.array(v) if v is not None else np.zeros(shape, DTYPES[s["dtype"]]) for s, shape, v in self._out]
         if as_torch:
             import torch
 
