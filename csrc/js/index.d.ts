@@ -29,20 +29,23 @@ export declare class ArtifactError extends Error {
 
 export interface ManifestTensor {
   name: string;
-  shape: number[];
+  /** A dimension is a number, or the name of a dynamic size (see Manifest.symbols). */
+  shape: Dim[];
   dtype: DType;
   /** Byte offset in linear memory. */
-  offset: number;
+  offset: Dim;
 }
 
 export interface ManifestOutput extends ManifestTensor {
   /** In elements. */
-  strides: number[];
+  strides: Dim[];
 }
 
 /** The JSON in the module's "torch_wasm_backend.manifest" custom section. */
 export interface Manifest {
   format?: string;
+  /** Dynamic sizes: written as i32 at `offset` before each call; any value in [min, max]. */
+  symbols?: { name: string; min: number; max: number; offset: number }[];
   format_version: 1;
   /** C-contiguous, in the order the model takes them. */
   inputs: ManifestTensor[];
@@ -96,9 +99,12 @@ export declare class Model {
   /** performance.now() time of the last forward() call, in milliseconds (NaN before a run). */
   readonly lastRunMs: number;
   /** Check and copy the inputs in, call forward(), copy the outputs out. */
-  run(inputs: Inputs): Output[];
+  /** Dynamic dimensions by name (empty for a static model). */
+  readonly symbols: Readonly<Record<string, { name: string; min: number; max: number; offset: number }>>;
+  /** `sizes` sets dynamic dimensions ({name: n}) that the input lengths do not imply. */
+  run(inputs: Inputs, options?: { sizes?: Record<string, number> }): Output[];
   /** `warmup` untimed runs (default 1), then `repeat` timed ones (default 10). */
-  runTimed(inputs: Inputs, options?: { warmup?: number; repeat?: number }): TimedRun;
+  runTimed(inputs: Inputs, options?: { warmup?: number; repeat?: number; sizes?: Record<string, number> }): TimedRun;
 }
 
 export interface LoadOptions {
@@ -113,4 +119,8 @@ export interface LoadOptions {
 export type Source = string | URL | ArrayBuffer | ArrayBufferView | Response | WebAssembly.Module;
 
 /** Compile and instantiate an artifact written by torch_wasm_backend.save(). */
+/** A manifest size: a number, a dynamic dimension's name, or a polynomial of them. */
+export type Dim = number | string | { poly: [number, Record<string, number>][] };
+export declare function evalDim(d: Dim, sizes: Record<string, number>): number;
+
 export declare function load(source: Source | PromiseLike<Response>, options?: LoadOptions): Promise<Model>;
