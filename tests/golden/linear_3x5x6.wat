@@ -13,19 +13,8 @@
     (br_if $L2 (i32.lt_u (local.tee $i0 (i32.add (local.get $i0) (i32.const 1))) (i32.const 5)))))
 (func $gemm0
   (local $b i32)
-  (call $f32_gemm (i32.const 16) (i32.const 240) (i32.const 368) (i32.const 3) (i32.const 6) (i32.const 5) (i32.const 5) (i32.const 6) (i32.const 6) (i32.const 0) (i32.const 208) (i32.const 0)))
-(func $pointwise1
-  (local $i0 i32)
-  (local.set $i0 (i32.const 0))
-  (loop $L1
-    (v128.store offset=240 align=4 (i32.shl (local.get $i0) (i32.const 2)) (f32x4.max (v128.load offset=368 align=4 (i32.shl (local.get $i0) (i32.const 2))) (v128.const i32x4 0 0 0 0)))
-    (br_if $L1 (i32.lt_u (local.tee $i0 (i32.add (local.get $i0) (i32.const 4))) (i32.const 16))))
-  (local.set $i0 (i32.const 16))
-  (loop $L2
-    (f32.store offset=240 (i32.shl (local.get $i0) (i32.const 2)) (f32.max (f32.load offset=368 (i32.shl (local.get $i0) (i32.const 2))) (f32.const 0)))
-    (br_if $L2 (i32.lt_u (local.tee $i0 (i32.add (local.get $i0) (i32.const 1))) (i32.const 18)))))
+  (call $f32_gemm (i32.const 16) (i32.const 240) (i32.const 368) (i32.const 3) (i32.const 6) (i32.const 5) (i32.const 5) (i32.const 6) (i32.const 6) (i32.const 0) (i32.const 208) (i32.const 2)))
 (func $prepare (export "prepare"))
 (func $forward (export "forward")
   (call $pointwise0)
-  (call $gemm0)
-  (call $pointwise1)))
+  (call $gemm0)))

@@ -257,7 +257,27 @@ def sign(ctx, node, x):
 @lower(aten.relu.default, promote=DEFAULT)
 def relu(ctx, node, x):
     reject_bool(node, "relu")
-    return unary("relu", x)
+    fused = _fuse_into_gemm(ctx, node, x)
+    return fused if fused is not None else unary("relu", x)
+
+
+def _fuse_into_gemm(ctx, node, x):
+    """relu of a GEMM's whole result, its only use: apply it in the GEMM's epilogue while
+    the tile is in registers (saves a pass over memory)."""
+    import dataclasses
+
+    src = node.args[0]
+    k = ctx.kernels[-1] if ctx.kernels else None
+    if not isinstance(k, ir.Gemm) or k.relu or len(getattr(src, "users", ())) != 1 or x.dtype != "f32":
+        return None
+    s = ctx.strided(x)
+    buf = next((b for b in ctx.buffers if b.name == k.c.buffer), None)
+    if s is None or buf is None or s.buffer != k.c.buffer or s.offset != 0 or buf.numel != x.numel():
+        return None
+    if sum(1 for kk in ctx.kernels if isinstance(kk, ir.Gemm) and kk.c.buffer == k.c.buffer) != 1:
+        return None  # the buffer is written by several GEMMs (grouped convolution)
+    ctx.kernels[-1] = dataclasses.replace(k, relu=True)
+    return x
 
 
 @lower(aten.isnan.default, promote=None)
