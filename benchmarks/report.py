@@ -12,6 +12,12 @@ for the CPU than the medians; check both), GFLOP/s (from the medians) where the 
 is known, and the wasm compile time (wall time of the first call: Dynamo tracing,
 AOTAutograd, lowering, WAT emission, wat2wasm and wasmtime compilation, with an empty
 on-disk cache).
+
+If the JSON holds peer benchmarks (``benchmarks/peers``: onnxruntime-web in Node, measured in
+the same run), one more column gives the ratio of medians onnxruntime-web/ours, both in Node
+(> 1 means onnxruntime-web is slower); a model timed only by the peer benchmark takes its
+eager and wasm columns from that benchmark's interleaved timings.
+``python benchmarks/peers/report_peers.py`` prints the peer benchmark's full table.
 """
 
 from __future__ import annotations
@@ -44,6 +50,10 @@ def collect(data: dict) -> dict[str, dict]:
         if backend is None:  # fall back on the test id, e.g. test_model[mlp-wasm]
             backend = "wasm" if "wasm" in b["name"] else "eager"
         row = rows.setdefault(model, {"input": info.get("input", "")})
+        if backend == "peers":  # benchmarks/peers/test_peers.py: several engines in one test
+            row["peers"] = info.get("engines", {})
+            row["peers_flops"] = info.get("flops")
+            continue
         row[backend] = {
             "median": b["stats"]["median"],
             "min": b["stats"]["min"],
@@ -54,14 +64,34 @@ def collect(data: dict) -> dict[str, dict]:
     return rows
 
 
+def _from_peers(row: dict, engine: str) -> dict | None:
+    """An eager or wasm entry from the peer benchmark's timings, for a model test_bench did not time."""
+    p = row.get("peers", {}).get(engine)
+    if not p:
+        return None
+    # no compile time: in the peer benchmark it overlaps Node start-up (test_bench.py times it alone)
+    return {"median": p["median_s"], "min": p["min_s"], "rounds": p["rounds"], "flops": row.get("peers_flops"),
+            "compile_s": None}
+
+
+def _ort_over_ours(row: dict) -> str:
+    p = row.get("peers", {})
+    ort, ours = p.get("node_ort"), p.get("node_ours")
+    return f"{ort['median_s'] / ours['median_s']:.2f}×" if ort and ours else "—"
+
+
 def table(rows: dict[str, dict]) -> str:
     head = (
         "| model | input | eager median | wasm median | wasm/eager (medians) | wasm/eager (min/min) "
         "| eager GFLOP/s | wasm GFLOP/s | wasm compile |"
     )
+    peers = any("peers" in row for row in rows.values())
+    if peers:
+        head += " ORT-web/ours (Node) |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for model, row in rows.items():
-        e, w = row.get("eager"), row.get("wasm")
+        e = row.get("eager") or _from_peers(row, "eager")
+        w = row.get("wasm") or _from_peers(row, "wasm")
         em = e["median"] if e else None
         wm = w["median"] if w else None
         ratio = f"{wm / em:.2f}×" if e and w else "—"
@@ -73,6 +103,7 @@ def table(rows: dict[str, dict]) -> str:
         lines.append(
             f"| {model} | {row['input']} | {fmt_time(em)} | {fmt_time(wm)} | {ratio} | {ratio_min} "
             f"| {fmt_num(eg, '.1f')} | {fmt_num(wg, '.1f')} | {fmt_time(comp)} |"
+            + (f" {_ort_over_ours(row)} |" if peers else "")
         )
     return "\n".join(lines)
 
