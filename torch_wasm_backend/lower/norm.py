@@ -99,10 +99,12 @@ def _channel(v, x):
 def batch_norm_inference(ctx, node, x, weight, bias, running_mean, running_var, momentum, eps):
     if x.dtype != "f32":
         raise Unsupported(f"batch_norm of {x.dtype}")
+    # y = x * scale + shift with per-channel vectors realised once: they read only the
+    # statistics and parameters, so the scheduler moves them into ``prepare``
     inv = unary("rsqrt", binary("add", running_var, const_like(running_var, float(eps))))
-    scale = binary("mul", inv, weight) if weight is not None else inv
-    y = binary("mul", binary("sub", x, _channel(running_mean, x)), _channel(scale, x))
-    if bias is not None:
-        y = binary("add", y, _channel(bias, x))
+    scale = ctx.realize(binary("mul", inv, weight) if weight is not None else inv)
+    shift = binary("sub", const_like(scale, 0.0), binary("mul", running_mean, scale))
+    shift = ctx.realize(binary("add", shift, bias) if bias is not None else shift)
+    y = binary("add", binary("mul", x, _channel(scale, x)), _channel(shift, x))
     empty = ctx.constant(__import__("numpy").zeros((0,)), "f32")
     return [y, empty, empty]
