@@ -78,6 +78,10 @@
 ;;   The k blocking matters for power-of-two ldb (every B row in the same
 ;;   cache set): 1024^3 went from ~9 to ~26 GFLOP/s.  Accumulate mode cannot
 ;;   block k, so large power-of-two shapes stay at ~9 GFLOP/s there.
+;;   When B is a constant (weights), f32_gemm_packed.wat is faster: B packed
+;;   once at prepare time, 2x4 dot-product tiles, ~86-92% of the register-
+;;   only peak of f32_peak.wat against ~58-68% for this kernel in the same
+;;   runs (benchmarks/gemm_probe.py); its summation order differs.
 ;;
 ;; Internal flag bits passed to the microkernels (never by callers):
 ;;   4  ("continue")  start from the partial sums stored in C, not from +0.0

@@ -65,6 +65,13 @@ class Gemm:
         assert self.memory.data_len(self.store) == MEM_BYTES
         garbage = np.random.default_rng(1234).integers(0, 256, MEM_BYTES, dtype=np.uint8)
         self.u8[:] = garbage
+        # snapshot buffers, reused (a fresh 3 MiB array per case costs page faults)
+        self.before = np.empty(MEM_BYTES, np.uint8)
+        self.after = np.empty(MEM_BYTES, np.uint8)
+
+    def snapshot(self, into: np.ndarray) -> np.ndarray:
+        np.copyto(into, self.u8)
+        return into
 
     @property
     def u8(self) -> np.ndarray:
@@ -203,16 +210,17 @@ def run_case(gemm: Gemm, case: Case, rng, A=None, B=None, C0=None, br=None, bc=N
     if bc is not None:
         mem[_idx(base["bc"], 1, n, n)] = bc[None, :]
 
-    before = gemm.u8.copy()
+    before = gemm.snapshot(gemm.before)
     gemm(base["a"], base["b"], base["c"], m, n, k, lda, ldb, ldc,
          base["br"] if br is not None else 0, base["bc"] if bc is not None else 0, case.flags)
-    after = gemm.u8.copy()
+    after = gemm.snapshot(gemm.after)
     got = after.view(np.float32)[ic].copy()
 
     # nothing outside C[0..m, 0..n) changed
     after.view(np.float32)[ic] = before.view(np.float32)[ic]
-    diff = np.nonzero(after != before)[0]
-    assert diff.size == 0, f"bytes outside C modified at {diff[:8]} (C base {base['c']})"
+    if not np.array_equal(after, before):
+        diff = np.nonzero(after != before)[0]
+        raise AssertionError(f"bytes outside C modified at {diff[:8]} (C base {base['c']})")
 
     expect = ref_f32(A, B, C0, br, bc, case.flags & 3)
     np.testing.assert_array_equal(got, expect)  # bit-exact (NaN == NaN)
