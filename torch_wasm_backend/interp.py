@@ -181,7 +181,9 @@ def run_kernel(k, mem: dict) -> None:
         out_env, out_shape = _grid(k.ranges, index_vars(len(k.ranges)))
         _store(mem, k, np.asarray(out), out_env, out_shape)
     elif isinstance(k, ir.Gemm):
-        _gemm(k, mem)
+        _gemm(k, mem)  # a packed B is a layout of the same values: read the original
+    elif isinstance(k, ir.PackB):
+        _pack_b(k, mem)
     else:
         raise TypeError(k)
 
@@ -193,6 +195,17 @@ def _operand(mem, op: ir.Operand, batch, rows, cols):
     c = np.arange(cols).reshape(1, 1, -1)
     idx = int(op.offset) + b * int(op.batch_stride) + r * int(op.row_stride) + c * int(op.col_stride)
     return buf, idx
+
+
+def _pack_b(k: ir.PackB, mem) -> None:
+    kk, n = int(k.k), int(k.n)
+    kp, np_ = -(-kk // 4) * 4, -(-n // 4) * 4
+    buf, idx = _operand(mem, k.src, 1, kk, n)
+    b = np.zeros((kp, np_), np.float32)
+    b[:kk, :n] = buf[idx][0]
+    # panels of 4 columns; within a panel, blocks of 4 rows stored column by column
+    packed = b.reshape(kp // 4, 4, np_ // 4, 4).transpose(2, 0, 3, 1).reshape(-1)
+    mem[k.out][: packed.size] = packed
 
 
 def _gemm(k: ir.Gemm, mem) -> None:

@@ -216,6 +216,7 @@ class Gemm:
     bias: str | None = None
     bias_axis: int = 1
     relu: bool = False
+    packed: str | None = None  # B pre-packed by a PackB kernel: use $f32_gemm_packed
 
     def __post_init__(self):
         _sympify_fields(self, ("batch", "m", "n", "k"))
@@ -223,11 +224,33 @@ class Gemm:
     def __str__(self) -> str:
         extra = f" + bias {self.bias} (axis {self.bias_axis})" if self.bias else ""
         extra += " then relu" if self.relu else ""
+        extra += f" (B packed in {self.packed})" if self.packed else ""
         return (f"{self.name}: gemm batch={self.batch} m={self.m} n={self.n} k={self.k}\n"
                 f"    C={self.c}\n    A={self.a}\n    B={self.b}{extra}")
 
 
-Kernel = Union[Pointwise, Reduce, Gemm]
+def packed_size(k, n) -> int:
+    """Floats in a packed B (``$f32_gemm_pack_b``): k and n rounded up to multiples of 4."""
+    return (-(-int(k) // 4) * 4) * (-(-int(n) // 4) * 4)
+
+
+@dataclass(frozen=True)
+class PackB:
+    """Pack the (k, n) matrix ``src`` into ``out`` in the panel layout of the packed GEMM
+    microkernel: element (p, j) goes to ``(j//4)*4*Kp + (p//4)*16 + (j%4)*4 + p%4``, zero
+    padded (Kp, Np: k, n rounded up to 4). Runs in ``prepare``: B is a weight."""
+
+    name: str
+    src: Operand
+    k: sympy.Expr
+    n: sympy.Expr
+    out: str
+
+    def __str__(self) -> str:
+        return f"{self.name}: pack B k={self.k} n={self.n} from {self.src} into {self.out}"
+
+
+Kernel = Union[Pointwise, Reduce, Gemm, PackB]
 
 
 @dataclass(frozen=True)
@@ -407,7 +430,15 @@ def verify(prog: Program) -> None:
                 raise IRError(f"{k.name}: B and C need unit column stride")
             if k.bias is not None and k.bias not in written:
                 raise IRError(f"{k.name}: bias {k.bias} not written")
+            if k.packed is not None and k.packed not in written:
+                raise IRError(f"{k.name}: packed B {k.packed} not written")
             written.add(k.c.buffer)
+        elif isinstance(k, PackB):
+            if k.src.buffer not in written:
+                raise IRError(f"{k.name}: reads {k.src.buffer} before anything writes it")
+            if bufs.get(k.out) is None or int(bufs[k.out].numel) < packed_size(k.k, k.n):
+                raise IRError(f"{k.name}: packed buffer {k.out} too small")
+            written.add(k.out)
         else:
             raise IRError(f"unknown kernel type {type(k).__name__}")
     for o in prog.outputs:

@@ -56,7 +56,9 @@ class Schedule:
 
 def _reads(k) -> set:
     if isinstance(k, ir.Gemm):
-        return {k.a.buffer, k.b.buffer} | ({k.bias} if k.bias else set())
+        return {k.a.buffer, k.b.buffer} | ({k.bias} if k.bias else set()) | ({k.packed} if k.packed else set())
+    if isinstance(k, ir.PackB):
+        return {k.src.buffer}
     return {ld.buffer for ld in ir.loads(k.body)}
 
 
@@ -196,8 +198,10 @@ def _wide(extent) -> bool:
 
 
 def plan_kernel(k, buffers: dict, options: Options) -> KernelPlan:
-    if isinstance(k, ir.Gemm) or not options.simd:
-        return KernelPlan(k, "scalar" if not isinstance(k, ir.Gemm) else "gemm")
+    if isinstance(k, (ir.Gemm, ir.PackB)):
+        return KernelPlan(k, "gemm")
+    if not options.simd:
+        return KernelPlan(k, "scalar")
     out_dtype = buffers[k.out].dtype
     lanes_ok = out_dtype in ("f32", "i32")
     if k.ranges:
@@ -215,8 +219,36 @@ def plan_kernel(k, buffers: dict, options: Options) -> KernelPlan:
     return KernelPlan(k, "scalar")
 
 
+def pack_weights(prog: ir.Program, prepare: list, forward: list, persistent: set):
+    """GEMMs whose B is a weight (or derived from weights) read B pre-packed for the packed
+    microkernel (~90% of the SIMD128 peak, against ~65% for the strided kernel): one PackB
+    kernel per such B, in ``prepare``, into a new persistent buffer."""
+    buffers, extra, done = list(prog.buffers), [], {}
+    out = []
+    for k in forward:
+        b = k.b if isinstance(k, ir.Gemm) else None
+        if (b is None or b.buffer not in persistent or not (k.k.is_Integer and k.n.is_Integer)
+                or (k.batch != 1 and b.batch_stride != 0)):
+            out.append(k)
+            continue
+        key = (b.buffer, b.offset, b.row_stride, k.k, k.n)
+        if key not in done:
+            name = f"packed{len(done)}"
+            buffers.append(ir.Buffer(name, "f32", sympy.Integer(max(ir.packed_size(k.k, k.n), 1)), "temp"))
+            extra.append(ir.PackB(f"pack{len(done)}", b, k.k, k.n, name))
+            done[key] = name
+        out.append(replace(k, packed=done[key]))
+    if not done:
+        return prog, prepare, forward, persistent
+    prepare = list(prepare) + extra
+    prog = replace(prog, buffers=tuple(buffers), kernels=tuple(prepare) + tuple(out))
+    return prog, prepare, out, persistent | set(done.values())
+
+
 def schedule(prog: ir.Program, options: Options) -> Schedule:
     prepare, forward, persistent = split_prepare(prog)
+    if options.gemm_packing:
+        prog, prepare, forward, persistent = pack_weights(prog, prepare, forward, persistent)
     buffers = {b.name: b for b in prog.buffers}
     plans = [tuple(plan_kernel(collapse(k), buffers, options) for k in ks) for ks in (prepare, forward)]
     return Schedule(prog, plans[0], plans[1], frozenset(persistent))

@@ -67,3 +67,21 @@ def test_softmax_reductions_get_their_own_kernels():
     prog = lower_fn(lambda x: torch.softmax(x, -1), torch.randn(4, 6))
     kinds = [type(k).__name__ for k in prog.kernels]
     assert kinds == ["Reduce", "Reduce", "Pointwise"]
+
+
+def test_packed_gemm_program_interprets_like_eager():
+    """The prepare-time packing (PackB) keeps the program's meaning: interpreter vs eager."""
+    import torch_wasm_backend.interp as interp_mod
+    from torch_wasm_backend.config import Options
+    from torch_wasm_backend.lower import lower_graph
+    from torch_wasm_backend.schedule import schedule
+
+    from .helpers import aten_graph
+
+    x, w, b = torch.randn(3, 7), torch.randn(9, 7), torch.randn(9)
+    prog = lower_graph(aten_graph(lambda x, w, b: F.linear(x, w, b).relu(), x, w, b), [x, w, b], frozenset({1, 2}))
+    packed = schedule(prog, Options()).program
+    assert any(isinstance(k, ir.PackB) for k in packed.kernels)
+    packed.verify()
+    (got,) = interp_mod.run(packed, [x.numpy(), w.numpy(), b.numpy()])
+    torch.testing.assert_close(torch.from_numpy(got), F.linear(x, w, b).relu())

@@ -318,17 +318,34 @@ def gemm(fw: FunctionWriter, k: ir.Gemm) -> None:
         bias = f"(i32.const {static})" if dyn == "(i32.const 0)" else dyn
     bias_row, bias_col = (bias, "(i32.const 0)") if k.bias_axis == 0 else ("(i32.const 0)", bias)
     flags = 2 if k.relu else 0
-    call = (f"(call $f32_gemm {addr(k.a)} {addr(k.b)} {addr(k.c)} {val(k.m)} {val(k.n)} {val(k.k)} "
-            f"{val(k.a.row_stride)} {val(k.b.row_stride)} {val(k.c.row_stride)} {bias_row} {bias_col} "
-            f"(i32.const {flags}))")
+    if k.packed:  # B was packed once by a PackB kernel in prepare
+        packed, static = fw.address(k.packed, 0, 4, env)
+        packed = f"(i32.const {static})" if packed == "(i32.const 0)" else packed
+        call = (f"(call $f32_gemm_packed {addr(k.a)} {packed} {addr(k.c)} {val(k.m)} {val(k.n)} {val(k.k)} "
+                f"{val(k.a.row_stride)} {val(k.c.row_stride)} {bias_row} {bias_col} (i32.const {flags}))")
+    else:
+        call = (f"(call $f32_gemm {addr(k.a)} {addr(k.b)} {addr(k.c)} {val(k.m)} {val(k.n)} {val(k.k)} "
+                f"{val(k.a.row_stride)} {val(k.b.row_stride)} {val(k.c.row_stride)} {bias_row} {bias_col} "
+                f"(i32.const {flags}))")
     fw.body += [call] if batch == 1 else fw.loop(b, 0, batch, 1, [call])
+
+
+def pack_b(fw: FunctionWriter, k: ir.PackB) -> None:
+    src, s_static = fw.address(k.src.buffer, k.src.offset, 4, fw.sizes)
+    src = f"(i32.const {s_static})" if src == "(i32.const 0)" else f"(i32.add {src} (i32.const {s_static}))"
+    dst, d_static = fw.address(k.out, 0, 4, fw.sizes)
+    dst = f"(i32.const {d_static})" if dst == "(i32.const 0)" else dst
+    fw.body.append(f"(call $f32_gemm_pack_b {src} (i32.const {int(k.src.row_stride)}) (i32.const {int(k.k)}) "
+                   f"(i32.const {int(k.n)}) {dst})")
 
 
 def emit_kernel(plan: KernelPlan, offsets: dict, buffers: dict, params=None) -> str | None:
     """The WAT function for one kernel, or None when its iteration space is empty."""
     k = plan.kernel
     fw = FunctionWriter(f"${k.name}", offsets, params)
-    if isinstance(k, ir.Gemm):
+    if isinstance(k, ir.PackB):
+        pack_b(fw, k)
+    elif isinstance(k, ir.Gemm):
         if k.batch * k.m * k.n == 0:
             return None
         gemm(fw, k)

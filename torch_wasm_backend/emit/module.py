@@ -22,9 +22,13 @@ from . import ops, text
 from .kernels import emit_kernel
 
 
-def library_source(name: str) -> str:
-    """A hand-written WAT fragment shipped in the package's ``csrc/wat``."""
-    return resources.files("torch_wasm_backend.csrc").joinpath("wat", name).read_text()
+def library_source(name: str, relaxed: bool = False) -> str:
+    """A hand-written WAT fragment shipped in the package's ``csrc/wat``; without
+    ``relaxed``, only the part before its ``;; @relaxed-simd`` line (SIMD128 only)."""
+    text = resources.files("torch_wasm_backend.csrc").joinpath("wat", name).read_text()
+    if not relaxed and "\n;; @relaxed-simd" in text:
+        text = text[: text.index("\n;; @relaxed-simd") + 1]
+    return text
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class WatModule:
 def _uses_math(plans) -> bool:
     for p in plans:
         k = p.kernel
-        if isinstance(k, ir.Gemm):
+        if isinstance(k, (ir.Gemm, ir.PackB)):
             continue
         if any(isinstance(n, ir.Op) and n.name in ops.MATH for n in ir.walk(k.body)):
             return True
@@ -64,8 +68,10 @@ def emit_module(sched: Schedule, plan: MemoryPlan, persistent_data: bytes | None
                 parts.append(f"(data (i32.const {offsets[name]}) \"{text.data_string(data)}\")")
     if _uses_math(plans):
         parts.append(library_source("math_f32x4.wat"))
-    if any(isinstance(p.kernel, ir.Gemm) for p in plans):
+    if any(isinstance(p.kernel, ir.Gemm) and not p.kernel.packed for p in plans):
         parts.append(library_source("f32_gemm.wat"))
+    if any(isinstance(p.kernel, ir.PackB) for p in plans):
+        parts.append(library_source("f32_gemm_packed.wat"))
     entry = {"prepare": [], "forward": []}
     for group, group_plans in (("prepare", sched.prepare), ("forward", sched.forward)):
         for p in group_plans:
