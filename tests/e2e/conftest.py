@@ -21,3 +21,20 @@ def _fresh_dynamo():
     torch._dynamo.reset()
     yield
     torch._dynamo.reset()
+
+
+@pytest.fixture
+def compiled_graphs(monkeypatch):
+    """Every ``CompiledGraph`` built during the test, in order: proof that code really ran
+    as WebAssembly (a fallback to eager builds none)."""
+    import torch_wasm_backend.compiled as compiled
+
+    made = []
+    real = compiled.CompiledGraph.__init__
+
+    def spy(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(compiled.CompiledGraph, "__init__", spy)
+    return made

@@ -3,7 +3,6 @@
 import pytest
 import torch
 
-import torch_wasm_backend.compiled as compiled
 
 STRICT = {"strict": True}
 
@@ -35,57 +34,47 @@ def _randomise_batchnorm(model):
     return model
 
 
-def run_both(model, *inputs, **tol):
-    """Compile, check the graph really ran as WebAssembly, compare with eager."""
+def run_both(made, model, *inputs, **tol):
+    """Compile, check the graph really ran as WebAssembly (``made``: the compiled_graphs
+    fixture), compare with eager."""
     torch._dynamo.reset()
-    made = []
-    real = compiled.CompiledGraph.__init__
-
-    def spy(self, *a, **k):
-        real(self, *a, **k)
-        made.append(self)
-
-    compiled.CompiledGraph.__init__ = spy
-    try:
-        fast = torch.compile(model, backend="wasm", options=STRICT)
-        with torch.no_grad():
-            got, want = fast(*inputs), model(*inputs)
-    finally:
-        compiled.CompiledGraph.__init__ = real
+    fast = torch.compile(model, backend="wasm", options=STRICT)
+    with torch.no_grad():
+        got, want = fast(*inputs), model(*inputs)
     assert made, "no graph was compiled to WebAssembly"
     torch.testing.assert_close(got, want, **tol)
     return made
 
 
-def test_mlp():
+def test_mlp(compiled_graphs):
     torch.manual_seed(0)
     mlp = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 64), torch.nn.GELU(),
                               torch.nn.Linear(64, 10), torch.nn.LogSoftmax(-1)).eval()
-    run_both(mlp, torch.randn(5, 784))
+    run_both(compiled_graphs, mlp, torch.randn(5, 784))
 
 
-def test_small_cnn():
+def test_small_cnn(compiled_graphs):
     torch.manual_seed(0)
     model = _randomise_batchnorm(SmallCNN()).eval()
-    run_both(model, torch.randn(2, 3, 33, 31))
+    run_both(compiled_graphs, model, torch.randn(2, 3, 33, 31))
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
-def test_transformer_encoder_layer(norm_first):
+def test_transformer_encoder_layer(norm_first, compiled_graphs):
     torch.manual_seed(0)
     layer = torch.nn.TransformerEncoderLayer(64, 4, 128, dropout=0.0, batch_first=True, norm_first=norm_first,
                                              activation="gelu").eval()
-    run_both(layer, torch.randn(2, 9, 64))
+    run_both(compiled_graphs, layer, torch.randn(2, 9, 64))
 
 
-def test_transformer_encoder_stack():
+def test_transformer_encoder_stack(compiled_graphs):
     torch.manual_seed(0)
     enc = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True),
                                       2, enable_nested_tensor=False).eval()
-    run_both(enc, torch.randn(1, 7, 32))
+    run_both(compiled_graphs, enc, torch.randn(1, 7, 32))
 
 
-def test_embedding_model_with_int64_input():
+def test_embedding_model_with_int64_input(compiled_graphs):
     torch.manual_seed(0)
 
     class Bag(torch.nn.Module):
@@ -97,4 +86,4 @@ def test_embedding_model_with_int64_input():
         def forward(self, idx):
             return self.fc(self.emb(idx).mean(1)), idx.argmax(-1)
 
-    run_both(Bag().eval(), torch.randint(0, 50, (4, 6)))
+    run_both(compiled_graphs, Bag().eval(), torch.randint(0, 50, (4, 6)))

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import torch
 
-import torch_wasm_backend.compiled as compiled
 from torch_wasm_backend.runtime import WasmTrap
 
 ROOT = Path(__file__).parents[2]
@@ -19,16 +18,7 @@ ROOT = Path(__file__).parents[2]
 
 def _compile(model, **options):
     torch._dynamo.reset()
-    graphs = []
-    real = compiled.CompiledGraph.__init__
-
-    def spy(self, *a, **k):
-        real(self, *a, **k)
-        graphs.append(self)
-
-    compiled.CompiledGraph.__init__ = spy
-    fast = torch.compile(model, backend="wasm", options={"strict": True, **options})
-    return fast, graphs, lambda: setattr(compiled.CompiledGraph, "__init__", real)
+    return torch.compile(model, backend="wasm", options={"strict": True, **options})
 
 
 def test_backend_is_found_by_entry_point_without_import():
@@ -37,65 +27,55 @@ def test_backend_is_found_by_entry_point_without_import():
     assert out.stdout.strip() == "[3.0, 3.0, 3.0]"
 
 
-def test_weights_copied_once_and_again_after_in_place_update():
+def test_weights_copied_once_and_again_after_in_place_update(compiled_graphs):
     torch.manual_seed(0)
     lin = torch.nn.Linear(6, 4).eval()
-    fast, graphs, restore = _compile(lin)
+    fast = _compile(lin)
     x = torch.randn(3, 6)
-    try:
-        with torch.no_grad():
-            fast(x)
-            (g,) = graphs
-            calls = []
-            runner = g.runner()
-            real_prepare = runner.prepare
-            runner.prepare = lambda: (calls.append(1), real_prepare())
-            for _ in range(3):
-                torch.testing.assert_close(fast(x), lin(x))
-            assert calls == []  # weights unchanged: not copied, prepare not re-run
-            lin.weight.mul_(-2)  # in place: _version changes
+    with torch.no_grad():
+        fast(x)
+        (g,) = compiled_graphs
+        calls = []
+        runner = g.runner()
+        real_prepare = runner.prepare
+        runner.prepare = lambda: (calls.append(1), real_prepare())
+        for _ in range(3):
             torch.testing.assert_close(fast(x), lin(x))
-            assert calls == [1]
-    finally:
-        restore()
+        assert calls == []  # weights unchanged: not copied, prepare not re-run
+        lin.weight.mul_(-2)  # in place: _version changes
+        torch.testing.assert_close(fast(x), lin(x))
+        assert calls == [1]
 
 
-def test_outputs_never_alias_wasm_memory():
-    fast, graphs, restore = _compile(lambda x: x * 2)
-    try:
-        x = torch.arange(8.0)
-        a = fast(x)
-        a.add_(100)  # mutating one result must not affect the next
-        b = fast(x)
-        torch.testing.assert_close(b, x * 2)
-        mem = graphs[0].instance.memory_view()
-        lo = mem.ctypes.data
-        assert not (lo <= b.data_ptr() < lo + mem.size)
-    finally:
-        restore()
+def test_outputs_never_alias_wasm_memory(compiled_graphs):
+    fast = _compile(lambda x: x * 2)
+    x = torch.arange(8.0)
+    a = fast(x)
+    a.add_(100)  # mutating one result must not affect the next
+    b = fast(x)
+    torch.testing.assert_close(b, x * 2)
+    mem = compiled_graphs[0].instance.memory_view()
+    lo = mem.ctypes.data
+    assert not (lo <= b.data_ptr() < lo + mem.size)
 
 
-def test_identity_and_view_outputs():
-    fast, graphs, restore = _compile(lambda x: (x, x.t(), x[1:, ::2]))
-    try:
-        x = torch.randn(4, 5)
-        for got, want in zip(fast(x), (x, x.t(), x[1:, ::2])):
-            torch.testing.assert_close(got, want)
-    finally:
-        restore()
+def test_identity_and_view_outputs(compiled_graphs):
+    fast = _compile(lambda x: (x, x.t(), x[1:, ::2]))
+    x = torch.randn(4, 5)
+    for got, want in zip(fast(x), (x, x.t(), x[1:, ::2])):
+        torch.testing.assert_close(got, want)
+    assert compiled_graphs
 
 
-def test_trap_is_an_exception_naming_the_kernel():
+def test_trap_is_an_exception_naming_the_kernel(compiled_graphs):
     emb = torch.nn.Embedding(10, 4).eval()
-    fast, graphs, restore = _compile(emb)
-    try:
-        with torch.no_grad():
-            fast(torch.tensor([1, 2]))
-            with pytest.raises(WasmTrap, match="pointwise"):
-                fast(torch.tensor([1, 12]))  # out of range: PyTorch raises IndexError
-            torch.testing.assert_close(fast(torch.tensor([3])), emb(torch.tensor([3])))  # still usable
-    finally:
-        restore()
+    fast = _compile(emb)
+    with torch.no_grad():
+        fast(torch.tensor([1, 2]))
+        assert compiled_graphs
+        with pytest.raises(WasmTrap, match="pointwise"):
+            fast(torch.tensor([1, 12]))  # out of range: PyTorch raises IndexError
+        torch.testing.assert_close(fast(torch.tensor([3])), emb(torch.tensor([3])))  # still usable
 
 
 def test_debug_env_dumps_every_stage(tmp_path):

@@ -1,0 +1,455 @@
+"""Conformance sweep of the wasm backend against PyTorch's OpInfo database (float32 samples).
+
+For every OpInfo in ``torch.testing._internal.common_methods_invocations.op_db`` (or only the
+ops the README claims, ``CLAIMED`` below) and each of its first ``--samples`` float32 sample
+inputs, ``fn = lambda *args: op(*args, **kwargs)`` is compiled with
+``torch.compile(fn, backend="wasm")`` (non-strict) after ``torch._dynamo.reset()``, run under
+``torch.no_grad()`` and compared with eager PyTorch. Each sample gets one status:
+
+``wasm``      correct, at least one ``CompiledGraph`` ran, no ``WasmFallbackWarning`` and no
+              Dynamo graph break: everything the op does ran as WebAssembly
+``fallback``  correct, but some or all of it ran in eager PyTorch (fallback warning, graph
+              break, or no compiled graph was called at all)
+``wrong``     the compiled result differs from eager (a bug)
+``crash``     the compiled call raised while eager succeeded (and Dynamo with
+              ``backend="eager"`` does not raise too, so the exception is ours)
+``hang``      the sample exceeded the per-sample time limit
+``skipped``   eager raises, the op is nondeterministic (two eager runs differ), the sample
+              has no tensor output, or Dynamo itself (``backend="eager"``) fails on it
+
+Samples run in a worker subprocess (``python opinfo_report.py --worker``, JSON lines on a
+private pipe) so a hang can be killed: the parent waits at most ``timeout`` seconds per
+sample, then kills the worker, records ``hang`` and starts a fresh worker for the remaining
+samples. ``tests/e2e/test_opinfo.py`` uses the same machinery.
+
+Usage::
+
+    python tests/e2e/opinfo_report.py                 # the claimed list
+    python tests/e2e/opinfo_report.py --all           # the whole op_db (slow: tens of minutes)
+    python tests/e2e/opinfo_report.py --ops sum,cumsum --samples 8 --json out.json -v
+
+Comparison: float outputs with ``torch.testing.assert_close(rtol=RTOL, atol=ATOL,
+equal_nan=True)`` (looser than the float32 default to allow a different summation order and
+the polynomial exp/log/tanh/erf routines; per-op overrides in ``TOL``); integer and bool
+outputs, dtypes and shapes exactly; non-tensor outputs by ``==``.
+
+Needs ``expecttest`` (imported by ``torch.testing._internal``); if it is missing a tiny
+stand-in is installed into ``sys.modules`` (only its ``TestCase`` base class is used).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import selectors
+import subprocess
+import sys
+import time
+import traceback
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+STATUSES = ("wasm", "fallback", "wrong", "crash", "hang", "skipped")
+MAX_SAMPLES = 4
+TIMEOUT = 60.0  # seconds per sample (compiling a first module can take a few seconds)
+RTOL, ATOL = 1e-4, 1e-5
+TOL: dict[str, tuple[float, float]] = {}  # "name" or "name.variant" -> (rtol, atol)
+
+# Ops (OpInfo name or "name.variant") the README lists as supported: the CI list.
+CLAIMED = [
+    # elementwise arithmetic and comparisons
+    "add", "sub", "rsub", "mul", "div.no_rounding_mode", "div.trunc_rounding", "div.floor_rounding",
+    "true_divide", "floor_divide", "remainder", "fmod", "maximum", "minimum",
+    "eq", "ne", "lt", "le", "gt", "ge",
+    "logical_and", "logical_or", "logical_xor", "logical_not", "where", "masked_fill",
+    # unary math and activations
+    "neg", "abs", "sign", "floor", "ceil", "round", "trunc", "exp", "log", "sqrt", "rsqrt",
+    "reciprocal", "sigmoid", "tanh", "erf", "square", "pow",
+    "nn.functional.relu", "nn.functional.leaky_relu", "nn.functional.hardtanh", "nn.functional.relu6",
+    "nn.functional.hardswish", "nn.functional.hardsigmoid", "nn.functional.gelu", "nn.functional.silu",
+    "clamp", "clamp_min", "clamp_max",
+    # dtype casts
+    "float", "int", "long", "bool",
+    # reductions
+    "sum", "mean", "prod", "amax", "amin", "max.reduction_no_dim", "max.reduction_with_dim",
+    "min.reduction_no_dim", "min.reduction_with_dim", "argmax", "argmin", "var", "var.unbiased",
+    "any", "all",
+    # softmax / norms
+    "softmax", "log_softmax", "nn.functional.layer_norm", "nn.functional.batch_norm",
+    # views and joins
+    "view", "reshape", "permute", "transpose", "t", "expand", "squeeze", "unsqueeze", "narrow",
+    "select", "flatten", "split", "split_with_sizes", "chunk", "unbind", "cat", "stack", "__getitem__",
+    # linear algebra
+    "mm", "bmm", "addmm", "baddbmm", "matmul", "nn.functional.linear",
+    # convolution and pooling
+    "nn.functional.conv1d", "nn.functional.conv2d", "nn.functional.max_pool2d", "nn.functional.avg_pool2d",
+    "nn.functional.adaptive_avg_pool2d", "nn.functional.max_pool1d", "nn.functional.avg_pool1d",
+    "nn.functional.adaptive_avg_pool1d",
+    # indexing
+    "nn.functional.embedding", "index_select", "gather",
+    # factories
+    "full", "zeros", "ones", "arange", "scalar_tensor",
+]
+
+
+@dataclass
+class SampleResult:
+    op: str
+    index: int
+    status: str
+    detail: str = ""
+    seconds: float = 0.0
+
+
+def op_key(op) -> str:
+    return op.name + ("." + op.variant_test_name if op.variant_test_name else "")
+
+
+# --------------------------------------------------------------------------- in the worker
+
+def _ensure_expecttest() -> None:
+    try:
+        import expecttest  # noqa: F401
+    except ImportError:
+        import types
+        import unittest
+        mod = types.ModuleType("expecttest")
+        mod.TestCase = unittest.TestCase
+        sys.modules["expecttest"] = mod
+
+
+_OPS = None
+
+
+def ops_by_key() -> dict:
+    global _OPS
+    if _OPS is None:
+        _ensure_expecttest()
+        import torch
+        from torch.testing._internal.common_methods_invocations import op_db
+        _OPS = {op_key(op): op for op in op_db if torch.float32 in op.supported_dtypes("cpu")}
+    return _OPS
+
+
+def _samples(op, max_samples: int) -> list:
+    import torch
+    torch.manual_seed(0)
+    out = []
+    for s in op.sample_inputs("cpu", torch.float32, requires_grad=False):
+        out.append(s)
+        if len(out) >= max_samples:
+            break
+    return out
+
+
+def _clone(x):
+    import torch
+    import torch.utils._pytree as pytree
+    return pytree.tree_map(lambda a: a.clone() if isinstance(a, torch.Tensor) else a, x)
+
+
+def _compare(actual, expected, rtol: float, atol: float) -> str | None:
+    """None if equal, else a short description of the first difference."""
+    import torch
+    import torch.utils._pytree as pytree
+    a_leaves, a_spec = pytree.tree_flatten(actual)
+    e_leaves, e_spec = pytree.tree_flatten(expected)
+    if len(a_leaves) != len(e_leaves):
+        return f"output structure differs: {len(a_leaves)} leaves vs {len(e_leaves)}"
+    for i, (a, e) in enumerate(zip(a_leaves, e_leaves)):
+        if not isinstance(e, torch.Tensor):
+            if isinstance(a, torch.Tensor) or a != e:
+                if not (isinstance(a, float) and isinstance(e, float) and a != a and e != e):
+                    return f"output {i}: {a!r} != {e!r}"
+            continue
+        if not isinstance(a, torch.Tensor):
+            return f"output {i}: got {type(a).__name__}, expected a tensor"
+        if a.dtype != e.dtype:
+            return f"output {i}: dtype {a.dtype} != {e.dtype}"
+        if a.shape != e.shape:
+            return f"output {i}: shape {tuple(a.shape)} != {tuple(e.shape)}"
+        if e.dtype.is_floating_point or e.dtype.is_complex:
+            try:
+                torch.testing.assert_close(a, e, rtol=rtol, atol=atol, equal_nan=True)
+            except AssertionError as err:
+                return f"output {i}: " + " ".join(str(err).split())[:400]
+        elif not torch.equal(a, e):
+            bad = (a != e).nonzero()[:4].tolist()
+            return f"output {i}: values differ at {bad}"
+    return None
+
+
+def _short(e: BaseException) -> str:
+    msg = " ".join(str(e).split())
+    return f"{type(e).__name__}: {msg[:300]}"
+
+
+def _has_tensor(x) -> bool:
+    import torch
+    import torch.utils._pytree as pytree
+    return any(isinstance(a, torch.Tensor) for a in pytree.tree_leaves(x))
+
+
+def run_sample(op, sample, index: int) -> SampleResult:
+    """Run one sample eagerly and through the wasm backend; classify it."""
+    import warnings
+
+    import torch
+    from torch._dynamo.utils import counters
+
+    from tests.e2e.helpers import recording
+    from torch_wasm_backend.backend import WasmFallbackWarning
+
+    key = op_key(op)
+    t0 = time.perf_counter()
+
+    def res(status, detail=""):
+        return SampleResult(key, index, status, detail, round(time.perf_counter() - t0, 3))
+
+    args = (sample.input, *sample.args)
+    kwargs = dict(sample.kwargs)
+
+    def fn(*a):
+        return op(*a, **kwargs)
+
+    try:
+        with torch.no_grad():
+            torch.manual_seed(0)
+            expected = fn(*_clone(args))
+            torch.manual_seed(0)
+            again = fn(*_clone(args))
+    except Exception as e:
+        return res("skipped", "eager raises: " + _short(e))
+    if not _has_tensor(expected):
+        return res("skipped", "no tensor output")
+    if _compare(again, expected, 0.0, 0.0) is not None:
+        return res("skipped", "nondeterministic (two eager runs differ)")
+
+    rtol, atol = TOL.get(key, TOL.get(op.name, (RTOL, ATOL)))
+    torch._dynamo.reset()
+    counters.clear()
+    compiled = torch.compile(fn, backend="wasm")
+    with warnings.catch_warnings(record=True) as caught, recording() as rec:
+        warnings.simplefilter("always")
+        try:
+            with torch.no_grad():
+                torch.manual_seed(0)
+                actual = compiled(*_clone(args))
+        except Exception as e:
+            err = _short(e)
+            # Is it ours? If Dynamo alone (backend="eager") fails too, it is not.
+            torch._dynamo.reset()
+            try:
+                with torch.no_grad():
+                    torch.compile(fn, backend="eager")(*_clone(args))
+            except Exception as e2:
+                return res("skipped", "Dynamo fails with backend='eager' too: " + _short(e2))
+            finally:
+                torch._dynamo.reset()
+            return res("crash", err)
+    torch._dynamo.reset()
+    diff = _compare(actual, expected, rtol, atol)
+    if diff is not None:
+        return res("wrong", diff)
+    fallbacks = [str(w.message) for w in caught if issubclass(w.category, WasmFallbackWarning)]
+    breaks = sum(counters["graph_break"].values())
+    if fallbacks:
+        return res("fallback", " | ".join(" ".join(f.split())[:200] for f in fallbacks))
+    if breaks:
+        return res("fallback", "Dynamo graph break: " + " ".join("; ".join(list(counters["graph_break"])[:2]).split())[:200])
+    if not rec.calls:
+        return res("fallback", "no CompiledGraph was called")
+    return res("wasm")
+
+
+def worker_main() -> None:
+    """Read requests ``{"op": key, "start": i, "max": n}`` from stdin; for each, write one
+    JSON line per sample (from index ``start``) and then ``{"done": true}``."""
+    out = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # stray prints go to stderr, never into the protocol
+    sys.stdout = sys.stderr
+    import warnings
+    warnings.filterwarnings("ignore")
+    for line in sys.stdin:
+        req = json.loads(line)
+        try:
+            op = ops_by_key()[req["op"]]
+            samples = _samples(op, req["max"])
+            out.write(json.dumps({"count": len(samples)}) + "\n")
+            for i in range(req["start"], len(samples)):
+                try:
+                    r = run_sample(op, samples[i], i)
+                except Exception as e:  # a bug in the harness or something truly unexpected
+                    r = SampleResult(req["op"], i, "crash", "harness: " + _short(e) + " "
+                                     + traceback.format_exc(limit=3).replace("\n", " ")[-300:])
+                out.write(json.dumps(asdict(r)) + "\n")
+        except Exception as e:
+            out.write(json.dumps({"error": _short(e)}) + "\n")
+        out.write(json.dumps({"done": True}) + "\n")
+
+
+# --------------------------------------------------------------------------- in the parent
+
+class Sweeper:
+    """Owns one worker subprocess; restarts it after a hang."""
+
+    def __init__(self, timeout: float = TIMEOUT, max_samples: int = MAX_SAMPLES):
+        self.timeout = timeout
+        self.max_samples = max_samples
+        self.proc: subprocess.Popen | None = None
+
+    def _start(self) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = _ROOT + os.pathsep + env.get("PYTHONPATH", "")
+        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True, bufsize=1, cwd=_ROOT, env=env)
+        self._buf = ""
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def _readline(self, timeout: float) -> dict | None:
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        sel = selectors.DefaultSelector()
+        sel.register(fd, selectors.EVENT_READ)
+        try:
+            while "\n" not in self._buf:
+                left = deadline - time.monotonic()
+                if left <= 0 or not sel.select(left):
+                    return None
+                chunk = os.read(fd, 65536).decode()
+                if not chunk:  # the worker died
+                    return {"died": True}
+                self._buf += chunk
+        finally:
+            sel.close()
+        line, self._buf = self._buf.split("\n", 1)
+        return json.loads(line)
+
+    def run_op(self, key: str, first_timeout: float = 120.0) -> list[SampleResult]:
+        results: list[SampleResult] = []
+        start, count = 0, None
+        while True:
+            if self.proc is None:
+                self._start()
+            self.proc.stdin.write(json.dumps({"op": key, "start": start, "max": self.max_samples}) + "\n")
+            self.proc.stdin.flush()
+            # the first line (sample count) may wait for imports + op_db + sample generation
+            msg = self._readline(first_timeout)
+            if msg is None or "died" in msg:
+                self.close()
+                results.append(SampleResult(key, start, "hang" if msg is None else "crash",
+                                            "worker did not produce samples" if msg is None
+                                            else "worker process died"))
+                return results
+            if "error" in msg:
+                self._readline(10)
+                results.append(SampleResult(key, -1, "skipped", "sample generation: " + msg["error"]))
+                return results
+            count = msg["count"]
+            restart = False
+            while True:
+                t0 = time.monotonic()
+                msg = self._readline(self.timeout)
+                if msg is None or "died" in msg:
+                    idx = start
+                    status = "hang" if msg is None else "crash"
+                    detail = (f"over {self.timeout:.0f} s" if msg is None else "worker process died")
+                    results.append(SampleResult(key, idx, status, detail, round(time.monotonic() - t0, 1)))
+                    self.close()
+                    start = idx + 1
+                    restart = start < count
+                    break
+                if msg.get("done"):
+                    return results
+                results.append(SampleResult(**msg))
+                start = msg["index"] + 1
+            if not restart:
+                return results
+
+
+def summarize(results: list[SampleResult], n_ops: int) -> dict:
+    c = Counter(r.status for r in results if r.index >= 0)
+    tried = sum(v for k, v in c.items() if k != "skipped")
+    return {"ops": n_ops, "samples": sum(c.values()), "samples_tried": tried,
+            **{s: c.get(s, 0) for s in STATUSES}}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--all", action="store_true", help="the whole op_db instead of the claimed list")
+    ap.add_argument("--ops", help="comma-separated OpInfo keys (name or name.variant)")
+    ap.add_argument("--samples", type=int, default=MAX_SAMPLES, help="samples per op (default %(default)s)")
+    ap.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds per sample (default %(default)s)")
+    ap.add_argument("--json", help="write every sample result and the summary here")
+    ap.add_argument("-v", "--verbose", action="store_true", help="one line per sample")
+    a = ap.parse_args(argv)
+    if a.worker:
+        sys.path.insert(0, _ROOT)
+        worker_main()
+        return 0
+    if a.ops:
+        keys = a.ops.split(",")
+    elif a.all:
+        sys.path.insert(0, _ROOT)
+        keys = sorted(ops_by_key())
+    else:
+        keys = list(CLAIMED)
+    sw = Sweeper(timeout=a.timeout, max_samples=a.samples)
+    results: list[SampleResult] = []
+    t0 = time.perf_counter()
+    try:
+        for n, key in enumerate(keys, 1):
+            rs = sw.run_op(key)
+            results += rs
+            c = Counter(r.status for r in rs)
+            print(f"[{n}/{len(keys)} {time.perf_counter() - t0:6.0f}s] {key}: "
+                  + ", ".join(f"{k} {v}" for k, v in sorted(c.items())), file=sys.stderr, flush=True)
+            if a.verbose:
+                for r in rs:
+                    print(f"    #{r.index} {r.status} {r.seconds}s {r.detail[:200]}", file=sys.stderr)
+            if a.json and n % 20 == 0:  # partial results survive an interrupted long run
+                _write_json(a.json, keys, results, time.perf_counter() - t0, partial=True)
+    finally:
+        sw.close()
+    elapsed = time.perf_counter() - t0
+    s = summarize(results, len(keys))
+    print(f"\nOpInfo float32 sweep ({'whole op_db' if a.all else 'selected ops' if a.ops else 'claimed list'},"
+          f" <= {a.samples} samples per op, {elapsed:.0f} s)")
+    print(f"  ops tried:                    {s['ops']}")
+    print(f"  samples:                      {s['samples']} ({s['skipped']} skipped, {s['samples_tried']} tried)")
+    print(f"  fully in WebAssembly:         {s['wasm']}")
+    print(f"  correct through fallback:     {s['fallback']}")
+    print(f"  wrong results:                {s['wrong']}")
+    print(f"  crashes:                      {s['crash']}")
+    print(f"  hangs:                        {s['hang']}")
+    per_op: dict[str, Counter] = {}
+    for r in results:
+        per_op.setdefault(r.op, Counter())[r.status] += 1
+    full = [k for k, c in per_op.items() if c.get("wasm") and set(c) <= {"wasm", "skipped"}]
+    print(f"  ops with every tried sample in WebAssembly: {len(full)}")
+    for r in results:
+        if r.status in ("wrong", "crash", "hang"):
+            print(f"  {r.status.upper():6} {r.op} sample {r.index}: {r.detail[:300]}")
+    if a.json:
+        _write_json(a.json, keys, results, elapsed, partial=False)
+    return 0
+
+
+def _write_json(path, keys, results, elapsed, partial):
+    with open(path, "w") as f:
+        json.dump({"summary": summarize(results, len(keys)), "seconds": round(elapsed, 1), "partial": partial,
+                   "ops": keys, "results": [asdict(r) for r in results]}, f, indent=1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
