@@ -131,7 +131,35 @@ def simplify(expr, ranges: dict) -> sympy.Expr:
         return ModIndex(rem, b)
 
     out = expr.replace(FloorDiv, fdiv).replace(ModIndex, fmod)
-    return sympy.expand(out)
+    return _combine_mods(sympy.expand(out), ranges)
+
+
+def _combine_mods(expr, ranges: dict):
+    """``c*(x mod a) + c*a*((x // a) mod b) = c*(x mod a*b)`` (exact for x >= 0), then
+    ``x mod m = x`` when ``0 <= x < m``: undoes a reshape's split of one index."""
+    changed = True
+    while changed:
+        changed = False
+        terms = {}
+        for t in sympy.Add.make_args(expr):
+            coeff, rest = t.as_coeff_Mul()
+            terms[rest] = terms.get(rest, 0) + coeff
+        for inner, c in list(terms.items()):
+            if not isinstance(inner, ModIndex):
+                continue
+            x, a = inner.args
+            for outer, c2 in terms.items():
+                if (isinstance(outer, ModIndex) and isinstance(outer.args[0], FloorDiv)
+                        and outer.args[0].args == (x, a) and c2 == c * a):
+                    merged = ModIndex(x, a * outer.args[1])
+                    if _within(x, int(a * outer.args[1]), ranges) if (a * outer.args[1]).is_Integer else False:
+                        merged = x
+                    expr = sympy.expand(expr - c * inner - c2 * outer + c * merged)
+                    changed = True
+                    break
+            if changed:
+                break
+    return expr
 
 
 def affine_coeffs(expr, variables) -> tuple | None:
