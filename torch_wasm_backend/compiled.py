@@ -43,6 +43,7 @@ class Runner:
         self.forward = self.instance.caller("forward")
         self.prepare = self.instance.caller("prepare")
         self.weights_seen: dict[int, tuple] = {}  # input index -> (tensor, _version) last copied
+        self.prepared = False
         self.key = None
         self._layout(graph.plan, graph.hint_binding)
 
@@ -87,7 +88,7 @@ class Runner:
             binding = graph.program.bind(args)
             if tuple(binding[s] for s in graph.program.symbols) != self.key:
                 self._layout(graph.plan_for(binding), binding)
-        changed = False
+        changed = not self.prepared  # prepare also derives from constants: run it once at least
         for i, (view, spec, shape) in enumerate(self.inputs):
             if spec is None:
                 continue
@@ -104,6 +105,7 @@ class Runner:
                 view[...] = t.detach().numpy()
         if changed:
             self.prepare()
+            self.prepared = True
         self.forward()
         return [torch.from_numpy(np.array(v)) if v is not None else torch.empty(shape, dtype=_TORCH_DTYPE[d])
                 for v, shape, d in self.outputs]
