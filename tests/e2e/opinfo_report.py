@@ -14,7 +14,7 @@ inputs, ``fn = lambda *args: op(*args, **kwargs)`` is compiled with
 ``crash``     the compiled call raised while eager succeeded (and Dynamo with
               ``backend="eager"`` does not raise too, so the exception is ours)
 ``hang``      the sample exceeded the per-sample time limit
-``skipped``   eager raises, the op is nondeterministic (two eager runs differ), the sample
+``skipped``   eager raises, the output is uninitialised memory (``empty`` & co.), the op is nondeterministic (two eager runs differ), the sample
               has no tensor output, or Dynamo itself (``backend="eager"``) fails on it
 
 Samples run in a worker subprocess (``python opinfo_report.py --worker``, JSON lines on a
@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import selectors
 import subprocess
@@ -57,6 +58,9 @@ MAX_SAMPLES = 4
 TIMEOUT = 60.0  # seconds per sample (compiling a first module can take a few seconds)
 RTOL, ATOL = 1e-4, 1e-5
 TOL: dict[str, tuple[float, float]] = {}  # "name" or "name.variant" -> (rtol, atol)
+# Ops whose result is (partly) uninitialised memory: nothing to compare.
+UNINITIALIZED = {"empty", "empty_like", "empty_permuted", "empty_strided", "new_empty", "new_empty_strided",
+                 "resize_", "resize_as_"}  # "name" or "name.variant" -> (rtol, atol)
 
 # Ops (OpInfo name or "name.variant") the README lists as supported: the CI list.
 CLAIMED = [
@@ -155,15 +159,15 @@ def _compare(actual, expected, rtol: float, atol: float) -> str | None:
     """None if equal, else a short description of the first difference."""
     import torch
     import torch.utils._pytree as pytree
-    a_leaves, a_spec = pytree.tree_flatten(actual)
-    e_leaves, e_spec = pytree.tree_flatten(expected)
+    a_leaves = pytree.tree_leaves(actual)  # leaves only: a namedtuple may come back as a tuple
+    e_leaves = pytree.tree_leaves(expected)
     if len(a_leaves) != len(e_leaves):
         return f"output structure differs: {len(a_leaves)} leaves vs {len(e_leaves)}"
     for i, (a, e) in enumerate(zip(a_leaves, e_leaves)):
         if not isinstance(e, torch.Tensor):
-            if isinstance(a, torch.Tensor) or a != e:
-                if not (isinstance(a, float) and isinstance(e, float) and a != a and e != e):
-                    return f"output {i}: {a!r} != {e!r}"
+            both_nan = isinstance(a, float) and isinstance(e, float) and math.isnan(a) and math.isnan(e)
+            if (isinstance(a, torch.Tensor) or a != e) and not both_nan:
+                return f"output {i}: {a!r} != {e!r}"
             continue
         if not isinstance(a, torch.Tensor):
             return f"output {i}: got {type(a).__name__}, expected a tensor"
@@ -209,6 +213,8 @@ def run_sample(op, sample, index: int) -> SampleResult:
     def res(status, detail=""):
         return SampleResult(key, index, status, detail, round(time.perf_counter() - t0, 3))
 
+    if op.name in UNINITIALIZED:
+        return res("skipped", "output is uninitialised memory")
     args = (sample.input, *sample.args)
     kwargs = dict(sample.kwargs)
 
@@ -221,7 +227,7 @@ def run_sample(op, sample, index: int) -> SampleResult:
             expected = fn(*_clone(args))
             torch.manual_seed(0)
             again = fn(*_clone(args))
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - classifying any failure is the point
         return res("skipped", "eager raises: " + _short(e))
     if not _has_tensor(expected):
         return res("skipped", "no tensor output")
@@ -238,14 +244,14 @@ def run_sample(op, sample, index: int) -> SampleResult:
             with torch.no_grad():
                 torch.manual_seed(0)
                 actual = compiled(*_clone(args))
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - classifying any failure is the point
             err = _short(e)
             # Is it ours? If Dynamo alone (backend="eager") fails too, it is not.
             torch._dynamo.reset()
             try:
                 with torch.no_grad():
                     torch.compile(fn, backend="eager")(*_clone(args))
-            except Exception as e2:
+            except Exception as e2:  # noqa: BLE001 - classifying any failure is the point
                 return res("skipped", "Dynamo fails with backend='eager' too: " + _short(e2))
             finally:
                 torch._dynamo.reset()
@@ -282,11 +288,11 @@ def worker_main() -> None:
             for i in range(req["start"], len(samples)):
                 try:
                     r = run_sample(op, samples[i], i)
-                except Exception as e:  # a bug in the harness or something truly unexpected
+                except Exception as e:  # noqa: BLE001 - classifying any failure is the point  # a bug in the harness or something truly unexpected
                     r = SampleResult(req["op"], i, "crash", "harness: " + _short(e) + " "
                                      + traceback.format_exc(limit=3).replace("\n", " ")[-300:])
                 out.write(json.dumps(asdict(r)) + "\n")
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - classifying any failure is the point
             out.write(json.dumps({"error": _short(e)}) + "\n")
         out.write(json.dumps({"done": True}) + "\n")
 

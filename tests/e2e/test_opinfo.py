@@ -37,8 +37,8 @@ from tests.e2e.opinfo_report import CLAIMED, MAX_SAMPLES, TIMEOUT, Sweeper
 # that do not run fully as WebAssembly. Sample indices are the order of
 # ``op.sample_inputs("cpu", torch.float32)`` after ``torch.manual_seed(0)``.
 EXPECTED: dict[tuple[str, str], dict[int, tuple[str, str]]] = {
-    ("pow", ""): {i: ("fallback", "tensor exponent: aten.pow.Tensor_Tensor is not lowered "
-                                  "(only integer and +-0.5 scalar exponents are)") for i in range(4)},
+    ("pow", ""): {i: ("fallback", ("tensor exponent: aten.pow.Tensor_Tensor is not lowered "
+                                   "(only integer and +-0.5 scalar exponents are)")) for i in range(4)},
     ("nn.functional.batch_norm", ""): {
         0: ("fallback", "training=True: _native_batch_norm_legit_functional (inference only)"),
         2: ("fallback", "training=True: _native_batch_norm_legit_functional (inference only)"),
@@ -57,12 +57,6 @@ EXPECTED: dict[tuple[str, str], dict[int, tuple[str, str]]] = {
     },
     ("gather", ""): {3: ("fallback", "uint8 index tensor: dtype not supported")},
     # --- known bugs (strict xfail) ---
-    ("nn.functional.adaptive_avg_pool2d", ""): {
-        i: ("wrong", "BUG: output size not dividing the input size (8x8 -> 5x7 / None x7) gives wrong values")
-        for i in range(4)},
-    ("nn.functional.adaptive_avg_pool1d", ""): {
-        i: ("wrong", "BUG: output size not dividing the input size gives wrong values") for i in (1, 2, 3)},
-    ("index_select", ""): {0: ("crash", "BUG: 0-dim input: IndexError in lower/misc.py _indirect")},
 }
 
 RUN_ALL = os.environ.get("TORCH_WASM_OPINFO_ALL") == "1"

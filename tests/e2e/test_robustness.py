@@ -113,3 +113,23 @@ def test_graphs_are_released_after_reset():
     torch._dynamo.reset()
     gc.collect()
     assert refs and all(r() is None for r in refs)
+
+
+def test_zero_dim_tensors_keep_their_shape(compiled_graphs):
+    """0-d constants and tables stay 0-d (found by the OpInfo sweep)."""
+    x, m = torch.tensor(2.0), torch.tensor(True)
+
+    def masked_sum(x, m):
+        return torch.where(m, x, torch.tensor(0.0)).sum([0], keepdim=True)
+
+    def select(x, i):
+        return torch.index_select(x, 0, i)
+
+    torch._dynamo.reset()
+    got = torch.compile(masked_sum, backend="wasm", options={"strict": True})(x, m)
+    assert got.shape == masked_sum(x, m).shape and torch.equal(got, masked_sum(x, m))
+    i = torch.tensor([0])
+    torch._dynamo.reset()
+    got = torch.compile(select, backend="wasm", options={"strict": True})(x, i)
+    assert got.shape == select(x, i).shape and torch.equal(got, select(x, i))
+    assert len(compiled_graphs) == 2

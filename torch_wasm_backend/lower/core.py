@@ -125,7 +125,7 @@ class LowerContext:
         return name
 
     def constant(self, array: np.ndarray, dtype: str) -> TensorValue:
-        arr = np.ascontiguousarray(array, dtype=ir.NUMPY_DTYPE[dtype])
+        arr = np.array(array, dtype=ir.NUMPY_DTYPE[dtype], order="C")  # (ascontiguousarray makes 0-d 1-d)
         name = self.new_buffer(dtype, max(arr.size, 1), "const", prefix="const")
         self.constants[name] = arr.reshape(-1) if arr.size else np.zeros(1, arr.dtype)
         return stored(name, arr.shape, dtype)

@@ -115,6 +115,11 @@ def embedding(ctx, node, weight, indices, padding_idx=-1, scale_grad_by_freq=Fal
 
 @lower(aten.index_select.default)
 def index_select(ctx, node, x, dim, index):
+    if x.ndim == 0:  # a 0-d input is a one-element table; the result is 0-d again
+        from .views import reshape
+
+        out = index_select(ctx, node, reshape(x, [1]), 0, index)
+        return reshape(out, list(node.meta["val"].shape))
     x = _stored_table(ctx, x)
     dim %= max(x.ndim, 1)
     shape = tuple(x.shape[:dim]) + (index.shape[0] if index.ndim else sympy.Integer(1),) + tuple(x.shape[dim + 1:])
