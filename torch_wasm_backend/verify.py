@@ -1,0 +1,114 @@
+"""What a valid IR program is: ``verify(program)`` raises ``IRError`` otherwise."""
+
+from __future__ import annotations
+
+import sympy
+
+from .indexing import index_vars, reduction_vars
+from .ir import (BINARY_OPS, COMPARE_OPS, DTYPES, NUMPY_DTYPE, REDUCE_OPS, UNARY_OPS, Gemm, Index, Load, Op,
+                 PackB, Pointwise, Program, Reduce, loads, packed_size, walk)
+
+class IRError(ValueError):
+    pass
+
+
+def _check_expr(expr, bufs: dict, allowed_syms: set, where: str) -> None:
+    for node in walk(expr):
+        if node.dtype not in DTYPES:
+            raise IRError(f"{where}: bad dtype {node.dtype!r} in {node}")
+        if isinstance(node, Load):
+            if node.buffer not in bufs:
+                raise IRError(f"{where}: load from unknown buffer {node.buffer}")
+            if bufs[node.buffer].dtype != node.dtype:
+                raise IRError(f"{where}: load of {node.buffer} as {node.dtype}, buffer is "
+                              f"{bufs[node.buffer].dtype}")
+            for sym, e, _ in node.indirect:
+                if e.dtype != "i32":
+                    raise IRError(f"{where}: indirect index {sym} must be i32")
+            _check_index(node.index, allowed_syms | {s for s, _, _ in node.indirect}, where)
+        elif isinstance(node, Index):
+            _check_index(node.expr, allowed_syms, where)
+        elif isinstance(node, Op):
+            arity = {**{n: 1 for n in UNARY_OPS}, **{n: 2 for n in BINARY_OPS},
+                     "where": 3, "cast": 1}
+            if node.name not in arity:
+                raise IRError(f"{where}: unknown op {node.name}")
+            if len(node.args) != arity[node.name]:
+                raise IRError(f"{where}: {node.name} takes {arity[node.name]} args")
+            if node.name in COMPARE_OPS and node.dtype != "bool":
+                raise IRError(f"{where}: comparison {node.name} must give bool")
+            if node.name == "where" and node.args[0].dtype != "bool":
+                raise IRError(f"{where}: where() condition must be bool")
+            if node.name not in ("cast", "where") and node.name not in COMPARE_OPS:
+                if any(a.dtype != node.dtype for a in node.args):
+                    raise IRError(f"{where}: operands of {node.name} must share its dtype: {node}")
+
+
+def _check_index(expr, allowed_syms: set, where: str) -> None:
+    extra = {s for s in sympy.sympify(expr).free_symbols} - allowed_syms
+    if extra:
+        raise IRError(f"{where}: index {expr} uses unbound symbols {sorted(map(str, extra))}")
+
+
+def verify(prog: Program) -> None:
+    """Raise IRError unless ``prog`` is well formed."""
+    bufs = {}
+    for b in prog.buffers:
+        if b.name in bufs:
+            raise IRError(f"duplicate buffer {b.name}")
+        if b.dtype not in DTYPES:
+            raise IRError(f"buffer {b.name}: bad dtype {b.dtype}")
+        bufs[b.name] = b
+    written = {s.buffer for _, s in prog.tensor_inputs} | set(prog.constants)
+    size_syms = set(prog.symbols)
+    names = set()
+    for k in prog.kernels:
+        if k.name in names:
+            raise IRError(f"duplicate kernel name {k.name}")
+        names.add(k.name)
+        if isinstance(k, (Pointwise, Reduce)):
+            if k.out not in bufs:
+                raise IRError(f"{k.name}: unknown output buffer {k.out}")
+            if bufs[k.out].kind in ("input", "weight", "const"):
+                raise IRError(f"{k.name}: writes read-only buffer {k.out}")
+            syms = set(index_vars(len(k.ranges))) | size_syms
+            if isinstance(k, Reduce):
+                if k.op not in REDUCE_OPS:
+                    raise IRError(f"{k.name}: unknown reduction {k.op}")
+                syms |= set(reduction_vars(len(k.red_ranges)))
+            _check_expr(k.body, bufs, syms, k.name)
+            for ld in loads(k.body):
+                if ld.buffer not in written:
+                    raise IRError(f"{k.name}: reads {ld.buffer} before anything writes it")
+            _check_index(k.out_index, set(index_vars(len(k.ranges))) | size_syms, k.name)
+            written.add(k.out)
+        elif isinstance(k, Gemm):
+            for opnd in (k.a, k.b, k.c):
+                if opnd.buffer not in bufs or bufs[opnd.buffer].dtype != "f32":
+                    raise IRError(f"{k.name}: gemm operand {opnd.buffer} must be an f32 buffer")
+            for opnd in (k.a, k.b):
+                if opnd.buffer not in written:
+                    raise IRError(f"{k.name}: reads {opnd.buffer} before anything writes it")
+            if k.b.col_stride != 1 or k.c.col_stride != 1:
+                raise IRError(f"{k.name}: B and C need unit column stride")
+            if k.bias is not None and k.bias not in written:
+                raise IRError(f"{k.name}: bias {k.bias} not written")
+            if k.packed is not None and k.packed not in written:
+                raise IRError(f"{k.name}: packed B {k.packed} not written")
+            written.add(k.c.buffer)
+        elif isinstance(k, PackB):
+            if k.src.buffer not in written:
+                raise IRError(f"{k.name}: reads {k.src.buffer} before anything writes it")
+            if bufs.get(k.out) is None or int(bufs[k.out].numel) < packed_size(k.k, k.n):
+                raise IRError(f"{k.name}: packed buffer {k.out} too small")
+            written.add(k.out)
+        else:
+            raise IRError(f"unknown kernel type {type(k).__name__}")
+    for o in prog.outputs:
+        if o.buffer not in written:
+            raise IRError(f"output reads {o.buffer}, which nothing writes")
+    for name, arr in prog.constants.items():
+        if name not in bufs or bufs[name].kind != "const":
+            raise IRError(f"constant {name} has no const buffer")
+        if arr.dtype != NUMPY_DTYPE[bufs[name].dtype]:
+            raise IRError(f"constant {name} has numpy dtype {arr.dtype}")
