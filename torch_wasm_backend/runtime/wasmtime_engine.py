@@ -22,15 +22,15 @@ import json
 import logging
 import os
 import platform
-import re
 import threading
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Optional
 
 import numpy as np
 import wasmtime
 
 from .engine import CompiledModule, Engine, Instance, WasmCompileError, WasmTrap
 from .module_cache import DiskCache
+from .wasmtime_traps import _trap_from_error, _trap_from_wasmtime
 
 __all__ = [
     "WasmtimeEngine",
@@ -134,66 +134,6 @@ except Exception as _exc:  # pragma: no cover - depends on the wasmtime-py versi
 
 # --------------------------------------------------------------------------
 # traps
-
-_CAUSED_BY = re.compile(r"Caused by:\s*\n(.*)", re.S)
-_FRAME_LINE = re.compile(r"^\s*\d+:\s+0x[0-9a-f]+\s+-\s+(.*)$", re.M)
-
-
-def _reason_from_message(message: str) -> str:
-    m = _CAUSED_BY.search(message)
-    text = m.group(1) if m else message
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    # drop anyhow's "0: " / "1: " numbering of nested causes
-    lines = [re.sub(r"^\d+:\s*", "", ln) for ln in lines]
-    reason = "; ".join(lines) if lines else message.strip()
-    if reason.startswith("wasm trap: "):
-        reason = reason[len("wasm trap: "):]
-    return reason
-
-
-def _frames_from_message(message: str) -> List[Optional[str]]:
-    out: List[Optional[str]] = []
-    for m in _FRAME_LINE.finditer(message):
-        desc = m.group(1).strip()
-        out.append(desc.split("!", 1)[1] if "!" in desc else None)
-    return out
-
-
-def _trap_from_wasmtime(trap: "wasmtime.Trap", export: Optional[str]) -> WasmTrap:
-    try:
-        message = trap.message
-    except Exception:
-        message = str(trap)
-    try:
-        frames = [f.func_name for f in trap.frames]
-    except Exception:
-        frames = _frames_from_message(message)
-    try:
-        code = trap.trap_code
-        code_name = code.name if code is not None else None
-    except Exception:
-        code_name = None
-    func_name = frames[0] if frames else None
-    return WasmTrap(
-        _reason_from_message(message),
-        func_name=func_name,
-        export=export,
-        frames=tuple(frames),
-        trap_code=code_name,
-        raw_message=message,
-    )
-
-
-def _trap_from_error(message: str, export: Optional[str]) -> WasmTrap:
-    frames = _frames_from_message(message)
-    return WasmTrap(
-        _reason_from_message(message),
-        func_name=frames[0] if frames else None,
-        export=export,
-        frames=tuple(frames),
-        raw_message=message,
-    )
-
 
 def _raise_call_failure(err: Optional[int], trap_cell: ctypes.c_void_p, export: str) -> None:
     """Slow path of the fast caller: turn the raw error / trap pointers into WasmTrap."""
