@@ -45,7 +45,7 @@ UNARY = {
     "rsqrt": lambda x: (1 / np.sqrt(x)).astype(x.dtype),
     "exp": np.exp, "log": np.log, "tanh": np.tanh, "erf": _erf,
     "sigmoid": lambda x: (1 / (1 + np.exp(-x))).astype(x.dtype),
-    "relu": lambda x: np.where(x > 0, x, np.where(np.isnan(x), x, 0)).astype(x.dtype),
+    "relu": lambda x: np.where(x < 0, 0, x).astype(x.dtype),  # keeps -0.0 and NaN, as PyTorch
     "floor": np.floor, "ceil": np.ceil, "round": np.rint, "trunc": np.trunc,
     "recip": lambda x: (1 / x).astype(x.dtype),
     "not": np.logical_not, "isnan": np.isnan, "sign": np.sign,

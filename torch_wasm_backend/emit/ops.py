@@ -47,8 +47,9 @@ def scalar(name: str, src: str, dst: str, args: list, tmp) -> str:
     if name == "recip":
         return f"(f32.div (f32.const 1) {a})"
     if name == "relu":
-        if src == "f32":
-            return f"(f32.max {a} (f32.const 0))"
+        if src == "f32":  # where(x < 0, 0, x), as PyTorch: keeps -0.0 and NaN
+            x = tmp("f32")
+            return f"(select (f32.const 0) (local.tee {x} {a}) (f32.lt (local.get {x}) (f32.const 0)))"
         x = tmp(t)
         return f"(select (local.tee {x} {a}) {_zero(t)} ({t}.gt_s (local.get {x}) {_zero(t)}))"
     if name == "isnan":
@@ -190,8 +191,9 @@ def vector(name: str, src: str, dst: str, args: list, tmp) -> str:
         return f"(f32x4.div {ONE_F} (f32x4.sqrt {a}))"
     if name == "recip":
         return f"(f32x4.div {ONE_F} {a})"
-    if name == "relu":
-        return f"(f32x4.max {a} {ZERO})"
+    if name == "relu":  # where(x < 0, 0, x): keeps -0.0 and NaN
+        x = tmp("v128")
+        return f"(v128.bitselect {ZERO} (local.tee {x} {a}) (f32x4.lt (local.get {x}) {ZERO}))"
     if name == "isnan":
         x = tmp("v128")
         return f"(f32x4.ne (local.tee {x} {a}) (local.get {x}))"

@@ -79,7 +79,7 @@ def _view_strides(old_shape, old_strides, new_shape):
     old_strides = [sympy.sympify(x) for x in old_strides]
     new_shape = [sympy.sympify(x) for x in new_shape]
     numel = sympy.Mul(*old_shape)
-    if numel == 0:
+    if numel == 0 or not old_shape:  # empty, or 0-d (one element): any shape of that size
         return contiguous_strides(new_shape)
     new_strides = [0] * len(new_shape)
     view_d = len(new_shape) - 1
