@@ -762,11 +762,15 @@ def _ill_conditioned(fn, inputs, got, expected) -> str | None:
     of difference in gelu becomes 1e-5), and our answer counts as right if its worst error,
     in units of that tolerance, is within ACCURACY_FACTOR times eager's (and at most 1 where
     eager's is below 1/ACCURACY_FACTOR). Non-finite values must still match eager exactly."""
-    with torch.no_grad():
-        try:
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # integer inputs promote to float64 too
+    try:
+        with torch.no_grad():
             exact = fn(*[x.double() if x.dtype == torch.float32 else x for x in inputs])
-        except Exception:  # noqa: BLE001
-            return None
+    except Exception:  # noqa: BLE001
+        return None
+    finally:
+        torch.set_default_dtype(default)
     got, expected, exact = ((v if isinstance(v, tuple) else (v,)) for v in (got, expected, exact))
     worst = []
     for g, e, x in zip(got, expected, exact):
@@ -876,16 +880,14 @@ def _layer_norm_of_constant_row():
 
 
 def _reshape_of_0d():
-    # eager: tensor([sum]); wasm: Unsupported "view of a tensor with shape [] and strides [] as
-    # [1]: not viewable" (lowering: views._view_strides returns None for a 0-d tensor, which
-    # PyTorch's computeStride accepts: the new _check_viewable rejects every x.sum().reshape(1))
+    # eager: tensor([sum]); was: Unsupported "view of a tensor with shape [] and strides [] as
+    # [1]: not viewable" (views._view_strides returned None for a 0-d tensor)
     return (lambda x: (x.sum().reshape(1), x.mean().flatten())), [torch.randn(17)], {"strict": True}, "same"
 
 
 def _relu_of_negative_zero():
-    # eager: relu(-0.0) = -0.0 (it is where(x < 0, 0, x)), so 1 / relu(x) = -inf; wasm (and
-    # interpret=True): +0.0 and +inf. Lowering/interp compute max(x, 0); where(x < 0, 0, x)
-    # keeps -0.0 and NaN. (Only visible through a division, signbit or copysign.)
+    # eager: relu(-0.0) = -0.0 (it is where(x < 0, 0, x)), so 1 / relu(x) = -inf; was: +0.0
+    # and +inf, wasm and interpret=True alike (relu lowered as max(x, 0))
     return (lambda x: 1 / torch.relu(x)), [torch.tensor([-0.0, 0.0, -1.0, 2.0])], {"strict": True}, "same"
 
 
