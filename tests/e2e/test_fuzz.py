@@ -244,7 +244,7 @@ class _Builder:
         return self.order[len(self.order) - 1 - back]
 
     # ---- inputs
-    def new_input(self, shape, dtype=None) -> str:
+    def new_input(self, shape, dtype=None, finite=False) -> str:
         shape = tuple(shape)
         if dtype is None:
             dtype = self.pick(("float32",) * 6 + ("int32", "int64", "bool"))
@@ -275,7 +275,7 @@ class _Builder:
                 spec.base, spec.view = base, f".expand({_args(shape)})"
         if dtype == "float32":
             spec.dist = self.pick(("normal", "normal", "round"))
-            kind = self.pick(("none", "none", "nonfinite", "zeros"))
+            kind = self.pick(("none", "none", "zeros") if finite else ("none", "none", "nonfinite", "zeros"))
             if kind != "none":
                 specials = []
                 for _ in range(self.draw(st.integers(1, 2))):
@@ -543,8 +543,10 @@ def gen_layer_norm(b: _Builder, a: str):
     if t.dim() == 0 or t.dtype != torch.float32:
         return None
     n = t.shape[-1]
-    w = b.new_input((n,), "float32") if b.flag() else "None"
-    bias = b.new_input((n,), "float32") if b.flag() else "None"
+    # finite affine parameters: inf * (x - mean) takes its sign from rounding noise where x is
+    # the row's mean (eager computes x * rstd - mean * rstd; we get an exact 0, hence NaN)
+    w = b.new_input((n,), "float32", finite=True) if b.flag() else "None"
+    bias = b.new_input((n,), "float32", finite=True) if b.flag() else "None"
     eps = b.pick(("1e-05", "0.001"))
     return f"F.layer_norm({a}, ({n},), {w}, {bias}, eps={eps})"
 
@@ -761,7 +763,8 @@ def _ill_conditioned(fn, inputs, got, expected) -> str | None:
     case is ill-conditioned (e.g. layer_norm of two nearly equal values after gelu: an ulp
     of difference in gelu becomes 1e-5), and our answer counts as right if its worst error,
     in units of that tolerance, is within ACCURACY_FACTOR times eager's (and at most 1 where
-    eager's is below 1/ACCURACY_FACTOR). Non-finite values must still match eager exactly."""
+    eager's is below 1/ACCURACY_FACTOR). A NaN or infinity of ours that eager does not have
+    must be the float64 run's."""
     default = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)  # integer inputs promote to float64 too
     try:
@@ -778,11 +781,15 @@ def _ill_conditioned(fn, inputs, got, expected) -> str | None:
             if not torch.equal(g, e):
                 return None
             continue
-        finite = torch.isfinite(e) & torch.isfinite(g) & torch.isfinite(x)
-        inf = torch.isinf(e)
-        same_nonfinite = torch.equal(torch.isnan(g), torch.isnan(e)) and torch.equal(g[inf], e[inf])
-        if not same_nonfinite or not torch.equal(torch.isfinite(g), torch.isfinite(e)):
-            return None
+        x = x.to(e.dtype) if not x.dtype.is_floating_point else x
+        # a non-finite value that differs from eager's must be the float64 run's (NaN or the
+        # same infinity): eager's +-inf can be rounding noise times inf where the exact value is 0
+        differ = (torch.isnan(g) != torch.isnan(e)) | ((torch.isinf(g) | torch.isinf(e)) & (g != e))
+        if differ.any():
+            gd, xd = g[differ].double(), x[differ].double()
+            if not bool(((torch.isnan(gd) & torch.isnan(xd)) | (torch.isinf(gd) & (gd == xd))).all()):
+                return None
+        finite = torch.isfinite(e) & torch.isfinite(g) & torch.isfinite(x) & ~differ
         tol = 1e-5 + 1.3e-6 * x[finite].abs()
         ours = ((g[finite].double() - x[finite]).abs() / tol).max().item() if finite.any() else 0.0
         theirs = ((e[finite].double() - x[finite]).abs() / tol).max().item() if finite.any() else 0.0
@@ -896,6 +903,8 @@ def _long_sum_accuracy():
     # x.sum() over 4096 elements fails assert_close for 43 of seeds 0..199 (simd on; 2023
     # elements: error 5e-05 with SIMD, 1e-04 scalar, eager 5e-07). interpret=True is close
     # (numpy sums pairwise): emission accumulates sequentially in one f32 (four with v128).
+    # The fuzzer's float64 second opinion lets such a sum pass while it stays within
+    # tolerance of the exact value (as here); this case asks for eager's accuracy.
     x = torch.randn(4096, generator=torch.Generator().manual_seed(8)) * 2
     return (lambda x: x.sum()), [x], {"strict": True}, "same"
 
