@@ -85,8 +85,9 @@ class Runner:
     def run(self, args):
         graph = self.graph
         if graph.params is not None:
-            binding = graph.program.bind(args)
-            if tuple(binding[s] for s in graph.program.symbols) != self.key:
+            key = tuple(int(args[i]) if d is None else args[i].shape[d] for i, d in graph.size_sources)
+            if key != self.key:
+                binding = graph.program.bind(args)  # full check, only when the sizes change
                 self._layout(graph.plan_for(binding), binding)
         changed = not self.prepared  # prepare also derives from constants: run it once at least
         for i, (view, spec, shape) in enumerate(self.inputs):
@@ -124,11 +125,23 @@ class CompiledGraph:
         self.options = options
         self.graph_code = gm.code
         self.params = param_block(sched)
+        # where each size symbol is read from a call's arguments: (argument, dim or None for an int)
+        self.size_sources = [self._size_source(s) for s in program.symbols]
         self.hint_binding = hint_binding or {}
         self._plans = {tuple(self.hint_binding.get(s) for s in program.symbols): plan}
         self.module = get_engine(options.engine).compile(wasm)
         self._local = threading.local()
         self.runner()  # instantiate now: errors surface at compile time
+
+    def _size_source(self, sym) -> tuple:
+        for i, spec in enumerate(self.program.inputs):
+            if isinstance(spec, ir.SizeSpec) and spec.symbol == sym:
+                return i, None
+            if isinstance(spec, ir.InputSpec):
+                for d, size in enumerate(spec.shape):
+                    if sympy.sympify(size) == sym:
+                        return i, d
+        raise ir.IRError(f"size {sym} is not a dimension of any input")
 
     def plan_for(self, binding: dict):
         """The memory plan for these sizes (dynamic shapes), made once per distinct sizes."""
