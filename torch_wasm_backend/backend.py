@@ -2,7 +2,9 @@
 
 Dynamo hands over an FX graph of torch-level ops; AOTAutograd (with the decomposition
 table of ``decompositions.py``) turns it into an ATen graph and calls our compiler on the
-forward (or inference) graph. Backward graphs run eagerly for now.
+forward (or inference) graph, and on the backward graph when gradients are needed: the
+backward graph is an ATen graph like any other (its inputs are the activations the forward
+saved and the incoming gradients) and goes through the same pipeline.
 
 Symbolic sizes (``dynamic=True``, ``mark_dynamic``, or Dynamo's automatic dynamic shapes
 after a recompile) compile once for every size when the graph's operators support it. When
@@ -15,6 +17,7 @@ A graph we cannot lower runs eagerly with a one-line warning, unless
 
 from __future__ import annotations
 
+import copy
 import logging
 import warnings
 
@@ -56,10 +59,9 @@ def _has_symbols(example_inputs) -> bool:
 class Specialized:
     """A symbolic ATen graph compiled per distinct set of input shapes (boxed call)."""
 
-    _boxed_call = True
-
     def __init__(self, gm, weights, compile_static):
         self.gm, self.weights, self.compile_static = gm, weights, compile_static
+        self._boxed_call = True  # instance attribute: see CompiledGraph
         self.cache: dict = {}
 
     def __call__(self, args):
@@ -74,7 +76,37 @@ class Specialized:
         return fn(args) if getattr(fn, "_boxed_call", False) else fn(*args)
 
 
-def make_compiler(options: Options, default_weights=()):
+class _NoneOutputs:
+    """Backward graphs return ``None`` for inputs that need no gradient: compile the graph
+    without those outputs and put the ``None``s back after each call (boxed call)."""
+
+    def __init__(self, fn, n_outputs: int, none_at: tuple):
+        self.fn, self.n_outputs, self.none_at = fn, n_outputs, frozenset(none_at)
+        self._boxed_call = True
+
+    def __call__(self, args):
+        outs = iter(self.fn(args) if getattr(self.fn, "_boxed_call", False) else self.fn(*args))
+        return [None if i in self.none_at else next(outs) for i in range(self.n_outputs)]
+
+
+def _drop_none_outputs(gm: torch.fx.GraphModule):
+    """``gm`` with its ``None`` outputs removed (a copy), their positions and the output count."""
+    out = next(n for n in reversed(gm.graph.nodes) if n.op == "output")
+    results = out.args[0]
+    if not isinstance(results, (list, tuple)) or all(r is not None for r in results):
+        return gm, (), None
+    none_at = tuple(i for i, r in enumerate(results) if r is None)
+    gm = torch.fx.GraphModule(gm, copy.deepcopy(gm.graph))
+    out = next(n for n in reversed(gm.graph.nodes) if n.op == "output")
+    out.args = (tuple(r for r in out.args[0] if r is not None),)
+    gm.recompile()
+    return gm, none_at, len(results)
+
+
+def make_compiler(options: Options, default_weights=(), backward: bool = False):
+    """The compiler AOTAutograd calls on a forward, inference or (``backward=True``)
+    backward graph. Weights (inputs whose data is kept between calls and re-copied only
+    when their ``_version`` changes) exist only in forward graphs."""
     from .compiled import compile_graph
     from .partition import WasmRegion, partition
 
@@ -95,8 +127,13 @@ def make_compiler(options: Options, default_weights=()):
                       f"PyTorch: {listed}", WasmFallbackWarning, stacklevel=2)
         return make_boxed_func(outer.forward)
 
-    def fw_compiler(gm: torch.fx.GraphModule, example_inputs):
-        weights = _weight_indices(default_weights)
+    def compiler(gm: torch.fx.GraphModule, example_inputs):
+        gm, none_at, n_outputs = _drop_none_outputs(gm)
+        fn = compile_any(gm, example_inputs)
+        return _NoneOutputs(fn, n_outputs, none_at) if none_at else fn
+
+    def compile_any(gm, example_inputs):
+        weights = () if backward else _weight_indices(default_weights)
         if not _has_symbols(example_inputs):
             return compile_static(gm, example_inputs, weights)
         if options.dynamic == "specialize":
@@ -109,14 +146,13 @@ def make_compiler(options: Options, default_weights=()):
             log.info("torch_wasm_backend: specialising per input shape: %s", e)
             return Specialized(gm, weights, compile_static)
 
-    return fw_compiler
+    return compiler
 
 
 def _aot(gm, example_inputs, options: Options, default_weights=()):
     fw = make_compiler(options, default_weights)
     try:
-        return aot_autograd(fw_compiler=fw, inference_compiler=fw,
-                            bw_compiler=lambda g, _: make_boxed_func(g.forward),
+        return aot_autograd(fw_compiler=fw, inference_compiler=fw, bw_compiler=make_compiler(options, backward=True),
                             decompositions=decompositions())(gm, example_inputs)
     except Unsupported as e:  # raised while decomposing, before our compiler saw the graph
         _fallback(options, e)

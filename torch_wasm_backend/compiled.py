@@ -117,10 +117,11 @@ class CompiledGraph:
     calls from several threads run in parallel (ctypes releases the GIL during a wasm
     call) and never share memory."""
 
-    _boxed_call = True  # AOTAutograd passes one list of arguments
-
     def __init__(self, gm, program: ir.Program, sched, plan, wat: str, wasm: bytes, options: Options,
                  hint_binding: dict | None = None):
+        # AOTAutograd passes one list of arguments. An instance attribute, not a class one:
+        # wrappers that copy ``__dict__`` (functools.wraps in torch._dynamo.disable) keep it.
+        self._boxed_call = True
         self.program, self.schedule, self.plan, self.wat, self.wasm = program, sched, plan, wat, wasm
         self.options = options
         self.graph_code = gm.code
@@ -168,10 +169,9 @@ class CompiledGraph:
 class InterpretedGraph:
     """The IR run by the numpy interpreter (``options={"interpret": True}``): no toolchain."""
 
-    _boxed_call = True
-
     def __init__(self, program: ir.Program):
         self.program = program
+        self._boxed_call = True
 
     def __call__(self, args):
         from . import interp

@@ -406,7 +406,8 @@ def leaky_relu(ctx, node, x, slope=0.01):
         "where", (c.load(idx), x.load(idx), ir.Op("mul", (x.load(idx), ir.Const(float(slope), "f32")), "f32")), "f32"))
 
 
-@lower(aten._to_copy.default, aten.clone.default, aten.alias.default, aten.lift_fresh_copy.default, promote=None)
+@lower(aten._to_copy.default, aten.clone.default, aten.alias.default, aten.detach.default, aten.lift_fresh_copy.default,
+       promote=None)
 def to_copy(ctx, node, x, **kwargs):
     dtype = kwargs.get("dtype")
     device = kwargs.get("device")
