@@ -48,38 +48,61 @@ def _uses_math(plans) -> bool:
     return False
 
 
-def emit_module(sched: Schedule, plan: MemoryPlan, persistent_data: bytes | None = None) -> WatModule:
-    """``persistent_data``: bytes of the persistent region (weights, constants, prepared
-    buffers) to bake in as one data segment at offset 16, as a saved artifact does.
-    For a dynamic-shape program, ``plan`` is any binding's plan: only the persistent
-    offsets and the initial memory size are taken from it."""
-    prog = sched.program
-    params = param_block(sched)
-    offsets = {name: p.offset for name, p in plan.placements.items()}
-    buffers = {b.name: b for b in prog.buffers}
-    plans = list(sched.prepare) + list(sched.forward)
-    parts = [f"(module\n(memory (export \"memory\") {plan.pages})"]
-    if persistent_data is not None:
-        parts.append(f"(data (i32.const 16) \"{text.data_string(persistent_data)}\")")
-    else:
-        for name in sorted(prog.constants):
-            data = prog.constants[name].tobytes()
-            if data and name in offsets:
-                parts.append(f"(data (i32.const {offsets[name]}) \"{text.data_string(data)}\")")
+def libraries(plans) -> list:
+    """The hand-written routines the kernels of ``plans`` call, as WAT text."""
+    parts = []
     if _uses_math(plans):
         parts.append(library_source("math_f32x4.wat"))
     if any(isinstance(p.kernel, ir.Gemm) and not p.kernel.packed for p in plans):
         parts.append(library_source("f32_gemm.wat"))
     if any(isinstance(p.kernel, ir.PackB) for p in plans):
         parts.append(library_source("f32_gemm_packed.wat"))
-    entry = {"prepare": [], "forward": []}
+    return parts
+
+
+def constant_segments(prog: ir.Program, offsets: dict) -> list:
+    """One data segment per constant of ``prog``, at its offset."""
+    parts = []
+    for name in sorted(prog.constants):
+        data = prog.constants[name].tobytes()
+        if data and name in offsets:
+            parts.append(f"(data (i32.const {offsets[name]}) \"{text.data_string(data)}\")")
+    return parts
+
+
+def kernel_functions(sched: Schedule, offsets: dict) -> tuple[list, dict]:
+    """The kernel functions of a schedule and, per entry point (``prepare``, ``forward``),
+    the calls that run them in order. ``offsets``: buffer name -> byte offset."""
+    prog = sched.program
+    params = param_block(sched)
+    buffers = {b.name: b for b in prog.buffers}
+    funcs, entry = [], {"prepare": [], "forward": []}
     for group, group_plans in (("prepare", sched.prepare), ("forward", sched.forward)):
         for p in group_plans:
             fn = emit_kernel(p, offsets, buffers, params)
             if fn is not None:
-                parts.append(fn)
+                funcs.append(fn)
                 entry[group].append(f"(call ${p.kernel.name})")
-    for group in ("prepare", "forward"):
-        calls = "".join(f"\n  {c}" for c in entry[group])
-        parts.append(f"(func ${group} (export \"{group}\"){calls})")
+    return funcs, entry
+
+
+def entry_function(name: str, body: list) -> str:
+    return f"(func ${name} (export \"{name}\"){''.join(f'{chr(10)}  {c}' for c in body)})"
+
+
+def emit_module(sched: Schedule, plan: MemoryPlan, persistent_data: bytes | None = None) -> WatModule:
+    """``persistent_data``: bytes of the persistent region (weights, constants, prepared
+    buffers) to bake in as one data segment at offset 16, as a saved artifact does.
+    For a dynamic-shape program, ``plan`` is any binding's plan: only the persistent
+    offsets and the initial memory size are taken from it."""
+    offsets = {name: p.offset for name, p in plan.placements.items()}
+    parts = [f"(module\n(memory (export \"memory\") {plan.pages})"]
+    if persistent_data is not None:
+        parts.append(f"(data (i32.const 16) \"{text.data_string(persistent_data)}\")")
+    else:
+        parts += constant_segments(sched.program, offsets)
+    parts += libraries(list(sched.prepare) + list(sched.forward))
+    funcs, entry = kernel_functions(sched, offsets)
+    parts += funcs
+    parts += [entry_function(group, entry[group]) for group in ("prepare", "forward")]
     return WatModule("\n".join(parts) + ")\n", plan.pages, ("prepare", "forward"))
