@@ -8,12 +8,13 @@ top-level import is light (no torch) so that the runtime subpackage works withou
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["wasm_backend", "Options", "save", "load", "explain"]
+__all__ = ["wasm_backend", "Options", "save", "save_training", "load", "explain"]
 
 
 def load(source, engine: str = "wasmtime"):
     """Load a saved ``.wasm`` artifact (path or bytes): a callable taking and returning numpy
-    arrays or torch tensors. Needs numpy and a WebAssembly engine, not torch."""
+    arrays or torch tensors (a trainable artifact also has ``train_step``, ``get_weights``
+    and ``set_weights``). Needs numpy and a WebAssembly engine, not torch."""
     from .runtime.artifact import load as _load
 
     return _load(source, engine)
@@ -28,6 +29,10 @@ def __getattr__(name):
         from .export import save
 
         return save
+    if name == "save_training":
+        from .trainer import save_training
+
+        return save_training
     if name == "wasm_backend":
         from .backend import wasm_backend
 

@@ -213,7 +213,69 @@ class LoadedModel:
         return outs[0] if len(outs) == 1 else tuple(outs)
 
 
+class LoadedTrainer(LoadedModel):
+    """A trainable artifact (``save_training``): ``model(*inputs)`` runs the eval-mode
+    forward with the current weights; ``train_step(*inputs, target)`` runs forward, loss,
+    backward and the optimizer update inside WebAssembly and returns the loss (of the batch,
+    before the update); ``get_weights()``/``set_weights()`` read and write the state
+    (parameters, buffers, optimizer state) by name."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        self._train = self._instance.caller("train_step")
+        self._instance.caller("prepare")()
+        self._train_in = [self._view(s) for s in self.manifest["train_step"]["inputs"]]
+        self._loss = self._view(self.manifest["train_step"]["outputs"][0])
+
+    def _view(self, spec):
+        dt = np.dtype(DTYPES[spec["dtype"]])
+        n = int(np.prod(spec["shape"])) if spec["shape"] else 1
+        mem = self._instance.memory_view()
+        return mem[spec["offset"]: spec["offset"] + n * dt.itemsize].view(dt).reshape(spec["shape"])
+
+    @property
+    def state_names(self) -> list:
+        return [s["name"] for s in self.manifest["state"]]
+
+    def train_step(self, *batch) -> float:
+        specs = self.manifest["train_step"]["inputs"]
+        if len(batch) != len(specs):
+            raise ArtifactError(f"train_step takes {len(specs)} arrays ({', '.join(s['name'] for s in specs)}), "
+                                f"got {len(batch)}")
+        arrays = [x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x) for x in batch]
+        for arr, spec, view in zip(arrays, specs, self._train_in):
+            if list(arr.shape) != spec["shape"] or arr.dtype != DTYPES[spec["dtype"]]:
+                raise ArtifactError(f"train_step input {spec['name']!r}: expected {spec['dtype']}{spec['shape']}, "
+                                    f"got {arr.dtype}{list(arr.shape)}")
+        for arr, view in zip(arrays, self._train_in):
+            view[...] = arr
+        self._train()
+        return float(self._loss.reshape(()))
+
+    def get_weights(self, prefix: str = "") -> dict:
+        """Copies of the state tensors whose names start with ``prefix`` (``"param:"`` for
+        the parameters only), by name."""
+        return {s["name"]: np.array(self._view(s)) for s in self.manifest["state"] if s["name"].startswith(prefix)}
+
+    def set_weights(self, weights: dict) -> None:
+        """Overwrite state tensors by name (any subset); checked before anything is written."""
+        specs = {s["name"]: s for s in self.manifest["state"]}
+        unknown = sorted(set(weights) - set(specs))
+        if unknown:
+            raise ArtifactError(f"unknown state name(s) {unknown}; see .state_names")
+        arrays = {}
+        for name, value in weights.items():
+            arr = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value)
+            spec = specs[name]
+            if list(arr.shape) != spec["shape"]:
+                raise ArtifactError(f"{name}: expected shape {spec['shape']}, got {list(arr.shape)}")
+            arrays[name] = arr.astype(DTYPES[spec["dtype"]], copy=False)
+        for name, arr in arrays.items():
+            self._view(specs[name])[...] = arr
+
+
 def load(source, engine: str = "wasmtime") -> LoadedModel:
     """Load an artifact from a path or bytes; returns a callable model."""
     wasm = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).read_bytes()
-    return LoadedModel(read_manifest(wasm), wasm, engine)
+    manifest = read_manifest(wasm)
+    return (LoadedTrainer if manifest.get("kind") == "trainer" else LoadedModel)(manifest, wasm, engine)

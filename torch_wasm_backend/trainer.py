@@ -1,0 +1,295 @@
+"""``save_training``: a trainable ``.wasm`` artifact (``train_step``, ``forward``, weights).
+
+Two programs share one module and one memory:
+
+* the **train step**: forward (training mode), loss, gradients (``torch.func.grad``: the
+  backward operators are traced into the same ATen graph) and the optimizer update
+  (``optim.py``), traced with ``make_fx`` after functionalization. The in-place updates of
+  parameters, batch-norm buffers and optimizer state become ``copy_`` nodes into the
+  graph's inputs; they are taken out of the graph, computed as extra outputs, and the
+  exported ``train_step`` copies each one over its input buffer after the kernels ran;
+* the **forward**: the model in eval mode, whose parameter and buffer inputs are placed at
+  the train step's offsets, so it always sees the latest weights.
+
+The state (parameters, buffers, optimizer state, step count) is baked in as data segments;
+the manifest lists the byte offset, shape and dtype of every state tensor, so a host reads
+and writes weights directly (federated averaging). The artifact is loaded back and checked
+against the same train steps run by the numpy interpreter of the IR before it is written.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import __version__, ir
+from .assemble import assemble, wabt_version
+from .config import Options
+from .decompositions import decompositions
+from .emit import module as wat
+from .export import SaveError, _DTYPE_NAMES, _input_names
+from .lower import Unsupported, lower_graph
+from .memory import plan_memory
+from .optim import OptimizerError, from_config, from_torch
+from .runtime.artifact import FORMAT_VERSION, MANIFEST_SECTION, custom_section
+from .schedule import schedule
+
+LOSSES = {"cross_entropy": F.cross_entropy, "mse": F.mse_loss, "l1": F.l1_loss, "nll": F.nll_loss}
+
+
+def _trace(fn, args) -> torch.fx.GraphModule:
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    gm = make_fx(torch.func.functionalize(fn, remove="mutations"),
+                 decomposition_table=decompositions(), tracing_mode="fake")(*args)
+    gm.graph._codegen = torch.fx.graph.CodeGen()  # flat arguments in, a flat tuple out
+    gm.recompile()
+    return gm
+
+
+def _state_updates(gm: torch.fx.GraphModule) -> dict:
+    """Turn the trailing ``copy_(input, value)`` nodes (in-place updates of inputs) into
+    extra graph outputs. Returns {output position: input position}."""
+    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+    out = next(n for n in gm.graph.nodes if n.op == "output")
+    results = list(out.args[0]) if isinstance(out.args[0], (list, tuple)) else [out.args[0]]
+    writes = {}
+    for node in list(gm.graph.nodes):
+        if node.op == "call_function" and node.target is torch.ops.aten.copy_.default \
+                and node.args[0] in placeholders:
+            if node.users:
+                raise SaveError("internal error: an in-place input update is read later in the train step")
+            dst, value = node.args
+            writes[len(results)] = placeholders.index(dst)
+            results.append(value)
+            gm.graph.erase_node(node)
+    if any(n.op == "call_function" and n.target is torch.ops.aten.copy_.default for n in gm.graph.nodes):
+        raise SaveError("internal error: an in-place update of an intermediate value survived functionalization")
+    out.args = (tuple(results),)
+    gm.recompile()
+    return writes
+
+
+@dataclasses.dataclass
+class _Part:
+    """One program of the module: its schedule, plan, and byte offset of every buffer."""
+
+    program: ir.Program
+    sched: object
+    offsets: dict
+
+
+def _build(gm, example_args, options: Options, prefix: str, base: int, fixed: dict) -> _Part:
+    """Lower, schedule and place one graph; kernels are renamed ``{prefix}…`` so two programs
+    fit in one module; buffers land after ``base``, except inputs listed in ``fixed``
+    ({input position: byte offset}), which are placed where another program keeps them."""
+    prog = lower_graph(gm, example_args, ())
+    prog = dataclasses.replace(prog, kernels=tuple(dataclasses.replace(k, name=prefix + k.name) for k in prog.kernels))
+    prog.verify()
+    if prog.symbols:
+        raise SaveError("a trainable artifact needs static shapes")
+    sched = schedule(prog, options)
+    plan = plan_memory(sched, options.alignment, {})
+    offsets = {name: base + p.offset for name, p in plan.placements.items()}
+    for pos, off in fixed.items():
+        offsets[prog.inputs[pos].buffer] = off
+    return _Part(prog, sched, offsets), base + plan.total_bytes
+
+
+def _align(n: int, a: int = 16) -> int:
+    return (n + a - 1) // a * a
+
+
+def _spec(name, shape, dtype, offset) -> dict:
+    return {"name": name, "shape": [int(s) for s in shape], "dtype": _DTYPE_NAMES[dtype], "offset": int(offset)}
+
+
+def save_training(model: torch.nn.Module, loss_fn, optimizer, example_inputs, path, options=None) -> dict:
+    """Write a trainable artifact for ``model``. ``example_inputs``: ``(inputs..., target)``;
+    the loss is ``loss_fn(model(*inputs), target)`` (a callable, or one of ``LOSSES``).
+    ``optimizer``: a ``torch.optim`` SGD/Adam/AdamW over ``model.parameters()`` (its
+    hyper-parameters and any state are used) or a dict ``{"name": "sgd", "lr": ...}``.
+    The module exports ``train_step`` (returns the loss of the batch before the update),
+    ``forward`` (eval mode), ``prepare`` and ``memory``. Returns the manifest."""
+    opts = Options.from_dict(options)
+    if not isinstance(model, torch.nn.Module):
+        raise SaveError(f"save_training() expects an nn.Module, got {type(model).__name__}")
+    if isinstance(loss_fn, str):
+        if loss_fn not in LOSSES:
+            raise SaveError(f"unknown loss {loss_fn!r}; known: {sorted(LOSSES)} (or pass a callable)")
+        loss_fn = LOSSES[loss_fn]
+    example_inputs = tuple(example_inputs)
+    if len(example_inputs) < 2 or not all(isinstance(x, torch.Tensor) for x in example_inputs):
+        raise SaveError("example_inputs must be (inputs..., target): at least one model input and a target, "
+                        "all tensors")
+    inputs, target = example_inputs[:-1], example_inputs[-1]
+    names = [n for n, _ in model.named_parameters()]
+    params = [p.detach().clone() for p in model.parameters()]
+    bnames = [n for n, _ in model.named_buffers()]
+    buffers = [b.detach().clone() for b in model.buffers()]
+    try:
+        if isinstance(optimizer, torch.optim.Optimizer):
+            opt, init_state, step0 = from_torch(optimizer, list(model.parameters()))
+        else:
+            opt, init_state, step0 = from_config(optimizer), {}, 0.0
+    except OptimizerError as e:
+        raise SaveError(str(e)) from None
+    slots = [(i, s) for i in range(len(params)) for s in opt.state_names()]
+    state = [init_state.get(k, torch.zeros_like(params[k[0]])) for k in slots]
+    step = torch.tensor(step0, dtype=torch.float32)
+    net = copy.deepcopy(model)
+
+    def train_step(params, buffers, state, step, *batch):
+        *xs, y = batch
+
+        def loss_of(ps):
+            bufs = {n: b.clone() for n, b in zip(bnames, buffers)}
+            out = torch.func.functional_call(net, (dict(zip(names, ps)), bufs), tuple(xs))
+            return loss_fn(out, y), [bufs[n] for n in bnames]
+
+        grads, (loss, new_buffers) = torch.func.grad_and_value(loss_of, has_aux=True)(list(params))
+        for b, nb in zip(buffers, new_buffers):
+            b.copy_(nb)
+        step.add_(1)
+        for i, (p, g) in enumerate(zip(params, grads)):
+            opt.update(p, g, {s: state[slots.index((i, s))] for s in opt.state_names()}, step)
+        return loss
+
+    def forward(params, buffers, *xs):
+        return torch.func.functional_call(net, (dict(zip(names, params)), dict(zip(bnames, buffers))), tuple(xs))
+
+    try:
+        net.train()
+        t_args = (params, buffers, state, step, *inputs, target)
+        t_gm = _trace(train_step, t_args)
+        writes = _state_updates(t_gm)
+        net.eval()
+        f_args = (params, buffers, *inputs)
+        f_gm = _trace(forward, f_args)
+    except Unsupported as e:
+        raise SaveError(f"the train step cannot be traced: {e}") from None
+    flat_t = [*params, *buffers, *state, step, *inputs, target]
+    flat_f = [*params, *buffers, *inputs]
+    n_state = len(params) + len(buffers) + len(state) + 1
+    try:
+        train, end = _build(t_gm, flat_t, opts, "t_", 0, {})
+        shared = {i: train.offsets[train.program.inputs[i].buffer] for i in range(len(params) + len(buffers))}
+        fwd, end = _build(f_gm, flat_f, opts, "f_", _align(end), shared)
+    except Unsupported as e:
+        raise SaveError(f"some operators of the train step cannot run as WebAssembly: {e}") from None
+
+    # the module: state as data segments, two programs, three entry points
+    pages = max(1, -(-end // 65536))
+    parts = [f"(module\n(memory (export \"memory\") {pages})"]
+    for part in (train, fwd):
+        parts += wat.constant_segments(part.program, part.offsets)
+    for k, t in enumerate(flat_t[:n_state]):
+        data = t.detach().contiguous().numpy().tobytes()
+        if data:
+            parts.append(f"(data (i32.const {train.offsets[train.program.inputs[k].buffer]}) "
+                         f"\"{wat.text.data_string(data)}\")")
+    parts += wat.libraries([p for part in (train, fwd) for p in (*part.sched.prepare, *part.sched.forward)])
+    t_funcs, t_entry = wat.kernel_functions(train.sched, train.offsets)
+    f_funcs, f_entry = wat.kernel_functions(fwd.sched, fwd.offsets)
+    parts += t_funcs + f_funcs
+    copies = []
+    for out_pos, in_pos in sorted(writes.items()):
+        o, spec = train.program.outputs[out_pos], train.program.inputs[in_pos]
+        nbytes = int(np.prod([int(s) for s in spec.shape])) * np.dtype(ir.NUMPY_DTYPE[spec.dtype]).itemsize
+        if not nbytes:
+            continue
+        if not _contiguous(o):
+            raise SaveError(f"internal error: the update of state input {in_pos} is not contiguous")
+        src = train.offsets[o.buffer] + int(o.offset) * np.dtype(ir.NUMPY_DTYPE[o.dtype]).itemsize
+        copies.append(f"(memory.copy (i32.const {train.offsets[spec.buffer]}) (i32.const {src}) (i32.const {nbytes}))")
+    parts.append(wat.entry_function("prepare", t_entry["prepare"] + f_entry["prepare"]))
+    parts.append(wat.entry_function("train_step", t_entry["forward"] + copies))
+    parts.append(wat.entry_function("forward", f_entry["forward"]))
+    text = "\n".join(parts) + ")\n"
+
+    def place(prog, offsets, pos):
+        return offsets[prog.inputs[pos].buffer]
+
+    def out_spec(prog, offsets, k, name):
+        o = prog.outputs[k]
+        spec = _spec(name, o.shape, o.dtype, offsets[o.buffer] + int(o.offset) * np.dtype(ir.NUMPY_DTYPE[o.dtype]).itemsize)
+        spec["strides"] = [int(s) for s in o.strides]
+        return spec
+
+    in_names = _input_names(model, len(inputs))
+    state_names = ([f"param:{n}" for n in names] + [f"buffer:{n}" for n in bnames]
+                   + [f"optimizer:{names[i]}:{s}" for i, s in slots] + ["optimizer:step"])
+    manifest = {
+        "format": "torch_wasm_backend", "format_version": FORMAT_VERSION, "kind": "trainer",
+        "inputs": [_spec(n, x.shape, _ir_dtype(x), place(fwd.program, fwd.offsets, len(params) + len(buffers) + k))
+                   for k, (n, x) in enumerate(zip(in_names, inputs))],
+        "outputs": [out_spec(fwd.program, fwd.offsets, k, f"output{k}") for k in range(len(fwd.program.outputs))],
+        "train_step": {
+            "inputs": [_spec(n, x.shape, _ir_dtype(x), place(train.program, train.offsets, n_state + k))
+                       for k, (n, x) in enumerate(zip(in_names + ["target"], (*inputs, target)))],
+            "outputs": [out_spec(train.program, train.offsets, 0, "loss")],
+        },
+        "state": [_spec(n, t.shape, _ir_dtype(t), place(train.program, train.offsets, k))
+                  for k, (n, t) in enumerate(zip(state_names, flat_t[:n_state]))],
+        "symbols": [],
+        "memory": {"pages": pages, "bytes": end},
+        "exports": {"memory": "memory", "forward": "forward", "prepare": "prepare", "train_step": "train_step"},
+        "optimizer": {"kind": type(opt).__name__.lower(), **dataclasses.asdict(opt)},
+        "requires": {"simd128": True, "relaxed_simd": False, "threads": False},
+        "tools": {"torch_wasm_backend": __version__, "torch": torch.__version__, "wabt": wabt_version()},
+    }
+    wasm = assemble(text) + custom_section(MANIFEST_SECTION, json.dumps(manifest, sort_keys=True).encode())
+    _check(wasm, t_gm, flat_t, n_state, writes, f_gm, flat_f)
+    Path(path).write_bytes(wasm)
+    return manifest
+
+
+def _check(wasm: bytes, t_gm, flat_t, n_state: int, writes: dict, f_gm, flat_f) -> None:
+    """One train step and one forward of the artifact against the traced graphs run by
+    eager PyTorch on the same data: a wrong artifact is never written."""
+    from .runtime.artifact import load
+
+    trainer = load(wasm)
+    state = [t.clone() for t in flat_t[:n_state]]
+    with torch.no_grad():
+        outs = t_gm(*state, *flat_t[n_state:])
+        want_forward = f_gm(*flat_f)
+    loss = trainer.train_step(*flat_t[n_state:])
+    problems = []
+    if not np.isclose(loss, float(outs[0]), rtol=1e-4, atol=1e-5):
+        problems.append(f"loss {loss} vs {float(outs[0])}")
+    got_state = list(trainer.get_weights().values())
+    for out_pos, in_pos in writes.items():
+        if not np.allclose(got_state[in_pos], outs[out_pos].numpy(), rtol=1e-3, atol=1e-5, equal_nan=True):
+            problems.append(f"state {trainer.state_names[in_pos]} after one step")
+    trainer.set_weights(dict(zip(trainer.state_names, (t.numpy() for t in flat_t[:n_state]))))
+    got = trainer(*flat_t[n_state:-1])
+    got = list(got) if isinstance(got, tuple) else [got]
+    want = list(want_forward) if isinstance(want_forward, (tuple, list)) else [want_forward]
+    for g, w in zip(got, want):
+        if not np.allclose(g, w.numpy(), rtol=1e-3, atol=1e-5, equal_nan=True):
+            problems.append("forward output")
+    if problems:
+        raise SaveError("internal error: the trainable artifact disagrees with PyTorch on the example batch: "
+                        + ", ".join(problems))
+
+
+def _ir_dtype(t: torch.Tensor) -> str:
+    from .lower.registry import ir_dtype
+
+    return ir_dtype(t.dtype)
+
+
+def _contiguous(o: ir.OutputSpec) -> bool:
+    expected = 1
+    for size, stride in reversed(list(zip(o.shape, o.strides))):
+        if int(size) != 1 and int(stride) != expected:
+            return False
+        expected *= int(size)
+    return True
