@@ -242,6 +242,7 @@ def save_training(model: torch.nn.Module, loss_fn, optimizer, example_inputs, pa
         "exports": {"memory": "memory", "forward": "forward", "prepare": "prepare", "train_step": "train_step"},
         "optimizer": {"kind": type(opt).__name__.lower(), **dataclasses.asdict(opt)},
         "requires": {"simd128": True, "relaxed_simd": False, "threads": False},
+        "options": {k: v for k, v in dataclasses.asdict(opts).items() if k not in ("debug_dir", "interpret")},
         "tools": {"torch_wasm_backend": __version__, "torch": torch.__version__, "wabt": wabt_version()},
     }
     wasm = assemble(text) + custom_section(MANIFEST_SECTION, json.dumps(manifest, sort_keys=True).encode())

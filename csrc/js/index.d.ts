@@ -47,13 +47,17 @@ export interface Manifest {
   /** Dynamic sizes: written as i32 at `offset` before each call; any value in [min, max]. */
   symbols?: { name: string; min: number; max: number; offset: number }[];
   format_version: 1;
+  /** "trainer" for a trainable artifact (then train_step and state are present). */
+  kind?: "trainer";
+  train_step?: { inputs: ManifestTensor[]; outputs: ManifestOutput[] };
+  state?: ManifestTensor[];
   /** C-contiguous, in the order the model takes them. */
   inputs: ManifestTensor[];
   outputs: ManifestOutput[];
-  memory: { pages: number; bytes: number; weights_bytes: number; arena_bytes: number };
-  exports: { memory: string; forward: string; prepare: string };
+  memory: { pages: number; bytes: number; weights_bytes?: number; arena_bytes?: number };
+  exports: { memory: string; forward: string; prepare: string; train_step?: string };
   requires: { simd128: boolean; relaxed_simd: boolean; threads: boolean };
-  options: Record<string, unknown>;
+  options?: Record<string, unknown>;
   tools: Record<string, string>;
   [key: string]: unknown;
 }
@@ -107,6 +111,21 @@ export declare class Model {
   runTimed(inputs: Inputs, options?: { warmup?: number; repeat?: number; sizes?: Record<string, number> }): TimedRun;
 }
 
+/** A trainable artifact (torch_wasm_backend.save_training): run() is the eval-mode forward
+ *  with the current weights. */
+export declare class Trainer extends Model {
+  /** The train step's inputs: the model inputs, then "target". */
+  readonly trainInputs: readonly TensorSpec[];
+  /** State tensors: "param:<name>", "buffer:<name>", "optimizer:<param>:<slot>", "optimizer:step". */
+  readonly state: readonly TensorSpec[];
+  /** Forward, loss, backward and optimizer update in WebAssembly; returns the batch loss before the update. */
+  trainStep(inputs: Inputs, target: TypedArray): number;
+  /** Copies of the state tensors whose names start with `prefix` (all by default). */
+  getWeights(prefix?: string): Record<string, TypedArray>;
+  /** Overwrite state tensors by name (any subset); all are checked before any is written. */
+  setWeights(weights: Record<string, TypedArray>): void;
+}
+
 export interface LoadOptions {
   /** Compile while downloading when the response is served as application/wasm (default true). */
   streaming?: boolean;
@@ -123,4 +142,5 @@ export type Source = string | URL | ArrayBuffer | ArrayBufferView | Response | W
 export type Dim = number | string | { poly: [number, Record<string, number>][] };
 export declare function evalDim(d: Dim, sizes: Record<string, number>): number;
 
-export declare function load(source: Source | PromiseLike<Response>, options?: LoadOptions): Promise<Model>;
+/** Resolves to a Trainer for a trainable artifact, a Model otherwise. */
+export declare function load(source: Source | PromiseLike<Response>, options?: LoadOptions): Promise<Model | Trainer>;

@@ -10,6 +10,11 @@
 // shape and dtype of every input and output. Running = write each input (C-contiguous) at
 // its offset, call forward(), copy each output out as a strided view at its offset.
 // Reference semantics: torch_wasm_backend/runtime/artifact.py.
+//
+// A trainable artifact (torch_wasm_backend.save_training) loads as a Trainer: a Model whose
+// run() is the eval-mode forward, plus trainStep(inputs, target) (forward, loss, backward
+// and optimizer update inside WebAssembly; returns the loss), getWeights() and
+// setWeights(weights) (state tensors by name, e.g. for federated averaging).
 
 export const MANIFEST_SECTION = "torch_wasm_backend.manifest";
 export const FORMAT_VERSION = 1;
@@ -83,7 +88,7 @@ export async function load(source, options = {}) {
                             `(this loader reads version ${FORMAT_VERSION})`);
   }
   const instance = await WebAssembly.instantiate(module, {});
-  return new Model(manifest, module, instance);
+  return manifest.kind === "trainer" ? new Trainer(manifest, module, instance) : new Model(manifest, module, instance);
 }
 
 function isRowMajor(shape, strides) {
@@ -261,4 +266,75 @@ export class Model {
     }
     return out;
   }
+}
+
+/** A trainable artifact: run() is the eval-mode forward with the current weights. */
+export class Trainer extends Model {
+  constructor(manifest, module, instance) {
+    super(manifest, module, instance);
+    const names = manifest.exports;
+    this._trainStep = instance.exports[names.train_step];
+    if (typeof this._trainStep !== "function") {
+      throw new ArtifactError(`the module does not export a "${names.train_step}" function`);
+    }
+    instance.exports[names.prepare]();
+    this.trainInputs = Object.freeze(manifest.train_step.inputs.map((s) => spec(s, false)));
+    this._loss = spec({ ...manifest.train_step.outputs[0], strides: [] }, true);
+    /** The state tensors (parameters, buffers, optimizer state): [{name, shape, dtype, offset, size}]. */
+    this.state = Object.freeze(manifest.state.map((s) => spec(s, false)));
+  }
+
+  /** One training step on a batch: `inputs` as for run() (an array, an object keyed by
+   *  input name, or one typed array), `target` a typed array. Returns the loss (a number)
+   *  of this batch before the update. */
+  trainStep(inputs, target) {
+    const names = this.trainInputs.map((s) => s.name);
+    const given = ArrayBuffer.isView(inputs) ? [inputs]
+      : Array.isArray(inputs) ? inputs : names.slice(0, -1).map((k) => inputs?.[k]);
+    if (given.length !== names.length - 1) {
+      throw new ArtifactError(`trainStep() takes ${names.length - 1} input(s) (${names.slice(0, -1).join(", ")}) ` +
+                              `and a target, got ${given.length} input(s)`);
+    }
+    const arrays = [...given, target].map((x, i) => this._check(this.trainInputs[i], x));
+    arrays.forEach((x, i) => this._write(this.trainInputs[i], x));
+    const t0 = now();
+    try {
+      this._trainStep();
+    } catch (e) {
+      throw new ArtifactError(`train_step() trapped: ${e.message}`, { cause: e });
+    } finally {
+      this.lastRunMs = now() - t0;
+    }
+    return this._read(this._loss)[0];
+  }
+
+  /** Copies of the state tensors by name; `prefix` selects some ("param:" for parameters). */
+  getWeights(prefix = "") {
+    const out = {};
+    for (const s of this.state) {
+      if (s.name.startsWith(prefix)) out[s.name] = this._read({ ...s, strides: rowMajorStrides(s.shape) });
+    }
+    return out;
+  }
+
+  /** Overwrite state tensors by name (any subset), each a typed array of the right type
+   *  and length; everything is checked before anything is written. */
+  setWeights(weights) {
+    const byName = Object.fromEntries(this.state.map((s) => [s.name, s]));
+    const unknown = Object.keys(weights).filter((k) => !(k in byName));
+    if (unknown.length) throw new ArtifactError(`unknown state name(s) ${unknown.join(", ")}; see trainer.state`);
+    const checked = Object.entries(weights).map(([k, x]) => [byName[k], this._check(byName[k], x)]);
+    for (const [s, x] of checked) this._write(s, x);
+  }
+
+  _write(s, x) {
+    new Uint8Array(this.memory.buffer, s.offset, x.byteLength).set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
+  }
+}
+
+function rowMajorStrides(shape) {
+  const strides = new Array(shape.length);
+  let n = 1;
+  for (let d = shape.length - 1; d >= 0; d--) { strides[d] = n; n *= shape[d]; }
+  return strides;
 }
