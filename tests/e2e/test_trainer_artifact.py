@@ -72,10 +72,10 @@ def test_train_steps_follow_eager(name, tmp_path):
     # the eval forward reads the trained weights
     x = data[1][0]
     with torch.no_grad():
-        torch.testing.assert_close(trainer(x), reference(x), atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(trainer(x), reference(x), atol=1e-4, rtol=1e-3)
     weights = trainer.get_weights("param:")
     for (n, p) in reference.named_parameters():
-        np.testing.assert_allclose(weights[f"param:{n}"], p.detach().numpy(), atol=1e-5, rtol=1e-3)
+        np.testing.assert_allclose(weights[f"param:{n}"], p.detach().numpy(), atol=1e-4, rtol=1e-3)
 
 
 def test_optimizer_state_continues_from_torch(tmp_path):
@@ -137,6 +137,33 @@ def test_cross_entropy_classifier(tmp_path):
     trainer = torch_wasm_backend.load(tmp_path / "ce.wasm")
     eager = eager_curve(reference, torch.optim.SGD(reference.parameters(), lr=0.2), data, 12, F.cross_entropy)
     torch.testing.assert_close(wasm_curve(trainer, data, 12), eager, atol=1e-5, rtol=1e-3)
+
+
+def test_cnn_with_batch_norm(tmp_path):
+    """Convolutions, batch norm in training mode (its running statistics are state the
+    train step updates), max pooling; the eval forward uses the running statistics."""
+    from tests.e2e.test_training import SmallCNN
+
+    torch.manual_seed(0)
+    model = SmallCNN()
+    reference = copy.deepcopy(model)
+    g = torch.Generator().manual_seed(4)
+    data = [(torch.randn(3, 3, 14, 14, generator=g), torch.randint(0, 4, (3,), generator=g)) for _ in range(2)]
+    # SGD, not Adam: the convolution biases before batch norm get zero gradients up to
+    # round-off, and Adam would turn that noise into +-lr steps (see trainer._check)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    torch_wasm_backend.save_training(model, F.cross_entropy, opt, data[0], tmp_path / "cnn.wasm")
+    trainer = torch_wasm_backend.load(tmp_path / "cnn.wasm")
+    reference.train()
+    eager = eager_curve(reference, torch.optim.SGD(reference.parameters(), lr=0.05, momentum=0.9), data, 6,
+                        F.cross_entropy)
+    torch.testing.assert_close(wasm_curve(trainer, data, 6), eager, atol=1e-4, rtol=1e-3)
+    state = trainer.get_weights("buffer:")
+    for name, buf in reference.named_buffers():
+        np.testing.assert_allclose(state[f"buffer:{name}"], buf.numpy(), atol=1e-4, rtol=1e-3, err_msg=name)
+    reference.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(trainer(data[1][0]), reference(data[1][0]), atol=1e-4, rtol=1e-3)
 
 
 def test_errors(tmp_path):

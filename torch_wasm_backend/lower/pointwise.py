@@ -418,3 +418,12 @@ def to_copy(ctx, node, x, **kwargs):
 
         return cast(x, ir_dtype(dtype))
     return x
+
+
+@lower(aten.copy.default, promote=None)
+def copy(ctx, node, dst, src, non_blocking=False):
+    """The functional form of ``dst.copy_(src)``: ``src`` broadcast to ``dst``'s shape, in
+    ``dst``'s dtype."""
+    from .registry import broadcast_to
+
+    return broadcast_to(cast(src, dst.dtype), dst.shape)
