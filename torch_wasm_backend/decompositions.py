@@ -3,7 +3,8 @@
 Start from PyTorch's core ATen decompositions, keep the ops we lower natively (``KEEP``:
 decomposing them would lose fusion or numerical care), and add decompositions for the
 fused inference fast paths of ``nn.TransformerEncoderLayer`` and ``nn.MultiheadAttention``
-(they have no ATen decomposition of their own).
+(they have no ATen decomposition of their own) and for the backward of CPU flash attention
+(training graphs).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ aten = torch.ops.aten
 KEEP = (aten._softmax, aten._log_softmax, aten.native_layer_norm, aten.gelu, aten.silu, aten.hardswish,
         aten.hardsigmoid, aten.leaky_relu, aten.hardtanh, aten.embedding, aten.addmm, aten.mm, aten.bmm,
         aten.baddbmm, aten.convolution, aten._native_batch_norm_legit_no_training, aten.max_pool2d_with_indices,
-        aten.avg_pool2d, aten._adaptive_avg_pool2d, aten.var, aten.clamp, aten.where, aten.index_select)
+        aten.avg_pool2d, aten._adaptive_avg_pool2d, aten.var, aten.clamp, aten.where, aten.index_select,
+        aten.embedding_dense_backward)
 
 
 def _attention(q_in, k_in, v_in, num_heads, qkv_weight, qkv_bias, proj_weight, proj_bias, mask, mask_type):
@@ -77,6 +79,37 @@ def native_multi_head_attention(query, key, value, embed_dim, num_head, qkv_weig
     return out, attn.mean(dim=1) if average_attn_weights else attn
 
 
+def sdpa_flash_cpu_backward(grad_out, query, key, value, out, logsumexp, dropout_p, is_causal, attn_mask=None,
+                            scale=None):
+    """Gradients of ``softmax(q k^T * scale + mask) v`` from recomputed probabilities P:
+    dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dO * O)), dQ = dS K * scale,
+    dK = dS^T Q * scale. (``logsumexp`` is not used: when the forward was decomposed it holds
+    the attention weights, not the log-sum-exp.) Grouped-query heads are repeated, their
+    key/value gradients summed back."""
+    if dropout_p != 0.0:
+        raise Unsupported("attention backward with dropout")
+    heads, kv_heads = query.shape[1], key.shape[1]
+    rep = heads // kv_heads
+    k, v = (key, value) if rep == 1 else (key.repeat_interleave(rep, 1), value.repeat_interleave(rep, 1))
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    s = torch.matmul(query, k.transpose(-2, -1)) * scale
+    if is_causal:
+        keep = torch.ones(query.shape[-2], key.shape[-2], dtype=torch.bool).tril()
+        s = s.masked_fill(~keep, float("-inf"))
+    if attn_mask is not None:
+        s = s.masked_fill(~attn_mask, float("-inf")) if attn_mask.dtype == torch.bool else s + attn_mask
+    p = torch.softmax(s, dim=-1)
+    dv = torch.matmul(p.transpose(-2, -1), grad_out)
+    dp = torch.matmul(grad_out, v.transpose(-2, -1))
+    ds = p * (dp - (grad_out * out).sum(-1, keepdim=True))
+    dq = torch.matmul(ds, k) * scale
+    dk = torch.matmul(ds.transpose(-2, -1), query) * scale
+    if rep != 1:
+        dk = dk.unflatten(1, (kv_heads, rep)).sum(2)
+        dv = dv.unflatten(1, (kv_heads, rep)).sum(2)
+    return dq, dk, dv
+
+
 def _refuse_bool(op, decomposition):
     """PyTorch raises for boolean matrix products; their decompositions would not."""
 
@@ -98,4 +131,5 @@ def decompositions() -> dict:
             table[op] = _refuse_bool(op, table[op])
     table[aten._transformer_encoder_layer_fwd.default] = transformer_encoder_layer_fwd
     table[aten._native_multi_head_attention.default] = native_multi_head_attention
+    table[aten._scaled_dot_product_flash_attention_for_cpu_backward.default] = sdpa_flash_cpu_backward
     return table

@@ -6,9 +6,12 @@
   for 1x1/stride-1 kernels) followed by a batched ``Gemm`` with the bias fused.
 * A depthwise convolution (one input channel per group) is a ``Reduce`` over the window,
   which the scheduler vectorises along the output width.
+* A transposed convolution is a GEMM (weight^T @ input: every input pixel's contribution
+  to each kernel tap) followed by ``col2im``, a gather: each output pixel sums the taps
+  that land on it. The same two pieces give a convolution's input gradient.
 * Max/avg pooling are window reductions over the padded input; adaptive average pooling is
   an average pool when the windows are uniform and otherwise a GEMM with a constant
-  pooling matrix.
+  pooling matrix. Max pooling's indices are an argmax over the same window.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import sympy
 import torch
 
 from .. import ir
-from ..indexing import contiguous_strides
+from ..indexing import FloorDiv, ModIndex, contiguous_strides
 from .core import TensorValue, Unsupported, buffer_numel, static_int, stored
 from .linalg import gemm
 from .pointwise import binary, const_like
@@ -65,19 +68,129 @@ def _window(x: TensorValue, out_hw, k, s, d):
                        x.dtype, loader)
 
 
+def squeeze_height(v: TensorValue) -> TensorValue:
+    """(N, C, 1, W) -> (N, C, W): a 1-d result computed as a 2-d one of height 1."""
+    return TensorValue(v.shape[:2] + v.shape[3:], v.dtype, lambda idx: v.load((idx[0], idx[1], 0, idx[2])))
+
+
+def col2im(ctx, cols: TensorValue, out_hw, s, d, p) -> TensorValue:
+    """The gather that undoes a window view. ``cols`` (N, C, KH, KW, IH, IW) holds what
+    window (ih, iw) gives its tap (kh, kw), which lands on pixel (ih*s + kh*d - p, ...);
+    the result (N, C, OH, OW) sums, for every pixel, the taps that land on it.
+
+    The taps are stored zero-stuffed at (ih*s + kh*d, iw*s + kw*d) into a zero-filled
+    buffer with one plane per tap (each position is written once: no scatter-add); every
+    pixel is then a plain sum over the (kh, kw) planes, with no divisibility tests. When
+    windows cannot overlap (stride >= dilated kernel) one plane holds all taps and the
+    result is a view of it."""
+    n, c, kh, kw, ih, iw = (static_int(v, "col2im") for v in cols.shape)
+    oh, ow = out_hw
+    hz = max((ih - 1) * s[0] + (kh - 1) * d[0] + 1, oh + p[0])
+    wz = max((iw - 1) * s[1] + (kw - 1) * d[1] + 1, ow + p[1])
+    planes = s[0] < (kh - 1) * d[0] + 1 or s[1] < (kw - 1) * d[1] + 1
+    shape = (n, c, kh, kw, hz, wz) if planes else (n, c, 1, 1, hz, wz)
+    buf = ctx.new_buffer("f32", buffer_numel(sympy.Mul(*shape)))
+    ctx.store_into(TensorValue(shape, "f32", lambda idx: ir.Const(0.0, "f32")), buf)
+    st = contiguous_strides(shape)
+    plane = (st[2], st[3]) if planes else (0, 0)
+    ctx.store_into(cols, buf, (st[0], st[1], plane[0] + d[0] * st[4], plane[1] + d[1] * st[5], s[0] * st[4],
+                               s[1] * st[5]))
+    z = stored(buf, shape, "f32")
+    if not planes:
+        return TensorValue((sympy.Integer(n), sympy.Integer(c), sympy.Integer(oh), sympy.Integer(ow)), "f32",
+                           lambda idx: z.load((idx[0], idx[1], 0, 0, idx[2] + p[0], idx[3] + p[1])))
+    win = TensorValue(tuple(sympy.Integer(v) for v in (n, c, oh, ow, kh, kw)), "f32", lambda idx: z.load(
+        (idx[0], idx[1], idx[4], idx[5], idx[2] + p[0], idx[3] + p[1])))
+    return ctx.reduce(win, (4, 5), "sum", False)
+
+
+def conv_transpose(ctx, x: TensorValue, weight: TensorValue, s, p, d, groups: int, out_hw) -> TensorValue:
+    """Transposed convolution of (N, Cin, H, W) with a (Cin, Cout/groups, KH, KW) weight,
+    cropped to ``out_hw``: per group a GEMM (Cout/g*KH*KW, Cin/g) @ (Cin/g, H*W) gives every
+    input pixel's contribution to every tap, ``col2im`` sums them per output pixel."""
+    n, cin, h, w = (static_int(v, "transposed convolution") for v in x.shape)
+    _, cog, kh, kw = (static_int(v, "transposed convolution weight") for v in weight.shape)
+    cig, cout, kk = cin // groups, cog * groups, kh * kw
+    if n == 0 or min(cout, *out_hw) <= 0:
+        return ctx.constant(np.zeros((n, cout, max(out_hw[0], 0), max(out_hw[1], 0))), "f32")
+    if cig == 1:  # one input channel per group (depthwise): the "GEMM" is a product, fused below
+        def tap(idx):
+            g, co = FloorDiv(idx[1], cog), ModIndex(idx[1], cog)
+            return ir.Op("mul", (x.load((idx[0], g, idx[4], idx[5])), weight.load((g, co, idx[2], idx[3]))), "f32")
+
+        cols = TensorValue(tuple(sympy.Integer(v) for v in (n, cout, kh, kw, h, w)), "f32", tap)
+    else:
+        wt = reshape(weight, (groups, cig, cog * kk))
+        a = ctx.realize(TensorValue((sympy.Integer(groups), sympy.Integer(cog * kk), sympy.Integer(cig)), "f32",
+                                    lambda idx: wt.load((idx[0], idx[2], idx[1]))))
+        buf = ctx.new_buffer("f32", buffer_numel(n * cout * kk * h * w))
+        xs = reshape(x, (n * groups, cig, h * w))
+        if groups == 1:
+            gemm(ctx, broadcast_to(a, (n, cog * kk, cig)), xs, out=(buf, 0))
+        else:
+            for ni in range(n):
+                b_ = TensorValue((sympy.Integer(groups), sympy.Integer(cig), sympy.Integer(h * w)), "f32",
+                                 lambda idx, base=ni * groups: xs.load((idx[0] + base, idx[1], idx[2])))
+                gemm(ctx, a, b_, out=(buf, ni * cout * kk * h * w))
+        cols = stored(buf, (n, cout, kh, kw, h, w), "f32")
+    return col2im(ctx, cols, out_hw, s, d, p)
+
+
+def conv_weight_grad(ctx, dy: TensorValue, x: TensorValue, k, s, p, d, groups: int) -> TensorValue:
+    """The weight gradient of a convolution whose windows (kernel ``k``) over ``x``
+    (N, Cx, H, W) produced ``dy`` (N, Cy, OH, OW): (Cy, Cx/groups, KH, KW), each entry a sum
+    over N*OH*OW. Per group a GEMM (Cy/g, N*OH*OW) @ (N*OH*OW, Cx/g*KH*KW) against a
+    transposed im2col; with one x channel per group, a window reduction instead."""
+    n, cy, oh, ow = (static_int(v, "convolution backward") for v in dy.shape)
+    cx = static_int(x.shape[1], "convolution backward")
+    kh, kw = k
+    cyg, cxg, kk, npix = cy // groups, cx // groups, kh * kw, oh * ow
+    if n * npix == 0:
+        return ctx.constant(np.zeros((cy, cxg, kh, kw)), "f32")
+    xp = pad_spatial(ctx, x, (p[0], p[0], p[1], p[1]), 0.0)
+    win = _window(xp, (oh, ow), (kh, kw), s, d)  # (N, Cx, OH, OW, KH, KW)
+    if cxg == 1:
+        prod = TensorValue(tuple(sympy.Integer(v) for v in (cy, 1, kh, kw, n, oh, ow)), "f32", lambda idx: ir.Op(
+            "mul", (dy.load((idx[4], idx[0], idx[5], idx[6])),
+                    win.load((idx[4], FloorDiv(idx[0], cyg), idx[5], idx[6], idx[2], idx[3]))), "f32"))
+        return ctx.reduce(prod, (4, 5, 6), "sum", False)
+    if n == 1:
+        a = reshape(dy, (groups, cyg, npix))
+    else:  # channels first, so that (batch, pixel) is one contiguous K axis
+        dyt = ctx.realize(TensorValue((sympy.Integer(cy), sympy.Integer(n), sympy.Integer(oh), sympy.Integer(ow)),
+                                      "f32", lambda idx: dy.load((idx[1], idx[0], idx[2], idx[3]))))
+        a = reshape(dyt, (groups, cyg, n * npix))
+    shape = tuple(sympy.Integer(v) for v in (groups, n, oh, ow, cxg, kh, kw))
+    cols = ctx.realize(TensorValue(shape, "f32", lambda idx: win.load(
+        (idx[1], idx[0] * cxg + idx[4], idx[2], idx[3], idx[5], idx[6]))))
+    gw = gemm(ctx, a, reshape(cols, (groups, n * npix, cxg * kk)))
+    return reshape(gw, (cy, cxg, kh, kw))
+
+
+def _transposed_out(size, k, s, p, d, op):
+    return (size - 1) * s - 2 * p + d * (k - 1) + op + 1
+
+
 @lower(aten.convolution.default)
 def convolution(ctx, node, x, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
-    if transposed:
-        raise Unsupported("transposed convolution")
     if x.dtype != "f32":
         raise Unsupported(f"convolution of {x.dtype}")
     if x.ndim == 3:  # conv1d: a 2-D convolution with height 1
-        out = convolution(ctx, node, unsqueeze_dims(x, [2]), unsqueeze_dims(weight, [2]), bias,
-                          [1] + _pair(stride, 1), [0] + _pair(padding, 1), [1] + _pair(dilation, 1),
-                          False, None, groups)
-        return TensorValue(out.shape[:2] + out.shape[3:], "f32", lambda idx: out.load((idx[0], idx[1], 0, idx[2])))
+        return squeeze_height(convolution(
+            ctx, node, unsqueeze_dims(x, [2]), unsqueeze_dims(weight, [2]), bias, [1] + _pair(stride, 1),
+            [0] + _pair(padding, 1), [1] + _pair(dilation, 1), transposed, [0] + _pair(output_padding or 0, 1),
+            groups))
     if x.ndim != 4 or isinstance(padding, str):
         raise Unsupported(f"convolution of a {x.ndim}-d input with padding {padding!r}")
+    if transposed:
+        s, p, d, op = _pair(stride), _pair(padding), _pair(dilation), _pair(output_padding or 0)
+        k = [static_int(v, "transposed convolution weight") for v in weight.shape[2:]]
+        h, w = (static_int(v, "transposed convolution") for v in x.shape[2:])
+        out_hw = (_transposed_out(h, k[0], s[0], p[0], d[0], op[0]), _transposed_out(w, k[1], s[1], p[1], d[1], op[1]))
+        out = conv_transpose(ctx, x, weight, s, p, d, groups, out_hw)
+        if bias is None:
+            return out
+        return binary("add", out, broadcast_to(unsqueeze_dims(unsqueeze_dims(bias, [0]), [2, 3]), out.shape))
     s, p, d = _pair(stride), _pair(padding), _pair(dilation)
     n = x.shape[0]  # the batch may be a symbolic size; the rest is static
     cin, h, w = (static_int(v, "convolution") for v in x.shape[1:])
@@ -141,19 +254,64 @@ def _as4d(x):
     return unsqueeze_dims(x, [0]) if x.ndim == 3 else x
 
 
+def _max_indices(ctx, win: TensorValue, values: TensorValue, hw, k, s, p, d) -> TensorValue:
+    """int64 flat indices (h*W + w per plane) of the window maxima, exactly as PyTorch's CPU
+    kernel picks them: the first maximum; the last NaN if any (it keeps replacing on NaN);
+    the first in-bounds position when the maximum is -inf (never a padding position)."""
+    h, w = hw
+    kh, kw = k
+    n, c, oh, ow = win.shape[:4]
+
+    def flat(r, idx):  # window position r (flat over KH*KW) -> input index, i32
+        def op(name, a, b):
+            return ir.Op(name, (a, b), "i32")
+
+        r = ir.Op("cast", (r,), "i32") if r.dtype != "i32" else r
+        rh, rw = op("floordiv", r, ir.Const(kw, "i32")), op("mod", r, ir.Const(kw, "i32"))
+        row = op("add", ir.Index(idx[2] * s[0] - p[0], "i32"), op("mul", rh, ir.Const(d[0], "i32")))
+        col = op("add", ir.Index(idx[3] * s[1] - p[1], "i32"), op("mul", rw, ir.Const(d[1], "i32")))
+        return op("add", op("mul", row, ir.Const(w, "i32")), col)
+
+    first = ctx.reduce(win, (4, 5), "argmax", False)
+    # the last NaN: the largest window position holding one (-1: none)
+    nan_pos = TensorValue(win.shape, "i32", lambda idx: ir.Op("where", (
+        ir.Op("isnan", (win.load(idx),), "bool"), ir.Index(idx[4] * kw + idx[5], "i32"), ir.Const(-1, "i32")), "i32"))
+    last_nan = ctx.reduce(nan_pos, (4, 5), "max", False)
+    start = np.zeros((int(oh), int(ow)), dtype=np.int64)  # first in-bounds position per window
+    for y in range(int(oh)):
+        for x in range(int(ow)):
+            y0, x0 = y * s[0] - p[0], x * s[1] - p[1]
+            y0 += -(y0 // d[0]) * d[0] if y0 < 0 else 0
+            x0 += -(x0 // d[1]) * d[1] if x0 < 0 else 0
+            start[y, x] = y0 * w + x0
+    start = ctx.constant(start, "i64")
+
+    def loader(idx):
+        v = values.load(idx)
+        pick = ir.Op("where", (ir.Op("eq", (v, ir.Const(float("-inf"), "f32")), "bool"),
+                               ir.Op("cast", (start.load(idx[2:]),), "i32"), flat(first.load(idx), idx)), "i32")
+        pick = ir.Op("where", (ir.Op("isnan", (v,), "bool"), flat(last_nan.load(idx), idx), pick), "i32")
+        return ir.Op("cast", (pick,), "i64")
+
+    return TensorValue(win.shape[:4], "i64", loader)
+
+
 @lower(aten.max_pool2d_with_indices.default)
 def max_pool2d(ctx, node, x, kernel, stride=(), padding=0, dilation=1, ceil_mode=False):
-    for user in node.users:
-        if user.args[1] == 1 and user.users:
-            raise Unsupported("max_pool2d indices are used (only the values are supported)")
     squeeze = x.ndim == 3
     x4 = _as4d(x)
     k, s, p, d, ohw, pads = _pool_setup(x4, kernel, stride, padding, dilation, ceil_mode, node.meta["val"][0].shape)
     xp = pad_spatial(ctx, x4, pads, float("-inf"))
-    out = ctx.reduce(_window(xp, ohw, k, s, d), (4, 5), "max", False)
+    win = _window(xp, ohw, k, s, d)
+    out = ctx.reduce(win, (4, 5), "max", False)
+    indices = None
+    if any(user.args[1] == 1 and user.users for user in node.users):
+        hw = tuple(static_int(v, "max_pool2d indices") for v in x4.shape[2:])
+        indices = _max_indices(ctx, win, out, hw, k, s, p, d)
     if squeeze:
         out = _drop_batch(out)
-    return [out, None]
+        indices = None if indices is None else _drop_batch(indices)
+    return [out, indices]
 
 
 def _avg_divisor(h, w, k, s, p, ohw, ceil_mode, count_include_pad, divisor_override):

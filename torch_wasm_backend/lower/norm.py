@@ -108,3 +108,55 @@ def batch_norm_inference(ctx, node, x, weight, bias, running_mean, running_var, 
     y = binary("add", binary("mul", x, _channel(scale, x)), _channel(shift, x))
     empty = ctx.constant(__import__("numpy").zeros((0,)), "f32")
     return [y, empty, empty]
+
+
+def _batch_norm_train(ctx, x, weight, bias, eps):
+    """Batch statistics over every dim but the channels: (y, mean, rstd, biased var, n)."""
+    if x.dtype != "f32":
+        raise Unsupported(f"batch_norm of {x.dtype}")
+    if x.ndim < 2:
+        raise Unsupported(f"batch_norm of a {x.ndim}-d input")
+    dims = (0,) + tuple(range(2, x.ndim))
+    mean, var = _moments(ctx, x, dims)
+    var = ctx.realize(var)
+    rstd = ctx.realize(unary("rsqrt", binary("add", var, const_like(var, float(eps)))))
+
+    def channel(v):  # keepdim (1, C, 1, ..) -> (C,)
+        return TensorValue((x.shape[1],), "f32", lambda idx: v.load(tuple(idx[0] if d == 1 else 0
+                                                                            for d in range(x.ndim))))
+
+    mean_c, var_c, rstd_c = channel(mean), channel(var), channel(rstd)
+    # y = x * scale + shift with per-channel scale = rstd * weight, as PyTorch's CPU kernel
+    scale = ctx.realize(binary("mul", rstd_c, weight) if weight is not None else rstd_c)
+    shift = binary("sub", const_like(scale, 0.0), binary("mul", mean_c, scale))
+    shift = ctx.realize(binary("add", shift, bias) if bias is not None else shift)
+    y = binary("add", binary("mul", x, _channel(scale, x)), _channel(shift, x))
+    return y, mean_c, rstd_c, var_c, sympy.Mul(*[x.shape[d] for d in dims])
+
+
+def _running(stat, batch, momentum):
+    """momentum * batch + (1 - momentum) * running, PyTorch's update of a running statistic."""
+    return binary("add", binary("mul", batch, const_like(batch, float(momentum))),
+                  binary("mul", stat, const_like(stat, 1.0 - float(momentum))))
+
+
+@lower(aten._native_batch_norm_legit_functional.default)
+def batch_norm_functional(ctx, node, x, weight, bias, running_mean, running_var, training, momentum, eps):
+    """Training batch norm, functional form: (y, save_mean, save_rstd, new running mean,
+    new running var). The running variance takes the unbiased batch variance."""
+    if not training:
+        y, m, r = batch_norm_inference(ctx, node, x, weight, bias, running_mean, running_var, momentum, eps)
+        return [y, m, r, running_mean, running_var]
+    y, mean, rstd, var, n = _batch_norm_train(ctx, x, weight, bias, eps)
+    # n == 1 gives 0 / 0 = NaN, like PyTorch's kernel
+    unbiased = binary("div", binary("mul", var, count_like(var, n)), count_like(var, n - 1))
+    return [y, mean, rstd, _running(running_mean, mean, momentum), _running(running_var, unbiased, momentum)]
+
+
+@lower(aten._native_batch_norm_legit.no_stats)
+def batch_norm_no_stats(ctx, node, x, weight, bias, training, momentum, eps):
+    """Batch norm without running statistics (``track_running_stats=False``)."""
+    if not training:
+        raise Unsupported("batch_norm in evaluation mode without running statistics")
+    y, mean, rstd, _, _ = _batch_norm_train(ctx, x, weight, bias, eps)
+    return [y, mean, rstd]
