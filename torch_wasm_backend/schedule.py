@@ -98,48 +98,57 @@ def _accesses(k) -> list:
 
 
 def collapse(k):
-    """Merge adjacent output dims d, d+1 whenever every access has
-    ``coeff(i_d) == coeff(i_{d+1}) * range_{d+1}``."""
-    if not isinstance(k, (ir.Pointwise, ir.Reduce)) or len(k.ranges) < 2:
+    """Drop loops of one iteration and merge adjacent dims d, d+1 whenever every access has
+    ``coeff(v_d) == coeff(v_{d+1}) * range_{d+1}``: output dims, and the reduction dims of a
+    reduction (which keeps their row-major order: argmax's flat position is unchanged)."""
+    if not isinstance(k, (ir.Pointwise, ir.Reduce)):
         return k
     if any(isinstance(n, ir.Load) and n.indirect for n in ir.walk(k.body)):
         return k
-    unit = [d for d, r in enumerate(k.ranges) if r == 1]
-    if unit and len(unit) < len(k.ranges):  # a loop of one iteration: index 0, loop gone
-        vs = index_vars(len(k.ranges))
-        keep = [d for d in range(len(k.ranges)) if d not in unit]
+    k = _collapse_dims(k, "ranges", index_vars)
+    return _collapse_dims(k, "red_ranges", reduction_vars) if isinstance(k, ir.Reduce) else k
+
+
+def _collapse_dims(k, field: str, make_vars):
+    ranges = list(getattr(k, field))
+    if len(ranges) < 2:
+        return k
+    unit = [d for d, r in enumerate(ranges) if r == 1]
+    if unit and len(unit) < len(ranges):  # a loop of one iteration: index 0, loop gone
+        vs = make_vars(len(ranges))
+        keep = [d for d in range(len(ranges)) if d not in unit]
         sub = {vs[d]: sympy.Integer(0) for d in unit}
         sub.update({vs[d]: vs[j] for j, d in enumerate(keep)})
-        k = _substitute(k, sub, [k.ranges[d] for d in keep])
-    ranges = list(k.ranges)
+        k = _substitute(k, sub, field, [ranges[d] for d in keep])
+    ranges = list(getattr(k, field))
     changed = True
     while changed and len(ranges) > 1:
         changed = False
         n = len(ranges)
-        vs = index_vars(n)
+        vs = make_vars(n)
         exprs = _accesses(k)
         coeffs = [affine_coeffs(e, vs) for e in exprs]
         if any(c is None for c in coeffs):
             return k
         for d in range(n - 1):
             if all(c[1][vs[d]] == c[1][vs[d + 1]] * ranges[d + 1] for c in coeffs):
-                # i_d * R_{d+1} + i_{d+1} -> j; renumber later dims down by one
+                # v_d * R_{d+1} + v_{d+1} -> w; renumber later dims down by one
                 sub = {vs[d]: sympy.Integer(0), vs[d + 1]: vs[d]}
                 sub.update({vs[e]: vs[e - 1] for e in range(d + 2, n)})
-                k = _substitute(k, sub, ranges[:d] + [ranges[d] * ranges[d + 1]] + ranges[d + 2:])
-                ranges = list(k.ranges)
+                k = _substitute(k, sub, field, ranges[:d] + [ranges[d] * ranges[d + 1]] + ranges[d + 2:])
+                ranges = list(getattr(k, field))
                 changed = True
                 break
     return k
 
 
-def _substitute(k, sub: dict, new_ranges):
+def _substitute(k, sub: dict, field: str, new_ranges):
     from .lower.core import map_expr
 
     def fix(e):
         return sympy.expand(sympy.sympify(e).xreplace(sub))
 
-    return replace(k, ranges=tuple(new_ranges), out_index=fix(k.out_index), body=map_expr(k.body, fix))
+    return replace(k, **{field: tuple(new_ranges)}, out_index=fix(k.out_index), body=map_expr(k.body, fix))
 
 
 # --------------------------------------------------------------------------- vectorising

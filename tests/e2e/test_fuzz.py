@@ -899,19 +899,19 @@ def _relu_of_negative_zero():
 
 
 def _long_sum_accuracy():
-    # eager: 133.121338 (float64: 133.121344); wasm: 133.121521, off by 1.8e-4 > rtol 1.3e-6:
-    # x.sum() over 4096 elements fails assert_close for 43 of seeds 0..199 (simd on; 2023
-    # elements: error 5e-05 with SIMD, 1e-04 scalar, eager 5e-07). interpret=True is close
-    # (numpy sums pairwise): emission accumulates sequentially in one f32 (four with v128).
-    # The fuzzer's float64 second opinion lets such a sum pass while it stays within
-    # tolerance of the exact value (as here); this case asks for eager's accuracy.
+    # eager: 133.121338 (float64: 133.121344); was: 133.121521, off by 1.8e-4 > rtol 1.3e-6:
+    # x.sum() over 4096 elements failed assert_close for 43 of seeds 0..199 (simd on; 2023
+    # elements: error 5e-05 with SIMD, 1e-04 scalar, eager 5e-07). interpret=True was close
+    # (numpy sums pairwise): emission accumulated sequentially in one f32 (four with v128).
+    # This case asks for eager's accuracy, not just the float64 second opinion's. Fixed by
+    # blocked multi-accumulator reductions (emit/kernels.py _accumulate).
     x = torch.randn(4096, generator=torch.Generator().manual_seed(8)) * 2
     return (lambda x: x.sum()), [x], {"strict": True}, "same"
 
 
 def _long_layer_norm_accuracy():
     # the same bug through layer_norm's mean and variance: eager's error vs float64 ~1.7e-06;
-    # wasm ~2e-05 with scalar code (SIMD ~5e-06), above assert_close's float32 tolerance.
+    # was ~2e-05 with scalar code (SIMD ~5e-06), above assert_close's float32 tolerance.
     g = torch.Generator().manual_seed(2)  # 2 of seeds 0..9 fail at n=2048
     x, w = torch.randn(1, 2048, generator=g) * 2, torch.randn(2048, generator=g) * 2
     return (lambda x, w: F.layer_norm(x, (2048,), w)), [x, w], {"strict": True, "simd": False}, "same"
@@ -926,8 +926,9 @@ def _mean_of_empty_cat():
 
 
 FIXED_BUGS = [_bool_relu, _bool_abs, _bool_matmul, _int_minus_bool, _view_of_non_viewable_input,
-              _layer_norm_of_constant_row, _mean_of_empty_cat, _reshape_of_0d, _relu_of_negative_zero]
-KNOWN_BUGS = [_long_sum_accuracy, _long_layer_norm_accuracy]
+              _layer_norm_of_constant_row, _mean_of_empty_cat, _reshape_of_0d, _relu_of_negative_zero,
+              _long_sum_accuracy, _long_layer_norm_accuracy]
+KNOWN_BUGS = []
 
 
 def _name(case) -> str:

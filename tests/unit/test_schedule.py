@@ -58,3 +58,15 @@ def test_prepare_split_with_weight_inputs():
     unpacked = schedule(prog, Options(gemm_packing=False))
     assert [type(p.kernel).__name__ for p in unpacked.prepare] == ["Pointwise"]
     assert unpacked.forward[0].kernel.packed is None
+
+
+def test_reduction_dims_collapse_in_order():
+    # a full sum walks one contiguous axis; argmax keeps its flat (row-major) position
+    full = schedule(lower_fn(lambda x: x.sum(), torch.randn(6, 7, 8)), Options())
+    (plan,) = full.forward
+    assert plan.mode == "vector_reduce" and plan.kernel.red_ranges == (336,)
+    inner = schedule(lower_fn(lambda x: x.argmax(), torch.randn(3, 1, 5)), Options())
+    assert inner.forward[0].kernel.red_ranges == (15,)
+    # dims 0 and 2 of (100, 5, 30) are not adjacent in memory: two reduction loops remain
+    split = schedule(lower_fn(lambda x: x.sum((0, 2)), torch.randn(100, 5, 30)), Options())
+    assert split.forward[0].kernel.red_ranges == (100, 30)

@@ -7,9 +7,15 @@ loop runs in steps of 4 lanes up to the largest multiple of 4, then a scalar tai
 finishes the remainder. A static buffer address is a constant from the memory plan, folded
 into the ``offset=`` immediate of loads and stores; in a dynamic-shape module, sizes and the
 addresses of moving buffers are read from the parameter block once at function entry.
+
+Reductions (``_accumulate``) keep several independent accumulators (unrolled along the
+reduced axis, or over adjacent output vectors in vector mode), combine them pairwise in a
+fixed order, and block long f32 sums (partials added to a running total) for accuracy.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import sympy
 
@@ -93,6 +99,25 @@ class FunctionWriter:
         out += ["  " + line for line in body]
         out.append(f"  (local.set {var} (i32.add (local.get {var}) (i32.const {step})))")
         out.append(f"  (br {lbl})))")
+        return out
+
+    def blocks(self, var: str, stop, step: int, block: int, pre: list[str], body: list[str],
+               post: list[str]) -> list[str]:
+        """For each block ``[start, min(start + block, stop))`` of ``[0, stop)``: ``pre``,
+        ``body`` for ``var`` in the block in steps of ``step``, then ``post``. ``stop`` (an int
+        or WAT) is a multiple of ``step``, and so is ``block``."""
+        end, g = self.local("$bend", "i32"), f"(local.get {var})"
+        limit = f"(i32.const {stop})" if isinstance(stop, int) else stop
+        outer, inner = self.label("L"), self.label("L")
+        nxt = f"(i32.add {g} (i32.const {block}))"
+        out = [f"(local.set {var} (i32.const 0))", f"(loop {outer}",
+               f"  (local.set {end} (select {nxt} {limit} (i32.lt_s {nxt} {limit})))"]
+        out += ["  " + line for line in pre] + [f"  (loop {inner}"] + ["    " + line for line in body]
+        out.append(f"    (br_if {inner} (i32.lt_u (local.tee {var} (i32.add {g} (i32.const {step}))) (local.get {end}))))")
+        out += ["  " + line for line in post] + [f"  (br_if {outer} (i32.lt_u {g} {limit})))"]
+        if not isinstance(stop, int):  # a symbolic extent may hold no whole step
+            out = [f"(if (i32.gt_s {limit} (i32.const 0)) (then"] + ["  " + line for line in out]
+            out[-1] += "))"
         return out
 
     def nest(self, vars_ranges: list, inner: list[str]) -> list[str]:
@@ -203,6 +228,11 @@ def pointwise(fw: FunctionWriter, k: ir.Pointwise, mode: str, out_dtype: str) ->
 
 
 # --------------------------------------------------------------------------- reductions
+ACCUMULATORS = 8  # independent accumulators (a power of two): bound by throughput, not add latency
+OUTPUT_GROUPS = 4  # vector mode: 4 x 4 adjacent outputs (a cache line) per pass over the reduced axis
+BLOCK = 64  # an f32 sum flushes its accumulators into a running total every BLOCK unrolled iterations
+
+
 def _init(op: str, dtype: str):
     if op in INIT:
         return INIT[op]
@@ -220,13 +250,99 @@ def _combine_vector(op: str, dtype: str, acc: str, x: str, tmp) -> str:
     return ops.vector(name, dtype, dtype, [acc, x], tmp)
 
 
+def _tree(combine, values: list) -> str:
+    """Combine ``values`` pairwise in a fixed order: ((v0, v1), (v2, v3))."""
+    while len(values) > 1:
+        values = [combine(values[i], values[i + 1]) if i + 1 < len(values) else values[i]
+                  for i in range(0, len(values), 2)]
+    return values[0]
+
+
+def _shift(expr, offsets: dict):
+    """``expr`` (an IR expression, or an index when a sympy expression) with each variable
+    ``v`` of ``offsets`` replaced by ``v + offset``."""
+    offsets = {v: v + o for v, o in offsets.items() if o}
+    if not offsets:
+        return expr
+    fix = lambda e: sympy.expand(sympy.sympify(e).xreplace(offsets))  # noqa: E731
+    if isinstance(expr, sympy.Basic):
+        return fix(expr)
+    from ..lower.core import map_expr
+
+    return map_expr(expr, fix)
+
+
+def _accumulate(fw: FunctionWriter, k: ir.Reduce, value, typ: str, step: int, name: str, groups=({},)):
+    """Accumulate ``value(body)`` (``step`` consecutive elements, ``typ`` a scalar type or
+    ``v128``) over the innermost reduction dim, rounded down to a multiple of ``step``, for
+    each of ``groups`` (offsets of output variables: vector mode reduces several adjacent
+    output vectors in one pass). The ``ACCUMULATORS`` independent accumulators are shared out
+    between the groups; within a group they interleave along the reduced axis (accumulator j
+    takes ``r + j*step`` of each unrolled iteration, whole steps left over go to the first).
+    A short static extent uses fewer, so the unrolled loop still runs a few times.
+
+    An f32 sum longer than one block of ``BLOCK`` unrolled iterations (or with outer reduction
+    dims, or a symbolic extent) is blocked: each block starts from fresh accumulators and
+    adds their partial to a running total, so no lane adds more than ``BLOCK`` values in a
+    row and the total grows by ``n / (BLOCK * lanes)`` partials: rounding error grows with
+    those chain lengths, not with ``n``. Accumulators combine pairwise in a fixed order.
+
+    Returns ``(init, run, results)``: ``init`` goes before the outer reduction loops, ``run``
+    inside them, and ``results`` holds the WAT of each group's reduced value afterwards."""
+    dt = k.body.dtype
+    r = reduction_vars(len(k.red_ranges))[-1]
+    var = f"${r}"
+    vec = typ == "v128"
+    combine = lambda a, b: (_combine_vector if vec else _combine_scalar)(k.op, dt, a, b, fw.tmp)  # noqa: E731
+    init_value = (text.vconst if vec else text.const)(_init(k.op, dt), dt)
+    n = fw.bound(k.red_ranges[-1])
+    per = max(1, ACCUMULATORS // len(groups))
+    if isinstance(n, int):  # a power of two, at most a quarter of the steps
+        per = max(1, min(per, 1 << max(0, (n // (4 * step)).bit_length() - 1)))
+    unroll = per * step
+    accs = [[fw.local(f"${name}{g * per + j}", typ) for j in range(per)] for g in range(len(groups))]
+
+    def add(acc: str, group: dict, offset: int) -> str:
+        x = value(_shift(k.body, {**group, r: offset}))
+        return f"(local.set {acc} {combine(f'(local.get {acc})', x)})"
+
+    if isinstance(n, int):
+        main, stop = n // unroll * unroll, n // step * step
+    else:
+        main, stop = f"(i32.and {n} (i32.const {-unroll}))", n if step == 1 else f"(i32.and {n} (i32.const {-step}))"
+    unrolled = [add(a, grp, j * step) for grp, row in zip(groups, accs) for j, a in enumerate(row)]
+    reset = [f"(local.set {a} {init_value})" for row in accs for a in row]
+    partials = [_tree(combine, [f"(local.get {a})" for a in row]) for row in accs]
+    block = BLOCK * unroll
+    blocked = k.op == "sum" and dt == "f32" and (len(k.red_ranges) > 1 or not isinstance(n, int) or n > block)
+    targets = [fw.local(f"${name}_total{g}", typ) for g in range(len(groups))] if blocked else [row[0] for row in accs]
+    run = []
+    if not isinstance(main, int) or main > 0:
+        if not blocked:
+            run += fw.loop(var, 0, main, unroll, unrolled)
+        else:
+            flush = [f"(local.set {t} {combine(f'(local.get {t})', p)})" for t, p in zip(targets, partials)]
+            if isinstance(main, int) and main <= block:
+                run += reset + fw.loop(var, 0, main, unroll, unrolled) + flush
+            else:
+                run += fw.blocks(var, main, unroll, block, reset, unrolled, flush)
+    if not (isinstance(main, int) and main == stop):
+        run += fw.loop(var, main, stop, step, [add(t, grp, 0) for t, grp in zip(targets, groups)])
+    if blocked:
+        return [f"(local.set {t} {init_value})" for t in targets], run, [f"(local.get {t})" for t in targets]
+    return reset, run, partials
+
+
 def reduce(fw: FunctionWriter, k: ir.Reduce, mode: str, out_dtype: str) -> None:
+    if not k.red_ranges:  # over no dims: one point, one loop of one iteration
+        k = replace(k, red_ranges=(sympy.Integer(1),))
     vs, rs = index_vars(len(k.ranges)), reduction_vars(len(k.red_ranges))
     env = _env(fw, vs + rs)
     dt = k.body.dtype
     wt = text.WASM_TYPE[dt]
     out_loops = [(f"${v}", r) for v, r in zip(vs, k.ranges)]
     red_loops = [(f"${r}", e) for r, e in zip(rs, k.red_ranges)]
+    outer = red_loops[:-1]
     empty_red = any(e == 0 for e in k.red_ranges)
 
     if k.op in ("argmax", "argmin"):
@@ -242,44 +358,58 @@ def reduce(fw: FunctionWriter, k: ir.Reduce, mode: str, out_dtype: str) -> None:
         fw.body += fw.nest(out_loops, inner)
         return
 
-    acc = fw.local("$acc", wt)
-    init = text.const(_init(k.op, dt), dt)
+    if empty_red:
+        value = text.const(_init(k.op, dt), dt)
+        fw.body += fw.nest(out_loops, [fw.store(k.out, k.out_index, out_dtype, value, env)])
+        return
 
     def scalar_point() -> list[str]:
-        lines = [f"(local.set {acc} {init})"]
-        if not empty_red:
-            step = f"(local.set {acc} {_combine_scalar(k.op, dt, f'(local.get {acc})', fw.scalar(k.body, env), fw.tmp)})"
-            lines += fw.nest(red_loops, [step])
-        lines.append(fw.store(k.out, k.out_index, out_dtype, f"(local.get {acc})", env))
-        return lines
+        init, run, (result,) = _accumulate(fw, k, lambda b: fw.scalar(b, env), wt, 1, "acc")
+        return init + fw.nest(outer, run) + [fw.store(k.out, k.out_index, out_dtype, result, env)]
 
-    if mode == "vector" and not empty_red:
+    if mode == "vector":  # lanes along the innermost output dim
         v = vs[-1]
-        vacc = fw.local("$vacc", "v128")
-        vec_end, tail = fw.vector_split(k.ranges[-1])
-        step = f"(local.set {vacc} {_combine_vector(k.op, dt, f'(local.get {vacc})', fw.vector(k.body, env, v), fw.tmp)})"
-        body = [f"(local.set {vacc} {text.vconst(_init(k.op, dt), dt)})"] + fw.nest(red_loops, [step])
-        body.append(fw.vstore(k.out, k.out_index, f"(local.get {vacc})", env))
-        inner = fw.loop(f"${v}", 0, vec_end, 4, body)
-        if tail:
-            inner += fw.loop(f"${v}", vec_end, fw.bound(k.ranges[-1]), 1, scalar_point())
+
+        def vector_points(groups) -> list[str]:
+            init, run, results = _accumulate(fw, k, lambda b: fw.vector(b, env, v), "v128", 1, "vacc", groups)
+            stores = [fw.vstore(k.out, _shift(k.out_index, g), x, env) for g, x in zip(groups, results)]
+            return init + fw.nest(outer, run) + stores
+
+        extent = fw.bound(k.ranges[-1])
+        wide = 4 * OUTPUT_GROUPS
+        if isinstance(extent, int):
+            wide_end, vec_end = extent // wide * wide, extent // 4 * 4
+        else:
+            wide_end, vec_end = f"(i32.and {extent} (i32.const {-wide}))", f"(i32.and {extent} (i32.const -4))"
+        inner = []
+        if not isinstance(wide_end, int) or wide_end > 0:
+            inner += fw.loop(f"${v}", 0, wide_end, wide, vector_points([{v: 4 * g} for g in range(OUTPUT_GROUPS)]))
+        if not isinstance(wide_end, int) or vec_end > wide_end:
+            inner += fw.loop(f"${v}", wide_end, vec_end, 4, vector_points([{}]))
+        if not isinstance(vec_end, int) or extent > vec_end:
+            inner += fw.loop(f"${v}", vec_end, extent, 1, scalar_point())
         fw.body += fw.nest(out_loops[:-1], inner)
         return
 
-    if mode == "vector_reduce" and not empty_red:
+    if mode == "vector_reduce":  # lanes along the innermost reduction dim, scalar tail
         r = rs[-1]
-        vacc = fw.local("$vacc", "v128")
+        init, run, (result,) = _accumulate(fw, k, lambda b: fw.vector(b, env, r), "v128", 4, "vacc")
+        acc = fw.local("$acc", wt)
         vec_end, tail = fw.vector_split(k.red_ranges[-1])
-        vstep = f"(local.set {vacc} {_combine_vector(k.op, dt, f'(local.get {vacc})', fw.vector(k.body, env, r), fw.tmp)})"
-        sstep = f"(local.set {acc} {_combine_scalar(k.op, dt, f'(local.get {acc})', fw.scalar(k.body, env), fw.tmp)})"
-        last = fw.loop(f"${r}", 0, vec_end, 4, [vstep])
         if tail:
-            last += fw.loop(f"${r}", vec_end, fw.bound(k.red_ranges[-1]), 1, [sstep])
+            step = f"(local.set {acc} {_combine_scalar(k.op, dt, f'(local.get {acc})', fw.scalar(k.body, env), fw.tmp)})"
+            run = run + fw.loop(f"${r}", vec_end, fw.bound(k.red_ranges[-1]), 1, [step])
+        point = init + ([f"(local.set {acc} {text.const(_init(k.op, dt), dt)})"] if tail else [])
+        point += fw.nest(outer, run)
+        if result.startswith("(local.get "):
+            vacc = result[len("(local.get "):-1]
+        else:
+            vacc = fw.local("$vsum", "v128")
+            point.append(f"(local.set {vacc} {result})")
         lanes = [f"({dt}x4.extract_lane {i} (local.get {vacc}))" for i in range(4)]
-        pair = [_combine_scalar(k.op, dt, lanes[0], lanes[1], fw.tmp), _combine_scalar(k.op, dt, lanes[2], lanes[3], fw.tmp)]
-        total = _combine_scalar(k.op, dt, _combine_scalar(k.op, dt, pair[0], pair[1], fw.tmp), f"(local.get {acc})", fw.tmp)
-        point = [f"(local.set {acc} {init})", f"(local.set {vacc} {text.vconst(_init(k.op, dt), dt)})"]
-        point += fw.nest(red_loops[:-1], last)
+        total = _tree(lambda a, b: _combine_scalar(k.op, dt, a, b, fw.tmp), lanes)
+        if tail:
+            total = _combine_scalar(k.op, dt, total, f"(local.get {acc})", fw.tmp)
         point.append(fw.store(k.out, k.out_index, out_dtype, total, env))
         fw.body += fw.nest(out_loops, point)
         return
