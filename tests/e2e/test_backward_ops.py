@@ -178,7 +178,9 @@ def test_max_pool2d_backward_from_forward():
     """Forward and backward in one graph, the indices passed along as in training."""
     def fn(x, dy):
         out, ind = aten.max_pool2d_with_indices(x, [3, 3], [2, 2], [1, 1])
-        return out, aten.max_pool2d_with_indices_backward(dy, x, [3, 3], [2, 2], [1, 1], [1, 1], False, ind)
+        out3, ind3 = aten.max_pool2d_with_indices(x[0], [2, 2], [2, 2])  # unbatched
+        return (out, aten.max_pool2d_with_indices_backward(dy, x, [3, 3], [2, 2], [1, 1], [1, 1], False, ind),
+                aten.max_pool2d_with_indices_backward(out3, x[0], [2, 2], [2, 2], [0, 0], [1, 1], False, ind3))
 
     x = make_input((1, 4, 7, 8)).round()
     check(fn, x, make_input((1, 4, 4, 4)), **TOL)
@@ -196,7 +198,16 @@ def test_avg_pool2d_backward():
     check(fn, x, *dys, **TOL)
 
 
-# --------------------------------------------------------------------------- batch norm
+def test_adaptive_avg_pool2d_backward():
+    x1, x2 = make_input((2, 3, 8, 9)), make_input((3, 7, 10))
+    dys = [make_input((2, 3, 4, 3)), make_input((2, 3, 3, 4)), make_input((3, 2, 3))]
+    check(lambda x1, x2, d0, d1, d2: (aten._adaptive_avg_pool2d_backward(d0, x1),  # uniform windows
+                                      aten._adaptive_avg_pool2d_backward(d1, x1),  # overlapping windows
+                                      aten._adaptive_avg_pool2d_backward(d2, x2)),  # unbatched
+          x1, x2, *dys, **TOL)
+
+
+# --------------------------------------------------------------------------- normalisation
 def _bn_functional(x, w, b, rm, rv, momentum=0.1, eps=1e-5):
     return aten._native_batch_norm_legit_functional(x, w, b, rm, rv, True, momentum, eps)
 
@@ -225,6 +236,14 @@ def test_batch_norm_backward():
         aten.native_batch_norm_backward(dy, x, w, None, None, m, r, True, 1e-5, [True, True, True]),
         aten.native_batch_norm_backward(dy, x, None, None, None, m, r, True, 1e-5, [True, False, False])),
         dy, x, w, mean, rstd, rtol=1e-4, atol=5e-4)
+
+
+def test_group_norm():
+    x, x2, w, b = make_input((2, 6, 5, 3)), make_input((3, 4, 7)), make_input((6,)), make_input((6,))
+    x2[1, 2, 3] = NAN
+    check(lambda x, x2, w, b: (aten.native_group_norm(x, w, b, 2, 6, 15, 3, 1e-5),
+                               aten.native_group_norm(x2 + 50.0, None, None, 3, 4, 7, 2, 1e-3),
+                               F.group_norm(x, 6, w, b), F.group_norm(x, 1)), x, x2, w, b, **TOL)
 
 
 # --------------------------------------------------------------------------- embedding
@@ -322,11 +341,24 @@ class _SmallCNN(nn.Module):
         return self.fc(F.silu(self.up(h)).flatten(1))
 
 
-def test_training_step_gradients():
-    """One forward + backward of a small CNN in train mode: the backward graph runs as
-    WebAssembly too, and gradients and running statistics match eager."""
+class _GroupNormNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, stride=2)
+        self.norm = nn.GroupNorm(4, 8)
+        self.pool = nn.AdaptiveAvgPool2d((2, 3))
+        self.fc = nn.Linear(8 * 2 * 3, 5)
+
+    def forward(self, x):
+        return self.fc(self.pool(F.gelu(self.norm(self.conv(x)))).flatten(1))
+
+
+@pytest.mark.parametrize("make", [_SmallCNN, _GroupNormNet], ids=["cnn_batchnorm", "groupnorm_adaptive"])
+def test_training_step_gradients(make):
+    """One forward + backward in train mode: the backward graph runs as WebAssembly too,
+    and gradients and running statistics match eager."""
     torch.manual_seed(0)
-    model = _SmallCNN().train()
+    model = make().train()
     ref = copy.deepcopy(model)
     x, target = make_input((2, 3, 8, 8)), torch.tensor([1, 4])
     torch._dynamo.reset()

@@ -19,12 +19,14 @@ import sympy
 import torch
 
 from .. import ir
-from .conv import (_avg_divisor, _pair, _pool_setup, col2im, conv_transpose, conv_weight_grad, convolution,
-                   squeeze_height)
+from ..indexing import FloorDiv
+from .conv import (_avg_divisor, _pair, _pool_setup, adaptive_pool_matrix, col2im, conv_transpose, conv_weight_grad,
+                   convolution, squeeze_height)
+from .linalg import gemm
 from .core import TensorValue, Unsupported, static_int
 from .pointwise import binary
 from .registry import broadcast_to, cast, lower
-from .views import unsqueeze_dims
+from .views import reshape, unsqueeze_dims
 
 aten = torch.ops.aten
 
@@ -111,14 +113,32 @@ def avg_pool2d_backward(ctx, node, dy, x, kernel, stride, padding, ceil_mode, co
     return TensorValue(gx.shape[1:], "f32", lambda idx: gx.load((0,) + tuple(idx))) if squeeze else gx
 
 
+@lower(aten._adaptive_avg_pool2d_backward.default)
+def adaptive_avg_pool2d_backward(ctx, node, dy, x):
+    """Uniform windows: each pixel gets its window's gradient / window size (pointwise);
+    otherwise dy (N*C, OH*OW) @ pooling matrix^T, the transpose of the forward's GEMM."""
+    _f32(dy, x, what="adaptive_avg_pool2d backward")
+    squeeze = x.ndim == 3
+    x4 = unsqueeze_dims(x, [0]) if squeeze else x
+    dy4 = unsqueeze_dims(dy, [0]) if squeeze else dy
+    n, c = x4.shape[:2]
+    h, w, oh, ow = (static_int(v, "adaptive pooling backward") for v in tuple(x4.shape[2:]) + tuple(dy4.shape[2:]))
+    if h % oh == 0 and w % ow == 0:
+        kh, kw = h // oh, w // ow
+        gx = TensorValue(x4.shape, "f32", lambda i: ir.Op("div", (
+            dy4.load((i[0], i[1], FloorDiv(i[2], kh), FloorDiv(i[3], kw))), ir.Const(float(kh * kw), "f32")), "f32"))
+    else:
+        pool_t = ctx.constant(adaptive_pool_matrix(h, w, oh, ow).T, "f32")
+        gx = reshape(gemm(ctx, reshape(dy4, (1, n * c, oh * ow)), unsqueeze_dims(pool_t, [0])), (n, c, h, w))
+    return TensorValue(gx.shape[1:], "f32", lambda idx: gx.load((0,) + tuple(idx))) if squeeze else gx
+
+
 @lower(aten.embedding_dense_backward.default)
 def embedding_dense_backward(ctx, node, dy, indices, num_weights, padding_idx, scale_grad_by_freq):
     """grad_weight[v, :] = sum of dy over the positions whose index is v (none for
     ``padding_idx``). A gather: every row compares all N indices, O(V * N * D) work, fine
     for the small vocabularies this backend targets (a scatter-add would be O(N * D))."""
     _f32(dy, what="embedding backward")
-    from .views import reshape
-
     n = static_int(sympy.Mul(*indices.shape) if indices.shape else 1, "embedding backward")
     dim = dy.shape[-1]
     idx = ctx.realize(cast(reshape(indices, [n]), "i32"))  # i32 lanes: the comparison vectorises

@@ -345,6 +345,18 @@ def avg_pool2d(ctx, node, x, kernel, stride=(), padding=0, ceil_mode=False, coun
     return out
 
 
+def adaptive_pool_matrix(h, w, oh, ow) -> np.ndarray:
+    """(H*W, OH*OW): adaptive average pooling as a matrix (PyTorch's window bounds)."""
+    pool = np.zeros((h * w, oh * ow), dtype=np.float32)
+    for y in range(oh):
+        hs, he = (y * h) // oh, -((-(y + 1) * h) // oh)
+        for xx in range(ow):
+            ws, we = (xx * w) // ow, -((-(xx + 1) * w) // ow)
+            for yy in range(hs, he):
+                pool[yy * w + ws: yy * w + we, y * ow + xx] = 1.0 / ((he - hs) * (we - ws))
+    return pool
+
+
 @lower(aten._adaptive_avg_pool2d.default)
 def adaptive_avg_pool2d(ctx, node, x, output_size):
     x4 = _as4d(x)
@@ -356,14 +368,7 @@ def adaptive_avg_pool2d(ctx, node, x, output_size):
         total = ctx.reduce(_window(x4, (oh, ow), (kh, kw), (kh, kw), (1, 1)), (4, 5), "sum", False)
         out = binary("div", total, const_like(total, float(kh * kw)))
     else:
-        pool = np.zeros((h * w, oh * ow), dtype=np.float32)
-        for y in range(oh):
-            hs, he = (y * h) // oh, -((-(y + 1) * h) // oh)
-            for xx in range(ow):
-                ws, we = (xx * w) // ow, -((-(xx + 1) * w) // ow)
-                for yy in range(hs, he):
-                    pool[yy * w + ws: yy * w + we, y * ow + xx] = 1.0 / ((he - hs) * (we - ws))
-        pm = ctx.constant(pool, "f32")
+        pm = ctx.constant(adaptive_pool_matrix(h, w, oh, ow), "f32")
         flat = reshape(x4, (1, n * c, h * w))
         r = gemm(ctx, flat, unsqueeze_dims(pm, [0]))
         out = reshape(r, (n, c, oh, ow))

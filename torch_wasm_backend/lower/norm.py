@@ -160,3 +160,23 @@ def batch_norm_no_stats(ctx, node, x, weight, bias, training, momentum, eps):
         raise Unsupported("batch_norm in evaluation mode without running statistics")
     y, mean, rstd, _, _ = _batch_norm_train(ctx, x, weight, bias, eps)
     return [y, mean, rstd]
+
+
+@lower(aten.native_group_norm.default)
+def native_group_norm(ctx, node, x, weight, bias, n, c, hw, groups, eps):
+    """Group norm: moments per (sample, group) over its channels and pixels; returns
+    (y, mean, rstd) with mean and rstd of shape (N, groups), as PyTorch."""
+    from .views import reshape
+
+    if x.dtype != "f32":
+        raise Unsupported(f"group_norm of {x.dtype}")
+    xg = reshape(x, (n, groups, sympy.sympify(c) // groups * hw))
+    mean, var = _moments(ctx, xg, (2,))
+    rstd = ctx.realize(unary("rsqrt", binary("add", var, const_like(var, float(eps)))))
+    y = binary("mul", binary("sub", xg, broadcast_to(mean, xg.shape)), broadcast_to(rstd, xg.shape))
+    y = reshape(y, x.shape)
+    if weight is not None:
+        y = binary("mul", y, _channel(weight, x))
+    if bias is not None:
+        y = binary("add", y, _channel(bias, x))
+    return [y, reshape(mean, (n, groups)), reshape(rstd, (n, groups))]
