@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import torch
 
-from .core import TensorValue, Unsupported
+from .. import ir
+from .core import TensorValue, Unsupported, static_int
+from .misc import _indirect, _stored_table
 from .pointwise import binary, const_like, count_like, unary
 from .registry import cast, ir_dtype, lower
+from .views import permute
 
 aten = torch.ops.aten
 
@@ -151,3 +154,67 @@ def all_(ctx, node, x, dim=None, keepdim=False):
     nb = unary("not", cast(x, "bool"), "bool")
     r = ctx.reduce(cast(nb, "i32"), _dims(x, dim), "sum", keepdim)
     return binary("eq", r, const_like(r, 0), "bool")
+
+
+TOPK_MAX = 2048  # the rank formulation below is O(n^2) per row
+
+
+def _beats(a: ir.Expr, b: ir.Expr, largest: bool) -> ir.Expr:
+    """``a`` comes before ``b`` in top-k order; NaN counts as larger than everything."""
+    def op(name, *args):
+        return ir.Op(name, args, "bool")
+
+    out = op("gt" if largest else "lt", a, b)
+    if a.dtype != "f32":
+        return out
+    nan_a, nan_b = op("isnan", a), op("isnan", b)
+    nan_first = op("and", nan_a, op("not", nan_b)) if largest else op("and", op("not", nan_a), nan_b)
+    return op("or", out, nan_first)
+
+
+@lower(aten.topk.default)
+def topk(ctx, node, x, k, dim=-1, largest=True, sorted=True):
+    """Rank each element by how many elements come before it (larger, or equal with a
+    lower index; NaN largest), then pick for output slot p the element of rank p: two
+    ``Reduce`` kernels, O(n^2) and O(n*k) per row, and a gather of the values.
+
+    Among equal values the lower index comes first (a stable order). PyTorch's CPU kernel
+    uses std::nth_element/partial_sort, whose order among equal values is unspecified (it
+    is this one for rows of at most 3 elements); the values always agree. ``sorted=False``
+    gets the sorted result, which is one of the orders it allows."""
+    if x.dtype == "bool":
+        raise Unsupported("topk of a bool tensor (PyTorch raises)")
+    if x.ndim == 0:
+        if k != 1:
+            raise Unsupported(f"topk k={k} of a 0-d tensor")
+        return [x, const_like(cast(x, "i64"), 0)]
+    dim %= x.ndim
+    n = static_int(x.shape[dim], "topk")
+    if n > TOPK_MAX:
+        raise Unsupported(f"topk over {n} > {TOPK_MAX} elements (the O(n^2) rank formulation is too slow)")
+    if not 0 <= k <= n:
+        raise Unsupported(f"topk k={k} out of range for a dimension of {n} (PyTorch raises)")
+    order = [d for d in range(x.ndim) if d != dim] + [dim]
+    xt = _stored_table(ctx, permute(ctx, node, x, order))  # the top-k dim last
+    lead = tuple(xt.shape[:-1])
+    nl = len(lead)
+
+    def before(idx):  # element r comes before element i
+        p, i, r = idx[:nl], idx[nl], idx[nl + 1]
+        a, b = xt.load(p + (r,)), xt.load(p + (i,))
+        lower_index = ir.Op("lt", (ir.Index(r, "i32"), ir.Index(i, "i32")), "bool")
+        tie_first = ir.Op("and", (lower_index, ir.Op("not", (_beats(b, a, largest),), "bool")), "bool")
+        return ir.Op("cast", (ir.Op("or", (_beats(a, b, largest), tie_first), "bool"),), "i32")
+
+    rank = ctx.reduce(TensorValue(lead + (n, n), "i32", before), (nl + 1,), "sum", False)
+
+    def pick(idx):  # the position r whose rank is the output slot
+        p, slot, r = idx[:nl], idx[nl], idx[nl + 1]
+        hit = ir.Op("eq", (rank.load(p + (r,)), ir.Index(slot, "i32")), "bool")
+        return ir.Op("where", (hit, ir.Index(r, "i32"), ir.Const(0, "i32")), "i32")
+
+    pos = ctx.reduce(TensorValue(lead + (k, n), "i32", pick), (nl + 1,), "sum", False)
+    sym = ctx.name("tk")
+    values = TensorValue(pos.shape, x.dtype, lambda idx: _indirect(xt, nl, pos.load(idx), idx[:nl], sym, wrap=False))
+    back = [order.index(d) for d in range(x.ndim)]
+    return [permute(ctx, node, values, back), permute(ctx, node, cast(pos, "i64"), back)]
