@@ -159,11 +159,70 @@ def _aot(gm, example_inputs, options: Options, default_weights=()):
         return gm.forward
 
 
+def _static_inputs(gm: torch.fx.GraphModule) -> tuple:
+    """Positions of the inputs Dynamo marks static (parameters and buffers)."""
+    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+    return tuple(i for i, n in enumerate(placeholders)
+                 if n.meta.get("tensor_dict", {}).get("_dynamo_static_input_type"))
+
+
+def _inference(gm: torch.fx.GraphModule, example_inputs, options: Options):
+    """Compile a graph that runs without autograd straight to ATen (functionalized and
+    decomposed by ``make_fx``), skipping AOTAutograd's run-time wrappers, which cost more
+    than our own call into WebAssembly. Returns None, and the caller goes through
+    AOTAutograd, unless the graph is static, mutates no input and returns no alias of an
+    input or of another output (the cases those wrappers exist for)."""
+    from torch._guards import detect_fake_mode
+    from torch.multiprocessing.reductions import StorageWeakRef
+
+    from .trace import trace_aten
+
+    if torch.is_grad_enabled() or _has_symbols(example_inputs) or \
+            not all(isinstance(x, torch.Tensor) for x in example_inputs):
+        return None
+    fake_mode = detect_fake_mode(example_inputs)  # Dynamo's, as AOTAutograd uses it
+    if fake_mode is None:
+        return None
+    try:
+        aten = trace_aten(gm, example_inputs, fake_mode)
+    except Exception as e:  # anything make_fx cannot trace, AOTAutograd gets to try
+        log.info("torch_wasm_backend: direct ATen trace failed, using AOTAutograd: %s", e)
+        return None
+    if any(n.op == "call_function" and getattr(n.target, "_schema", None) is not None and n.target._schema.is_mutable
+           for n in aten.graph.nodes):
+        return None  # an input is updated in place
+    out = next(n for n in aten.graph.nodes if n.op == "output")
+    results = out.args[0] if isinstance(out.args[0], (list, tuple)) else [out.args[0]]
+    storages = [StorageWeakRef(n.meta["val"].untyped_storage()) for n in aten.graph.nodes
+                if n.op == "placeholder" and isinstance(n.meta.get("val"), torch.Tensor)]
+    seen = set()
+    for r in results:
+        val = r.meta.get("val") if isinstance(r, torch.fx.Node) else None
+        if not isinstance(val, torch.Tensor):
+            return None
+        ref = StorageWeakRef(val.untyped_storage())
+        if ref in storages or ref in seen:
+            return None
+        seen.add(ref)
+    fn = make_compiler(options, _static_inputs(gm))(aten, list(example_inputs))
+    n_results = len(results)
+    boxed = getattr(fn, "_boxed_call", False)
+
+    def run(*args):
+        outs = fn(list(args)) if boxed else fn(*args)
+        return tuple(outs) if isinstance(out.args[0], (list, tuple)) else outs[0] if n_results == 1 else outs
+
+    return run
+
+
 def wasm_backend(gm: torch.fx.GraphModule, example_inputs, options: dict | None = None):
     """The ``wasm`` backend registered through the ``torch_dynamo_backends`` entry point."""
     opts = Options.from_dict(options)
     from .export import remember_inputs
 
     remember_inputs(example_inputs)
+    fast = _inference(gm, example_inputs, opts)
+    if fast is not None:
+        return fast
     weights = tuple(i for i, x in enumerate(example_inputs) if isinstance(x, torch.nn.Parameter))
     return _aot(gm, example_inputs, opts, weights)

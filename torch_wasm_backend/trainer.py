@@ -31,7 +31,6 @@ import torch.nn.functional as F
 from . import __version__, ir
 from .assemble import assemble, wabt_version
 from .config import Options
-from .decompositions import decompositions
 from .emit import module as wat
 from .export import SaveError, _DTYPE_NAMES, _input_names
 from .lower import Unsupported, lower_graph
@@ -39,29 +38,9 @@ from .memory import plan_memory
 from .optim import OptimizerError, from_config, from_torch
 from .runtime.artifact import FORMAT_VERSION, MANIFEST_SECTION, custom_section
 from .schedule import schedule
+from .trace import trace_aten
 
 LOSSES = {"cross_entropy": F.cross_entropy, "mse": F.mse_loss, "l1": F.l1_loss, "nll": F.nll_loss}
-
-
-def _trace(fn, args) -> torch.fx.GraphModule:
-    """``fn`` as a functional ATen graph with flat arguments and a flat tuple of outputs;
-    in-place updates of the arguments remain as trailing ``copy_`` nodes."""
-    from torch._decomp import get_decompositions
-    from torch.fx.experimental.proxy_tensor import make_fx
-
-    # First pass: decompose (batch norm in training mode reaches make_fx as the in-place
-    # native_batch_norm, which AOTAutograd would have functionalized first). Second pass:
-    # functionalize what the decompositions wrote in place.
-    table = {**decompositions(), **get_decompositions([torch.ops.aten.native_batch_norm.default])}
-    first = make_fx(fn, decomposition_table=table, tracing_mode="fake")(*args)
-    first.graph._codegen = torch.fx.graph.CodeGen()  # flat arguments in, a flat tuple out
-    first.recompile()
-    flat = [a for arg in args for a in (arg if isinstance(arg, (list, tuple)) else [arg])]
-    gm = make_fx(torch.func.functionalize(first, remove="mutations"), decomposition_table=decompositions(),
-                 tracing_mode="fake")(*flat)
-    gm.graph._codegen = torch.fx.graph.CodeGen()
-    gm.recompile()
-    return gm
 
 
 def _state_updates(gm: torch.fx.GraphModule) -> dict:
@@ -83,7 +62,6 @@ def _state_updates(gm: torch.fx.GraphModule) -> dict:
     if any(n.op == "call_function" and n.target is torch.ops.aten.copy_.default for n in gm.graph.nodes):
         raise SaveError("internal error: an in-place update of an intermediate value survived functionalization")
     out.args = (tuple(results),)
-    gm.graph.eliminate_dead_code()  # e.g. batch norm's empty "reserve" outputs
     gm.recompile()
     return writes
 
@@ -179,13 +157,11 @@ def save_training(model: torch.nn.Module, loss_fn, optimizer, example_inputs, pa
     try:
         net.train()
         t_args = (params, buffers, state, step, *inputs, target)
-        t_gm = _trace(train_step, t_args)
+        t_gm = trace_aten(train_step, t_args)
         writes = _state_updates(t_gm)
         net.eval()
         f_args = (params, buffers, *inputs)
-        f_gm = _trace(forward, f_args)
-        f_gm.graph.eliminate_dead_code()
-        f_gm.recompile()
+        f_gm = trace_aten(forward, f_args)
     except Unsupported as e:
         raise SaveError(f"the train step cannot be traced: {e}") from None
     flat_t = [*params, *buffers, *state, step, *inputs, target]

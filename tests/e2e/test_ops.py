@@ -581,6 +581,9 @@ VIEWS = {
                       torch.cat([x.transpose(1, 2), x.transpose(1, 2)], 1), torch.cat([x], 0),
                       torch.cat([x[:, :, :0], x], 2)),
     "stack": lambda x: (torch.stack([x, x + 1], 0), torch.stack([x, x * 3], -1), torch.stack([x[0], x[1]], 1)),
+    # reversed indices (size - 1 - i): loads whose address has a negative coefficient
+    "flip": lambda x: (x.flip(-1), x.flip(0, 2) * 2, x.flip(1)[:, :, 1::2], x.transpose(1, 2).flip(1),
+                       torch.flip(x, [0, 1, 2]).sum(-1)),
     "chain": lambda x: (x.transpose(0, 2)[1:, ::2].reshape(-1, 2).t().unsqueeze(0) * 2,
                         x.permute(2, 1, 0)[..., 0].flatten().relu()),
 }
@@ -902,14 +905,10 @@ def test_index_out_of_range_raises(fn):
 
 # --------------------------------------------------------------------------- unsupported
 UNSUPPORTED = {
-    "max_pool2d_indices": (lambda x: F.max_pool2d(x, 2, return_indices=True)[1] + 1,
-                           lambda: [make_input((1, 2, 4, 4))], "indices"),
     "pow_fractional": (lambda x: x ** 2.5, lambda: [make_input((3, 4))], "pow"),
     "pow_tensor": (lambda x, y: x ** y, lambda: [make_input((3, 4)), make_input((3, 4))], "pow"),
     "float64": (lambda x: x + 1, lambda: [make_input((3, 4), torch.float64)], "dtype"),
     "float16": (lambda x: x * 2, lambda: [make_input((3, 4), torch.float16)], "dtype"),
-    "conv_transpose": (lambda x, w: F.conv_transpose2d(x, w), lambda: [make_input((1, 2, 4, 4)),
-                                                                     make_input((2, 3, 3, 3))], "transposed"),
     "mm_int": (lambda a, b: a @ b, lambda: [make_input((3, 4), torch.int64), make_input((4, 2), torch.int64)],
                "matrix product"),
     "nonadjacent_index": (lambda x, i: x[i, :, i], lambda: [make_input((4, 3, 4)), torch.tensor([0, 3])],

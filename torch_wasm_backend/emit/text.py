@@ -102,7 +102,9 @@ def address(base: int, idx, itemsize: int, env: dict) -> tuple[str, int]:
     const = sum((t for t in sympy.Add.make_args(idx) if t.is_number), sympy.Integer(0))
     rest = idx - const
     static = base + itemsize * int(const)
-    if static < 0:
+    # The dynamic part is an unsigned i32: it must not go negative on its own (a term with
+    # a negative coefficient, e.g. a reversed window) even when the whole index does not.
+    if static < 0 or any(t.as_coeff_Mul()[0] < 0 for t in sympy.Add.make_args(rest)):
         rest, static = idx, base
     if rest == 0:
         return "(i32.const 0)", static

@@ -150,6 +150,15 @@ def transpose(ctx, node, x, d0, d1):
     return permute(ctx, node, x, dims)
 
 
+@lower(aten.flip.default)
+def flip(ctx, node, x, dims):
+    """A reversed view: index ``size - 1 - i`` along each flipped dim (the emitter keeps
+    such negative-coefficient indices out of the unsigned ``offset=`` immediate)."""
+    flipped = {_norm_dim(d, x.ndim) for d in dims}
+    return remap(x, list(x.shape), lambda idx: tuple(x.shape[d] - 1 - i if d in flipped else i
+                                                      for d, i in enumerate(idx)))
+
+
 @lower(aten.expand.default)
 def expand(ctx, node, x, shape, implicit=False):
     lead = len(shape) - x.ndim
