@@ -39,21 +39,9 @@ from tests.e2e.opinfo_report import CLAIMED, MAX_SAMPLES, TIMEOUT, Sweeper
 EXPECTED: dict[tuple[str, str], dict[int, tuple[str, str]]] = {
     ("pow", ""): {i: ("fallback", ("tensor exponent: aten.pow.Tensor_Tensor is not lowered "
                                    "(only integer and +-0.5 scalar exponents are)")) for i in range(4)},
-    ("nn.functional.batch_norm", ""): {
-        0: ("fallback", "training=True: _native_batch_norm_legit_functional (inference only)"),
-        2: ("fallback", "training=True: _native_batch_norm_legit_functional (inference only)"),
-    },
     ("narrow", ""): {
         1: ("fallback", "start is a 0-dim tensor: no CompiledGraph runs"),
         3: ("fallback", "start is a 0-dim tensor: no CompiledGraph runs"),
-    },
-    ("nn.functional.max_pool2d", ""): {
-        0: ("fallback", "return_indices=True: max_pool2d indices are not supported"),
-        2: ("fallback", "return_indices=True: max_pool2d indices are not supported"),
-    },
-    ("nn.functional.max_pool1d", ""): {
-        0: ("fallback", "return_indices=True: max_pool2d indices are not supported"),
-        2: ("fallback", "return_indices=True: max_pool2d indices are not supported"),
     },
     ("gather", ""): {3: ("fallback", "uint8 index tensor: dtype not supported")},
     # --- known bugs (strict xfail) ---
