@@ -196,7 +196,7 @@ def trap_unless(ctx, ok: TensorValue) -> TensorValue:
 
 
 @lower(aten._assert_async.msg, aten._assert_async.default)
-def assert_async(ctx, node, cond, msg=None):
+def assert_async(ctx, node, cond, assert_msg=None):
     """A run-time check (e.g. ``one_hot``'s class range): a kernel that traps unless
     ``cond`` holds, as PyTorch raises. The op returns nothing; the check's buffer is
     returned anyway, so that the one-node graphs of ``partition.py`` have an output."""

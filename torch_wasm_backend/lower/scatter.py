@@ -59,7 +59,7 @@ def _pairs(out_shape, red_shape, dtype, body) -> TensorValue:
     return TensorValue(tuple(out_shape) + tuple(red_shape), dtype, lambda idx: body(idx[:n], idx[n:]))
 
 
-def accumulate(ctx, base: TensorValue, red_shape, match, value) -> TensorValue:
+def sum_matches(ctx, base: TensorValue, red_shape, match, value) -> TensorValue:
     """``base[j] + sum over r with match(j, r) of value(j, r)``."""
     zero = ir.Const(0.0 if base.dtype == "f32" else 0, base.dtype)
     v = _pairs(base.shape, red_shape, base.dtype,
@@ -122,7 +122,7 @@ def _scatter(ctx, node, x, dim, index, src, mode):
         return _index_eq(i.load(at(j, r)), j[dim])
 
     if mode == "add":
-        return accumulate(ctx, x, (m,), match, lambda j, r: src.load(at(j, r)))
+        return sum_matches(ctx, x, (m,), match, lambda j, r: src.load(at(j, r)))
     last = last_match(ctx, x.shape, (m,), match)
     if mode == "value":
         return write_last(ctx, x, last, lambda j, e: src.load(()))
@@ -160,12 +160,12 @@ def index_add(ctx, node, x, dim, index, source, alpha=1):
     source = cast(source, x.dtype)
     if alpha != 1:
         source = binary("mul", source, const_like(source, alpha))
-    return accumulate(ctx, x, (m,), lambda j, r: _index_eq(i.load((r[0],)), j[dim]),
+    return sum_matches(ctx, x, (m,), lambda j, r: _index_eq(i.load((r[0],)), j[dim]),
                       lambda j, r: source.load(tuple(j[:dim]) + (r[0],) + tuple(j[dim + 1:])))
 
 
 @lower(aten.index_put.default)
-def index_put(ctx, node, x, indices, values, accumulate_=False):
+def index_put(ctx, node, x, indices, values, accumulate=False):
     """``x[i0, i1, ...] = values`` (``+=`` with accumulate) for index tensors on adjacent
     dims (``None`` skips a dim), negative indices wrapped."""
     if any(t is not None and t.dtype == "bool" for t in indices):
@@ -173,7 +173,7 @@ def index_put(ctx, node, x, indices, values, accumulate_=False):
     dims = [d for d, t in enumerate(indices) if t is not None]
     if not dims or dims != list(range(dims[0], dims[0] + len(dims))):
         raise Unsupported("index_put with non-adjacent (or no) index tensors")
-    if accumulate_ and x.dtype == "bool":
+    if accumulate and x.dtype == "bool":
         raise Unsupported("index_put accumulate into a bool tensor")
     first, k = dims[0], len(dims)
     bshape = broadcast_shapes(*[indices[d].shape for d in dims])
@@ -194,8 +194,8 @@ def index_put(ctx, node, x, indices, values, accumulate_=False):
             out = ir.Op("and", (out, c), "bool")
         return out
 
-    if accumulate_:
-        return accumulate(ctx, x, bshape, match, lambda j, b: values.load(at(j, b)))
+    if accumulate:
+        return sum_matches(ctx, x, bshape, match, lambda j, b: values.load(at(j, b)))
     last = last_match(ctx, x.shape, bshape, match)
     table = _stored_table(ctx, values)
     sym = sympy.Symbol(ctx.name("ip"), integer=True, nonnegative=True)
