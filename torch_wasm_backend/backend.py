@@ -166,6 +166,11 @@ def _static_inputs(gm: torch.fx.GraphModule) -> tuple:
                  if n.meta.get("tensor_dict", {}).get("_dynamo_static_input_type"))
 
 
+# Torch functions whose range checks (aten._assert_async) only AOTAutograd's trace keeps:
+# make_fx alone decomposes one_hot into a comparison that never fails.
+_NEEDS_AOT = frozenset({torch.nn.functional.one_hot, torch._C._nn.one_hot})
+
+
 def _inference(gm: torch.fx.GraphModule, example_inputs, options: Options):
     """Compile a graph that runs without autograd straight to ATen (functionalized and
     decomposed by ``make_fx``), skipping AOTAutograd's run-time wrappers, which cost more
@@ -179,6 +184,8 @@ def _inference(gm: torch.fx.GraphModule, example_inputs, options: Options):
 
     if torch.is_grad_enabled() or _has_symbols(example_inputs) or \
             not all(isinstance(x, torch.Tensor) for x in example_inputs):
+        return None
+    if any(n.target in _NEEDS_AOT for n in gm.graph.nodes):
         return None
     fake_mode = detect_fake_mode(example_inputs)  # Dynamo's, as AOTAutograd uses it
     if fake_mode is None:

@@ -201,7 +201,12 @@ def hint_binding(program: ir.Program, example_inputs) -> dict:
         exprs = [spec.symbol] if isinstance(spec, ir.SizeSpec) else list(spec.shape) if sizes else []
         for expr, size in zip(exprs, sizes):
             if sympy.sympify(expr).is_Symbol:
-                hints[expr] = hint_int(size)
+                try:
+                    hints[expr] = hint_int(size)
+                except Exception as e:  # an unbacked size (e.g. after nonzero): no example value
+                    from .lower import Unsupported
+
+                    raise Unsupported(f"size {expr} depends on the data ({type(e).__name__})") from None
     return hints
 
 
