@@ -202,7 +202,7 @@ def _moe_run(model, x, **options):
     torch.testing.assert_close(out, ref, msg=lambda m: f"forward: {m}")
     assert grads.keys() == ref_grads.keys()
     for name in ref_grads:
-        torch.testing.assert_close(grads[name], ref_grads[name], msg=lambda m: f"grad of {name}: {m}")
+        torch.testing.assert_close(grads[name], ref_grads[name], msg=lambda m, name=name: f"grad of {name}: {m}")
     return rec, warned
 
 
@@ -262,7 +262,7 @@ def test_moe_nonzero_captured_falls_back_reported(monkeypatch):
     eagerly, with a warning that names it, and the result must still be right."""
     monkeypatch.setattr(torch._dynamo.config, "capture_dynamic_output_shape_ops", True)
     torch.manual_seed(0)
-    rec, warned = _moe_run(MoENonzero(), _tokens(2, 5))
+    _, warned = _moe_run(MoENonzero(), _tokens(2, 5))
     assert any("aten.nonzero.default" in w for w in warned), warned
 
 
