@@ -1,4 +1,4 @@
-"""Reductions: row sums over a long and a short last dim, softmax and layer_norm, each
+"""Reductions: row sums over a long and a short last dim, a column sum, softmax and layer_norm, each
 timed in eager PyTorch (1 thread, no_grad) and through ``torch.compile(backend="wasm")``
 in the same benchmark group, like ``test_bench.py`` (compiled in strict mode and checked
 against eager before timing; nothing asserts a timing).
@@ -13,15 +13,19 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from torch import nn
-
 from models import Case, build_model
 from test_bench import _run
+from torch import nn
 
 
 class SumLast(nn.Module):
     def forward(self, x):
         return x.sum(-1)
+
+
+class SumFirst(nn.Module):
+    def forward(self, x):
+        return x.sum(0)
 
 
 class Softmax(nn.Module):
@@ -51,12 +55,14 @@ CASES = {
         # a 4096-element f32 sum differs from eager's by ~1e-5 relative whatever the order:
         # the speed check only needs the right answer, accuracy is tested in tests/
         Case("sum_64x4096", SumLast, _randn(64, 4096), shape="64x4096 sum(-1)", rounds=400,
-             tolerance=dict(rtol=1e-4, atol=1e-4)),
+             tolerance={"rtol": 1e-4, "atol": 1e-4}),
         Case("sum_4096x64", SumLast, _randn(4096, 64), shape="4096x64 sum(-1)", rounds=400,
-             tolerance=dict(rtol=1e-4, atol=1e-4)),
+             tolerance={"rtol": 1e-4, "atol": 1e-4}),
+        Case("sum0_4096x64", SumFirst, _randn(4096, 64), shape="4096x64 sum(0)", rounds=400,
+             tolerance={"rtol": 1e-4, "atol": 1e-4}),
         Case("softmax_128x1024", Softmax, _randn(128, 1024), shape="128x1024 softmax(-1)", rounds=300),
         Case("layer_norm_128x2048", _layer_norm, _randn(128, 2048), shape="128x2048 layer_norm", rounds=200,
-             tolerance=dict(rtol=1e-4, atol=1e-4)),
+             tolerance={"rtol": 1e-4, "atol": 1e-4}),
     )
 }
 

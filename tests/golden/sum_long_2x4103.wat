@@ -20,7 +20,7 @@
     (local.set $acc (f32.const 0))
     (local.set $r0 (i32.const 0))
     (loop $L1
-      (local.set $bend (select (i32.add (local.get $r0) (i32.const 2048)) (i32.const 4096) (i32.lt_s (i32.add (local.get $r0) (i32.const 2048)) (i32.const 4096))))
+      (local.set $bend (select (i32.add (local.get $r0) (i32.const 1024)) (i32.const 4096) (i32.lt_s (i32.add (local.get $r0) (i32.const 1024)) (i32.const 4096))))
       (local.set $vacc0 (v128.const f32x4 0 0 0 0))
       (local.set $vacc1 (v128.const f32x4 0 0 0 0))
       (local.set $vacc2 (v128.const f32x4 0 0 0 0))

@@ -29,7 +29,7 @@ GRAPHS = {
     "sum_rows_6x9": (lambda x: x.sum(-1), [(6, 9)]),
     "amax_cols_8x12": (lambda x: x.amax(0), [(8, 12)]),
     "sum_cols_5x22": (lambda x: x.sum(0), [(5, 22)]),  # 16 outputs per pass, then 4, then 1
-    "sum_long_2x4103": (lambda x: x.sum(-1), [(2, 4103)]),  # two blocks, a 4-lane step, scalar tail
+    "sum_long_2x4103": (lambda x: x.sum(-1), [(2, 4103)]),  # four blocks, a 4-lane step, scalar tail
     "argmax_4x5": (lambda x: x.argmax(-1), [(4, 5)]),
     "transpose_add_4x6": (lambda x: x.t() + 1, [(4, 6)]),
     "linear_3x5x6": (lambda x, w, b: F.linear(x, w, b).relu(), [(3, 5), (6, 5), (6,)]),

@@ -230,7 +230,8 @@ def pointwise(fw: FunctionWriter, k: ir.Pointwise, mode: str, out_dtype: str) ->
 # --------------------------------------------------------------------------- reductions
 ACCUMULATORS = 8  # independent accumulators (a power of two): bound by throughput, not add latency
 OUTPUT_GROUPS = 4  # vector mode: 4 x 4 adjacent outputs (a cache line) per pass over the reduced axis
-BLOCK = 64  # an f32 sum flushes its accumulators into a running total every BLOCK unrolled iterations
+SMALL_BODY = 8  # IR nodes; a larger body gets at most 2 accumulators per group (less code)
+BLOCK = 32  # an f32 sum flushes its accumulators into a running total every BLOCK unrolled iterations
 
 
 def _init(op: str, dtype: str):
@@ -264,7 +265,7 @@ def _shift(expr, offsets: dict):
     offsets = {v: v + o for v, o in offsets.items() if o}
     if not offsets:
         return expr
-    fix = lambda e: sympy.expand(sympy.sympify(e).xreplace(offsets))  # noqa: E731
+    fix = lambda e: sympy.expand(sympy.sympify(e).xreplace(offsets))
     if isinstance(expr, sympy.Basic):
         return fix(expr)
     from ..lower.core import map_expr
@@ -279,7 +280,8 @@ def _accumulate(fw: FunctionWriter, k: ir.Reduce, value, typ: str, step: int, na
     output vectors in one pass). The ``ACCUMULATORS`` independent accumulators are shared out
     between the groups; within a group they interleave along the reduced axis (accumulator j
     takes ``r + j*step`` of each unrolled iteration, whole steps left over go to the first).
-    A short static extent uses fewer, so the unrolled loop still runs a few times.
+    A short static extent uses fewer, so the unrolled loop still runs a few times, and so
+    does a large body (``SMALL_BODY``), whose own work already hides the add latency.
 
     An f32 sum longer than one block of ``BLOCK`` unrolled iterations (or with outer reduction
     dims, or a symbolic extent) is blocked: each block starts from fresh accumulators and
@@ -293,10 +295,12 @@ def _accumulate(fw: FunctionWriter, k: ir.Reduce, value, typ: str, step: int, na
     r = reduction_vars(len(k.red_ranges))[-1]
     var = f"${r}"
     vec = typ == "v128"
-    combine = lambda a, b: (_combine_vector if vec else _combine_scalar)(k.op, dt, a, b, fw.tmp)  # noqa: E731
+    combine = lambda a, b: (_combine_vector if vec else _combine_scalar)(k.op, dt, a, b, fw.tmp)
     init_value = (text.vconst if vec else text.const)(_init(k.op, dt), dt)
     n = fw.bound(k.red_ranges[-1])
     per = max(1, ACCUMULATORS // len(groups))
+    if sum(1 for _ in ir.walk(k.body)) > SMALL_BODY:  # its own work hides the add latency
+        per = min(per, 2)
     if isinstance(n, int):  # a power of two, at most a quarter of the steps
         per = max(1, min(per, 1 << max(0, (n // (4 * step)).bit_length() - 1)))
     unroll = per * step
