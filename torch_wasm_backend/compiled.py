@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from ctypes import memmove
 from pathlib import Path
 
 import numpy as np
@@ -58,17 +59,18 @@ class Runner:
         def concrete(x):
             return int(sympy.sympify(x).xreplace(binding))
 
-        self.inputs = []  # (numpy view or None, spec or None, concrete shape)
+        self.inputs = []  # (numpy view or None, spec or None, concrete shape, (address, bytes) or None)
         for spec in program.inputs:
             if not isinstance(spec, ir.InputSpec):
-                self.inputs.append((None, None, None))
+                self.inputs.append((None, None, None, None))
                 continue
             shape = torch.Size(concrete(d) for d in spec.shape)
             n = shape.numel()
             dtype = np.dtype(ir.NUMPY_DTYPE[spec.dtype])
             off = plan.offset(spec.buffer)
             view = mem[off: off + n * dtype.itemsize].view(dtype).reshape(shape) if n else None
-            self.inputs.append((view, spec, shape))
+            # (address, bytes): contiguous inputs are copied with one memmove
+            self.inputs.append((view, spec, shape, (view.ctypes.data, n * dtype.itemsize) if n else None))
         self.outputs = []
         for o in program.outputs:
             dtype = np.dtype(ir.NUMPY_DTYPE[o.dtype])
@@ -90,7 +92,7 @@ class Runner:
                 binding = graph.program.bind(args)  # full check, only when the sizes change
                 self._layout(graph.plan_for(binding), binding)
         changed = not self.prepared  # prepare also derives from constants: run it once at least
-        for i, (view, spec, shape) in enumerate(self.inputs):
+        for i, (view, spec, shape, span) in enumerate(self.inputs):
             if spec is None:
                 continue
             t = args[i]
@@ -102,7 +104,11 @@ class Runner:
                     continue
                 self.weights_seen[i] = (t, t._version)
                 changed = True
-            if view is not None:
+            if view is None:
+                continue
+            if t.is_contiguous():  # the common case: ~2x cheaper than through numpy
+                memmove(span[0], t.data_ptr(), span[1])
+            else:
                 view[...] = t.detach().numpy()
         if changed:
             self.prepare()

@@ -254,9 +254,6 @@ def test_moe_nonzero_dispatch_graph_breaks_correctly():
     rec.assert_wasm_ran()
 
 
-@pytest.mark.xfail(raises=torch._dynamo.exc.BackendCompilerFailed, strict=False,
-                   reason="regions after nonzero have unbacked sizes (u0): compiled.hint_binding raises "
-                          "GuardOnDataDependentSymNode instead of Unsupported, so partitioning crashes")
 def test_moe_nonzero_captured_falls_back_reported(monkeypatch):
     """With ``capture_dynamic_output_shape_ops`` nonzero reaches the backend: it must run
     eagerly, with a warning that names it, and the result must still be right."""
@@ -443,12 +440,7 @@ def test_index_out_of_range_traps(fn):
         compiled(x, i)
 
 
-@pytest.mark.parametrize("grad", [
-    True,
-    pytest.param(False, marks=pytest.mark.xfail(strict=False, reason=(
-        "the no_grad path (backend._inference, trace.trace_aten: make_fx without functionalization) "
-        "decomposes one_hot without its range checks (aten._assert_async), so nothing traps"))),
-], ids=["grad", "no_grad"])
+@pytest.mark.parametrize("grad", [True, False], ids=["grad", "no_grad"])
 def test_one_hot_out_of_range_traps(grad):
     """one_hot's range checks (``aten._assert_async`` in the ATen graph) trap."""
     x, i = make_input((3, 5)).requires_grad_(grad), torch.tensor([1, 7, 0, 2])
