@@ -76,31 +76,33 @@ class Specialized:
         return fn(args) if getattr(fn, "_boxed_call", False) else fn(*args)
 
 
-class _NoneOutputs:
-    """Backward graphs return ``None`` for inputs that need no gradient: compile the graph
-    without those outputs and put the ``None``s back after each call (boxed call)."""
+class _ConstantOutputs:
+    """Graph outputs that are not computed: ``None`` (a backward graph's gradient of an
+    input that needs none) and literal sizes (ints a specialised graph saves for backward).
+    The graph is compiled without them and they are put back after each call (boxed call)."""
 
-    def __init__(self, fn, n_outputs: int, none_at: tuple):
-        self.fn, self.n_outputs, self.none_at = fn, n_outputs, frozenset(none_at)
+    def __init__(self, fn, n_outputs: int, constants: dict):
+        self.fn, self.n_outputs, self.constants = fn, n_outputs, constants
         self._boxed_call = True
 
     def __call__(self, args):
         outs = iter(self.fn(args) if getattr(self.fn, "_boxed_call", False) else self.fn(*args))
-        return [None if i in self.none_at else next(outs) for i in range(self.n_outputs)]
+        return [self.constants[i] if i in self.constants else next(outs) for i in range(self.n_outputs)]
 
 
-def _drop_none_outputs(gm: torch.fx.GraphModule):
-    """``gm`` with its ``None`` outputs removed (a copy), their positions and the output count."""
+def _drop_constant_outputs(gm: torch.fx.GraphModule):
+    """``gm`` without its literal outputs (a copy), {position: value} of those, and the
+    output count."""
     out = next(n for n in reversed(gm.graph.nodes) if n.op == "output")
     results = out.args[0]
-    if not isinstance(results, (list, tuple)) or all(r is not None for r in results):
-        return gm, (), None
-    none_at = tuple(i for i, r in enumerate(results) if r is None)
+    if not isinstance(results, (list, tuple)) or all(isinstance(r, torch.fx.Node) for r in results):
+        return gm, {}, None
+    constants = {i: r for i, r in enumerate(results) if not isinstance(r, torch.fx.Node)}
     gm = torch.fx.GraphModule(gm, copy.deepcopy(gm.graph))
     out = next(n for n in reversed(gm.graph.nodes) if n.op == "output")
-    out.args = (tuple(r for r in out.args[0] if r is not None),)
+    out.args = (tuple(r for r in out.args[0] if isinstance(r, torch.fx.Node)),)
     gm.recompile()
-    return gm, none_at, len(results)
+    return gm, constants, len(results)
 
 
 def make_compiler(options: Options, default_weights=(), backward: bool = False):
@@ -111,6 +113,9 @@ def make_compiler(options: Options, default_weights=(), backward: bool = False):
     from .partition import WasmRegion, partition
 
     def compile_static(gm, example_inputs, weights):
+        gm, constants, n_outputs = _drop_constant_outputs(gm)  # a specialised retrace makes sizes literal
+        if constants:
+            return _ConstantOutputs(compile_static(gm, example_inputs, weights), n_outputs, constants)
         try:
             return compile_graph(gm, example_inputs, weights, options)
         except Unsupported as e:
@@ -128,9 +133,9 @@ def make_compiler(options: Options, default_weights=(), backward: bool = False):
         return make_boxed_func(outer.forward)
 
     def compiler(gm: torch.fx.GraphModule, example_inputs):
-        gm, none_at, n_outputs = _drop_none_outputs(gm)
+        gm, constants, n_outputs = _drop_constant_outputs(gm)
         fn = compile_any(gm, example_inputs)
-        return _NoneOutputs(fn, n_outputs, none_at) if none_at else fn
+        return _ConstantOutputs(fn, n_outputs, constants) if constants else fn
 
     def compile_any(gm, example_inputs):
         weights = () if backward else _weight_indices(default_weights)

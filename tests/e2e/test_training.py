@@ -171,3 +171,24 @@ def test_in_place_parameter_update_is_seen():
         after = compiled(x)
         torch.testing.assert_close(after, model(x))
     assert not torch.allclose(before, after)
+
+
+def test_literal_outputs_are_returned_not_a_fallback():
+    """Backward graphs return None for inputs that need no gradient, and specialised forward
+    graphs return literal sizes saved for backward: the tensors compile, the literals come
+    back as they are, and nothing falls back (strict)."""
+    from torch_wasm_backend.backend import make_compiler
+    from torch_wasm_backend.config import Options
+
+    g = torch.fx.Graph()
+    x = g.placeholder("x")
+    y = g.call_function(torch.ops.aten.mul.Tensor, (x, 2.0))
+    g.output((y, 3, None, y))
+    gm = torch.fx.GraphModule(torch.nn.Module(), g)
+    a = torch.randn(5)
+    with recording() as rec:
+        outs = make_compiler(Options(strict=True))(gm, [a])([a])
+    rec.assert_wasm_ran()
+    assert outs[1:3] == [3, None]
+    torch.testing.assert_close(outs[0], a * 2)
+    torch.testing.assert_close(outs[3], a * 2)
