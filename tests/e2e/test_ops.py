@@ -888,17 +888,23 @@ def test_inplace_and_conv_padding_modes():
           x, w)
 
 
-@pytest.mark.parametrize("fn", [lambda w, i: F.embedding(i, w), lambda w, i: w[i],
-                                lambda w, i: torch.index_select(w, 0, i), lambda w, i: i // (i - 1),
-                                lambda w, i: i % (i - 7)],
-                         ids=["embedding", "index", "index_select", "int_div_zero", "int_mod_zero"])
-def test_index_out_of_range_raises(fn):
+_OUT_OF_RANGE = {
+    "embedding": lambda w, i: F.embedding(i, w), "index": lambda w, i: w[i],
+    "index_select": lambda w, i: torch.index_select(w, 0, i), "int_div_zero": lambda w, i: i // (i - 1),
+    "int_mod_zero": lambda w, i: i % (i - 7),
+}
+
+
+@pytest.mark.parametrize("name,bad", [(n, 7) for n in _OUT_OF_RANGE]
+                         + [(n, b) for n in ("embedding", "index", "index_select") for b in (2**32 + 1, -2**32 + 1)])
+def test_index_out_of_range_raises(name, bad):
     """PyTorch raises for an out-of-range index or an integer division by zero; the module
-    traps (never reads garbage or returns a made-up value)."""
+    traps (never reads garbage or returns a made-up value). An int64 index beyond the i32
+    range must not wrap into range on its way to an i32 address."""
     from tests.e2e.helpers import compile_wasm
 
-    w, i = make_input((5, 3)), torch.tensor([1, 7])
-    compiled = compile_wasm(fn)
+    w, i = make_input((5, 3)), torch.tensor([1, bad])
+    compiled = compile_wasm(_OUT_OF_RANGE[name])
     with pytest.raises(Exception, match="unreachable|divide by zero"), torch.no_grad():
         compiled(w, i)
 

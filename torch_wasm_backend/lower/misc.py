@@ -79,9 +79,22 @@ def arange(ctx, node, *args, **kwargs):
     return TensorValue((n,), dtype, lambda idx: ir.Index(start + step * idx[0], dtype))
 
 
+def _as_i32_index(v: ir.Expr, size: int, lowest: int) -> ir.Expr:
+    """``v`` as i32. An i64 value outside [lowest, size) becomes ``size`` first, so that
+    the bounds check traps on it instead of the cast wrapping it into range (2**32 + 1
+    would become 1)."""
+    if v.dtype == "i32":
+        return v
+    if v.dtype == "i64":
+        bad = ir.Op("or", (ir.Op("ge", (v, ir.Const(size, "i64")), "bool"),
+                           ir.Op("lt", (v, ir.Const(lowest, "i64")), "bool")), "bool")
+        v = ir.Op("where", (bad, ir.Const(size, "i64"), v), "i64")
+    return ir.Op("cast", (v,), "i32")
+
+
 def _gather_index(idx_value: ir.Expr, size: int) -> ir.Expr:
     """An i32 index, with negative values wrapped as PyTorch's advanced indexing does."""
-    i = ir.Op("cast", (idx_value,), "i32") if idx_value.dtype != "i32" else idx_value
+    i = _as_i32_index(idx_value, size, -size)
     neg = ir.Op("lt", (i, ir.Const(0, "i32")), "bool")
     return ir.Op("where", (neg, ir.Op("add", (i, ir.Const(size, "i32")), "i32"), i), "i32")
 
@@ -95,8 +108,7 @@ def _indirect(table: TensorValue, dim: int, index_expr: ir.Expr, idx_rest: tuple
     base = table.load(tuple(full))
     if not isinstance(base, ir.Load):
         raise Unsupported("indexing into a computed (non-stored) tensor")
-    e = _gather_index(index_expr, size) if wrap else (
-        ir.Op("cast", (index_expr,), "i32") if index_expr.dtype != "i32" else index_expr)
+    e = _gather_index(index_expr, size) if wrap else _as_i32_index(index_expr, size, 0)
     return ir.Load(base.buffer, base.index, base.dtype, base.indirect + ((sym, e, size),))
 
 
