@@ -22,7 +22,7 @@ def load(source, engine: str = "wasmtime"):
 
 def __getattr__(name):
     if name == "explain":
-        from .explain import explain
+        from .coverage import explain
 
         return explain
     if name == "save":

@@ -75,3 +75,10 @@ def test_explain_reports_breaks_and_coverage():
     assert report.op_counts["aten.relu.default"] == 1
     text = str(report)
     assert "2/3 ATen operator calls run as WebAssembly" in text and "eager: no lowering" in text
+
+
+def test_explain_can_be_called_twice():
+    """torch_wasm_backend.explain stays the function after its module has been imported."""
+    torch_wasm_backend.explain(lambda x: x + 1, torch.randn(2))
+    report = torch_wasm_backend.explain(lambda x: x * 2, torch.randn(2))
+    assert report.graphs == 1

@@ -263,6 +263,17 @@ def test_moe_nonzero_captured_falls_back_reported(monkeypatch):
     assert any("aten.nonzero.default" in w for w in warned), warned
 
 
+def test_moe_explain_reports_skipped_frame():
+    """A graph break inside a loop makes Dynamo skip the whole frame: explain() must say so
+    rather than report full coverage with no graph break."""
+    torch.manual_seed(0)
+    report = torch_wasm_backend.explain(MoENonzero(), _tokens(2, 5))
+    assert report.skipped_frames >= 1
+    assert any("Dynamic shape operator" in b for b in report.graph_breaks)
+    assert any("skipped the frame" in b for b in report.graph_breaks)
+    assert "skipped by Dynamo" in str(report)
+
+
 def test_moe_explain_coverage():
     torch.manual_seed(0)
     report = torch_wasm_backend.explain(MoECapacity(), _tokens(2, 5))
