@@ -80,11 +80,17 @@ def _build(gm, example_args, options: Options, prefix: str, base: int, fixed: di
     fit in one module; buffers land after ``base``, except inputs listed in ``fixed``
     ({input position: byte offset}), which are placed where another program keeps them."""
     prog = lower_graph(gm, example_args, ())
-    prog = dataclasses.replace(prog, kernels=tuple(dataclasses.replace(k, name=prefix + k.name) for k in prog.kernels))
-    prog.verify()
     if prog.symbols:
         raise SaveError("a trainable artifact needs static shapes")
     sched = schedule(prog, options)
+
+    def renamed(plans):  # after scheduling, which may add kernels (e.g. GEMM packing)
+        return tuple(dataclasses.replace(p, kernel=dataclasses.replace(p.kernel, name=prefix + p.kernel.name))
+                     for p in plans)
+
+    prepare, forward = renamed(sched.prepare), renamed(sched.forward)
+    prog = dataclasses.replace(sched.program, kernels=tuple(p.kernel for p in prepare + forward))
+    sched = dataclasses.replace(sched, program=prog, prepare=prepare, forward=forward)
     plan = plan_memory(sched, options.alignment, {})
     offsets = {name: base + p.offset for name, p in plan.placements.items()}
     for pos, off in fixed.items():
@@ -100,13 +106,32 @@ def _spec(name, shape, dtype, offset) -> dict:
     return {"name": name, "shape": [int(s) for s in shape], "dtype": _DTYPE_NAMES[dtype], "offset": int(offset)}
 
 
+@dataclasses.dataclass
+class TrainerModule:
+    """A built trainable module: its text, binary (with the manifest), and two programs."""
+
+    wat: str
+    wasm: bytes
+    manifest: dict
+    train: _Part
+    forward: _Part
+
+
 def save_training(model: torch.nn.Module, loss_fn, optimizer, example_inputs, path, options=None) -> dict:
-    """Write a trainable artifact for ``model``. ``example_inputs``: ``(inputs..., target)``;
+    """Write a trainable artifact for ``model`` (see ``build_training``); returns its manifest."""
+    built = build_training(model, loss_fn, optimizer, example_inputs, options)
+    Path(path).write_bytes(built.wasm)
+    return built.manifest
+
+
+def build_training(model: torch.nn.Module, loss_fn, optimizer, example_inputs, options=None) -> TrainerModule:
+    """A trainable module for ``model``. ``example_inputs``: ``(inputs..., target)``;
     the loss is ``loss_fn(model(*inputs), target)`` (a callable, or one of ``LOSSES``).
     ``optimizer``: a ``torch.optim`` SGD/Adam/AdamW over ``model.parameters()`` (its
     hyper-parameters and any state are used) or a dict ``{"name": "sgd", "lr": ...}``.
     The module exports ``train_step`` (returns the loss of the batch before the update),
-    ``forward`` (eval mode), ``prepare`` and ``memory``. Returns the manifest."""
+    ``forward`` (eval mode), ``prepare`` and ``memory``. It is checked against PyTorch on
+    the example batch before it is returned."""
     opts = Options.from_dict(options)
     if not isinstance(model, torch.nn.Module):
         raise SaveError(f"save_training() expects an nn.Module, got {type(model).__name__}")
@@ -237,8 +262,7 @@ def save_training(model: torch.nn.Module, loss_fn, optimizer, example_inputs, pa
     }
     wasm = assemble(text) + custom_section(MANIFEST_SECTION, json.dumps(manifest, sort_keys=True).encode())
     _check(wasm, t_gm, flat_t, n_state, writes, f_gm, flat_f)
-    Path(path).write_bytes(wasm)
-    return manifest
+    return TrainerModule(text, wasm, manifest, train, fwd)
 
 
 def _check(wasm: bytes, t_gm, flat_t, n_state: int, writes: dict, f_gm, flat_f) -> None:
