@@ -136,7 +136,7 @@ class CompiledGraph:
         self.size_sources = [self._size_source(s) for s in program.symbols]
         self.hint_binding = hint_binding or {}
         self._plans = {tuple(self.hint_binding.get(s) for s in program.symbols): plan}
-        self.module = get_engine(options.engine).compile(wasm)
+        self.module = get_engine(options.engine, relaxed_simd=options.relaxed_simd).compile(wasm)
         self._local = threading.local()
         self.runner()  # instantiate now: errors surface at compile time
 

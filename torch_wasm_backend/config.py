@@ -19,7 +19,12 @@ class Options:
     strict: bool = False  # raise instead of falling back to eager PyTorch
     debug_dir: str | None = None  # dump every stage of every graph here (also $TORCH_WASM_DEBUG_DIR)
     alignment: int = 16  # byte alignment of every buffer in linear memory
-    gemm_packing: bool = True  # pack weight B operands once for the packed GEMM microkernel
+    # pack GEMM B operands for the packed microkernel: weights once in prepare, runtime
+    # operands (inputs, activations, im2col columns) before each GEMM where it pays
+    gemm_packing: bool = True
+    # packed GEMMs use f32x4.relaxed_madd (FMA) and the module needs relaxed SIMD; results
+    # differ from mul+add by rounding. Off by default: no faster here (benchmarks/README.md)
+    relaxed_simd: bool = False
     interpret: bool = False  # run the IR in the numpy interpreter instead of wasm (debugging, tests)
     # symbolic sizes: "auto" compiles one module for all sizes where every operator allows it
     # and specialises per shape otherwise; "symbolic" makes the fallback an error in strict mode;

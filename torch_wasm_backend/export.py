@@ -165,15 +165,19 @@ def _dim_json(expr):
     return {"poly": terms}
 
 
-def save(compiled, path, example_inputs=None, dynamic=None) -> dict:
+def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool = False) -> dict:
     """Write ``compiled`` (a ``torch.compile(..., backend="wasm")`` result) as one ``.wasm``
     file: code, baked weights and a manifest. Returns the manifest.
 
     ``dynamic`` keeps dimensions variable: ``{input index or name: {dim: max size}}``; the
-    artifact then accepts any size from 1 to that maximum (its memory is sized for it)."""
+    artifact then accepts any size from 1 to that maximum (its memory is sized for it).
+    ``relaxed_simd``: use the FMA GEMM kernels; the artifact then needs a runtime with
+    relaxed SIMD (``requires.relaxed_simd`` in its manifest). By default the artifact runs on
+    any SIMD128 runtime, whatever the compile option was (it is recompiled without)."""
     orig, raw_options = _resolve(compiled)
     options = Options.from_dict({k: v for k, v in dict(raw_options).items() if k != "debug_dir"})
-    options = dataclasses.replace(options, strict=False, interpret=False, dynamic="symbolic")
+    options = dataclasses.replace(options, strict=False, interpret=False, dynamic="symbolic",
+                                  relaxed_simd=bool(relaxed_simd))
     if example_inputs is None:
         example_inputs = _inputs_from_history(orig)
         if example_inputs is None:
@@ -228,7 +232,7 @@ def save(compiled, path, example_inputs=None, dynamic=None) -> dict:
         "memory": {"pages": plan.pages, "bytes": plan.total_bytes, "weights_bytes": plan.persistent_end - 16,
                    "arena_bytes": plan.arena_bytes},
         "exports": {"memory": "memory", "forward": "forward", "prepare": "prepare"},
-        "requires": {"simd128": True, "relaxed_simd": False, "threads": False},
+        "requires": {"simd128": True, "relaxed_simd": options.relaxed_simd, "threads": False},
         "options": {k: v for k, v in dataclasses.asdict(options).items() if k not in ("debug_dir", "interpret")},
         "tools": {"torch_wasm_backend": __version__, "torch": torch.__version__, "wabt": wabt_version()},
     }

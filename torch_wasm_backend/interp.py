@@ -198,13 +198,13 @@ def _operand(mem, op: ir.Operand, batch, rows, cols):
 
 
 def _pack_b(k: ir.PackB, mem) -> None:
-    kk, n = int(k.k), int(k.n)
+    kk, n, nb = int(k.k), int(k.n), int(k.batch)
     kp, np_ = -(-kk // 4) * 4, -(-n // 4) * 4
-    buf, idx = _operand(mem, k.src, 1, kk, n)
-    b = np.zeros((kp, np_), np.float32)
-    b[:kk, :n] = buf[idx][0]
+    buf, idx = _operand(mem, k.src, nb, kk, n)
+    b = np.zeros((nb, kp, np_), np.float32)
+    b[:, :kk, :n] = buf[idx]
     # panels of 4 columns; within a panel, blocks of 4 rows stored column by column
-    packed = b.reshape(kp // 4, 4, np_ // 4, 4).transpose(2, 0, 3, 1).reshape(-1)
+    packed = b.reshape(nb, kp // 4, 4, np_ // 4, 4).transpose(0, 3, 1, 4, 2).reshape(-1)
     mem[k.out][: packed.size] = packed
 
 

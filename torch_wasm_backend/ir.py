@@ -200,7 +200,9 @@ class Operand:
 class Gemm:
     """``C[b] = A[b] @ B[b] (+ bias)`` for ``b < batch``, via the ``$f32_gemm`` microkernel.
 
-    A is (m, k), B is (k, n) with unit column stride, C is (m, n) with unit column stride.
+    A is (m, k) and C is (m, n), both with unit column stride. B is (k, n) with unit column
+    stride, or a transposed view (unit row stride), which only the packed path reads: the
+    scheduler packs it (``$f32_gemm_pack_bt``) or copies it.
     ``bias`` is an optional 1-D buffer added along columns (``bias_axis=1``, as in
     ``addmm``) or rows (``bias_axis=0``, as in a convolution's per-channel bias)."""
 
@@ -215,15 +217,21 @@ class Gemm:
     bias: str | None = None
     bias_axis: int = 1
     relu: bool = False
-    packed: str | None = None  # B pre-packed by a PackB kernel: use $f32_gemm_packed
+    packed: str | None = None  # B packed by a PackB kernel: use $f32_gemm_packed
+    fma: bool = False  # packed path with relaxed-SIMD FMA ($f32_gemm_packed_fma)
 
     def __post_init__(self):
         _sympify_fields(self, ("batch", "m", "n", "k"))
 
+    @property
+    def packed_batch_stride(self) -> int:
+        """Floats between the packed B of consecutive batch entries (0: one B for all)."""
+        return 0 if self.batch == 1 or self.b.batch_stride == 0 else packed_size(self.k, self.n)
+
     def __str__(self) -> str:
         extra = f" + bias {self.bias} (axis {self.bias_axis})" if self.bias else ""
         extra += " then relu" if self.relu else ""
-        extra += f" (B packed in {self.packed})" if self.packed else ""
+        extra += f" (B packed in {self.packed}{', fma' if self.fma else ''})" if self.packed else ""
         return (f"{self.name}: gemm batch={self.batch} m={self.m} n={self.n} k={self.k}\n"
                 f"    C={self.c}\n    A={self.a}\n    B={self.b}{extra}")
 
@@ -237,16 +245,30 @@ def packed_size(k, n) -> int:
 class PackB:
     """Pack the (k, n) matrix ``src`` into ``out`` in the panel layout of the packed GEMM
     microkernel: element (p, j) goes to ``(j//4)*4*Kp + (p//4)*16 + (j%4)*4 + p%4``, zero
-    padded (Kp, Np: k, n rounded up to 4). Runs in ``prepare``: B is a weight."""
+    padded (Kp, Np: k, n rounded up to 4). ``src`` has unit column stride
+    (``$f32_gemm_pack_b``) or unit row stride (a transposed view, ``$f32_gemm_pack_bt``).
+    ``batch`` matrices (src advancing by its batch stride) go to consecutive packed blocks
+    of ``packed_size(k, n)`` floats. In ``prepare`` when B is a weight, else in ``forward``
+    right before its GEMM."""
 
     name: str
     src: Operand
     k: sympy.Expr
     n: sympy.Expr
     out: str
+    batch: sympy.Expr = 1
+
+    def __post_init__(self):
+        _sympify_fields(self, ("k", "n", "batch"))
+
+    @property
+    def transposed(self) -> bool:
+        return self.src.col_stride != 1 and self.n != 1
 
     def __str__(self) -> str:
-        return f"{self.name}: pack B k={self.k} n={self.n} from {self.src} into {self.out}"
+        how = "B^T" if self.transposed else "B"
+        return (f"{self.name}: pack {how} batch={self.batch} k={self.k} n={self.n} from {self.src}"
+                f" into {self.out}")
 
 
 Kernel = Union[Pointwise, Reduce, Gemm, PackB]

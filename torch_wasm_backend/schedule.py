@@ -228,36 +228,92 @@ def plan_kernel(k, buffers: dict, options: Options) -> KernelPlan:
     return KernelPlan(k, "scalar")
 
 
-def pack_weights(prog: ir.Program, prepare: list, forward: list, persistent: set):
-    """GEMMs whose B is a weight (or derived from weights) read B pre-packed for the packed
-    microkernel (~90% of the SIMD128 peak, against ~65% for the strided kernel): one PackB
-    kernel per such B, in ``prepare``, into a new persistent buffer."""
-    buffers, extra, done = list(prog.buffers), [], {}
-    out = []
+# Runtime B operands (inputs, activations, im2col columns) are packed in ``forward`` right
+# before their GEMM when the rows of A that reuse the packed copy amortise the pass over
+# it. Measured (benchmarks/gemm_probe.py kernels called in a loop inside wasm, thread CPU
+# time, 2-core AVX-512 host): packing costs 0.12-0.2 ns per element of B, the packed
+# kernel saves ~30% of the strided kernel's time per row of A once k >= 48; break-even
+# at m = 8-12 rows (k = 48..1152, n = 64..3136), 15-16 rows at k = 36-40, 23 at k = 32;
+# at k = 27 the packed kernel is slower even without packing (144 vs 139 us, 64x1024x27).
+PACK_MIN_ROWS = 24  # rows of A per packed B (m, times the batch when B is shared)
+PACK_MIN_K = 32
+
+
+def _static(*xs) -> bool:
+    return all(sympy.sympify(x).is_Integer for x in xs)
+
+
+def _pack_pays(k: ir.Gemm, per_batch: bool) -> bool:
+    rows = k.m if per_batch else k.m * k.batch
+    return _static(rows, k.k) and int(rows) >= PACK_MIN_ROWS and int(k.k) >= PACK_MIN_K
+
+
+def _copy_b(k: ir.Gemm, name: str, per_batch: bool):
+    """A contiguous copy of a transposed B that is not packed: (buffer, kernel, operand)."""
+    i0, i1, i2 = index_vars(3)
+    b = k.b
+    nb = k.batch if per_batch else sympy.Integer(1)
+    body = ir.Load(b.buffer, b.offset + i0 * b.batch_stride + i1 * b.row_stride + i2 * b.col_stride, "f32")
+    numel = sympy.sympify(nb * k.k * k.n)
+    buf = ir.Buffer(name, "f32", sympy.Integer(max(int(numel), 1)) if numel.is_Integer else numel, "temp")
+    kernel = ir.Pointwise(f"copy_{name}", name, i0 * k.k * k.n + i1 * k.n + i2, (nb, k.k, k.n), body)
+    return buf, kernel, ir.Operand(name, 0, k.k * k.n if per_batch else 0, k.n, 1)
+
+
+def pack_gemm_operands(prog: ir.Program, prepare: list, forward: list, persistent: set, options: Options):
+    """GEMMs read B packed for the packed microkernel (~90% of the SIMD128 peak, against
+    ~65% for the strided kernel). A weight B (or one derived from weights) is packed once,
+    in ``prepare``, into a persistent buffer; a runtime B right before its GEMM, into an
+    arena buffer, when ``_pack_pays``; a transposed B (unit row stride) always, since
+    ``$f32_gemm_pack_bt`` costs what the copy the strided kernel needs costs. A transposed
+    B that cannot be packed (symbolic sizes, ``gemm_packing=False``) is copied."""
+    buffers, done = list(prog.buffers), {}
+    prepare, out, persistent = list(prepare), [], set(persistent)
+    count = 0
     for k in forward:
-        b = k.b if isinstance(k, ir.Gemm) else None
-        if (b is None or b.buffer not in persistent or not (k.k.is_Integer and k.n.is_Integer)
-                or (k.batch != 1 and b.batch_stride != 0)):
+        if not isinstance(k, ir.Gemm):
             out.append(k)
             continue
-        key = (b.buffer, b.offset, b.row_stride, k.k, k.n)
-        if key not in done:
-            name = f"packed{len(done)}"
-            buffers.append(ir.Buffer(name, "f32", sympy.Integer(max(ir.packed_size(k.k, k.n), 1)), "temp"))
-            extra.append(ir.PackB(f"pack{len(done)}", b, k.k, k.n, name))
-            done[key] = name
-        out.append(replace(k, packed=done[key]))
-    if not done:
+        b = k.b
+        transposed = b.col_stride != 1 and k.n != 1
+        per_batch = k.batch != 1 and b.batch_stride != 0
+        weight = b.buffer in persistent
+        group = prepare if weight else out
+        static = _static(k.k, k.n, b.row_stride, b.col_stride) and (not per_batch or _static(k.batch, b.batch_stride))
+        if not (options.gemm_packing and static and (weight or transposed or _pack_pays(k, per_batch))):
+            if transposed:
+                name = f"bcopy{count}"
+                count += 1
+                buf, copy, operand = _copy_b(k, name, per_batch)
+                buffers.append(buf)
+                group.append(copy)
+                if weight:
+                    persistent.add(name)
+                k = replace(k, b=operand)
+            out.append(k)
+            continue
+        nb = k.batch if per_batch else sympy.Integer(1)
+        key = (b, k.k, k.n, nb)
+        if not weight or key not in done:
+            name = f"packed{count}"
+            buffers.append(ir.Buffer(name, "f32", sympy.Integer(max(ir.packed_size(k.k, k.n) * int(nb), 1)), "temp"))
+            group.append(ir.PackB(f"pack{count}", b, k.k, k.n, name, nb))
+            count += 1
+            if weight:
+                done[key] = name
+                persistent.add(name)
+        else:
+            name = done[key]
+        out.append(replace(k, packed=name, fma=options.relaxed_simd))
+    if len(buffers) == len(prog.buffers):
         return prog, prepare, forward, persistent
-    prepare = list(prepare) + extra
     prog = replace(prog, buffers=tuple(buffers), kernels=tuple(prepare) + tuple(out))
-    return prog, prepare, out, persistent | set(done.values())
+    return prog, prepare, out, persistent
 
 
 def schedule(prog: ir.Program, options: Options) -> Schedule:
     prepare, forward, persistent = split_prepare(prog)
-    if options.gemm_packing:
-        prog, prepare, forward, persistent = pack_weights(prog, prepare, forward, persistent)
+    prog, prepare, forward, persistent = pack_gemm_operands(prog, prepare, forward, persistent, options)
     buffers = {b.name: b for b in prog.buffers}
     plans = [tuple(plan_kernel(collapse(k), buffers, options) for k in ks) for ks in (prepare, forward)]
     return Schedule(prog, plans[0], plans[1], frozenset(persistent))

@@ -89,8 +89,8 @@ def verify(prog: Program) -> None:
             for opnd in (k.a, k.b):
                 if opnd.buffer not in written:
                     raise IRError(f"{k.name}: reads {opnd.buffer} before anything writes it")
-            if k.b.col_stride != 1 or k.c.col_stride != 1:
-                raise IRError(f"{k.name}: B and C need unit column stride")
+            if k.c.col_stride != 1 or (k.b.col_stride != 1 and k.n != 1 and k.b.row_stride != 1 and k.k != 1):
+                raise IRError(f"{k.name}: C needs unit column stride, B unit column or row stride")
             if k.bias is not None and k.bias not in written:
                 raise IRError(f"{k.name}: bias {k.bias} not written")
             if k.packed is not None and k.packed not in written:
@@ -99,7 +99,9 @@ def verify(prog: Program) -> None:
         elif isinstance(k, PackB):
             if k.src.buffer not in written:
                 raise IRError(f"{k.name}: reads {k.src.buffer} before anything writes it")
-            if bufs.get(k.out) is None or int(bufs[k.out].numel) < packed_size(k.k, k.n):
+            if k.transposed and k.src.row_stride != 1 and k.k != 1:
+                raise IRError(f"{k.name}: B needs unit column or row stride")
+            if bufs.get(k.out) is None or int(bufs[k.out].numel) < packed_size(k.k, k.n) * int(k.batch):
                 raise IRError(f"{k.name}: packed buffer {k.out} too small")
             written.add(k.out)
         else:

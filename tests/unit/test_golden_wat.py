@@ -32,17 +32,22 @@ GRAPHS = {
     "sum_long_2x4103": (lambda x: x.sum(-1), [(2, 4103)]),  # four blocks, a 4-lane step, scalar tail
     "argmax_4x5": (lambda x: x.argmax(-1), [(4, 5)]),
     "transpose_add_4x6": (lambda x: x.t() + 1, [(4, 6)]),
+    # W is a runtime input here: W^T is packed straight from W ($f32_gemm_pack_bt), no copy
     "linear_3x5x6": (lambda x, w, b: F.linear(x, w, b).relu(), [(3, 5), (6, 5), (6,)]),
+    "linear_fma_3x5x6": (lambda x, w, b: F.linear(x, w, b), [(3, 5), (6, 5), (6,)], {"relaxed_simd": True}),
+    "mm_small_5x7x6": (lambda a, b: a @ b, [(5, 7), (7, 6)]),  # too few rows to pack B: $f32_gemm
+    "bmm_packed_2x32x36x5": (lambda a, b: a @ b, [(2, 32, 36), (2, 36, 5)]),  # B packed per batch entry
 }
 
 
 def emitted(name: str) -> str:
-    fn, shapes = GRAPHS[name]
+    fn, shapes, *opts = GRAPHS[name]
     inputs = [torch.zeros(s) for s in shapes]
-    sched = schedule(lower_fn(fn, *inputs), Options())
+    sched = schedule(lower_fn(fn, *inputs), Options(**(opts[0] if opts else {})))
     wat = emit_module(sched, plan_memory(sched)).text
-    for lib in ("math_f32x4.wat", "f32_gemm.wat"):
-        wat = wat.replace(library_source(lib), f";; library: {lib}")
+    for lib, relaxed in (("math_f32x4.wat", False), ("f32_gemm.wat", False), ("f32_gemm_packed.wat", True),
+                         ("f32_gemm_packed.wat", False)):
+        wat = wat.replace(library_source(lib, relaxed), f";; library: {lib}{' (relaxed)' if relaxed else ''}")
     return wat
 
 

@@ -50,13 +50,14 @@ def test_prepare_split_with_weight_inputs():
     gm = aten_graph(lambda x, w, b: F.linear(x, w, b), x, w, b)
     prog = lower_graph(gm, [x, w, b], weight_indices=frozenset({1, 2}))
     sched = schedule(prog, Options())
-    # W^T, then packed for the GEMM microkernel: once per weight update
-    assert [type(p.kernel).__name__ for p in sched.prepare] == ["Pointwise", "PackB"]
+    # W^T packed straight from W for the GEMM microkernel: once per weight update
+    assert [type(p.kernel).__name__ for p in sched.prepare] == ["PackB"]
+    assert sched.prepare[0].kernel.transposed
     assert [type(p.kernel).__name__ for p in sched.forward] == ["Gemm"]
-    assert sched.prepare[0].kernel.out in sched.persistent
-    assert sched.forward[0].kernel.packed == sched.prepare[1].kernel.out in sched.persistent
-    unpacked = schedule(prog, Options(gemm_packing=False))
+    assert sched.forward[0].kernel.packed == sched.prepare[0].kernel.out in sched.persistent
+    unpacked = schedule(prog, Options(gemm_packing=False))  # W^T copied once instead
     assert [type(p.kernel).__name__ for p in unpacked.prepare] == ["Pointwise"]
+    assert unpacked.prepare[0].kernel.out in unpacked.persistent
     assert unpacked.forward[0].kernel.packed is None
 
 

@@ -452,10 +452,11 @@ def gemm(fw: FunctionWriter, k: ir.Gemm) -> None:
         bias = f"(i32.const {static})" if dyn == "(i32.const 0)" else dyn
     bias_row, bias_col = (bias, "(i32.const 0)") if k.bias_axis == 0 else ("(i32.const 0)", bias)
     flags = 2 if k.relu else 0
-    if k.packed:  # B was packed once by a PackB kernel in prepare
-        packed, static = fw.address(k.packed, 0, 4, env)
-        packed = f"(i32.const {static})" if packed == "(i32.const 0)" else packed
-        call = (f"(call $f32_gemm_packed {addr(k.a)} {packed} {addr(k.c)} {val(k.m)} {val(k.n)} {val(k.k)} "
+    if k.packed:  # B packed by a PackB kernel (in prepare for a weight, else just before)
+        pstride = k.packed_batch_stride if batch != 1 else 0
+        packed = addr(ir.Operand(k.packed, 0, pstride, 0, 1))
+        fn = "$f32_gemm_packed_fma" if k.fma else "$f32_gemm_packed"
+        call = (f"(call {fn} {addr(k.a)} {packed} {addr(k.c)} {val(k.m)} {val(k.n)} {val(k.k)} "
                 f"{val(k.a.row_stride)} {val(k.c.row_stride)} {bias_row} {bias_col} (i32.const {flags}))")
     else:
         call = (f"(call $f32_gemm {addr(k.a)} {addr(k.b)} {addr(k.c)} {val(k.m)} {val(k.n)} {val(k.k)} "
@@ -465,12 +466,21 @@ def gemm(fw: FunctionWriter, k: ir.Gemm) -> None:
 
 
 def pack_b(fw: FunctionWriter, k: ir.PackB) -> None:
-    src, s_static = fw.address(k.src.buffer, k.src.offset, 4, fw.sizes)
-    src = f"(i32.const {s_static})" if src == "(i32.const 0)" else f"(i32.add {src} (i32.const {s_static}))"
-    dst, d_static = fw.address(k.out, 0, 4, fw.sizes)
-    dst = f"(i32.const {d_static})" if dst == "(i32.const 0)" else dst
-    fw.body.append(f"(call $f32_gemm_pack_b {src} (i32.const {int(k.src.row_stride)}) (i32.const {int(k.k)}) "
-                   f"(i32.const {int(k.n)}) {dst})")
+    batch = int(k.batch)
+    b = fw.local("$b", "i32") if batch != 1 else None
+    bvar = sympy.Symbol("gemm_b") if batch != 1 else sympy.Integer(0)
+    env = {**fw.sizes, bvar: f"(local.get {b})"} if batch != 1 else fw.sizes
+
+    def addr(buffer, idx) -> str:
+        dyn, static = fw.address(buffer, idx, 4, env)
+        return f"(i32.const {static})" if dyn == "(i32.const 0)" else \
+            (dyn if static == 0 else f"(i32.add {dyn} (i32.const {static}))")
+
+    src = addr(k.src.buffer, k.src.offset + k.src.batch_stride * bvar)
+    dst = addr(k.out, sympy.Integer(ir.packed_size(k.k, k.n)) * bvar)
+    fn, ld = ("$f32_gemm_pack_bt", k.src.col_stride) if k.transposed else ("$f32_gemm_pack_b", k.src.row_stride)
+    call = f"(call {fn} {src} (i32.const {int(ld)}) (i32.const {int(k.k)}) (i32.const {int(k.n)}) {dst})"
+    fw.body += [call] if batch == 1 else fw.loop(b, 0, batch, 1, [call])
 
 
 def emit_kernel(plan: KernelPlan, offsets: dict, buffers: dict, params=None) -> str | None:

@@ -56,7 +56,8 @@ def libraries(plans) -> list:
     if any(isinstance(p.kernel, ir.Gemm) and not p.kernel.packed for p in plans):
         parts.append(library_source("f32_gemm.wat"))
     if any(isinstance(p.kernel, ir.PackB) for p in plans):
-        parts.append(library_source("f32_gemm_packed.wat"))
+        relaxed = any(isinstance(p.kernel, ir.Gemm) and p.kernel.fma for p in plans)
+        parts.append(library_source("f32_gemm_packed.wat", relaxed=relaxed))
     return parts
 
 

@@ -1,9 +1,10 @@
 """Matrix products: ``mm``, ``bmm``, ``addmm``, ``baddbmm`` become ``Gemm`` kernels.
 
-The microkernel wants B and C with unit column stride; A may have any strides. A B operand
-that is not laid out that way is copied into a contiguous buffer first. When B is a weight
-(e.g. the transposed weight of a linear layer) that copy reads only weights, so the
-scheduler moves it into the ``prepare`` function that runs once per weight update.
+The microkernels want A and C with unit column stride. B may also be a transposed view
+(unit row stride, e.g. a linear layer's weight or attention's K^T): the scheduler packs it
+with ``$f32_gemm_pack_bt`` for the packed microkernel, reading the view directly (in
+``prepare`` when B is a weight), or copies it when it cannot pack. Other operands are
+copied into a contiguous buffer first.
 """
 
 from __future__ import annotations
@@ -20,9 +21,13 @@ from .views import unsqueeze_dims
 aten = torch.ops.aten
 
 
-def _operand(ctx, v: TensorValue) -> ir.Operand:
-    """``v`` is (batch, rows, cols); the microkernel needs unit column stride."""
+def _operand(ctx, v: TensorValue, transposed_ok: bool = False) -> ir.Operand:
+    """``v`` is (batch, rows, cols) with unit column stride (or, if ``transposed_ok``,
+    unit row stride); otherwise it is copied first."""
     s = ctx.strided(v)
+    if s is not None and transposed_ok and s.strides[2] != 1 and v.shape[2] != 1 and (
+            s.strides[1] == 1 or v.shape[1] == 1):
+        return ir.Operand(s.buffer, s.offset, s.strides[0], sympy.Integer(1), s.strides[2])
     if s is None or (s.strides[2] != 1 and v.shape[2] != 1):
         v = ctx.realize(v)
         s = ctx.strided(v)
@@ -49,7 +54,7 @@ def gemm(ctx, a: TensorValue, b: TensorValue, bias: TensorValue | None = None, b
             s = ctx.strided(bias)
         bias_buf = s.buffer
     if batch * m * n != 0:
-        ctx.kernels.append(ir.Gemm(ctx.name("gemm"), _operand(ctx, a), _operand(ctx, b), c, batch, m, n, k,
+        ctx.kernels.append(ir.Gemm(ctx.name("gemm"), _operand(ctx, a), _operand(ctx, b, True), c, batch, m, n, k,
                                    bias_buf, bias_axis))
     return stored(out, (batch, m, n), "f32", offset=offset)
 
