@@ -8,7 +8,7 @@ Entry point: ``schedule(prog, options) -> Schedule``.
 * Adjacent loop dims that every access walks contiguously are merged, so a contiguous
   4-D pointwise kernel becomes one long loop (better vectorisation, less loop overhead).
 * Each loop kernel gets a ``mode``: ``"vector"`` (the innermost output dim in f32x4/i32x4
-  lanes with a scalar tail), ``"vector_reduce"`` (the innermost reduction dim in lanes,
+  lanes with a scalar tail; loads along it may have a small stride, e.g. a pool's 2), ``"vector_reduce"`` (the innermost reduction dim in lanes,
   combined horizontally at the end) or ``"scalar"``.
 """
 
@@ -168,8 +168,13 @@ def _nodes(expr):
             yield from _nodes(a)
 
 
+GATHER_STRIDES = (2, 3, 4)  # load strides along the lane dim gathered into one v128 (emit: FunctionWriter.gather)
+
+
 def _vector_ok(expr, var) -> bool:
-    """Every node can run in 4 lanes along ``var``."""
+    """Every node can run in 4 lanes along ``var``: loads along it are contiguous, constant
+    or, for 4-byte elements, strided by one of ``GATHER_STRIDES`` (pooling windows, im2col
+    of a strided convolution, interleaved channels)."""
     for node in _nodes(expr):
         if node.dtype not in ("f32", "i32", "bool"):
             return False
@@ -186,7 +191,10 @@ def _vector_ok(expr, var) -> bool:
         elif isinstance(node, ir.Load):
             syms = [var] + [s for s, _, _ in node.indirect]
             aff = affine_coeffs(node.index, syms)
-            if aff is None or aff[1][var] not in (0, 1):
+            if aff is None:
+                return False
+            c = aff[1][var]
+            if c not in (0, 1) and not (c in GATHER_STRIDES and node.dtype in ("f32", "i32") and not node.indirect):
                 return False
             if node.indirect and (aff[1][var] == 0 or any(_depends(e, var) for _, e, _ in node.indirect)):
                 return False

@@ -15,7 +15,7 @@ fixed order, and block long f32 sums (partials added to a running total) for acc
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import sympy
 
@@ -25,6 +25,18 @@ from ..schedule import KernelPlan
 from . import ops, text
 
 INIT = {"sum": 0, "prod": 1}
+HOIST = True  # loop-invariant sub-expressions computed once (FunctionWriter.hoist)
+SHUFFLE_STRIDES = (2, 3)  # strided vector loads by two loads and a shuffle (FunctionWriter.gather)
+
+
+@dataclass(frozen=True)
+class Hoisted:
+    """A loop-invariant sub-expression, computed once before the inner loops into the
+    scalar local ``name`` (and, for vector code, splatted into ``vname``)."""
+
+    name: str
+    vname: str | None
+    dtype: str
 
 
 class FunctionWriter:
@@ -133,6 +145,34 @@ class FunctionWriter:
             return b // 4 * 4, b % 4 != 0
         return f"(i32.and {b} (i32.const -4))", True
 
+    # -- loop-invariant code
+    def hoist(self, body, inner: set, env: dict, vector: bool) -> tuple:
+        """``body`` with each largest sub-expression that uses none of the ``inner`` loop
+        variables (e.g. a batch norm's per-channel ``1 / sqrt(var + eps)`` inside a pooling
+        window) replaced by a ``Hoisted`` local, and the WAT setting those locals, to run
+        before the inner loops. The same operations on the same values: results unchanged."""
+        pre: list[str] = []
+        done: dict = {}
+        if not HOIST:
+            return body, pre
+
+        def visit(e):
+            if not isinstance(e, ir.Op):
+                return e
+            if e.dtype in ("f32", "i32") and _invariant(e, inner):
+                if e not in done:
+                    name = self.local(f"$h{len(done)}", text.WASM_TYPE[e.dtype])
+                    pre.append(f"(local.set {name} {self.scalar(e, env)})")
+                    vname = None
+                    if vector:
+                        vname = self.local(f"$hv{len(done)}", "v128")
+                        pre.append(f"(local.set {vname} ({e.dtype}x4.splat (local.get {name})))")
+                    done[e] = Hoisted(name, vname, e.dtype)
+                return done[e]
+            return replace(e, args=tuple(visit(a) for a in e.args))
+
+        return visit(body), pre
+
     # -- expressions
     def _load_address(self, node: ir.Load, env: dict, pre: list[str]) -> tuple[str, int]:
         env = dict(env)
@@ -149,6 +189,8 @@ class FunctionWriter:
         return f"(block (result {typ}) {' '.join(pre)} {value})"
 
     def scalar(self, node, env: dict) -> str:
+        if isinstance(node, Hoisted):
+            return f"(local.get {node.name})"
         if isinstance(node, ir.Load):
             pre: list[str] = []
             addr, off = self._load_address(node, env, pre)
@@ -163,6 +205,8 @@ class FunctionWriter:
 
     def vector(self, node, env: dict, var) -> str:
         """4 lanes along ``var`` (lane k sees ``var + k``)."""
+        if isinstance(node, Hoisted):
+            return f"(local.get {node.vname})"
         if isinstance(node, ir.Load):
             syms = [var] + [s for s, _, _ in node.indirect]
             coeff = affine_coeffs(node.index, syms)[1][var]
@@ -176,8 +220,10 @@ class FunctionWriter:
             if node.dtype == "bool":
                 v = (f"(i32x4.ne (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u "
                      f"(v128.load32_zero offset={off} align=1 {addr}))) {ops.ZERO})")
-            else:
+            elif coeff == 1:
                 v = f"(v128.load offset={off} align=4 {addr})"
+            else:
+                v = self.gather(addr, off, int(coeff))
             return self._wrap(pre, "v128", v)
         if isinstance(node, ir.Const):
             return text.vconst(node.value, node.dtype)
@@ -187,6 +233,27 @@ class FunctionWriter:
                     f"(v128.const i32x4 0 {c} {2 * c} {3 * c}))")
         args = [self.vector(a, env, var) for a in node.args]
         return ops.vector(node.name, _src_dtype(node), node.dtype, args, self.tmp)
+
+    def gather(self, addr: str, off: int, stride: int) -> str:
+        """4-byte elements ``stride`` apart from ``addr + off``, in 4 lanes. Strides 2 and 3:
+        two v128 loads (elements 0..3 and 3s-3..3s) and one shuffle taking lanes 0, s of the
+        first and 3-s, 3 of the second; never reading past the last element used. Wider:
+        one lane at a time."""
+        if not addr.startswith("(i32.const "):
+            a = self.tmp("i32")
+            first_addr, addr = f"(local.tee {a} {addr})", f"(local.get {a})"
+        else:
+            first_addr = addr
+        if stride in SHUFFLE_STRIDES:
+            lanes = [0, stride, 4 + 3 - stride, 4 + 3]
+            sel = " ".join(str(4 * lane + b) for lane in lanes for b in range(4))
+            return (f"(i8x16.shuffle {sel} (v128.load offset={off} align=4 {first_addr}) "
+                    f"(v128.load offset={off + 4 * (3 * stride - 3)} align=4 {addr}))")
+        v = f"(v128.load32_zero offset={off} align=4 {addr})"
+        for lane in (1, 2, 3):
+            v = f"(v128.load32_lane offset={off + 4 * stride * lane} align=4 {lane} {addr} {v})"
+        # the address operand of each load32_lane is evaluated before its vector operand
+        return v if first_addr == addr else f"(block (result v128) (drop {first_addr}) {v})"
 
     # -- stores
     def store(self, buf: str, idx, dtype: str, value: str, env: dict) -> str:
@@ -206,6 +273,21 @@ def _src_dtype(node: ir.Op) -> str:
     return node.dtype
 
 
+def _invariant(expr, inner: set) -> bool:
+    """``expr`` reads no index in ``inner``, no data-dependent address, and cannot trap
+    (integer division), so it may be evaluated once, ahead of the loops over ``inner``."""
+    for node in ir.walk(expr):
+        if isinstance(node, ir.Load):
+            if node.indirect or sympy.sympify(node.index).free_symbols & inner:
+                return False
+        elif isinstance(node, ir.Index):
+            if sympy.sympify(node.expr).free_symbols & inner:
+                return False
+        elif isinstance(node, ir.Op) and node.dtype in ("i32", "i64") and node.name in ("div", "floordiv", "mod"):
+            return False
+    return True
+
+
 def _env(fw: FunctionWriter, variables) -> dict:
     return {**fw.sizes, **{v: f"(local.get {fw.local('$' + str(v), 'i32')})" for v in variables}}
 
@@ -215,16 +297,18 @@ def pointwise(fw: FunctionWriter, k: ir.Pointwise, mode: str, out_dtype: str) ->
     vs = index_vars(len(k.ranges))
     env = _env(fw, vs)
     loops = [(f"${v}", r) for v, r in zip(vs, k.ranges)]
+    v = vs[-1] if vs else None
+    body, pre = fw.hoist(k.body, set(vs[-1:]), env, mode == "vector")
     if mode != "vector":
-        fw.body += fw.nest(loops, [fw.store(k.out, k.out_index, out_dtype, fw.scalar(k.body, env), env)])
+        fw.body += fw.nest(loops[:-1], pre + fw.nest(loops[-1:], [fw.store(k.out, k.out_index, out_dtype,
+                                                                           fw.scalar(body, env), env)]))
         return
-    v = vs[-1]
     vec_end, tail = fw.vector_split(k.ranges[-1])
-    inner = fw.loop(f"${v}", 0, vec_end, 4, [fw.vstore(k.out, k.out_index, fw.vector(k.body, env, v), env)])
+    inner = fw.loop(f"${v}", 0, vec_end, 4, [fw.vstore(k.out, k.out_index, fw.vector(body, env, v), env)])
     if tail:
         inner += fw.loop(f"${v}", vec_end, fw.bound(k.ranges[-1]), 1,
-                         [fw.store(k.out, k.out_index, out_dtype, fw.scalar(k.body, env), env)])
-    fw.body += fw.nest(loops[:-1], inner)
+                         [fw.store(k.out, k.out_index, out_dtype, fw.scalar(body, env), env)])
+    fw.body += fw.nest(loops[:-1], pre + inner)
 
 
 # --------------------------------------------------------------------------- reductions
@@ -367,6 +451,12 @@ def reduce(fw: FunctionWriter, k: ir.Reduce, mode: str, out_dtype: str) -> None:
         fw.body += fw.nest(out_loops, [fw.store(k.out, k.out_index, out_dtype, value, env)])
         return
 
+    # invariants of the reduction (and, but in vector_reduce mode, of the innermost output
+    # dim) are computed once, before those loops
+    inner_vars = set(rs) | ({vs[-1]} if vs and mode != "vector_reduce" else set())
+    body, pre = fw.hoist(k.body, inner_vars, env, mode != "scalar")
+    k = replace(k, body=body)
+
     def scalar_point() -> list[str]:
         init, run, (result,) = _accumulate(fw, k, lambda b: fw.scalar(b, env), wt, 1, "acc")
         return init + fw.nest(outer, run) + [fw.store(k.out, k.out_index, out_dtype, result, env)]
@@ -392,7 +482,7 @@ def reduce(fw: FunctionWriter, k: ir.Reduce, mode: str, out_dtype: str) -> None:
             inner += fw.loop(f"${v}", wide_end, vec_end, 4, vector_points([{}]))
         if not isinstance(vec_end, int) or extent > vec_end:
             inner += fw.loop(f"${v}", vec_end, extent, 1, scalar_point())
-        fw.body += fw.nest(out_loops[:-1], inner)
+        fw.body += fw.nest(out_loops[:-1], pre + inner)
         return
 
     if mode == "vector_reduce":  # lanes along the innermost reduction dim, scalar tail
@@ -403,7 +493,7 @@ def reduce(fw: FunctionWriter, k: ir.Reduce, mode: str, out_dtype: str) -> None:
         if tail:
             step = f"(local.set {acc} {_combine_scalar(k.op, dt, f'(local.get {acc})', fw.scalar(k.body, env), fw.tmp)})"
             run = run + fw.loop(f"${r}", vec_end, fw.bound(k.red_ranges[-1]), 1, [step])
-        point = init + ([f"(local.set {acc} {text.const(_init(k.op, dt), dt)})"] if tail else [])
+        point = pre + init + ([f"(local.set {acc} {text.const(_init(k.op, dt), dt)})"] if tail else [])
         point += fw.nest(outer, run)
         if result.startswith("(local.get "):
             vacc = result[len("(local.get "):-1]
@@ -418,7 +508,7 @@ def reduce(fw: FunctionWriter, k: ir.Reduce, mode: str, out_dtype: str) -> None:
         fw.body += fw.nest(out_loops, point)
         return
 
-    fw.body += fw.nest(out_loops, scalar_point())
+    fw.body += fw.nest(out_loops[:-1], pre + fw.nest(out_loops[-1:], scalar_point()))
 
 
 def _arg_pick(op: str, dt: str, x: str, best: str) -> str:

@@ -18,7 +18,7 @@ from .views import unsqueeze_dims
 aten = torch.ops.aten
 
 
-def _softmax_parts(ctx, x, dim):
+def _softmax_parts(ctx, x, dim, realize_exp=False):
     if x.dtype != "f32":
         raise Unsupported(f"softmax of {x.dtype}")
     if x.ndim == 0:
@@ -30,17 +30,20 @@ def _softmax_parts(ctx, x, dim):
     # Exactly PyTorch's semantics: a row containing +inf (inf - inf) or only -inf
     # (-inf - -inf) is NaN throughout; a NaN anywhere in the row makes the max NaN.
     shifted = binary("sub", x, m)
-    s = broadcast_to(ctx.reduce(unary("exp", shifted), (dim,), "sum", True), x.shape)
-    return shifted, s
+    # softmax reads exp(x - max) twice (the sum, the output): computed once into a buffer,
+    # since the exp costs more than the extra pass over memory (128x1024: 620 -> ~300 us)
+    e = ctx.realize(unary("exp", shifted)) if realize_exp else unary("exp", shifted)
+    s = broadcast_to(ctx.reduce(e, (dim,), "sum", True), x.shape)
+    return shifted, e, s
 
 
 @lower(aten._softmax.default)
 def softmax(ctx, node, x, dim, half_to_float=False):
-    parts = _softmax_parts(ctx, x, dim)
+    parts = _softmax_parts(ctx, x, dim, realize_exp=True)
     if parts is None:
         return unary("exp", binary("sub", x, x)) if x.ndim == 0 else x
-    shifted, s = parts
-    return binary("div", unary("exp", shifted), s)
+    _, e, s = parts
+    return binary("div", e, s)
 
 
 @lower(aten._log_softmax.default)
@@ -48,7 +51,7 @@ def log_softmax(ctx, node, x, dim, half_to_float=False):
     parts = _softmax_parts(ctx, x, dim)
     if parts is None:
         return binary("sub", x, x) if x.ndim == 0 else x
-    shifted, s = parts
+    shifted, _, s = parts
     return binary("sub", shifted, unary("log", s))
 
 
