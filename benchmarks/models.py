@@ -245,6 +245,9 @@ CASES: dict[str, Case] = {
             flops=2 * 256**3,
             shape="256x256 @ 256x256",
             rounds=800,
+            # packed kernel: 4 partial sums per output (not eager's order); max error 3e-5 on
+            # outputs of size ~16
+            tolerance={"rtol": 1e-4, "atol": 1e-4},
         ),
         Case(
             "transformer",

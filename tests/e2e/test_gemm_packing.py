@@ -102,3 +102,20 @@ def test_conv_module_packs_columns_in_forward():
     _, rec = run_wasm(m, x)
     gemms = [k for k in _kernels(rec) if isinstance(k, ir.Gemm)]
     assert [bool(g.packed) for g in gemms] == [False, True]  # K = 27 < PACK_MIN_K; K = 288
+
+
+@pytest.mark.parametrize("save_relaxed", (False, True))
+def test_save_is_plain_simd128_unless_asked(tmp_path, save_relaxed):
+    import torch_wasm_backend
+
+    m = torch.nn.Sequential(torch.nn.Linear(37, 29), torch.nn.ReLU()).eval()
+    x = make_input((30, 37))
+    compiled = torch.compile(m, backend="wasm", options={"relaxed_simd": True})
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), m(x), **TOL)
+        path = tmp_path / "m.wasm"
+        manifest = torch_wasm_backend.save(compiled, path, example_inputs=(x,), relaxed_simd=save_relaxed)
+        assert manifest["requires"]["relaxed_simd"] is save_relaxed
+        uses_fma = b"\xfd\x85\x02" in path.read_bytes()  # f32x4.relaxed_madd (0xfd 0x105)
+        assert uses_fma is save_relaxed
+        torch.testing.assert_close(torch.as_tensor(torch_wasm_backend.load(path)(x)), m(x), **TOL)
