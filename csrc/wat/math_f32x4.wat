@@ -25,7 +25,7 @@
 ;; float32 steps between got and the rounded reference.
 ;;
 ;; $f32x4_exp
-;;   Algorithm: clamp x to [-104, 89]; n = nearest(x * log2(e)); Cody-Waite
+;;   Algorithm: clamp x to [-104, 89]; n = nearest(x * log2(e)) (shifter); Cody-Waite
 ;;   r = (x - n*C1) - n*C2 with C1 = 0x3f318000 (9 significant bits, so n*C1
 ;;   and x - n*C1 are exact) and C2 = ln2 - C1; |r| <= ln2/2.
 ;;   exp(r) = 1 + r + r^2*Q(r), Q of degree 4; the rounding error of 1 + r is
@@ -101,10 +101,15 @@
         (f32x4.pmax (local.get $x) (v128.const f32x4 -104.0 -104.0 -104.0 -104.0))
         (v128.const f32x4 89.0 89.0 89.0 89.0)))
     ;; n = round(x / ln2)
-    (local.set $n
-      (f32x4.nearest
+    ;; n = nearest(x * log2(e)) by the 1.5 * 2^23 shifter (|x * log2(e)| < 2^22: the add
+    ;; rounds to an integer, ties to even, and n's integer value is in the low bits of
+    ;; $ni, read below; cheaper than f32x4.nearest + i32x4.trunc_sat_f32x4_s)
+    (local.set $ni
+      (f32x4.add
         (f32x4.mul (local.get $x)
-          (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))))
+          (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))
+        (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23)))
+    (local.set $n (f32x4.sub (local.get $ni) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23)))
     ;; r = x - n*C1 - n*C2   (C1 = 0x3f318000 has 9 significant bits: n*C1 and x - n*C1 are exact)
     (local.set $r
       (f32x4.sub
@@ -139,7 +144,7 @@
             (f32x4.sub (local.get $s) (v128.const f32x4 1.0 1.0 1.0 1.0)))
           (f32x4.mul (local.get $r2) (local.get $p)))))
     ;; scale by 2^n = 2^n1 * 2^(n-n1), n1 = n >> 1; both factors are normal floats
-    (local.set $ni (i32x4.trunc_sat_f32x4_s (local.get $n)))
+    (local.set $ni (i32x4.sub (local.get $ni) (v128.const i32x4 0x4b400000 0x4b400000 0x4b400000 0x4b400000)))
     (local.set $n1 (i32x4.shr_s (local.get $ni) (i32.const 1)))
     (f32x4.mul
       (f32x4.mul (local.get $p)
@@ -358,10 +363,15 @@
           (v128.bitselect (local.get $x) (f32x4.neg (local.get $x)) (local.get $tail))
           (v128.const f32x4 -104.0 -104.0 -104.0 -104.0))
         (v128.const f32x4 20.0 20.0 20.0 20.0)))
-    (local.set $n
-      (f32x4.nearest
+    ;; n = nearest(x * log2(e)) by the 1.5 * 2^23 shifter (|x * log2(e)| < 2^22: the add
+    ;; rounds to an integer, ties to even, and n's integer value is in the low bits of
+    ;; $ni, read below; cheaper than f32x4.nearest + i32x4.trunc_sat_f32x4_s)
+    (local.set $ni
+      (f32x4.add
         (f32x4.mul (local.get $a)
-          (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))))
+          (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))
+        (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23)))
+    (local.set $n (f32x4.sub (local.get $ni) (v128.const f32x4 0x1.8p23 0x1.8p23 0x1.8p23 0x1.8p23)))
     (local.set $r
       (f32x4.sub
         (f32x4.sub (local.get $a)
@@ -391,7 +401,7 @@
         (f32x4.sub (local.get $r)
           (f32x4.sub (local.get $s) (v128.const f32x4 1.0 1.0 1.0 1.0)))
         (f32x4.mul (f32x4.mul (local.get $r) (local.get $r)) (local.get $p))))
-    (local.set $ni (i32x4.trunc_sat_f32x4_s (local.get $n)))
+    (local.set $ni (i32x4.sub (local.get $ni) (v128.const i32x4 0x4b400000 0x4b400000 0x4b400000 0x4b400000)))
     (local.set $n1 (i32x4.shr_s (local.get $ni) (i32.const 1)))
     (local.set $sc1
       (i32x4.shl
