@@ -256,7 +256,7 @@ def build_training(model: torch.nn.Module, loss_fn, optimizer, example_inputs, o
         "memory": {"pages": pages, "bytes": end},
         "exports": {"memory": "memory", "forward": "forward", "prepare": "prepare", "train_step": "train_step"},
         "optimizer": {"kind": type(opt).__name__.lower(), **dataclasses.asdict(opt)},
-        "requires": {"simd128": True, "relaxed_simd": False, "threads": False},
+        "requires": {"simd128": True, "relaxed_simd": opts.relaxed_simd, "threads": False},
         "options": {k: v for k, v in dataclasses.asdict(opts).items() if k not in ("debug_dir", "interpret")},
         "tools": {"torch_wasm_backend": __version__, "torch": torch.__version__, "wabt": wabt_version()},
     }

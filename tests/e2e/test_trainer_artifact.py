@@ -237,3 +237,21 @@ def test_node_trains_like_python(tmp_path):
     assert "expected 21 elements" in report["err"]
     trainer.set_weights({k: v / 2 for k, v in trainer.get_weights("param:").items()})
     np.testing.assert_array_equal(np.float32(report["out"]), trainer(data[0][0]).numpy().ravel())
+
+
+def test_relaxed_simd_is_declared(tmp_path):
+    """A trainer built with relaxed SIMD says so in its manifest (hosts must enable it);
+    the default trainer uses none."""
+    from torch_wasm_backend.trainer import build_training
+
+    model, data = mlp(), batches()
+    for relaxed in (False, True):
+        built = build_training(model, "mse", {"name": "sgd", "lr": 0.1}, data[0], {"relaxed_simd": relaxed})
+        code = "\n".join(line.split(";;")[0] for line in built.wat.splitlines())
+        assert built.manifest["requires"]["relaxed_simd"] is relaxed
+        assert ("relaxed_madd" in code) is relaxed
+        trainer = torch_wasm_backend.load(built.wasm)
+        x, y = data[0]
+        with torch.no_grad():
+            want = F.mse_loss(model(x), y).item()
+        assert trainer.train_step(x, y) == pytest.approx(want, rel=1e-4)
