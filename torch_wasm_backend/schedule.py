@@ -20,7 +20,7 @@ import sympy
 
 from . import ir
 from .config import Options
-from .indexing import affine_coeffs, index_vars, reduction_vars
+from .indexing import FloorDiv, ModIndex, affine_coeffs, index_vars, reduction_vars
 
 VECTOR_OPS = {
     "f32": {"neg", "abs", "sqrt", "rsqrt", "exp", "log", "tanh", "erf", "sigmoid", "relu", "floor", "ceil",
@@ -168,6 +168,35 @@ def _nodes(expr):
             yield from _nodes(a)
 
 
+def lane_coeffs(expr, var, others=()):
+    """``affine_coeffs(expr, [var, *others])`` within an aligned group of 4 lanes of ``var``
+    (vector loops start at multiples of 4): a floor division or remainder by a multiple
+    of 4 of ``var + rest``, ``rest`` a multiple of 4, is constant there, its remainder
+    ``var`` plus a constant (a reshape splitting the lane dim, e.g. merging heads)."""
+    fresh = iter(sympy.Symbol(f"lane_const{i}", integer=True) for i in range(1 << 30))
+
+    def form(e):
+        if not e.has(FloorDiv, ModIndex):
+            return e
+        args = [form(a) for a in e.args]
+        if any(a is None for a in args):
+            return None
+        if not isinstance(e, (FloorDiv, ModIndex)):
+            return e.func(*args)
+        a, c = args
+        if var not in a.free_symbols:
+            return next(fresh)
+        aff = affine_coeffs(a, [var])
+        if not (c.is_Integer and int(c) % 4 == 0 and aff is not None and aff[1][var] == 1):
+            return None
+        if any(t.as_coeff_Mul()[0] % 4 for t in sympy.Add.make_args(sympy.expand(a - var))):
+            return None
+        return next(fresh) if isinstance(e, FloorDiv) else var + next(fresh)
+
+    e = form(sympy.sympify(expr))
+    return None if e is None else affine_coeffs(e, [var, *others])
+
+
 GATHER_STRIDES = (2, 3, 4)  # load strides along the lane dim gathered into one v128 (emit: FunctionWriter.gather)
 
 
@@ -189,8 +218,7 @@ def _vector_ok(expr, var) -> bool:
             elif node.name not in VECTOR_OPS.get(src, ()):
                 return False
         elif isinstance(node, ir.Load):
-            syms = [var] + [s for s, _, _ in node.indirect]
-            aff = affine_coeffs(node.index, syms)
+            aff = lane_coeffs(node.index, var, [s for s, _, _ in node.indirect])
             if aff is None:
                 return False
             c = aff[1][var]
@@ -199,13 +227,13 @@ def _vector_ok(expr, var) -> bool:
             if node.indirect and (aff[1][var] == 0 or any(_depends(e, var) for _, e, _ in node.indirect)):
                 return False
         elif isinstance(node, ir.Index):
-            if affine_coeffs(node.expr, [var]) is None or node.dtype != "i32":
+            if lane_coeffs(node.expr, var) is None or node.dtype != "i32":
                 return False
     return True
 
 
 def _store_ok(k, var) -> bool:
-    aff = affine_coeffs(k.out_index, [var])
+    aff = lane_coeffs(k.out_index, var)
     return aff is not None and aff[1][var] == 1
 
 

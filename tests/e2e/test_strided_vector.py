@@ -100,3 +100,16 @@ def test_softmax_rows():
     x[3, 7] = NAN
     x[4, 0] = -INF
     check(lambda x: (torch.softmax(x, -1), torch.softmax(x, 0), torch.log_softmax(x, -1)), x)
+
+
+def test_lane_dim_split_by_reshape():
+    """Head merges and other reshapes whose index splits the lane dim with a floor division
+    and remainder by a multiple of 4 (vector loads) or not (scalar), and their tails."""
+    def f(a, b, c, d, e):
+        return (a.permute(1, 0, 2).reshape(7, 4 * 8) * 2, b.permute(1, 0, 2).reshape(5, 3 * 12) + 1,
+                c.reshape(6, 4, 5).permute(1, 0, 2).reshape(4, 30), d.view(3, 8, 2).transpose(1, 2).reshape(3, 16),
+                e.permute(1, 0, 2).reshape(9, 3 * 12)[:, 2:] - 1,
+                torch.arange(48, dtype=torch.int32).reshape(4, 12).t().reshape(6, 8) * 1)
+
+    check(f, make_input((4, 7, 8)), make_input((3, 5, 12)), make_input((6, 20)), make_input((3, 16)),
+          make_input((3, 9, 12)))

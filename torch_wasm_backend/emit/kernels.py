@@ -20,8 +20,8 @@ from dataclasses import dataclass, replace
 import sympy
 
 from .. import ir
-from ..indexing import affine_coeffs, index_vars, reduction_vars
-from ..schedule import KernelPlan
+from ..indexing import index_vars, reduction_vars
+from ..schedule import KernelPlan, lane_coeffs
 from . import ops, text
 
 INIT = {"sum": 0, "prod": 1}
@@ -208,8 +208,7 @@ class FunctionWriter:
         if isinstance(node, Hoisted):
             return f"(local.get {node.vname})"
         if isinstance(node, ir.Load):
-            syms = [var] + [s for s, _, _ in node.indirect]
-            coeff = affine_coeffs(node.index, syms)[1][var]
+            coeff = lane_coeffs(node.index, var, [s for s, _, _ in node.indirect])[1][var]
             if coeff == 0:
                 s = self.scalar(node, env)
                 if node.dtype == "bool":
@@ -228,7 +227,7 @@ class FunctionWriter:
         if isinstance(node, ir.Const):
             return text.vconst(node.value, node.dtype)
         if isinstance(node, ir.Index):
-            c = int(affine_coeffs(node.expr, [var])[1][var])
+            c = int(lane_coeffs(node.expr, var)[1][var])
             return (f"(i32x4.add (i32x4.splat {text.index(node.expr, env)}) "
                     f"(v128.const i32x4 0 {c} {2 * c} {3 * c}))")
         args = [self.vector(a, env, var) for a in node.args]
