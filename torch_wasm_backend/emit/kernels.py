@@ -15,6 +15,7 @@ fixed order, and block long f32 sums (partials added to a running total) for acc
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
 
 import sympy
@@ -314,6 +315,7 @@ def pointwise(fw: FunctionWriter, k: ir.Pointwise, mode: str, out_dtype: str) ->
 ACCUMULATORS = 8  # independent accumulators (a power of two): bound by throughput, not add latency
 OUTPUT_GROUPS = 4  # vector mode: 4 x 4 adjacent outputs (a cache line) per pass over the reduced axis
 SMALL_BODY = 8  # IR nodes; a larger body gets at most 2 accumulators per group (less code)
+SMALL_WINDOW = 9  # reduction spaces up to this many points (3x3) are unrolled completely
 BLOCK = 32  # an f32 sum flushes its accumulators into a running total every BLOCK unrolled iterations
 
 
@@ -330,6 +332,13 @@ def _combine_scalar(op: str, dtype: str, acc: str, x: str, tmp) -> str:
 
 
 def _combine_vector(op: str, dtype: str, acc: str, x: str, tmp) -> str:
+    if dtype == "f32" and op in ("max", "min"):
+        # pmax/pmin (one instruction; f32x4.max/min need ~8 on x86 for NaN and -0) keep
+        # acc on a tie or an unordered compare, so a NaN acc sticks; a NaN x is or-ed in
+        # as an all-ones lane (a NaN) by the x != x mask
+        t = tmp("v128")
+        return (f"(v128.or (f32x4.p{op} {acc} (local.tee {t} {x})) "
+                f"(f32x4.ne (local.get {t}) (local.get {t})))")
     name = {"sum": "add", "prod": "mul", "max": "max", "min": "min"}[op]
     return ops.vector(name, dtype, dtype, [acc, x], tmp)
 
@@ -380,6 +389,8 @@ def _accumulate(fw: FunctionWriter, k: ir.Reduce, value, typ: str, step: int, na
     vec = typ == "v128"
     combine = lambda a, b: (_combine_vector if vec else _combine_scalar)(k.op, dt, a, b, fw.tmp)
     init_value = (text.vconst if vec else text.const)(_init(k.op, dt), dt)
+    if step == 1 and _small_window(k):
+        return [], [], [_unrolled(k, value, combine, init_value, g) for g in groups]
     n = fw.bound(k.red_ranges[-1])
     per = max(1, ACCUMULATORS // len(groups))
     if sum(1 for _ in ir.walk(k.body)) > SMALL_BODY:  # its own work hides the add latency
@@ -420,6 +431,39 @@ def _accumulate(fw: FunctionWriter, k: ir.Reduce, value, typ: str, step: int, na
     return reset, run, partials
 
 
+def _small_window(k: ir.Reduce) -> bool:
+    """A static reduction space of at most ``SMALL_WINDOW`` points whose innermost extent
+    gets one accumulator in ``_accumulate`` (under 8): pooling and depthwise windows."""
+    ext = [sympy.sympify(e) for e in k.red_ranges]
+    return (all(e.is_Integer for e in ext) and int(ext[-1]) < 8
+            and int(sympy.Mul(*ext)) <= SMALL_WINDOW)
+
+
+def _unrolled(k: ir.Reduce, value, combine, init_value: str, group: dict) -> str:
+    """The reduction of a small window as one straight-line expression, each point's loads
+    at constant offsets (in the ``offset=`` immediates, one address computation): the
+    same operations in the same order as ``_accumulate``'s loops with one accumulator,
+    so the same results (an f32 sum of several dims adds per-row partials to a total)."""
+    rs = reduction_vars(len(k.red_ranges))
+    ext = [int(e) for e in k.red_ranges]
+    blocked = k.op == "sum" and k.body.dtype == "f32" and len(ext) > 1
+    from ..lower.core import map_expr
+
+    def at(pos) -> str:
+        sub = {**{v: v + o for v, o in group.items() if o}, **{r: sympy.Integer(p) for r, p in zip(rs, pos)}}
+        return value(map_expr(k.body, lambda e: sympy.expand(sympy.sympify(e).xreplace(sub))))
+
+    acc = total = init_value
+    for row in itertools.product(*(range(e) for e in ext[:-1])):
+        if blocked:
+            acc = init_value
+        for j in range(ext[-1]):
+            acc = combine(acc, at(row + (j,)))
+        if blocked:
+            total = combine(total, acc)
+    return total if blocked else acc
+
+
 def reduce(fw: FunctionWriter, k: ir.Reduce, mode: str, out_dtype: str) -> None:
     if not k.red_ranges:  # over no dims: one point, one loop of one iteration
         k = replace(k, red_ranges=(sympy.Integer(1),))
@@ -458,7 +502,7 @@ def reduce(fw: FunctionWriter, k: ir.Reduce, mode: str, out_dtype: str) -> None:
 
     def scalar_point() -> list[str]:
         init, run, (result,) = _accumulate(fw, k, lambda b: fw.scalar(b, env), wt, 1, "acc")
-        return init + fw.nest(outer, run) + [fw.store(k.out, k.out_index, out_dtype, result, env)]
+        return init + (fw.nest(outer, run) if run else []) + [fw.store(k.out, k.out_index, out_dtype, result, env)]
 
     if mode == "vector":  # lanes along the innermost output dim
         v = vs[-1]
@@ -466,7 +510,7 @@ def reduce(fw: FunctionWriter, k: ir.Reduce, mode: str, out_dtype: str) -> None:
         def vector_points(groups) -> list[str]:
             init, run, results = _accumulate(fw, k, lambda b: fw.vector(b, env, v), "v128", 1, "vacc", groups)
             stores = [fw.vstore(k.out, _shift(k.out_index, g), x, env) for g, x in zip(groups, results)]
-            return init + fw.nest(outer, run) + stores
+            return init + (fw.nest(outer, run) if run else []) + stores
 
         extent = fw.bound(k.ranges[-1])
         wide = 4 * OUTPUT_GROUPS

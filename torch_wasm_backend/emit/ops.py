@@ -191,9 +191,8 @@ def vector(name: str, src: str, dst: str, args: list, tmp) -> str:
         return f"(f32x4.div {ONE_F} (f32x4.sqrt {a}))"
     if name == "recip":
         return f"(f32x4.div {ONE_F} {a})"
-    if name == "relu":  # where(x < 0, 0, x): keeps -0.0 and NaN
-        x = tmp("v128")
-        return f"(v128.bitselect {ZERO} (local.tee {x} {a}) (f32x4.lt (local.get {x}) {ZERO}))"
+    if name == "relu":  # where(x < 0, 0, x), keeps -0.0 and NaN: exactly pmax(x, 0) = x < 0 ? 0 : x
+        return f"(f32x4.pmax {a} {ZERO})"
     if name == "isnan":
         x = tmp("v128")
         return f"(f32x4.ne (local.tee {x} {a}) (local.get {x}))"
