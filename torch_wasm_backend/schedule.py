@@ -8,8 +8,9 @@ Entry point: ``schedule(prog, options) -> Schedule``.
 * Adjacent loop dims that every access walks contiguously are merged, so a contiguous
   4-D pointwise kernel becomes one long loop (better vectorisation, less loop overhead).
 * Each loop kernel gets a ``mode``: ``"vector"`` (the innermost output dim in f32x4/i32x4
-  lanes with a scalar tail; loads along it may have a small stride, e.g. a pool's 2), ``"vector_reduce"`` (the innermost reduction dim in lanes,
-  combined horizontally at the end) or ``"scalar"``.
+  lanes with a scalar tail; loads along it may have a small stride, e.g. a pool's 2),
+  ``"vector_reduce"`` (the innermost reduction dim in lanes, combined horizontally at the
+  end) or ``"scalar"``.
 """
 
 from __future__ import annotations

@@ -49,8 +49,8 @@ def test_strided_pools_non_contiguous():
 def test_strided_slices(step):
     xs = [make_input((3, n)) for n in (1, 7, 17, 41)]  # d: 40 and 41 columns, both slices 20, 14 or 10 wide
     ints = make_input((5, 4 * step + 3), torch.int32)
-    check(lambda a, b, c, d, i: (a[:, ::step] * 2, b[:, ::step] + 1, c[:, 1::step].exp(), d[:, :40:step] - d[:, 1::step],
-                                 i[:, ::step] * 3), *xs, ints)
+    check(lambda a, b, c, d, i: (a[:, ::step] * 2, b[:, ::step] + 1, c[:, 1::step].exp(),
+                                 d[:, :40:step] - d[:, 1::step], i[:, ::step] * 3), *xs, ints)
 
 
 @pytest.mark.parametrize("stride", [2, 3])

@@ -8,9 +8,15 @@ finishes the remainder. A static buffer address is a constant from the memory pl
 into the ``offset=`` immediate of loads and stores; in a dynamic-shape module, sizes and the
 addresses of moving buffers are read from the parameter block once at function entry.
 
+Vector loads along the lanes may be strided (``FunctionWriter.gather``: pooling windows,
+strided im2col); sub-expressions that do not depend on the inner loop variables are
+computed once before those loops (``FunctionWriter.hoist``: a batch norm's per-channel
+scale inside a pooling window).
+
 Reductions (``_accumulate``) keep several independent accumulators (unrolled along the
 reduced axis, or over adjacent output vectors in vector mode), combine them pairwise in a
-fixed order, and block long f32 sums (partials added to a running total) for accuracy.
+fixed order, and block long f32 sums (partials added to a running total) for accuracy; a
+small static window (a 3x3 pool) is unrolled into one expression in the same order.
 """
 
 from __future__ import annotations
@@ -239,21 +245,20 @@ class FunctionWriter:
         two v128 loads (elements 0..3 and 3s-3..3s) and one shuffle taking lanes 0, s of the
         first and 3-s, 3 of the second; never reading past the last element used. Wider:
         one lane at a time."""
-        if not addr.startswith("(i32.const "):
+        setup = None
+        if not addr.startswith("(i32.const "):  # computed once, read by every load
             a = self.tmp("i32")
-            first_addr, addr = f"(local.tee {a} {addr})", f"(local.get {a})"
-        else:
-            first_addr = addr
+            setup, addr = f"(local.set {a} {addr})", f"(local.get {a})"
         if stride in SHUFFLE_STRIDES:
             lanes = [0, stride, 4 + 3 - stride, 4 + 3]
             sel = " ".join(str(4 * lane + b) for lane in lanes for b in range(4))
-            return (f"(i8x16.shuffle {sel} (v128.load offset={off} align=4 {first_addr}) "
-                    f"(v128.load offset={off + 4 * (3 * stride - 3)} align=4 {addr}))")
-        v = f"(v128.load32_zero offset={off} align=4 {addr})"
-        for lane in (1, 2, 3):
-            v = f"(v128.load32_lane offset={off + 4 * stride * lane} align=4 {lane} {addr} {v})"
-        # the address operand of each load32_lane is evaluated before its vector operand
-        return v if first_addr == addr else f"(block (result v128) (drop {first_addr}) {v})"
+            v = (f"(i8x16.shuffle {sel} (v128.load offset={off} align=4 {addr}) "
+                 f"(v128.load offset={off + 4 * (3 * stride - 3)} align=4 {addr}))")
+        else:
+            v = f"(v128.load32_zero offset={off} align=4 {addr})"
+            for lane in (1, 2, 3):
+                v = f"(v128.load32_lane offset={off + 4 * stride * lane} align=4 {lane} {addr} {v})"
+        return v if setup is None else f"(block (result v128) {setup} {v})"
 
     # -- stores
     def store(self, buf: str, idx, dtype: str, value: str, env: dict) -> str:
