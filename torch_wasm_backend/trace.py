@@ -4,7 +4,8 @@ the trainable artifact, whose gradients are traced explicitly with ``torch.func`
 
 Two passes. The first decomposes: batch norm reaches ``make_fx`` as the in-place
 ``native_batch_norm`` (AOTAutograd would have functionalized it into
-``_native_batch_norm_legit_*`` first), so its decomposition joins the table. The second
+``_native_batch_norm_legit_*`` first), so a decomposition of it joins the table (eval
+mode: the op we lower; training mode: arithmetic and running-stat updates). The second
 functionalizes what the decompositions wrote in place; in-place updates of the inputs
 remain, as trailing ``copy_(input, value)`` nodes. The result takes flat arguments and
 returns a flat tuple (or a single value), and has no dead nodes.
@@ -28,12 +29,25 @@ def _flat(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
     return gm
 
 
+def _native_batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps):
+    """Eval batch norm stays one op (lowered as a per-channel scale and shift prepared once
+    from the weights); training batch norm becomes arithmetic plus running-stat updates."""
+    if not training and running_mean is not None and running_var is not None:
+        return torch.ops.aten._native_batch_norm_legit_no_training.default(
+            x, weight, bias, running_mean, running_var, momentum, eps)
+    return _DECOMPOSED_BATCH_NORM(x, weight, bias, running_mean, running_var, training, momentum, eps)
+
+
+_DECOMPOSED_BATCH_NORM = get_decompositions([torch.ops.aten.native_batch_norm.default])[
+    torch.ops.aten.native_batch_norm.default]
+
+
 def trace_aten(fn, args, fake_mode=None) -> torch.fx.GraphModule:
     """``fn(*args)`` as a functional ATen graph. ``args`` may hold lists of tensors (they are
     flattened into the graph's inputs). With ``fake_mode`` (Dynamo's), ``args`` are
     converted with it and traced under it, as AOTAutograd does; otherwise ``make_fx``
     makes its own fake tensors."""
-    table = {**decompositions(), **get_decompositions([torch.ops.aten.native_batch_norm.default])}
+    table = {**decompositions(), torch.ops.aten.native_batch_norm.default: _native_batch_norm}
     flat = [a for arg in args for a in (arg if isinstance(arg, (list, tuple)) else [arg])]
     mode = "real" if fake_mode is not None else "fake"
     with fake_mode or contextlib.nullcontext():
