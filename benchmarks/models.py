@@ -89,10 +89,15 @@ def transformer_layer() -> nn.Module:
     return nn.TransformerEncoderLayer(d_model=256, nhead=4, dim_feedforward=1024, dropout=0.0, batch_first=True)
 
 
+def transformer_encoder() -> nn.Module:
+    """nn.TransformerEncoder: 4 of the layers above (d 256, 4 heads, ff 1024)."""
+    return nn.TransformerEncoder(transformer_layer(), num_layers=4, enable_nested_tensor=False)
+
+
 # --------------------------------------------------------------------------- 224x224 networks
 # "ResNet-18-shaped" and "MobileNetV2-shaped": same layer shapes as the torchvision models
-# (written here, torchvision does not import). Not benchmarked yet (later issue); opt-in
-# through TORCH_WASM_BENCH_LARGE=1.
+# (written here, torchvision does not import). Opt-in through TORCH_WASM_BENCH_LARGE=1, as
+# are the 4-layer transformer encoder and the 1024 GEMM.
 
 
 class BasicBlock(nn.Module):
@@ -255,6 +260,24 @@ CASES: dict[str, Case] = {
             _randn(1, 128, 256),
             shape="1x128x256",
             rounds=150,
+        ),
+        Case(
+            "transformer4",
+            transformer_encoder,
+            _randn(1, 128, 256),
+            shape="1x128x256",
+            opt_in="TORCH_WASM_BENCH_LARGE",
+            rounds=30,
+        ),
+        Case(
+            "gemm1024",
+            MM,
+            _mm_inputs(1024),
+            flops=2 * 1024**3,
+            shape="1024x1024 @ 1024x1024",
+            opt_in="TORCH_WASM_BENCH_LARGE",
+            rounds=15,
+            tolerance={"rtol": 1e-4, "atol": 1e-4},
         ),
         Case(
             "resnet18",
