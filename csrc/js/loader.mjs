@@ -177,19 +177,8 @@ export class Model {
       for (const [name, sym] of Object.entries(this.symbols)) view.setInt32(sym.offset, bound[name], true);
     }
     const arrays = given.map((x, i) => this._check(ins[i], x)); // all, before writing
-    const buffer = this.memory.buffer;
-    ins.forEach((s, i) => {
-      const x = arrays[i];
-      new Uint8Array(buffer, s.offset, x.byteLength).set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
-    });
-    const t0 = now();
-    try {
-      this._forward();
-    } catch (e) {
-      throw new ArtifactError(`forward() trapped: ${e.message}`, { cause: e });
-    } finally {
-      this.lastRunMs = now() - t0;
-    }
+    ins.forEach((s, i) => this._write(s, arrays[i]));
+    this._timed(this._forward, "forward");
     return outs.map((s) => ({ name: s.name, shape: [...s.shape], dtype: s.dtype, data: this._read(s) }));
   }
 
@@ -206,6 +195,21 @@ export class Model {
     const sorted = [...times].sort((a, b) => a - b);
     const meanMs = times.reduce((a, b) => a + b, 0) / times.length;
     return { outputs, times, meanMs, medianMs: sorted[sorted.length >> 1], minMs: sorted[0] };
+  }
+
+  _write(s, x) { // x: a checked typed array, copied byte for byte to s.offset
+    new Uint8Array(this.memory.buffer, s.offset, x.byteLength).set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
+  }
+
+  _timed(fn, name) { // call an export; lastRunMs is its wall time; a trap becomes an ArtifactError
+    const t0 = now();
+    try {
+      fn();
+    } catch (e) {
+      throw new ArtifactError(`${name}() trapped: ${e.message}`, { cause: e });
+    } finally {
+      this.lastRunMs = now() - t0;
+    }
   }
 
   _arrange(inputs) {
@@ -297,14 +301,7 @@ export class Trainer extends Model {
     }
     const arrays = [...given, target].map((x, i) => this._check(this.trainInputs[i], x));
     arrays.forEach((x, i) => this._write(this.trainInputs[i], x));
-    const t0 = now();
-    try {
-      this._trainStep();
-    } catch (e) {
-      throw new ArtifactError(`train_step() trapped: ${e.message}`, { cause: e });
-    } finally {
-      this.lastRunMs = now() - t0;
-    }
+    this._timed(this._trainStep, "train_step");
     return this._read(this._loss)[0];
   }
 
@@ -325,10 +322,6 @@ export class Trainer extends Model {
     if (unknown.length) throw new ArtifactError(`unknown state name(s) ${unknown.join(", ")}; see trainer.state`);
     const checked = Object.entries(weights).map(([k, x]) => [byName[k], this._check(byName[k], x)]);
     for (const [s, x] of checked) this._write(s, x);
-  }
-
-  _write(s, x) {
-    new Uint8Array(this.memory.buffer, s.offset, x.byteLength).set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
   }
 }
 
