@@ -4,7 +4,9 @@ Dynamo hands over an FX graph of torch-level ops; AOTAutograd (with the decompos
 table of ``decompositions.py``) turns it into an ATen graph and calls our compiler on the
 forward (or inference) graph, and on the backward graph when gradients are needed: the
 backward graph is an ATen graph like any other (its inputs are the activations the forward
-saved and the incoming gradients) and goes through the same pipeline.
+saved and the incoming gradients) and goes through the same pipeline. A graph compiled with
+autograd off skips AOTAutograd when it can (``_inference``: ``trace.py`` makes the ATen
+graph), because AOTAutograd's run-time wrappers cost more per call than our own call.
 
 Symbolic sizes (``dynamic=True``, ``mark_dynamic``, or Dynamo's automatic dynamic shapes
 after a recompile) compile once for every size when the graph's operators support it. When
@@ -217,12 +219,12 @@ def _inference(gm: torch.fx.GraphModule, example_inputs, options: Options):
             return None
         seen.add(ref)
     fn = make_compiler(options, _static_inputs(gm))(aten, list(example_inputs))
-    n_results = len(results)
     boxed = getattr(fn, "_boxed_call", False)
+    single = not isinstance(out.args[0], (list, tuple))
 
-    def run(*args):
+    def run(*args):  # Dynamo calls it with the graph's inputs and wants its outputs back
         outs = fn(list(args)) if boxed else fn(*args)
-        return tuple(outs) if isinstance(out.args[0], (list, tuple)) else outs[0] if n_results == 1 else outs
+        return outs[0] if single else tuple(outs)
 
     return run
 
