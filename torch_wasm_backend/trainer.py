@@ -4,7 +4,7 @@ Two programs share one module and one memory:
 
 * the **train step**: forward (training mode), loss, gradients (``torch.func.grad``: the
   backward operators are traced into the same ATen graph) and the optimizer update
-  (``optim.py``), traced with ``make_fx`` after functionalization. The in-place updates of
+  (``optim.py``), traced by ``trace.trace_aten`` (``make_fx``, functionalized). The in-place updates of
   parameters, batch-norm buffers and optimizer state become ``copy_`` nodes into the
   graph's inputs; they are taken out of the graph, computed as extra outputs, and the
   exported ``train_step`` copies each one over its input buffer after the kernels ran;
@@ -13,8 +13,9 @@ Two programs share one module and one memory:
 
 The state (parameters, buffers, optimizer state, step count) is baked in as data segments;
 the manifest lists the byte offset, shape and dtype of every state tensor, so a host reads
-and writes weights directly (federated averaging). The artifact is loaded back and checked
-against the same train steps run by the numpy interpreter of the IR before it is written.
+and writes weights directly (federated averaging). Before it is returned, the module is
+loaded and one train step and one forward are checked against the traced graphs run by
+eager PyTorch on the example batch (``_check``).
 """
 
 from __future__ import annotations
