@@ -52,7 +52,10 @@ UNARY = {
 }
 BINARY = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": _div,
-    "floordiv": _floordiv, "mod": _mod, "max": np.maximum, "min": np.minimum,
+    "floordiv": _floordiv, "mod": _mod,
+    # NaN propagates and a tie keeps the first operand (max(-0.0, 0.0) = -0.0), as PyTorch
+    "max": lambda a, b: np.where((a >= b) | (a != a), a, b).astype(np.result_type(a, b)),
+    "min": lambda a, b: np.where((a <= b) | (a != a), a, b).astype(np.result_type(a, b)),
     "pow": np.power, "lt": np.less, "le": np.less_equal, "gt": np.greater,
     "ge": np.greater_equal, "eq": np.equal, "ne": np.not_equal,
     "and": lambda a, b: a & b, "or": lambda a, b: a | b, "xor": lambda a, b: a ^ b,

@@ -338,6 +338,22 @@ def test_binary_nonfinite(name):
     check(lambda a, b: (op(a, b), op(a.view(8, 8), b.view(8, 8)[:, :5].sum(1, keepdim=True))), a, b)
 
 
+@pytest.mark.parametrize("simd", [True, False], ids=["simd", "scalar"])
+def test_max_min_signed_zero_ties(simd):
+    """PyTorch's max/min keep the first operand on a tie: maximum(-0.0, 0.0) is -0.0 (was
+    0.0, f32.max / f32x4.max); visible through 1 / x. Elementwise, clamp, and reductions
+    (amax of [-0.0, 0.0, ...] is -0.0, as eager), NaN still propagating from either side."""
+    z = torch.tensor([-0.0, 0.0] * 9)
+    n = torch.tensor([NAN, 1.0, 2.0, NAN, -0.0, 0.0, INF, -INF, 0.0])
+
+    def fn(z, n):
+        a, b = z.view(9, 2).unbind(1)
+        return (1 / torch.maximum(a, b), 1 / torch.maximum(b, a), 1 / torch.minimum(a, b), 1 / torch.minimum(b, a),
+                1 / a.clamp(min=0.0), 1 / b.clamp(max=-0.0), 1 / z.amax(), 1 / z.flip(0).amin(),
+                torch.maximum(n, n.flip(0)), torch.minimum(n.flip(0), n))
+    check(fn, z, n, simd=simd)
+
+
 @pytest.mark.parametrize("name", ["remainder", "fmod", "div_floor", "floor_divide", "div_trunc"])
 def test_division_signs(name):
     """Every sign combination, exact multiples and non-representable quotients."""

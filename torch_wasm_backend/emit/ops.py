@@ -10,8 +10,7 @@ from __future__ import annotations
 MATH = ("exp", "log", "tanh", "erf", "sigmoid")  # routines in csrc/wat/math_f32x4.wat
 
 _SIMPLE_SCALAR = {
-    "f32": {"add": "f32.add", "sub": "f32.sub", "mul": "f32.mul", "div": "f32.div", "max": "f32.max",
-            "min": "f32.min", "neg": "f32.neg", "abs": "f32.abs", "sqrt": "f32.sqrt", "floor": "f32.floor",
+    "f32": {"add": "f32.add", "sub": "f32.sub", "mul": "f32.mul", "div": "f32.div", "neg": "f32.neg", "abs": "f32.abs", "sqrt": "f32.sqrt", "floor": "f32.floor",
             "ceil": "f32.ceil", "round": "f32.nearest", "trunc": "f32.trunc", "lt": "f32.lt", "le": "f32.le",
             "gt": "f32.gt", "ge": "f32.ge", "eq": "f32.eq", "ne": "f32.ne"},
     "i32": {"add": "i32.add", "sub": "i32.sub", "mul": "i32.mul", "div": "i32.div_s", "lt": "i32.lt_s",
@@ -59,6 +58,13 @@ def scalar(name: str, src: str, dst: str, args: list, tmp) -> str:
         return f"({t}.eqz {a})"
     if name == "neg":
         return f"({t}.sub {_zero(t)} {a})"
+    if name in ("max", "min") and src == "f32":
+        # as PyTorch: NaN propagates, and a tie keeps the first operand (max(-0.0, 0.0) is
+        # -0.0; f32.max would give 0.0)
+        x, y = tmp("f32"), tmp("f32")
+        keep = f"(f32.{'ge' if name == 'max' else 'le'} (local.get {x}) (local.get {y}))"
+        return (f"(select (local.tee {x} {a}) (local.tee {y} {args[1]}) "
+                f"(i32.or {keep} (f32.ne (local.get {x}) (local.get {x}))))")
     if name in ("max", "min", "abs", "sign"):
         x, y = tmp(t), tmp(t)
         b = args[1] if len(args) > 1 else _zero(t)
@@ -158,8 +164,7 @@ def _scalar_cast(src: str, dst: str, a: str) -> str:
 
 
 _SIMPLE_VECTOR = {
-    "f32": {"add": "f32x4.add", "sub": "f32x4.sub", "mul": "f32x4.mul", "div": "f32x4.div", "max": "f32x4.max",
-            "min": "f32x4.min", "neg": "f32x4.neg", "abs": "f32x4.abs", "sqrt": "f32x4.sqrt",
+    "f32": {"add": "f32x4.add", "sub": "f32x4.sub", "mul": "f32x4.mul", "div": "f32x4.div", "neg": "f32x4.neg", "abs": "f32x4.abs", "sqrt": "f32x4.sqrt",
             "floor": "f32x4.floor", "ceil": "f32x4.ceil", "round": "f32x4.nearest", "trunc": "f32x4.trunc",
             "lt": "f32x4.lt", "le": "f32x4.le", "gt": "f32x4.gt", "ge": "f32x4.ge", "eq": "f32x4.eq",
             "ne": "f32x4.ne"},
@@ -191,6 +196,11 @@ def vector(name: str, src: str, dst: str, args: list, tmp) -> str:
         return f"(f32x4.div {ONE_F} (f32x4.sqrt {a}))"
     if name == "recip":
         return f"(f32x4.div {ONE_F} {a})"
+    if name in ("max", "min") and src == "f32":
+        # as PyTorch (and the scalar form): pmax/pmin keep the first operand on a tie
+        # (-0.0 vs 0.0) or when either is NaN; a NaN second operand is or-ed in as all ones
+        y = tmp("v128")
+        return f"(v128.or (f32x4.p{name} {a} (local.tee {y} {args[1]})) (f32x4.ne (local.get {y}) (local.get {y})))"
     if name == "relu":  # where(x < 0, 0, x), keeps -0.0 and NaN: exactly pmax(x, 0) = x < 0 ? 0 : x
         return f"(f32x4.pmax {a} {ZERO})"
     if name == "isnan":
