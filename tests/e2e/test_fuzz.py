@@ -785,6 +785,9 @@ def _ill_conditioned(fn, inputs, got, expected) -> str | None:
         # a non-finite value that differs from eager's must be the float64 run's (NaN or the
         # same infinity): eager's +-inf can be rounding noise times inf where the exact value is 0
         differ = (torch.isnan(g) != torch.isnan(e)) | ((torch.isinf(g) | torch.isinf(e)) & (g != e))
+        # where eager's own NaN/inf is not the float64 run's (float32 overflow, e.g. layer_norm's
+        # variance of values ~1e30), eager is unboundedly off: ours cannot be worse
+        differ &= ~(~torch.isfinite(e) & torch.isfinite(x))
         if differ.any():
             gd, xd = g[differ].double(), x[differ].double()
             if not bool(((torch.isnan(gd) & torch.isnan(xd)) | (torch.isinf(gd) & (gd == xd))).all()):
@@ -925,9 +928,19 @@ def _mean_of_empty_cat():
     return (lambda a, b: torch.mean(torch.mean(torch.cat([a, b])), dim=0)), [a, b], {"strict": True}, "same"
 
 
+def _layer_norm_overflow_in_eager():
+    # a false alarm of this harness (--hypothesis-seed=2): layer_norm over [1e30, gelu(y)]
+    # (gelu's input clamped to 1e30); the variance overflows float32, eager gives NaN, we give
+    # 0, float64 gives +-1. _ill_conditioned failed every non-finite value of eager's that ours
+    # does not share; eager's own NaN/inf where float64 is finite now counts as unboundedly off
+    x = torch.tensor([[1e30, 0.5], [1e30, -2.0], [1.0, 2.0]])
+    return (lambda x: F.layer_norm(x, (2,))), [x], {"strict": True}, \
+        "ill-conditioned case; within ACCURACY_FACTOR of eager's float32 error"
+
+
 FIXED_BUGS = [_bool_relu, _bool_abs, _bool_matmul, _int_minus_bool, _view_of_non_viewable_input,
               _layer_norm_of_constant_row, _mean_of_empty_cat, _reshape_of_0d, _relu_of_negative_zero,
-              _long_sum_accuracy, _long_layer_norm_accuracy]
+              _long_sum_accuracy, _long_layer_norm_accuracy, _layer_norm_overflow_in_eager]
 KNOWN_BUGS = []
 
 
