@@ -907,7 +907,7 @@ def _long_sum_accuracy():
     # elements: error 5e-05 with SIMD, 1e-04 scalar, eager 5e-07). interpret=True was close
     # (numpy sums pairwise): emission accumulated sequentially in one f32 (four with v128).
     # This case asks for eager's accuracy, not just the float64 second opinion's. Fixed by
-    # blocked multi-accumulator reductions (emit/kernels.py _accumulate).
+    # blocked multi-accumulator reductions (emit/reduce.py _accumulate).
     x = torch.randn(4096, generator=torch.Generator().manual_seed(8)) * 2
     return (lambda x: x.sum()), [x], {"strict": True}, "same"
 

@@ -1,0 +1,273 @@
+"""Reduction kernels.
+
+Reductions (``_accumulate``) keep several independent accumulators (unrolled along the
+reduced axis, or over adjacent output vectors in vector mode), combine them pairwise in a
+fixed order, and block long f32 sums (partials added to a running total) for accuracy; a
+small static window (a 3x3 pool) is unrolled into one expression in the same order.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import sympy
+
+from .. import ir
+from ..indexing import index_vars, reduction_vars
+from . import ops, text
+from .writer import FunctionWriter, _env
+
+INIT = {"sum": 0, "prod": 1}
+ACCUMULATORS = 8  # independent accumulators (a power of two): bound by throughput, not add latency
+OUTPUT_GROUPS = 4  # vector mode: 4 x 4 adjacent outputs (a cache line) per pass over the reduced axis
+SMALL_BODY = 8  # IR nodes; a larger body gets at most 2 accumulators per group (less code)
+SMALL_WINDOW = 9  # reduction spaces up to this many points (3x3) are unrolled completely
+BLOCK = 32  # an f32 sum flushes its accumulators into a running total every BLOCK unrolled iterations
+
+
+def _init(op: str, dtype: str):
+    if op in INIT:
+        return INIT[op]
+    big = {"f32": float("inf"), "i32": 2**31 - 1, "i64": 2**63 - 1}[dtype]
+    return -big - (0 if dtype == "f32" else 1) if op in ("max", "argmax") else big
+
+
+def _combine_scalar(op: str, dtype: str, acc: str, x: str, tmp) -> str:
+    name = {"sum": "add", "prod": "mul", "max": "max", "min": "min"}[op]
+    return ops.scalar(name, dtype, dtype, [acc, x], tmp)
+
+
+def _combine_vector(op: str, dtype: str, acc: str, x: str, tmp) -> str:
+    if dtype == "f32" and op in ("max", "min"):
+        # pmax/pmin (one instruction; f32x4.max/min need ~8 on x86 for NaN and -0) keep
+        # acc on a tie or an unordered compare, so a NaN acc sticks; a NaN x is or-ed in
+        # as an all-ones lane (a NaN) by the x != x mask
+        t = tmp("v128")
+        return (f"(v128.or (f32x4.p{op} {acc} (local.tee {t} {x})) "
+                f"(f32x4.ne (local.get {t}) (local.get {t})))")
+    name = {"sum": "add", "prod": "mul", "max": "max", "min": "min"}[op]
+    return ops.vector(name, dtype, dtype, [acc, x], tmp)
+
+
+def _tree(combine, values: list) -> str:
+    """Combine ``values`` pairwise in a fixed order: ((v0, v1), (v2, v3))."""
+    while len(values) > 1:
+        values = [combine(values[i], values[i + 1]) if i + 1 < len(values) else values[i]
+                  for i in range(0, len(values), 2)]
+    return values[0]
+
+
+def _shift(expr, offsets: dict):
+    """``expr`` (an IR expression, or an index when a sympy expression) with each variable
+    ``v`` of ``offsets`` replaced by ``v + offset``."""
+    offsets = {v: v + o for v, o in offsets.items() if o}
+    if not offsets:
+        return expr
+    fix = lambda e: sympy.expand(sympy.sympify(e).xreplace(offsets))
+    if isinstance(expr, sympy.Basic):
+        return fix(expr)
+    from ..lower.core import map_expr
+
+    return map_expr(expr, fix)
+
+
+def _accumulate(fw: FunctionWriter, k: ir.Reduce, value, typ: str, step: int, name: str, groups=({},)):
+    """Accumulate ``value(body)`` (``step`` consecutive elements, ``typ`` a scalar type or
+    ``v128``) over the innermost reduction dim, rounded down to a multiple of ``step``, for
+    each of ``groups`` (offsets of output variables: vector mode reduces several adjacent
+    output vectors in one pass). The ``ACCUMULATORS`` independent accumulators are shared out
+    between the groups; within a group they interleave along the reduced axis (accumulator j
+    takes ``r + j*step`` of each unrolled iteration, whole steps left over go to the first).
+    A short static extent uses fewer, so the unrolled loop still runs a few times, and so
+    does a large body (``SMALL_BODY``), whose own work already hides the add latency.
+
+    An f32 sum longer than one block of ``BLOCK`` unrolled iterations (or with outer reduction
+    dims, or a symbolic extent) is blocked: each block starts from fresh accumulators and
+    adds their partial to a running total, so no lane adds more than ``BLOCK`` values in a
+    row and the total grows by ``n / (BLOCK * lanes)`` partials: rounding error grows with
+    those chain lengths, not with ``n``. Accumulators combine pairwise in a fixed order.
+
+    Returns ``(init, run, results)``: ``init`` goes before the outer reduction loops, ``run``
+    inside them, and ``results`` holds the WAT of each group's reduced value afterwards."""
+    dt = k.body.dtype
+    r = reduction_vars(len(k.red_ranges))[-1]
+    var = f"${r}"
+    vec = typ == "v128"
+    combine = lambda a, b: (_combine_vector if vec else _combine_scalar)(k.op, dt, a, b, fw.tmp)
+    init_value = (text.vconst if vec else text.const)(_init(k.op, dt), dt)
+    if step == 1 and _small_window(k):
+        return [], [], [_unrolled(k, value, combine, init_value, g) for g in groups]
+    n = fw.bound(k.red_ranges[-1])
+    per = max(1, ACCUMULATORS // len(groups))
+    if sum(1 for _ in ir.walk(k.body)) > SMALL_BODY:  # its own work hides the add latency
+        per = min(per, 2)
+    if isinstance(n, int):  # a power of two, at most a quarter of the steps
+        per = max(1, min(per, 1 << max(0, (n // (4 * step)).bit_length() - 1)))
+    unroll = per * step
+    accs = [[fw.local(f"${name}{g * per + j}", typ) for j in range(per)] for g in range(len(groups))]
+
+    def add(acc: str, group: dict, offset: int) -> str:
+        x = value(_shift(k.body, {**group, r: offset}))
+        return f"(local.set {acc} {combine(f'(local.get {acc})', x)})"
+
+    if isinstance(n, int):
+        main, stop = n // unroll * unroll, n // step * step
+    else:
+        main, stop = f"(i32.and {n} (i32.const {-unroll}))", n if step == 1 else f"(i32.and {n} (i32.const {-step}))"
+    unrolled = [add(a, grp, j * step) for grp, row in zip(groups, accs) for j, a in enumerate(row)]
+    reset = [f"(local.set {a} {init_value})" for row in accs for a in row]
+    partials = [_tree(combine, [f"(local.get {a})" for a in row]) for row in accs]
+    block = BLOCK * unroll
+    blocked = k.op == "sum" and dt == "f32" and (len(k.red_ranges) > 1 or not isinstance(n, int) or n > block)
+    targets = [fw.local(f"${name}_total{g}", typ) for g in range(len(groups))] if blocked else [row[0] for row in accs]
+    run = []
+    if not isinstance(main, int) or main > 0:
+        if not blocked:
+            run += fw.loop(var, 0, main, unroll, unrolled)
+        else:
+            flush = [f"(local.set {t} {combine(f'(local.get {t})', p)})" for t, p in zip(targets, partials)]
+            if isinstance(main, int) and main <= block:
+                run += reset + fw.loop(var, 0, main, unroll, unrolled) + flush
+            else:
+                run += fw.blocks(var, main, unroll, block, reset, unrolled, flush)
+    if not (isinstance(main, int) and main == stop):
+        run += fw.loop(var, main, stop, step, [add(t, grp, 0) for t, grp in zip(targets, groups)])
+    if blocked:
+        return [f"(local.set {t} {init_value})" for t in targets], run, [f"(local.get {t})" for t in targets]
+    return reset, run, partials
+
+
+def _small_window(k: ir.Reduce) -> bool:
+    """A static reduction space of at most ``SMALL_WINDOW`` points whose innermost extent
+    gets one accumulator in ``_accumulate`` (under 8): pooling and depthwise windows."""
+    ext = [sympy.sympify(e) for e in k.red_ranges]
+    return (all(e.is_Integer for e in ext) and int(ext[-1]) < 8
+            and int(sympy.Mul(*ext)) <= SMALL_WINDOW)
+
+
+def _unrolled(k: ir.Reduce, value, combine, init_value: str, group: dict) -> str:
+    """The reduction of a small window as one straight-line expression, each point's loads
+    at constant offsets (in the ``offset=`` immediates, one address computation): the
+    same operations in the same order as ``_accumulate``'s loops with one accumulator,
+    so the same results (an f32 sum of several dims adds per-row partials to a total)."""
+    rs = reduction_vars(len(k.red_ranges))
+    ext = [int(e) for e in k.red_ranges]
+    blocked = k.op == "sum" and k.body.dtype == "f32" and len(ext) > 1
+    from ..lower.core import map_expr
+
+    def at(pos) -> str:
+        sub = {**{v: v + o for v, o in group.items() if o}, **{r: sympy.Integer(p) for r, p in zip(rs, pos)}}
+        return value(map_expr(k.body, lambda e: sympy.expand(sympy.sympify(e).xreplace(sub))))
+
+    acc = total = init_value
+    for row in itertools.product(*(range(e) for e in ext[:-1])):
+        if blocked:
+            acc = init_value
+        for j in range(ext[-1]):
+            acc = combine(acc, at(row + (j,)))
+        if blocked:
+            total = combine(total, acc)
+    return total if blocked else acc
+
+
+def reduce(fw: FunctionWriter, k: ir.Reduce, mode: str, out_dtype: str) -> None:
+    if not k.red_ranges:  # over no dims: one point, one loop of one iteration
+        k = replace(k, red_ranges=(sympy.Integer(1),))
+    vs, rs = index_vars(len(k.ranges)), reduction_vars(len(k.red_ranges))
+    env = _env(fw, vs + rs)
+    dt = k.body.dtype
+    wt = text.WASM_TYPE[dt]
+    out_loops = [(f"${v}", r) for v, r in zip(vs, k.ranges)]
+    red_loops = [(f"${r}", e) for r, e in zip(rs, k.red_ranges)]
+    outer = red_loops[:-1]
+    empty_red = any(e == 0 for e in k.red_ranges)
+
+    if k.op in ("argmax", "argmin"):
+        acc = fw.local("$bidx", "i32")
+        best, pos, x = fw.local("$best", wt), fw.local("$pos", "i32"), fw.local("$x", wt)
+        pick = _arg_pick(k.op, dt, x, best)
+        update = [f"(local.set {x} {fw.scalar(k.body, env)})",
+                  f"(if {pick} (then (local.set {best} (local.get {x})) (local.set {acc} (local.get {pos}))))",
+                  f"(local.set {pos} (i32.add (local.get {pos}) (i32.const 1)))"]
+        inner = [f"(local.set {best} {text.const(_init(k.op, dt), dt)})", f"(local.set {acc} (i32.const 0))",
+                 f"(local.set {pos} (i32.const 0))"] + fw.nest(red_loops, update)
+        inner.append(fw.store(k.out, k.out_index, "i64", f"(i64.extend_i32_u (local.get {acc}))", env))
+        fw.body += fw.nest(out_loops, inner)
+        return
+
+    if empty_red:
+        value = text.const(_init(k.op, dt), dt)
+        fw.body += fw.nest(out_loops, [fw.store(k.out, k.out_index, out_dtype, value, env)])
+        return
+
+    # invariants of the reduction (and, but in vector_reduce mode, of the innermost output
+    # dim) are computed once, before those loops
+    inner_vars = set(rs) | ({vs[-1]} if vs and mode != "vector_reduce" else set())
+    body, pre = fw.hoist(k.body, inner_vars, env, mode != "scalar")
+    k = replace(k, body=body)
+
+    def scalar_point() -> list[str]:
+        init, run, (result,) = _accumulate(fw, k, lambda b: fw.scalar(b, env), wt, 1, "acc")
+        return init + (fw.nest(outer, run) if run else []) + [fw.store(k.out, k.out_index, out_dtype, result, env)]
+
+    if mode == "vector":  # lanes along the innermost output dim
+        v = vs[-1]
+
+        def vector_points(groups) -> list[str]:
+            init, run, results = _accumulate(fw, k, lambda b: fw.vector(b, env, v), "v128", 1, "vacc", groups)
+            stores = [fw.vstore(k.out, _shift(k.out_index, g), x, env) for g, x in zip(groups, results)]
+            return init + (fw.nest(outer, run) if run else []) + stores
+
+        extent = fw.bound(k.ranges[-1])
+        wide = 4 * OUTPUT_GROUPS
+        if isinstance(extent, int):
+            wide_end, vec_end = extent // wide * wide, extent // 4 * 4
+        else:
+            wide_end, vec_end = f"(i32.and {extent} (i32.const {-wide}))", f"(i32.and {extent} (i32.const -4))"
+        inner = []
+        if not isinstance(wide_end, int) or wide_end > 0:
+            inner += fw.loop(f"${v}", 0, wide_end, wide, vector_points([{v: 4 * g} for g in range(OUTPUT_GROUPS)]))
+        if not isinstance(wide_end, int) or vec_end > wide_end:
+            inner += fw.loop(f"${v}", wide_end, vec_end, 4, vector_points([{}]))
+        if not isinstance(vec_end, int) or extent > vec_end:
+            inner += fw.loop(f"${v}", vec_end, extent, 1, scalar_point())
+        fw.body += fw.nest(out_loops[:-1], pre + inner)
+        return
+
+    if mode == "vector_reduce":  # lanes along the innermost reduction dim, scalar tail
+        r = rs[-1]
+        init, run, (result,) = _accumulate(fw, k, lambda b: fw.vector(b, env, r), "v128", 4, "vacc")
+        acc = fw.local("$acc", wt)
+        vec_end, tail = fw.vector_split(k.red_ranges[-1])
+        if tail:
+            step = f"(local.set {acc} {_combine_scalar(k.op, dt, f'(local.get {acc})', fw.scalar(k.body, env), fw.tmp)})"
+            run = run + fw.loop(f"${r}", vec_end, fw.bound(k.red_ranges[-1]), 1, [step])
+        point = pre + init + ([f"(local.set {acc} {text.const(_init(k.op, dt), dt)})"] if tail else [])
+        point += fw.nest(outer, run)
+        if result.startswith("(local.get "):
+            vacc = result[len("(local.get "):-1]
+        else:
+            vacc = fw.local("$vsum", "v128")
+            point.append(f"(local.set {vacc} {result})")
+        lanes = [f"({dt}x4.extract_lane {i} (local.get {vacc}))" for i in range(4)]
+        total = _tree(lambda a, b: _combine_scalar(k.op, dt, a, b, fw.tmp), lanes)
+        if tail:
+            total = _combine_scalar(k.op, dt, total, f"(local.get {acc})", fw.tmp)
+        point.append(fw.store(k.out, k.out_index, out_dtype, total, env))
+        fw.body += fw.nest(out_loops, point)
+        return
+
+    fw.body += fw.nest(out_loops[:-1], pre + fw.nest(out_loops[-1:], scalar_point()))
+
+
+def _arg_pick(op: str, dt: str, x: str, best: str) -> str:
+    gx, gb = f"(local.get {x})", f"(local.get {best})"
+    if dt == "f32":
+        better = f"(f32.{'gt' if op == 'argmax' else 'lt'} {gx} {gb})"
+        first_nan = f"(i32.and (f32.ne {gx} {gx}) (f32.eq {gb} {gb}))"
+        return f"(i32.or {better} {first_nan})"
+    return f"({text.WASM_TYPE[dt]}.{'gt_s' if op == 'argmax' else 'lt_s'} {gx} {gb})"
+
+
+# --------------------------------------------------------------------------- gemm
