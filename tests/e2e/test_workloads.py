@@ -254,12 +254,12 @@ def test_moe_nonzero_dispatch_graph_breaks_correctly():
     rec.assert_wasm_ran()
 
 
-def test_moe_nonzero_captured_falls_back_reported(monkeypatch):
+def test_moe_nonzero_captured_falls_back_reported():
     """With ``capture_dynamic_output_shape_ops`` nonzero reaches the backend: it must run
     eagerly, with a warning that names it, and the result must still be right."""
-    monkeypatch.setattr(torch._dynamo.config, "capture_dynamic_output_shape_ops", True)
     torch.manual_seed(0)
-    _, warned = _moe_run(MoENonzero(), _tokens(2, 5))
+    with torch._dynamo.config.patch(capture_dynamic_output_shape_ops=True):  # not monkeypatch: see CONTRIBUTING
+        _, warned = _moe_run(MoENonzero(), _tokens(2, 5))
     assert any("aten.nonzero.default" in w for w in warned), warned
 
 
