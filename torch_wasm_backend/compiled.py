@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from typing import NamedTuple
 from ctypes import memmove
 from pathlib import Path
 
@@ -71,18 +72,19 @@ class Runner:
             view = mem[off: off + n * dtype.itemsize].view(dtype).reshape(shape) if n else None
             # (address, bytes): contiguous inputs are copied with one memmove
             self.inputs.append((view, spec, shape, (view.ctypes.data, n * dtype.itemsize) if n else None))
-        self.outputs = []
+        self.outputs = []  # (numpy view of the result in memory or None if empty, Result)
         for o in program.outputs:
             dtype = np.dtype(ir.NUMPY_DTYPE[o.dtype])
-            shape = tuple(concrete(s) for s in o.shape)
+            result = Result.of(o, concrete)
+            shape = result.shape
             if 0 in shape:
-                self.outputs.append((None, shape, o.dtype))
+                self.outputs.append((None, result))
                 continue
             off = plan.offset(o.buffer) + dtype.itemsize * concrete(o.offset)
             base = mem[off:]
             base = base[: base.size // dtype.itemsize * dtype.itemsize].view(dtype)
             strides = tuple(concrete(s) * dtype.itemsize for s in o.strides)
-            self.outputs.append((np.lib.stride_tricks.as_strided(base, shape, strides, writeable=False), shape, o.dtype))
+            self.outputs.append((np.lib.stride_tricks.as_strided(base, shape, strides, writeable=False), result))
 
     def run(self, args):
         graph = self.graph
@@ -114,8 +116,34 @@ class Runner:
             self.prepare()
             self.prepared = True
         self.forward()
-        return [torch.from_numpy(np.array(v)) if v is not None else torch.empty(shape, dtype=_TORCH_DTYPE[d])
-                for v, shape, d in self.outputs]
+        return [result.tensor(view) for view, result in self.outputs]
+
+
+class Result(NamedTuple):
+    """An output as the host returns it: a fresh tensor with eager PyTorch's sizes and, when
+    ``layout`` = (strides, storage offset, storage elements) is set, its strides and storage."""
+
+    shape: tuple
+    dtype: torch.dtype
+    layout: tuple | None
+
+    @classmethod
+    def of(cls, o: ir.OutputSpec, concrete) -> "Result":
+        """``o``'s result with its sizes evaluated by ``concrete`` (an expression -> int)."""
+        layout = None if o.result is None else (
+            tuple(concrete(x) for x in o.result.strides), concrete(o.result.offset), concrete(o.result.storage))
+        return cls(tuple(concrete(s) for s in o.shape), _TORCH_DTYPE[o.dtype], layout)
+
+    def tensor(self, values: np.ndarray | None) -> torch.Tensor:
+        if self.layout is None:  # contiguous (order="C": the default "K" keeps a view's memory order)
+            if values is None:
+                return torch.empty(self.shape, dtype=self.dtype)
+            return torch.from_numpy(np.array(values, order="C"))
+        strides, offset, storage = self.layout
+        out = torch.empty(storage, dtype=self.dtype).as_strided(self.shape, strides, offset)
+        if values is not None:
+            np.copyto(out.numpy(), values)
+        return out
 
 
 class CompiledGraph:
@@ -183,7 +211,13 @@ class InterpretedGraph:
         from . import interp
 
         outs = interp.run(self.program, [a.detach().numpy() if isinstance(a, torch.Tensor) else a for a in args])
-        return [torch.from_numpy(np.array(o)) for o in outs]
+        binding = self.program.bind(args) if self.program.symbols else {}
+
+        def concrete(x):
+            return int(sympy.sympify(x).xreplace(binding))
+
+        return [Result.of(o, concrete).tensor(values if values.size else None)
+                for o, values in zip(self.program.outputs, outs)]
 
 
 _TORCH_DTYPE = {"f32": torch.float32, "i32": torch.int32, "i64": torch.int64, "bool": torch.bool}

@@ -275,17 +275,35 @@ Kernel = Union[Pointwise, Reduce, Gemm, PackB]
 
 
 @dataclass(frozen=True)
+class ResultLayout:
+    """How the host lays out an output tensor, in elements: what eager PyTorch produces
+    (the FX node's value), which may differ from where the result sits in linear memory
+    (a ``.contiguous()`` the lowering kept as a view, a permuted result it computed
+    contiguously). ``storage`` is the element count of the tensor's storage."""
+
+    strides: tuple
+    offset: sympy.Expr
+    storage: sympy.Expr
+
+    def __str__(self) -> str:
+        return f"strides={list(self.strides)} offset={self.offset} storage={self.storage}"
+
+
+@dataclass(frozen=True)
 class OutputSpec:
-    """A graph output: a strided view of a buffer, copied out after each call."""
+    """A graph output: a strided view of a buffer, copied out after each call into a tensor
+    laid out as ``result`` says (contiguous when it is None)."""
 
     buffer: str
     shape: tuple
     strides: tuple
     offset: sympy.Expr
     dtype: str
+    result: ResultLayout | None = None
 
     def __str__(self) -> str:
-        return f"{self.buffer}@{self.offset} shape={list(self.shape)} strides={list(self.strides)}"
+        text = f"{self.buffer}@{self.offset} shape={list(self.shape)} strides={list(self.strides)}"
+        return text + (f" -> {self.result}" if self.result is not None else "")
 
 
 @dataclass(frozen=True)

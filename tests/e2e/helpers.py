@@ -27,7 +27,7 @@ from torch_wasm_backend import interp
 from torch_wasm_backend.lower import Unsupported
 
 __all__ = [
-    "Record", "recording", "compile_wasm", "run_wasm", "check", "assert_same", "expect_unsupported",
+    "Record", "recording", "compile_wasm", "run_wasm", "check", "assert_same", "assert_same_layout", "meta_outputs", "expect_unsupported",
     "Unsupported", "make_input", "FLOAT_SPECIALS",
 ]
 
@@ -99,13 +99,16 @@ def run_wasm(fn, *args, fullgraph: bool = True, **options):
     return out, rec
 
 
-def assert_same(actual, expected, rtol=None, atol=None, msg: str = "") -> None:
+def assert_same(actual, expected, rtol=None, atol=None, msg: str = "", meta=None) -> None:
     """Outputs equal: float tensors by ``assert_close`` (NaN == NaN), integer and bool
-    tensors exactly (dtype and shape too). Pytrees are compared leaf by leaf."""
+    tensors exactly (dtype and shape too), and laid out as eager's (``assert_same_layout``;
+    ``meta``: the outputs of the same function under FakeTensorMode, see ``meta_outputs``).
+    Pytrees are compared leaf by leaf."""
     a_leaves, a_spec = pytree.tree_flatten(actual)
     e_leaves, e_spec = pytree.tree_flatten(expected)
+    m_leaves = pytree.tree_leaves(meta) if meta is not None else [None] * len(e_leaves)
     assert a_spec == e_spec, f"{msg} output structure differs: {a_spec} vs {e_spec}"
-    for i, (a, e) in enumerate(zip(a_leaves, e_leaves)):
+    for i, (a, e, m) in enumerate(zip(a_leaves, e_leaves, m_leaves)):
         where = f"{msg} output {i}" if len(e_leaves) > 1 else msg
         if not isinstance(e, torch.Tensor):
             assert a == e, f"{where}: {a!r} != {e!r}"
@@ -113,6 +116,7 @@ def assert_same(actual, expected, rtol=None, atol=None, msg: str = "") -> None:
         assert isinstance(a, torch.Tensor), f"{where}: got {type(a).__name__}"
         assert a.dtype == e.dtype, f"{where}: dtype {a.dtype} != {e.dtype}"
         assert a.shape == e.shape, f"{where}: shape {tuple(a.shape)} != {tuple(e.shape)}"
+        assert_same_layout(a, e, where, meta=m)
         if e.dtype.is_floating_point:
             torch.testing.assert_close(a, e, rtol=rtol, atol=atol, equal_nan=True,
                                        msg=lambda m: f"{where}: {m}")
@@ -121,6 +125,40 @@ def assert_same(actual, expected, rtol=None, atol=None, msg: str = "") -> None:
                 bad = (a != e).nonzero()[:8].tolist()
                 raise AssertionError(f"{where}: values differ at {bad}: got {a[tuple(zip(*bad))] if bad else a} "
                                      f"expected {e[tuple(zip(*bad))] if bad else e}")
+
+
+def _layout(t: torch.Tensor) -> tuple:
+    """(strides of the dims longer than 1, storage offset): torch's own notion of equal
+    layouts (a size-1 dim's stride is never used); None for an empty tensor."""
+    if t.numel() == 0:
+        return None
+    return tuple(st for st, n in zip(t.stride(), t.shape) if n > 1), t.storage_offset()
+
+
+def assert_same_layout(actual: torch.Tensor, expected: torch.Tensor, where: str = "", meta=None) -> None:
+    """Eager's layout (strides, storage offset). The compiler takes a graph's layouts from
+    its FX values, i.e. from torch's meta kernels; where those disagree with torch's own
+    CPU kernel (``meta``, the output under FakeTensorMode, differs from eager: e.g.
+    ``div(a.t(), b, rounding_mode="floor")`` is contiguous under fake tensors, ``a.t()``'s
+    layout in eager), the meta layout is accepted, as Inductor does."""
+    got, want = _layout(actual), _layout(expected)
+    if got == want:
+        return
+    if isinstance(meta, torch.Tensor) and _layout(meta) == got:
+        return
+    raise AssertionError(f"{where}: strides {actual.stride()} (storage offset {actual.storage_offset()}) != eager's "
+                         f"{expected.stride()} ({expected.storage_offset()}), shape {tuple(expected.shape)}")
+
+
+def meta_outputs(fn, args):
+    """``fn``'s outputs under FakeTensorMode (torch's meta kernels), or None if it cannot run there."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    try:
+        with FakeTensorMode(allow_non_fake_inputs=True) as mode, torch.no_grad():
+            return fn(*[mode.from_tensor(a) if isinstance(a, torch.Tensor) else a for a in args])
+    except Exception:
+        return None
 
 
 def _interp_outputs(graph, inputs):
@@ -158,7 +196,7 @@ def check(fn, *args, interp: bool = False, rtol=None, atol=None, expected=None, 
     out, rec = run_wasm(fn, *args, fullgraph=fullgraph, **options)
     if interp:
         check_interp(rec, rtol=rtol, atol=atol)
-    assert_same(out, expected, rtol=rtol, atol=atol, msg="[wasm]")
+    assert_same(out, expected, rtol=rtol, atol=atol, msg="[wasm]", meta=meta_outputs(fn, args))
     return rec
 
 

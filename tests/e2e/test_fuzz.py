@@ -75,7 +75,7 @@ import torch.nn.functional as F
 from hypothesis import HealthCheck, assume, event, given, note, settings
 from hypothesis import strategies as st
 
-from tests.e2e.helpers import assert_same, check_interp, recording
+from tests.e2e.helpers import assert_same, check_interp, meta_outputs, recording
 
 # --------------------------------------------------------------------------- configuration
 
@@ -812,7 +812,7 @@ def _compare(fn, compiled, rec, got, expected, eager_error, inputs, reproducer, 
                              f"but the wasm backend returned a value:\n{got}\n\nReproducer:\n{reproducer}")
     rec.assert_wasm_ran()
     try:
-        assert_same(got, expected, msg="[wasm]")
+        assert_same(got, expected, msg="[wasm]", meta=meta_outputs(fn, inputs))
     except AssertionError as e:
         if _ill_conditioned(fn, inputs, got, expected):
             return "ill-conditioned case; within ACCURACY_FACTOR of eager's float32 error"
@@ -827,7 +827,7 @@ def _compare(fn, compiled, rec, got, expected, eager_error, inputs, reproducer, 
                 got = compiled(*second_inputs)
         assert rec2.calls and not rec2.compiled, "the second call (same shapes) did not reuse the compiled graph"
         try:
-            assert_same(got, expected, msg="[wasm, second call]")
+            assert_same(got, expected, msg="[wasm, second call]", meta=meta_outputs(fn, second_inputs))
         except AssertionError as e:
             if _ill_conditioned(fn, second_inputs, got, expected):
                 return "ill-conditioned case; within ACCURACY_FACTOR of eager's float32 error"

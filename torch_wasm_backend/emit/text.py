@@ -92,6 +92,15 @@ def index(expr, env: dict) -> str:
         return f"(i32.div_s {index(expr.args[0], env)} {index(expr.args[1], env)})"
     if isinstance(expr, ModIndex):
         return f"(i32.rem_s {index(expr.args[0], env)} {index(expr.args[1], env)})"
+    if isinstance(expr, (sympy.Max, sympy.Min)):  # e.g. a slice's length, Max(1, s0 - 2): pure, so
+        # evaluating an operand twice is only a cost
+        cmp = "i32.gt_s" if isinstance(expr, sympy.Max) else "i32.lt_s"
+        args = sorted(expr.args, key=sympy.default_sort_key)
+        out = index(args[0], env)
+        for a in args[1:]:
+            b = index(a, env)
+            out = f"(select {out} {b} ({cmp} {out} {b}))"
+        return out
     raise NotImplementedError(f"cannot emit index expression {expr} ({type(expr).__name__})")
 
 

@@ -49,6 +49,24 @@ def size_expr(s) -> sympy.Expr:
     return sympy.Integer(int(s))
 
 
+def result_layout(val, shape) -> ir.ResultLayout | None:
+    """The layout eager PyTorch gives an output (its FX value's strides, storage offset and
+    storage size), or None when that is plain contiguous (the host's default)."""
+    if not isinstance(val, torch.Tensor) or val.layout != torch.strided:
+        return None
+    strides = tuple(size_expr(s) for s in val.stride())
+    offset = size_expr(val.storage_offset())
+    storage = size_expr(val.untyped_storage().nbytes()) / val.element_size()
+    contiguous, numel = [], sympy.Integer(1)
+    for size in reversed(shape):
+        contiguous.insert(0, numel)
+        numel = numel * size
+    same = all(sympy.simplify(a - b) == 0 for a, b in zip(strides, contiguous))
+    if same and offset == 0 and sympy.simplify(storage - numel) == 0:
+        return None
+    return ir.ResultLayout(strides, offset, sympy.simplify(storage))
+
+
 def lower_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices=()) -> ir.Program:
     ctx = LowerContext()
     env: dict = {}
@@ -109,12 +127,14 @@ def lower_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices=()) -> 
                 array = value.detach().contiguous().numpy().copy()
             env[node] = ctx.constant(array, ir_dtype(value.dtype))
         elif node.op == "output":
-            results = torch.fx.node.map_arg(node.args[0], lambda n: env[n])
-            for v in results if isinstance(results, (list, tuple)) else [results]:
+            nodes = node.args[0] if isinstance(node.args[0], (list, tuple)) else [node.args[0]]
+            for n in nodes:
+                v = env[n] if isinstance(n, torch.fx.Node) else n
                 if not isinstance(v, TensorValue):
                     raise Unsupported(f"graph output of type {type(v).__name__}")
                 v, s = ctx.ensure_strided(v)
-                outputs.append(ir.OutputSpec(s.buffer, tuple(v.shape), s.strides, s.offset, v.dtype))
+                outputs.append(ir.OutputSpec(s.buffer, tuple(v.shape), s.strides, s.offset, v.dtype,
+                                             result_layout(n.meta.get("val"), v.shape)))
         else:
             raise Unsupported(f"FX node kind {node.op} ({node.target})")
     prog = ir.Program(tuple(ctx.buffers), tuple(ctx.kernels), tuple(inputs), tuple(outputs), dict(ctx.constants))
