@@ -30,6 +30,7 @@ from torch._dynamo.backends.common import aot_autograd
 from .config import Options
 from .decompositions import decompositions
 from .lower import Unsupported
+from .record import GraphRecord, attach, eager_ops, input_names, op_counts
 
 
 log = logging.getLogger(__name__)
@@ -107,28 +108,36 @@ def _drop_constant_outputs(gm: torch.fx.GraphModule):
     return gm, constants, len(results)
 
 
-def make_compiler(options: Options, default_weights=(), backward: bool = False):
-    """The compiler AOTAutograd calls on a forward, inference or (``backward=True``)
-    backward graph. Weights (inputs whose data is kept between calls and re-copied only
-    when their ``_version`` changes) exist only in forward graphs."""
+def make_compiler(options: Options, default_weights=(), kind: str = "forward", record: GraphRecord | None = None):
+    """The compiler AOTAutograd calls on a forward, inference or backward graph (``kind``).
+    Weights (inputs whose data is kept between calls and re-copied only when their
+    ``_version`` changes) exist only in forward and inference graphs. What each ATen graph
+    became is added to ``record`` (see ``record.py``)."""
     from .compiled import compile_graph
     from .partition import WasmRegion, partition
+
+    record = record if record is not None else GraphRecord([])
 
     def compile_static(gm, example_inputs, weights):
         gm, constants, n_outputs = _drop_constant_outputs(gm)  # a specialised retrace makes sizes literal
         if constants:
             return _ConstantOutputs(compile_static(gm, example_inputs, weights), n_outputs, constants)
         try:
-            return compile_graph(gm, example_inputs, weights, options)
+            compiled = compile_graph(gm, example_inputs, weights, options)
+            record.add(kind, gm, example_inputs, compiled=compiled)
+            return compiled
         except Unsupported as e:
             if options.strict:
                 raise
             whole = e
         outer, reasons = partition(gm, weights, options, lambda sub, ex, w: compile_graph(sub, ex, w, options))
         regions = sum(isinstance(m, WasmRegion) for m in outer.children())
+        eager = eager_ops(gm, reasons)
         if not regions:
+            record.add(kind, gm, example_inputs, eager={op: eager.get(op, str(whole)) for op in op_counts(gm)})
             _fallback(options, whole)
             return make_boxed_func(gm.forward)
+        record.add(kind, gm, example_inputs, eager=eager)
         listed = "; ".join(sorted(set(reasons.values()))) or str(whole)
         warnings.warn(f"torch_wasm_backend: {regions} region(s) run as WebAssembly, these ops in eager "
                       f"PyTorch: {listed}", WasmFallbackWarning, stacklevel=2)
@@ -140,7 +149,7 @@ def make_compiler(options: Options, default_weights=(), backward: bool = False):
         return _ConstantOutputs(fn, n_outputs, constants) if constants else fn
 
     def compile_any(gm, example_inputs):
-        weights = () if backward else _weight_indices(default_weights)
+        weights = () if kind == "backward" else _weight_indices(default_weights)
         if not _has_symbols(example_inputs):
             return compile_static(gm, example_inputs, weights)
         if options.dynamic == "specialize":
@@ -156,12 +165,15 @@ def make_compiler(options: Options, default_weights=(), backward: bool = False):
     return compiler
 
 
-def _aot(gm, example_inputs, options: Options, default_weights=()):
-    fw = make_compiler(options, default_weights)
+def _aot(gm, example_inputs, options: Options, default_weights, record: GraphRecord):
     try:
-        return aot_autograd(fw_compiler=fw, inference_compiler=fw, bw_compiler=make_compiler(options, backward=True),
+        return aot_autograd(fw_compiler=make_compiler(options, default_weights, "forward", record),
+                            inference_compiler=make_compiler(options, default_weights, "inference", record),
+                            bw_compiler=make_compiler(options, (), "backward", record),
                             decompositions=decompositions())(gm, example_inputs)
     except Unsupported as e:  # raised while decomposing, before our compiler saw the graph
+        record.add("inference" if not torch.is_grad_enabled() else "forward", gm, example_inputs,
+                   eager={op: str(e) for op in op_counts(gm)})
         _fallback(options, e)
         return gm.forward
 
@@ -178,7 +190,7 @@ def _static_inputs(gm: torch.fx.GraphModule) -> tuple:
 _NEEDS_AOT = frozenset({torch.nn.functional.one_hot, torch._C._nn.one_hot})
 
 
-def _inference(gm: torch.fx.GraphModule, example_inputs, options: Options):
+def _inference(gm: torch.fx.GraphModule, example_inputs, options: Options, record: GraphRecord):
     """Compile a graph that runs without autograd straight to ATen (functionalized and
     decomposed by ``make_fx``), skipping AOTAutograd's run-time wrappers, which cost more
     than our own call into WebAssembly. Returns None, and the caller goes through
@@ -218,7 +230,7 @@ def _inference(gm: torch.fx.GraphModule, example_inputs, options: Options):
         if ref in storages or ref in seen:
             return None
         seen.add(ref)
-    fn = make_compiler(options, _static_inputs(gm))(aten, list(example_inputs))
+    fn = make_compiler(options, _static_inputs(gm), "inference", record)(aten, list(example_inputs))
     boxed = getattr(fn, "_boxed_call", False)
     single = not isinstance(out.args[0], (list, tuple))
 
@@ -231,12 +243,17 @@ def _inference(gm: torch.fx.GraphModule, example_inputs, options: Options):
 
 def wasm_backend(gm: torch.fx.GraphModule, example_inputs, options: dict | None = None):
     """The ``wasm`` backend registered through the ``torch_dynamo_backends`` entry point."""
-    opts = Options.from_dict(options)
-    from .export import remember_inputs
+    return compile_dynamo_graph(gm, example_inputs, Options.from_dict(options))
 
-    remember_inputs(example_inputs)
-    fast = _inference(gm, example_inputs, opts)
-    if fast is not None:
-        return fast
-    weights = tuple(i for i, x in enumerate(example_inputs) if isinstance(x, torch.nn.Parameter))
-    return _aot(gm, example_inputs, opts, weights)
+
+def compile_dynamo_graph(gm: torch.fx.GraphModule, example_inputs, options: Options, sink: list | None = None):
+    """Compile one Dynamo graph; the callable returned carries its ``GraphRecord``, which is
+    also appended to ``sink`` when given (``explain``)."""
+    record = GraphRecord(input_names(gm))
+    if sink is not None:
+        sink.append(record)
+    fast = _inference(gm, example_inputs, options, record)
+    if fast is None:
+        weights = tuple(i for i, x in enumerate(example_inputs) if isinstance(x, torch.nn.Parameter))
+        fast = _aot(gm, example_inputs, options, weights, record)
+    return attach(fast, record)

@@ -3,22 +3,24 @@
 (The module is not named ``explain``: importing it would then replace the package's
 ``explain`` function with the module.)
 
-Dynamo's own ``torch._dynamo.explain`` reports graphs and graph breaks; each graph is then
-decomposed to ATen exactly as the backend does, and every operator is checked for a
-lowering (``partition.node_support``).
+The model is compiled and run by the real backend, in the caller's grad mode (under
+``torch.no_grad()`` the inference path, else the forward graph of the autograd path), and
+the report is made from what the backend recorded (``record.py``): every ATen graph it
+built and, per operator, whether it runs as WebAssembly or in eager PyTorch and why. Graph
+breaks and frames Dynamo skipped come from Dynamo's own ``explain`` and counters, worded
+as ``save()`` words them.
 """
 
 from __future__ import annotations
 
 import collections
+import warnings
 from dataclasses import dataclass, field
 
 import torch
-from functorch.compile import make_boxed_func
-from torch._dynamo.backends.common import aot_autograd
 
-from .decompositions import decompositions
-from .partition import node_support
+from .config import Options
+from .record import dynamo_reason
 
 
 @dataclass
@@ -27,8 +29,8 @@ class Explanation:
     graph_breaks: list = field(default_factory=list)
     op_counts: collections.Counter = field(default_factory=collections.Counter)
     unsupported: dict = field(default_factory=dict)  # op name -> first reason seen
-    # frames Dynamo gave up on (e.g. a graph break inside a loop): they run in eager
-    # PyTorch and their operators are not counted above
+    # frames Dynamo gave up on (e.g. a graph break inside a loop, an nn.LSTM without
+    # allow_rnn): they run in eager PyTorch and their operators are not counted above
     skipped_frames: int = 0
 
     @property
@@ -37,8 +39,10 @@ class Explanation:
 
     @property
     def coverage(self) -> float:
+        """Fraction of ATen operator calls that run as WebAssembly; 0 when nothing was
+        compiled (a skipped frame runs entirely in eager PyTorch)."""
         total = sum(self.op_counts.values())
-        return self.supported_nodes / total if total else 1.0
+        return self.supported_nodes / total if total else (0.0 if self.skipped_frames or not self.graphs else 1.0)
 
     def __str__(self) -> str:
         total = sum(self.op_counts.values())
@@ -54,37 +58,40 @@ class Explanation:
         return "\n".join(lines)
 
 
-def explain(model, *inputs) -> Explanation:
-    """Report graphs, graph breaks and per-operator coverage for ``model(*inputs)``."""
+def explain(model, *inputs, options: dict | None = None) -> Explanation:
+    """Report graphs, graph breaks and per-operator coverage for ``model(*inputs)``, as the
+    backend compiles it with ``options`` in the current grad mode. Resets Dynamo's caches."""
     from torch._dynamo.utils import counters
 
+    from .backend import WasmFallbackWarning, compile_dynamo_graph
+
+    opts = Options.from_dict({**(options or {}), "strict": False})
     out = Explanation()
+    torch._dynamo.reset()
     unimplemented = collections.Counter(counters["unimplemented"])
     frames = collections.Counter(counters["frames"])
     dyn = torch._dynamo.explain(model)(*inputs)
-    out.graph_breaks = [str(getattr(r, "reason", r)).splitlines()[0] for r in dyn.break_reasons]
+    out.graph_breaks = [dynamo_reason(getattr(r, "reason", r)) for r in dyn.break_reasons]
+    new = [r for r, n in counters["unimplemented"].items() if n > unimplemented[r]]
     if len(out.graph_breaks) < dyn.graph_break_count:  # breaks that made Dynamo skip a frame
-        new = [r for r, n in counters["unimplemented"].items() if n > unimplemented[r]]
-        out.graph_breaks += [r.splitlines()[0] + (" (in a loop: Dynamo skipped the frame)" if "frame skipped" in r else "")
-                             for r in new][: dyn.graph_break_count - len(out.graph_breaks)]
+        out.graph_breaks += [dynamo_reason(r) + (" (in a loop: Dynamo skipped the frame)" if "frame skipped" in r
+                                                 else "") for r in new][: dyn.graph_break_count - len(out.graph_breaks)]
     out.skipped_frames = ((counters["frames"]["total"] - frames["total"])
                           - (counters["frames"]["ok"] - frames["ok"]))
-
-    def fw(gm, _):
-        out.graphs += 1
-        for node in gm.graph.nodes:
-            if node.op != "call_function" or node.target.__module__ == "_operator":
+    if out.skipped_frames and not out.graph_breaks:  # e.g. an nn.LSTM: the frame was skipped whole
+        out.graph_breaks = [dynamo_reason(r) + " (Dynamo skipped the frame)" for r in new]
+    torch._dynamo.reset()
+    records: list = []
+    with warnings.catch_warnings():  # the report says what falls back; no warning per graph
+        warnings.simplefilter("ignore", WasmFallbackWarning)
+        torch.compile(model, backend=lambda gm, ex: compile_dynamo_graph(gm, ex, opts, records), dynamic=False)(*inputs)
+    torch._dynamo.reset()
+    out.graphs = len(records)
+    for rec in records:
+        for aten in rec.aten:
+            if aten.kind == "backward":
                 continue
-            name = str(node.target)
-            out.op_counts[name] += 1
-            reason = node_support(node)
-            if reason is not None:
-                out.unsupported.setdefault(name, reason)
-        return make_boxed_func(gm.forward)
-
-    backend = aot_autograd(fw_compiler=fw, inference_compiler=fw, decompositions=decompositions())
-    torch._dynamo.reset()
-    with torch.no_grad():
-        torch.compile(model, backend=backend, dynamic=False)(*inputs)
-    torch._dynamo.reset()
+            out.op_counts.update(aten.ops)
+            for op, reason in aten.eager.items():
+                out.unsupported.setdefault(op, reason)
     return out

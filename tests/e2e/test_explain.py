@@ -1,0 +1,33 @@
+"""``explain()`` reports what really runs: the backend's own record of each graph, in the
+caller's grad mode, with Dynamo's skipped frames and graph breaks in user terms."""
+
+import torch
+import torch.nn.functional as F
+
+import torch_wasm_backend
+
+
+def test_explain_no_grad_reports_the_inference_path():
+    """Bilinear interpolation falls back on aten.upsample_bilinear2d under no_grad (the
+    inference path keeps it); explain() used to decompose it and report 100%."""
+    fn = lambda x: F.interpolate(x, scale_factor=2, mode="bilinear")  # noqa: E731
+    with torch.no_grad():
+        report = torch_wasm_backend.explain(fn, torch.randn(1, 2, 4, 4))
+    assert "aten.upsample_bilinear2d.default" in report.unsupported, str(report)
+    assert report.coverage < 1.0
+
+
+def test_explain_autograd_reports_the_forward_graph():
+    lin = torch.nn.Linear(4, 3)
+    report = torch_wasm_backend.explain(lambda x: torch.relu(lin(x)), torch.randn(2, 4))
+    assert report.graphs == 1 and not report.unsupported, str(report)
+    assert report.coverage == 1.0
+
+
+def test_explain_skipped_frame_is_zero_percent_with_dynamo_reason():
+    lstm = torch.nn.LSTM(4, 3).eval()
+    with torch.no_grad():
+        report = torch_wasm_backend.explain(lstm, torch.randn(5, 2, 4))
+    assert report.skipped_frames >= 1 and report.coverage == 0.0
+    text = str(report)
+    assert "(0%)" in text and "LSTM" in text and "allow_rnn" in text, text
