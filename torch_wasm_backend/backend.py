@@ -124,7 +124,7 @@ def make_compiler(options: Options, default_weights=(), kind: str = "forward", r
             return _ConstantOutputs(compile_static(gm, example_inputs, weights), n_outputs, constants)
         try:
             compiled = compile_graph(gm, example_inputs, weights, options)
-            record.add(kind, gm, example_inputs, compiled=compiled)
+            record.add(kind, gm, compiled=compiled)
             return compiled
         except Unsupported as e:
             if options.strict:
@@ -134,10 +134,10 @@ def make_compiler(options: Options, default_weights=(), kind: str = "forward", r
         regions = sum(isinstance(m, WasmRegion) for m in outer.children())
         eager = eager_ops(gm, reasons)
         if not regions:
-            record.add(kind, gm, example_inputs, eager={op: eager.get(op, str(whole)) for op in op_counts(gm)})
+            record.add(kind, gm, eager={op: eager.get(op, str(whole)) for op in op_counts(gm)})
             _fallback(options, whole)
             return make_boxed_func(gm.forward)
-        record.add(kind, gm, example_inputs, eager=eager)
+        record.add(kind, gm, eager=eager)
         listed = "; ".join(sorted(set(reasons.values()))) or str(whole)
         warnings.warn(f"torch_wasm_backend: {regions} region(s) run as WebAssembly, these ops in eager "
                       f"PyTorch: {listed}", WasmFallbackWarning, stacklevel=2)
@@ -155,7 +155,9 @@ def make_compiler(options: Options, default_weights=(), kind: str = "forward", r
         if options.dynamic == "specialize":
             return Specialized(gm, weights, compile_static)
         try:
-            return compile_graph(gm, example_inputs, weights, options)
+            compiled = compile_graph(gm, example_inputs, weights, options)
+            record.add(kind, gm, compiled=compiled)
+            return compiled
         except Unsupported as e:  # not every operator lowers with symbolic sizes: specialise
             if options.strict and options.dynamic == "symbolic":
                 raise
@@ -172,7 +174,7 @@ def _aot(gm, example_inputs, options: Options, default_weights, record: GraphRec
                             bw_compiler=make_compiler(options, (), "backward", record),
                             decompositions=decompositions())(gm, example_inputs)
     except Unsupported as e:  # raised while decomposing, before our compiler saw the graph
-        record.add("inference" if not torch.is_grad_enabled() else "forward", gm, example_inputs,
+        record.add("inference" if not torch.is_grad_enabled() else "forward", gm,
                    eager={op: str(e) for op in op_counts(gm)})
         _fallback(options, e)
         return gm.forward

@@ -166,6 +166,7 @@ class CompiledGraph:
         self._plans = {tuple(self.hint_binding.get(s) for s in program.symbols): plan}
         self.module = get_engine(options.engine, relaxed_simd=options.relaxed_simd).compile(wasm)
         self._local = threading.local()
+        self.probe: list | None = None  # save() sets a list: each call appends (args, outputs)
         self.runner()  # instantiate now: errors surface at compile time
 
     def _size_source(self, sym) -> tuple:
@@ -197,7 +198,10 @@ class CompiledGraph:
         return self.runner().instance
 
     def __call__(self, args):
-        return self.runner().run(args)
+        outs = self.runner().run(args)
+        if self.probe is not None:
+            self.probe.append((list(args), outs))
+        return outs
 
 
 class InterpretedGraph:

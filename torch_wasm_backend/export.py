@@ -1,16 +1,21 @@
 """``save(compiled, path)``: a deployable, self-describing ``.wasm`` file.
 
-The model behind ``compiled`` (what ``torch.compile(model, backend="wasm")`` returned) is
-captured as one whole graph (``fullgraph=True``) and compiled with the same options; the
-compiled graph runs once on the example inputs, which fills the persistent region of its
-memory with the weights and everything ``prepare`` derives from them. That region is baked
-into the module as a data segment, the manifest is appended as a custom section, and the
-artifact is loaded back and checked against the compiled graph before ``save`` returns.
+The artifact is the code that ran. ``save`` finds the graph the backend compiled for the
+model (the ``GraphRecord`` that Dynamo's cache holds for its ``forward``, see ``record.py``)
+and calls the compiled model once more, with the inputs of the graph's own signature (zeros
+of the shapes it was compiled for) or with ``example_inputs`` when given; that call tells
+which ``CompiledGraph`` runs for those inputs, refreshes the weights (and what ``prepare``
+derives from them) in its linear memory, and gives the output structure (dict keys,
+tuples). When the model has not run yet, ``example_inputs`` drive an ordinary
+compile-and-run; when the artifact needs other settings than the compiled model used
+(variable sizes, ``relaxed_simd``), the model is compiled again by the same backend with
+those settings. The persistent region of memory is then baked into the module as a data
+segment, the manifest is appended as a custom section, and the artifact is loaded back
+and checked against the compiled graph before ``save`` returns.
 """
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import inspect
 import json
@@ -18,31 +23,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from functorch.compile import make_boxed_func
-from torch._dynamo.backends.common import aot_autograd
 
 from . import __version__
 from .assemble import assemble, wabt_version
 from .config import Options
-from .decompositions import decompositions
 from .emit.module import emit_module
-from .lower import Unsupported
+from .ran import SaveError, call_from_last_graph, find_ran_graph, forward_of
 from .runtime.artifact import FORMAT_VERSION, MANIFEST_SECTION, custom_section, load
 
 _DTYPE_NAMES = {"f32": "float32", "i32": "int32", "i64": "int64", "bool": "bool"}
-# (ids of the tensors, shapes and dtypes) of the inputs of recently compiled graphs, so that
-# a model that has already run can be saved without example inputs.
-RECENT_INPUTS: collections.deque = collections.deque(maxlen=64)
-
-
-class SaveError(RuntimeError):
-    pass
-
-
-def remember_inputs(example_inputs) -> None:
-    RECENT_INPUTS.append([(id(x), tuple(x.shape), x.dtype) if isinstance(x, torch.Tensor) else None
-                          for x in example_inputs])
-
 
 def _resolve(compiled):
     """The original model and the backend options behind a torch.compile result."""
@@ -64,18 +53,6 @@ def _resolve(compiled):
     return orig, options
 
 
-def _inputs_from_history(orig):
-    if not isinstance(orig, torch.nn.Module):
-        return None
-    state = {id(t) for t in list(orig.parameters()) + list(orig.buffers())}
-    for record in reversed(RECENT_INPUTS):
-        ids = {r[0] for r in record if r}
-        if state <= ids:
-            return [torch.zeros(shape, dtype=dtype) for r in record if r and r[0] not in state
-                    for _, shape, dtype in [r]]
-    return None
-
-
 def _input_names(orig, n: int) -> list:
     fn = orig.forward if isinstance(orig, torch.nn.Module) else orig
     try:
@@ -87,63 +64,48 @@ def _input_names(orig, n: int) -> list:
     return names if len(names) == n else [f"input{i}" for i in range(n)]
 
 
-def _dynamic_marks(dynamic, names, example_inputs) -> dict:
-    """``{input position: {dim: max}}`` from ``save(..., dynamic=...)``, checked."""
+def _call_names(fn, positional: list, kwargs: dict) -> dict:
+    """{id(tensor): user-facing name} for the tensors of a call, in ``fn``'s parameter order:
+    a parameter's name (keyword arguments included), ``args[i]`` past the named ones."""
+    try:
+        params = [p for p in inspect.signature(fn).parameters.values()]
+    except (TypeError, ValueError):
+        params = []
+    named = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    star = next((p.name for p in params if p.kind == p.VAR_POSITIONAL), "args")
+    names = {}
+    for i, x in enumerate(positional):
+        name = named[i] if i < len(named) else f"{star}[{i - len(named)}]"
+        if isinstance(x, torch.Tensor):
+            names.setdefault(id(x), name)
+    order = [p.name for p in params]
+    for key in sorted(kwargs, key=lambda k: order.index(k) if k in order else len(order)):
+        if isinstance(kwargs[key], torch.Tensor):
+            names.setdefault(id(kwargs[key]), key)
+    return names
+
+
+def _dynamic_marks(dynamic, tensors: dict) -> dict:
+    """``{input name: {dim: max}}`` from ``save(..., dynamic=...)`` (keys: ``forward``'s
+    parameter names, or positions among the tensor inputs), checked."""
+    names = list(tensors)
     marks = {}
     for key, dims in (dynamic or {}).items():
-        pos = names.index(key) if isinstance(key, str) and key in names else key
-        if not isinstance(pos, int) or not 0 <= pos < len(example_inputs):
-            raise SaveError(f"dynamic: unknown input {key!r} (inputs: {names})")
+        name = names[key] if isinstance(key, int) and 0 <= key < len(names) else key
+        if name not in tensors:
+            raise SaveError(f"dynamic: unknown input {key!r}; the inputs are {names} (forward()'s parameter names, "
+                            "or their positions)")
+        x = tensors[name]
         for d, mx in dims.items():
-            if not 0 <= d < example_inputs[pos].dim() or not isinstance(mx, int) or mx < example_inputs[pos].shape[d]:
-                raise SaveError(f"dynamic: input {names[pos]!r} dim {d} needs a maximum >= its example size")
-        marks[pos] = dict(dims)
+            if not isinstance(d, int) or not 0 <= d < x.dim() or not isinstance(mx, int) or mx < x.shape[d]:
+                raise SaveError(f"dynamic: input {name!r} dim {d} needs a maximum >= its example size "
+                                f"({list(x.shape)})")
+        marks[name] = dict(dims)
     return marks
 
 
-def _capture(orig, example_inputs, options: Options, marks=None):
-    from .compiled import CompiledGraph, compile_graph
-
-    captured, problems = [], []
-
-    def backend(gm, dyn_inputs):
-        def fw(g, fake_inputs):
-            from .backend import _weight_indices
-
-            try:
-                compiled = compile_graph(g, fake_inputs, _weight_indices(()), options)
-            except Unsupported as e:
-                problems.append(str(e))
-                return make_boxed_func(g.forward)
-            captured.append((compiled, list(dyn_inputs)))
-            return compiled
-
-        try:
-            return aot_autograd(fw_compiler=fw, inference_compiler=fw, decompositions=decompositions())(gm, dyn_inputs)
-        except Unsupported as e:
-            problems.append(str(e))
-            return gm.forward
-
-    import torch.fx.experimental._config as fx_config
-
-    for pos, dims in (marks or {}).items():
-        for d in dims:
-            torch._dynamo.mark_dynamic(example_inputs[pos], d)
-    fast = torch.compile(orig, backend=backend, fullgraph=True, dynamic=None if marks else False)
-    try:
-        with torch.no_grad(), fx_config.patch(backed_size_oblivious=True):
-            fast(*example_inputs)
-    except torch._dynamo.exc.Unsupported as e:
-        raise SaveError("the model does not compile to one graph (a graph break), which one .wasm file needs:\n"
-                        f"  {str(e).splitlines()[0]}\nRemove the break (torch.compile(..., fullgraph=True) shows "
-                        "where it is) and save again.") from None
-    if problems:
-        raise SaveError("some operators cannot run as WebAssembly, so the artifact would be incomplete:\n"
-                        + "\n".join(f"  - {p}" for p in problems)
-                        + "\nReplace them in the model, or run the compiled model in Python where they fall back.")
-    if len(captured) != 1 or not isinstance(captured[0][0], CompiledGraph):
-        raise SaveError(f"expected one compiled graph, got {len(captured)}")
-    return captured[0]
+def _clone(x):
+    return x.clone() if isinstance(x, torch.Tensor) else x
 
 
 def _dim_json(expr):
@@ -175,45 +137,59 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool =
     relaxed SIMD (``requires.relaxed_simd`` in its manifest). By default the artifact runs on
     any SIMD128 runtime, whatever the compile option was (it is recompiled without)."""
     orig, raw_options = _resolve(compiled)
-    options = Options.from_dict({k: v for k, v in dict(raw_options).items() if k != "debug_dir"})
-    options = dataclasses.replace(options, strict=False, interpret=False, dynamic="symbolic",
-                                  relaxed_simd=bool(relaxed_simd))
-    if example_inputs is None:
-        example_inputs = _inputs_from_history(orig)
-        if example_inputs is None:
-            raise SaveError("pass example_inputs=(...): the compiled model has not run yet, so its input "
-                            "shapes are unknown")
-    # copies: capture marks dynamic dims on them, and the user's tensors stay untouched
-    example_inputs = tuple(x.clone() if isinstance(x, torch.Tensor) else x for x in example_inputs)
     if isinstance(orig, torch.nn.Module) and orig.training:
         raise SaveError("the model is in training mode; call model.eval() before saving")
-    names = _input_names(orig, len(example_inputs))
-    marks = _dynamic_marks(dynamic, names, example_inputs)
-    graph, dyn_inputs = _capture(orig, example_inputs, options, marks)
+    ran_with = Options.from_dict({k: v for k, v in dict(raw_options).items() if k != "debug_dir"})
+    options = dataclasses.replace(ran_with, strict=False, interpret=False, relaxed_simd=bool(relaxed_simd))
+    fn = forward_of(orig)
+    if example_inputs is None:
+        call = call_from_last_graph(compiled, orig)
+        if call is None:
+            raise SaveError("pass example_inputs=(...): the compiled model has not run yet (or Dynamo compiled no "
+                            "graph for it), so there is no graph to save")
+        positional, kwargs = call
+    elif isinstance(example_inputs, dict):
+        positional, kwargs = [], dict(example_inputs)
+    else:
+        positional, kwargs = list(example_inputs), {}
+    # copies: dynamic dims are marked on them, and the user's tensors stay untouched
+    positional, kwargs = [_clone(x) for x in positional], {k: _clone(v) for k, v in kwargs.items()}
+    names = _call_names(fn, positional, kwargs)
+    tensors = {name: x for x in [*positional, *kwargs.values()] if id(x) in names for name in [names[id(x)]]}
+    marks = _dynamic_marks(dynamic, tensors)
+    if marks or options != dataclasses.replace(ran_with, strict=False) or ran_with.interpret:
+        # the artifact needs other settings than the model ran with: compile it again, the same way
+        import torch.fx.experimental._config as fx_config
 
-    user_inputs, weights = [], []
-    for i, (spec, x) in enumerate(zip(graph.program.inputs, dyn_inputs)):
-        if spec is None:
-            continue
-        pos = next((j for j, u in enumerate(example_inputs) if u is x), None)
-        (weights if pos is None else user_inputs).append((pos, spec))
-    if len(user_inputs) != len({p for p, _ in user_inputs}):
-        raise SaveError("an input tensor is passed more than once; pass distinct tensors")
+        for name, dims in marks.items():
+            for d in dims:
+                torch._dynamo.mark_dynamic(tensors[name], d)
+        call = torch.compile(orig, backend="wasm", options=dataclasses.asdict(options),
+                             dynamic=None if marks else False)
+        with fx_config.patch(backed_size_oblivious=bool(marks)):  # size 1 stays in a dynamic range
+            ran = find_ran_graph(call, orig, positional, kwargs, names)
+    else:
+        ran = find_ran_graph(compiled, orig, positional, kwargs, names)
+    graph = ran.graph
+    user_inputs = [(name, graph.program.inputs[i]) for name, i in ran.inputs]
     program, params = graph.program, graph.params
     binding, symbols = {}, []
     if program.symbols:  # plan at the maxima: every smaller size fits the same offsets
-        for pos, spec in user_inputs:
+        for name, spec in user_inputs:
             for d, size in enumerate(spec.shape):
                 if getattr(size, "is_Symbol", False) and size not in binding:
-                    if d not in marks.get(pos, {}):
-                        raise SaveError(f"dimension {d} of input {names[pos]!r} became symbolic; declare it in "
-                                        f"dynamic={{{names[pos]!r}: {{{d}: max_size}}}}")
-                    binding[size] = marks[pos][d]
-                    symbols.append({"name": str(size), "min": 1, "max": marks[pos][d],
+                    if d not in marks.get(name, {}):
+                        raise SaveError(f"dimension {d} of input {name!r} became symbolic; declare it in "
+                                        f"dynamic={{{name!r}: {{{d}: max_size}}}}")
+                    binding[size] = marks[name][d]
+                    symbols.append({"name": str(size), "min": 1, "max": marks[name][d], "input": name, "dim": d,
                                     "offset": params.symbol_addr(size)})
         missing = set(program.symbols) - set(binding)
         if missing:
             raise SaveError(f"sizes {sorted(map(str, missing))} are not dimensions of the inputs")
+    elif marks:
+        raise SaveError(f"dynamic={dynamic!r}: the model compiled for static sizes only (an operator of it needs "
+                        "them, e.g. grouped convolution); save it without dynamic=")
     plan = graph.plan_for(binding) if binding else graph.plan
     mem = graph.instance.memory_view()
     persistent = bytearray(mem[16: plan.persistent_end])
@@ -222,12 +198,13 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool =
     wat = emit_module(graph.schedule, plan, bytes(persistent)).text
     manifest = {
         "format": "torch_wasm_backend", "format_version": FORMAT_VERSION,
-        "inputs": [{"name": names[pos], "shape": [_dim_json(s) for s in spec.shape], "dtype": _DTYPE_NAMES[spec.dtype],
-                    "offset": plan.offset(spec.buffer)} for pos, spec in sorted(user_inputs, key=lambda t: t[0])],
-        "outputs": [{"name": f"output{k}", "shape": [_dim_json(s) for s in o.shape],
+        "inputs": [{"name": name, "shape": [_dim_json(s) for s in spec.shape], "dtype": _DTYPE_NAMES[spec.dtype],
+                    "offset": plan.offset(spec.buffer)} for name, spec in user_inputs],
+        "outputs": [{"name": ran.output_names[k], "shape": [_dim_json(s) for s in o.shape],
                      "strides": [_dim_json(s) for s in o.strides], "dtype": _DTYPE_NAMES[o.dtype],
                      "offset": _dim_json(plan.offset(o.buffer) + o.offset * np.dtype(_np(o.dtype)).itemsize)}
                     for k, o in enumerate(program.outputs)],
+        "output_tree": ran.output_tree,
         "symbols": symbols,
         "memory": {"pages": plan.pages, "bytes": plan.total_bytes, "weights_bytes": plan.persistent_end - 16,
                    "arena_bytes": plan.arena_bytes},
@@ -236,11 +213,12 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool =
         "options": {k: v for k, v in dataclasses.asdict(options).items() if k not in ("debug_dir", "interpret")},
         "tools": {"torch_wasm_backend": __version__, "torch": torch.__version__, "wabt": wabt_version()},
     }
-    if len(manifest["inputs"]) != len(example_inputs):
-        raise SaveError("every example input must be a tensor the model reads; got "
-                        f"{len(example_inputs)} inputs, {len(manifest['inputs'])} reach the graph")
+    unread = [name for name in tensors if name not in ran.example]
+    if unread:
+        raise SaveError(f"inputs {unread} are passed to the model but the graph does not read them (Dynamo "
+                        "dropped them); leave them out of example_inputs")
     wasm = assemble(wat) + custom_section(MANIFEST_SECTION, json.dumps(manifest, sort_keys=True).encode())
-    _check(wasm, graph, example_inputs, dyn_inputs)
+    _check(wasm, ran)
     Path(path).write_bytes(wasm)
     return manifest
 
@@ -249,11 +227,34 @@ def _np(dtype: str):
     return {"f32": np.float32, "i32": np.int32, "i64": np.int64, "bool": np.bool_}[dtype]
 
 
-def _check(wasm: bytes, graph, example_inputs, dyn_inputs) -> None:
-    """The artifact, loaded back, must reproduce the compiled graph bit for bit."""
-    want = graph(list(dyn_inputs))
-    got = load(wasm)(*example_inputs)
-    got = list(got) if isinstance(got, tuple) else [got]
-    for g, w in zip(got, want):
-        if not torch.equal(torch.nan_to_num(g, 1.0), torch.nan_to_num(w, 1.0)):
+def _check(wasm: bytes, ran) -> None:
+    """The artifact, loaded back, must reproduce the compiled graph bit for bit (on the
+    inputs of the call that found it)."""
+    model = load(wasm)
+    got = model(*[ran.example[s["name"]] for s in model.manifest["inputs"]])
+    flat = {}
+
+    def walk(tree, value):  # the loader returns the model's structure, or (older) a tuple / one output
+        if "tensor" in tree:
+            flat[tree["tensor"]] = value
+        elif "dict" in tree and isinstance(value, dict):
+            for key, sub in tree["dict"]:
+                walk(sub, value[key])
+        elif isinstance(value, (tuple, list)) and len(value) == len(tree.get("tuple", tree.get("list", []))):
+            for sub, v in zip(tree.get("tuple", tree.get("list")), value):
+                walk(sub, v)
+        else:
+            raise SaveError("internal error: the loaded artifact returned another structure than the model")
+
+    if isinstance(got, (tuple, list)) and len(got) == len(ran.outputs) and "dict" in ran.output_tree:
+        flat = dict(enumerate(got))
+    elif not isinstance(got, (tuple, list, dict)) and len(ran.outputs) == 1:
+        flat = {0: got}
+    else:
+        walk(ran.output_tree, got)
+    for k, want in enumerate(ran.outputs):
+        if k not in flat:
+            continue  # not part of what the model returns
+        g = torch.as_tensor(np.asarray(flat[k]))
+        if not torch.equal(torch.nan_to_num(g, 1.0), torch.nan_to_num(want, 1.0)):
             raise SaveError("internal error: the saved artifact does not reproduce the compiled model")

@@ -27,7 +27,6 @@ class AtenRecord:
     ops: collections.Counter  # ATen operator name -> calls in the graph
     eager: dict  # ATen operator name -> why it runs in eager PyTorch (empty: all WebAssembly)
     compiled: object = None  # the CompiledGraph when the whole graph is one module, else None
-    example_inputs: list = field(default_factory=list)  # what the compiler saw (fake tensors)
 
 
 @dataclass
@@ -37,8 +36,8 @@ class GraphRecord:
     inputs: list  # per Dynamo placeholder: InputName
     aten: list = field(default_factory=list)  # of AtenRecord, in the order they were compiled
 
-    def add(self, kind: str, gm: torch.fx.GraphModule, example_inputs, compiled=None, eager=None) -> AtenRecord:
-        rec = AtenRecord(kind, op_counts(gm), dict(eager or {}), compiled, list(example_inputs))
+    def add(self, kind: str, gm: torch.fx.GraphModule, compiled=None, eager=None) -> AtenRecord:
+        rec = AtenRecord(kind, op_counts(gm), dict(eager or {}), compiled)
         self.aten.append(rec)
         return rec
 
@@ -81,22 +80,31 @@ def input_names(gm: torch.fx.GraphModule) -> list:
         name = None
         if isinstance(source, LocalSource) and not source.local_name.startswith("___"):
             name = source.local_name
-        elif isinstance(source, GetItemSource) and isinstance(source.base, LocalSource) \
-                and isinstance(source.index, int):
-            name = f"{source.base.local_name}[{source.index}]"
+        elif isinstance(source, GetItemSource) and isinstance(source.base, LocalSource):
+            if isinstance(source.index, int):  # *args (of forward, or of Dynamo's wrapper around it)
+                name = f"{source.base.local_name}[{source.index}]"
+            elif isinstance(source.index, str):  # **kwargs: the keyword is the name
+                name = source.index
         names.append(InputName(name, str(getattr(source, "name", node.name)) if source is not None else node.name))
     return names
 
 
 def attach(fn, record: GraphRecord):
-    """``fn`` with ``record`` attached (``fn`` is a fresh callable made for this graph)."""
+    """``fn`` with ``record`` attached (``fn`` is a fresh callable made for this graph). Also
+    on the callables it wraps: Dynamo re-wraps a ``disable``d function (AOTAutograd returns
+    one) from its innermost callable, keeping only that one's attributes."""
     try:
-        fn._wasm_record = record
-    except AttributeError:  # a callable that takes no attributes: wrap it
         inner = fn
+        for _ in range(8):
+            inner._wasm_record = record
+            inner = getattr(inner, "_torchdynamo_orig_callable", None)
+            if inner is None:
+                break
+    except AttributeError:  # a callable that takes no attributes (a bound method): wrap it
+        wrapped = fn
 
         def fn(*args):
-            return inner(*args)
+            return wrapped(*args)
 
         fn._wasm_record = record
     return fn
