@@ -69,7 +69,7 @@ def eager_ops(gm: torch.fx.GraphModule, reasons: dict) -> dict:
 
 def input_names(gm: torch.fx.GraphModule) -> list:
     """``InputName`` of each placeholder of a Dynamo graph, from its ``grapharg`` sources."""
-    from torch._dynamo.source import GetItemSource, LocalSource
+    from torch._dynamo.source import DictGetItemSource, GetItemSource, LocalSource
 
     names = []
     for node in gm.graph.nodes:
@@ -80,7 +80,7 @@ def input_names(gm: torch.fx.GraphModule) -> list:
         name = None
         if isinstance(source, LocalSource) and not source.local_name.startswith("___"):
             name = source.local_name
-        elif isinstance(source, GetItemSource) and isinstance(source.base, LocalSource):
+        elif isinstance(source, (GetItemSource, DictGetItemSource)) and isinstance(source.base, LocalSource):
             if isinstance(source.index, int):  # *args (of forward, or of Dynamo's wrapper around it)
                 name = f"{source.base.local_name}[{source.index}]"
             elif isinstance(source.index, str):  # **kwargs: the keyword is the name
