@@ -3,9 +3,10 @@
 The model behind ``compiled`` (what ``torch.compile(model, backend="wasm")`` returned) is
 captured as one whole graph (``fullgraph=True``) and compiled with the same options; the
 compiled graph runs once on the example inputs, which fills the persistent region of its
-memory with the weights and everything ``prepare`` derives from them. That region is baked
-into the module as a data segment, the manifest is appended as a custom section, and the
-artifact is loaded back and checked against the compiled graph before ``save`` returns.
+memory with the weights and everything ``prepare`` derives from them. What ``forward`` reads
+of that region is baked into the module as data segments (``bake.py``), the manifest is
+appended as a custom section, and the artifact is loaded back and checked against the
+compiled graph before ``save`` returns.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from torch._dynamo.backends.common import aot_autograd
 
 from . import __version__
 from .assemble import assemble, wabt_version
+from .bake import bake, check_weights, rounded_inputs
 from .config import Options
 from .decompositions import decompositions
 from .emit.module import emit_module
@@ -165,7 +167,8 @@ def _dim_json(expr):
     return {"poly": terms}
 
 
-def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool = False) -> dict:
+def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool = False,
+         weights: str = "float32") -> dict:
     """Write ``compiled`` (a ``torch.compile(..., backend="wasm")`` result) as one ``.wasm``
     file: code, baked weights and a manifest. Returns the manifest.
 
@@ -173,7 +176,11 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool =
     artifact then accepts any size from 1 to that maximum (its memory is sized for it).
     ``relaxed_simd``: use the FMA GEMM kernels; the artifact then needs a runtime with
     relaxed SIMD (``requires.relaxed_simd`` in its manifest). By default the artifact runs on
-    any SIMD128 runtime, whatever the compile option was (it is recompiled without)."""
+    any SIMD128 runtime, whatever the compile option was (it is recompiled without).
+    ``weights``: ``"float16"`` or ``"bfloat16"`` store the float32 weights (parameters and
+    buffers) in half precision, rounded to nearest even, and widen them when the module is
+    instantiated: about half the file, outputs those of the model with rounded weights."""
+    weights_dtype = check_weights(weights)
     orig, raw_options = _resolve(compiled)
     options = Options.from_dict({k: v for k, v in dict(raw_options).items() if k != "debug_dir"})
     options = dataclasses.replace(options, strict=False, interpret=False, dynamic="symbolic",
@@ -216,10 +223,12 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool =
             raise SaveError(f"sizes {sorted(map(str, missing))} are not dimensions of the inputs")
     plan = graph.plan_for(binding) if binding else graph.plan
     mem = graph.instance.memory_view()
-    persistent = bytearray(mem[16: plan.persistent_end])
+    image = bytearray(mem[: plan.persistent_end])
     if params is not None:
-        persistent[params.base - 16: params.end - 16] = np.array(params.values(plan, binding), np.int32).tobytes()
-    wat = emit_module(graph.schedule, plan, bytes(persistent)).text
+        image[params.base: params.end] = np.array(params.values(plan, binding), np.int32).tobytes()
+    baked = bake(graph.schedule, plan, bytes(image), weights_dtype)
+    wat = emit_module(graph.schedule, plan, segments=baked.segments, prepare=baked.prepare, widen=baked.widen,
+                      pages=baked.pages).text
     manifest = {
         "format": "torch_wasm_backend", "format_version": FORMAT_VERSION,
         "inputs": [{"name": names[pos], "shape": [_dim_json(s) for s in spec.shape], "dtype": _DTYPE_NAMES[spec.dtype],
@@ -229,7 +238,8 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool =
                      "offset": _dim_json(plan.offset(o.buffer) + o.offset * np.dtype(_np(o.dtype)).itemsize)}
                     for k, o in enumerate(program.outputs)],
         "symbols": symbols,
-        "memory": {"pages": plan.pages, "bytes": plan.total_bytes, "weights_bytes": plan.persistent_end - 16,
+        "weights": {"dtype": weights_dtype},
+        "memory": {"pages": baked.pages, "bytes": plan.total_bytes, "weights_bytes": plan.persistent_end - 16,
                    "arena_bytes": plan.arena_bytes},
         "exports": {"memory": "memory", "forward": "forward", "prepare": "prepare"},
         "requires": {"simd128": True, "relaxed_simd": options.relaxed_simd, "threads": False},
@@ -240,7 +250,7 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool =
         raise SaveError("every example input must be a tensor the model reads; got "
                         f"{len(example_inputs)} inputs, {len(manifest['inputs'])} reach the graph")
     wasm = assemble(wat) + custom_section(MANIFEST_SECTION, json.dumps(manifest, sort_keys=True).encode())
-    _check(wasm, graph, example_inputs, dyn_inputs)
+    _check(wasm, graph, example_inputs, rounded_inputs(program, dyn_inputs, weights_dtype))
     Path(path).write_bytes(wasm)
     return manifest
 
