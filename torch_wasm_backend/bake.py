@@ -85,24 +85,22 @@ def bake(sched: Schedule, plan: MemoryPlan, image: bytes, weights: str = "float3
     params = param_block(sched)
     if params is not None:
         ranges.append((params.base, params.end))
-    segments = [(lo, image[lo:hi]) for lo, hi in _merge(ranges)]
+    segments = [(lo, image[lo:hi]) for lo, hi in ranges]
     widen, end = [], plan.persistent_end
-    if halved:
-        src = _align(plan.persistent_end, 16)
-        for lo, hi in _runs(halved, stored, plan):
-            f32 = np.zeros((hi - lo) // 4, np.float32)
-            for n in halved:
-                p = plan.placements[n]
-                if lo <= p.offset < hi:
-                    f32[(p.offset - lo) // 4: (p.offset + p.nbytes - lo) // 4] = np.frombuffer(
-                        image, np.float32, p.nbytes // 4, p.offset)
-            segments.append((src, round_half(f32, weights).tobytes()))
-            widen.append((f"${half}_to_f32", src, lo, f32.size))
-            src = _align(src + 2 * f32.size, 16)
-        end = src
-        segments = [(o, d) for o, d in _merge_segments(sorted(segments, key=lambda s: s[0]))]
+    src = _align(plan.persistent_end, 16)  # half values: after the persistent region
+    for lo, hi in _runs(halved, stored, plan):
+        f32 = np.zeros((hi - lo) // 4, np.float32)  # gaps: zeros (or derived buffers, rewritten later)
+        for n in halved:
+            p = plan.placements[n]
+            if lo <= p.offset < hi:
+                f32[(p.offset - lo) // 4: (p.offset + p.nbytes - lo) // 4] = np.frombuffer(
+                    image, np.float32, p.nbytes // 4, p.offset)
+        segments.append((src, round_half(f32, weights).tobytes()))
+        widen.append((f"${half}_to_f32", src, lo, f32.size))
+        end = src + 2 * f32.size
+        src = _align(end, 16)
     pages = max(plan.pages, -(-end // PAGE))
-    return Baked(tuple(segments), tuple(kernels), tuple(widen), pages, weights)
+    return Baked(tuple(_merge(segments)), tuple(kernels), tuple(widen), pages, weights)
 
 
 def _derivation(sched: Schedule, need: set) -> tuple[list, set]:
@@ -141,27 +139,18 @@ def round_half(values: np.ndarray, weights: str) -> np.ndarray:
     return torch.from_numpy(values).to(dtype).view(torch.int16).numpy().view(np.uint16)
 
 
-def _merge(ranges) -> list:
-    out = []
-    for lo, hi in sorted(ranges):
-        if hi <= lo:
+def _merge(segments) -> list:
+    """``(offset, bytes)`` segments, ascending; those closer than ``MERGE_GAP`` joined with zeros."""
+    groups = []  # [start, end, [pieces]]
+    for off, data in sorted(segments, key=lambda seg: seg[0]):
+        if not data:
             continue
-        if out and lo - out[-1][1] <= MERGE_GAP:
-            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        if groups and off - groups[-1][1] <= MERGE_GAP:
+            groups[-1][2] += [bytes(off - groups[-1][1]), data]
+            groups[-1][1] = off + len(data)
         else:
-            out.append((lo, hi))
-    return out
-
-
-def _merge_segments(segments) -> list:
-    out = []
-    for off, data in segments:
-        if out and off - (out[-1][0] + len(out[-1][1])) <= MERGE_GAP:
-            prev_off, prev = out[-1]
-            out[-1] = (prev_off, prev + bytes(off - prev_off - len(prev)) + data)
-        else:
-            out.append((off, bytes(data)))
-    return out
+            groups.append([off, off + len(data), [data]])
+    return [(start, b"".join(pieces)) for start, _, pieces in groups]
 
 
 def rounded_inputs(prog: ir.Program, inputs: list, weights: str) -> list:
