@@ -9,9 +9,10 @@ derives from them) in its linear memory, and gives the output structure (dict ke
 tuples). When the model has not run yet, ``example_inputs`` drive an ordinary
 compile-and-run; when the artifact needs other settings than the compiled model used
 (variable sizes, ``relaxed_simd``), the model is compiled again by the same backend with
-those settings. The persistent region of memory is then baked into the module as a data
-segment, the manifest is appended as a custom section, and the artifact is loaded back
-and checked against the compiled graph before ``save`` returns.
+those settings. What ``forward`` reads of the persistent region of memory is then baked
+into the module as data segments (``bake.py``), the manifest is appended as a custom
+section, and the artifact is loaded back and checked against the compiled graph before
+``save`` returns.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import torch
 
 from . import __version__
 from .assemble import assemble, wabt_version
+from .bake import bake, check_weights, rounded_inputs
 from .config import Options
 from .emit.module import emit_module
 from .ran import SaveError, call_from_last_graph, find_ran_graph, forward_of
@@ -127,7 +129,8 @@ def _dim_json(expr):
     return {"poly": terms}
 
 
-def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool = False) -> dict:
+def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool = False,
+         weights: str = "float32") -> dict:
     """Write ``compiled`` (a ``torch.compile(..., backend="wasm")`` result) as one ``.wasm``
     file: code, baked weights and a manifest. Returns the manifest.
 
@@ -135,7 +138,11 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool =
     artifact then accepts any size from 1 to that maximum (its memory is sized for it).
     ``relaxed_simd``: use the FMA GEMM kernels; the artifact then needs a runtime with
     relaxed SIMD (``requires.relaxed_simd`` in its manifest). By default the artifact runs on
-    any SIMD128 runtime, whatever the compile option was (it is recompiled without)."""
+    any SIMD128 runtime, whatever the compile option was (it is recompiled without).
+    ``weights``: ``"float16"`` or ``"bfloat16"`` store the float32 weights (parameters and
+    buffers) in half precision, rounded to nearest even, and widen them when the module is
+    instantiated: about half the file, outputs those of the model with rounded weights."""
+    weights_dtype = check_weights(weights)
     orig, raw_options = _resolve(compiled)
     if isinstance(orig, torch.nn.Module) and orig.training:
         raise SaveError("the model is in training mode; call model.eval() before saving")
@@ -192,10 +199,12 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool =
                         "them, e.g. grouped convolution); save it without dynamic=")
     plan = graph.plan_for(binding) if binding else graph.plan
     mem = graph.instance.memory_view()
-    persistent = bytearray(mem[16: plan.persistent_end])
+    image = bytearray(mem[: plan.persistent_end])
     if params is not None:
-        persistent[params.base - 16: params.end - 16] = np.array(params.values(plan, binding), np.int32).tobytes()
-    wat = emit_module(graph.schedule, plan, bytes(persistent)).text
+        image[params.base: params.end] = np.array(params.values(plan, binding), np.int32).tobytes()
+    baked = bake(graph.schedule, plan, bytes(image), weights_dtype)
+    wat = emit_module(graph.schedule, plan, segments=baked.segments, prepare=baked.prepare, widen=baked.widen,
+                      pages=baked.pages).text
     manifest = {
         "format": "torch_wasm_backend", "format_version": FORMAT_VERSION,
         "inputs": [{"name": name, "shape": [_dim_json(s) for s in spec.shape], "dtype": _DTYPE_NAMES[spec.dtype],
@@ -206,7 +215,8 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool =
                     for k, o in enumerate(program.outputs)],
         "output_tree": ran.output_tree,
         "symbols": symbols,
-        "memory": {"pages": plan.pages, "bytes": plan.total_bytes, "weights_bytes": plan.persistent_end - 16,
+        "weights": {"dtype": weights_dtype},
+        "memory": {"pages": baked.pages, "bytes": plan.total_bytes, "weights_bytes": plan.persistent_end - 16,
                    "arena_bytes": plan.arena_bytes},
         "exports": {"memory": "memory", "forward": "forward", "prepare": "prepare"},
         "requires": {"simd128": True, "relaxed_simd": options.relaxed_simd, "threads": False},
@@ -218,7 +228,7 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool =
         raise SaveError(f"inputs {unread} are passed to the model but the graph does not read them (Dynamo "
                         "dropped them); leave them out of example_inputs")
     wasm = assemble(wat) + custom_section(MANIFEST_SECTION, json.dumps(manifest, sort_keys=True).encode())
-    _check(wasm, ran)
+    _check(wasm, ran, weights_dtype)
     Path(path).write_bytes(wasm)
     return manifest
 
@@ -227,9 +237,12 @@ def _np(dtype: str):
     return {"f32": np.float32, "i32": np.int32, "i64": np.int64, "bool": np.bool_}[dtype]
 
 
-def _check(wasm: bytes, ran) -> None:
+def _check(wasm: bytes, ran, weights_dtype: str) -> None:
     """The artifact, loaded back, must reproduce the compiled graph bit for bit (on the
-    inputs of the call that found it)."""
+    inputs of the call that found it; with half-precision weights, the graph run with its
+    weights rounded so)."""
+    outputs = ran.outputs if weights_dtype == "float32" else \
+        ran.graph(rounded_inputs(ran.graph.program, ran.args, weights_dtype))
     model = load(wasm)
     got = model(*[ran.example[s["name"]] for s in model.manifest["inputs"]])
     flat = {}
@@ -252,7 +265,7 @@ def _check(wasm: bytes, ran) -> None:
         flat = {0: got}
     else:
         walk(ran.output_tree, got)
-    for k, want in enumerate(ran.outputs):
+    for k, want in enumerate(outputs):
         if k not in flat:
             continue  # not part of what the model returns
         g = torch.as_tensor(np.asarray(flat[k]))

@@ -55,6 +55,8 @@ export interface Manifest {
   inputs: ManifestTensor[];
   outputs: ManifestOutput[];
   memory: { pages: number; bytes: number; weights_bytes?: number; arena_bytes?: number };
+  /** How the weights are stored: half-precision ones are widened when the module is instantiated. */
+  weights?: { dtype: "float32" | "float16" | "bfloat16" };
   exports: { memory: string; forward: string; prepare: string; train_step?: string };
   requires: { simd128: boolean; relaxed_simd: boolean; threads: boolean };
   options?: Record<string, unknown>;

@@ -8,6 +8,10 @@ Entry point: ``emit_module(schedule, plan) -> WatModule``. Exports:
 
 Hand-written routines (``csrc/wat/*.wat``) are included only when a kernel uses them, and
 the text is a pure function of the schedule and plan (byte-identical for the same graph).
+
+A saved artifact (``bake.py``) passes its data segments, the prepare kernels it still runs
+and the half-precision widenings that precede them; its ``prepare`` is then also the
+module's start function (when it does anything), so hosts need not call it.
 """
 
 from __future__ import annotations
@@ -48,14 +52,17 @@ def _uses_math(plans) -> bool:
     return False
 
 
-def libraries(plans) -> list:
-    """The hand-written routines the kernels of ``plans`` call, as WAT text."""
+def libraries(plans, widen: bool = False) -> list:
+    """The hand-written routines the kernels of ``plans`` call (and, with ``widen``, the
+    half-precision widening routines), as WAT text."""
     parts = []
     if _uses_math(plans):
         parts.append(library_source("math_f32x4.wat"))
     if any(isinstance(p.kernel, ir.Gemm) and not p.kernel.packed for p in plans):
         parts.append(library_source("f32_gemm.wat"))
-    if any(isinstance(p.kernel, ir.PackB) for p in plans):
+    if widen:
+        parts.append(library_source("f16_to_f32.wat"))
+    if any(isinstance(p.kernel, ir.PackB) or (isinstance(p.kernel, ir.Gemm) and p.kernel.packed) for p in plans):
         relaxed = any(isinstance(p.kernel, ir.Gemm) and p.kernel.fma for p in plans)
         parts.append(library_source("f32_gemm_packed.wat", relaxed=relaxed))
     return parts
@@ -71,14 +78,16 @@ def constant_segments(prog: ir.Program, offsets: dict) -> list:
     return parts
 
 
-def kernel_functions(sched: Schedule, offsets: dict) -> tuple[list, dict]:
+def kernel_functions(sched: Schedule, offsets: dict, prepare: tuple | None = None) -> tuple[list, dict]:
     """The kernel functions of a schedule and, per entry point (``prepare``, ``forward``),
-    the calls that run them in order. ``offsets``: buffer name -> byte offset."""
+    the calls that run them in order. ``offsets``: buffer name -> byte offset; ``prepare``:
+    the prepare kernels to emit (default: all of the schedule's)."""
     prog = sched.program
     params = param_block(sched)
     buffers = {b.name: b for b in prog.buffers}
     funcs, entry = [], {"prepare": [], "forward": []}
-    for group, group_plans in (("prepare", sched.prepare), ("forward", sched.forward)):
+    prepare = sched.prepare if prepare is None else prepare
+    for group, group_plans in (("prepare", prepare), ("forward", sched.forward)):
         for p in group_plans:
             fn = emit_kernel(p, offsets, buffers, params)
             if fn is not None:
@@ -91,19 +100,41 @@ def entry_function(name: str, body: list) -> str:
     return f"(func ${name} (export \"{name}\"){''.join(f'{chr(10)}  {c}' for c in body)})"
 
 
-def emit_module(sched: Schedule, plan: MemoryPlan, persistent_data: bytes | None = None) -> WatModule:
+def widen_calls(widen) -> list:
+    """``prepare``'s first instructions in an artifact with half-precision weights: widen
+    each run once (a later call finds the flag set and only re-derives)."""
+    if not widen:
+        return []
+    calls = "".join(f" (call {fn} (i32.const {src}) (i32.const {dst}) (i32.const {n}))" for fn, src, dst, n in widen)
+    return [f"(if (i32.eqz (global.get $widened)) (then{calls} (global.set $widened (i32.const 1))))"]
+
+
+def emit_module(sched: Schedule, plan: MemoryPlan, persistent_data: bytes | None = None, *,
+                segments=None, prepare: tuple | None = None, widen=(), pages: int | None = None) -> WatModule:
     """``persistent_data``: bytes of the persistent region (weights, constants, prepared
-    buffers) to bake in as one data segment at offset 16, as a saved artifact does.
+    buffers) to bake in as one data segment at offset 16.
+    A saved artifact passes instead ``segments`` (``(offset, bytes)`` data segments), the
+    ``prepare`` kernels it still runs, the ``widen`` calls before them
+    (``(routine, src, dst, count)``) and its memory ``pages`` (``bake.Baked``).
     For a dynamic-shape program, ``plan`` is any binding's plan: only the persistent
     offsets and the initial memory size are taken from it."""
     offsets = {name: p.offset for name, p in plan.placements.items()}
-    parts = [f"(module\n(memory (export \"memory\") {plan.pages})"]
+    pages = plan.pages if pages is None else pages
+    parts = [f"(module\n(memory (export \"memory\") {pages})"]
     if persistent_data is not None:
         parts.append(f"(data (i32.const 16) \"{text.data_string(persistent_data)}\")")
+    elif segments is not None:
+        parts += [f"(data (i32.const {off}) \"{text.data_string(data)}\")" for off, data in segments]
     else:
         parts += constant_segments(sched.program, offsets)
-    parts += libraries(list(sched.prepare) + list(sched.forward))
-    funcs, entry = kernel_functions(sched, offsets)
+    if widen:
+        parts.append("(global $widened (mut i32) (i32.const 0))")
+    prepare_plans = sched.prepare if prepare is None else prepare
+    parts += libraries(list(prepare_plans) + list(sched.forward), widen=bool(widen))
+    funcs, entry = kernel_functions(sched, offsets, prepare_plans)
     parts += funcs
+    entry["prepare"] = widen_calls(widen) + entry["prepare"]
     parts += [entry_function(group, entry[group]) for group in ("prepare", "forward")]
-    return WatModule("\n".join(parts) + ")\n", plan.pages, ("prepare", "forward"))
+    if segments is not None and entry["prepare"]:
+        parts.append("(start $prepare)")
+    return WatModule("\n".join(parts) + ")\n", pages, ("prepare", "forward"))
