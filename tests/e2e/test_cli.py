@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import queue
 import re
-import selectors
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 import urllib.request
@@ -121,18 +122,19 @@ def test_inspect_counts_inputs_and_outputs(mlp):
 
 
 def _start_serve(directory: Path):
+    """Start ``serve --port 0``; return the process and what it printed up to the demo-page line."""
     proc = subprocess.Popen([sys.executable, "-m", "torch_wasm_backend", "serve", "--port", "0", "--dir", directory],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=ENV)
-    lines, deadline = [], time.monotonic() + 30
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        while time.monotonic() < deadline and not any(re.match(r"(demo page:|no examples/browser/)", s)
-                                                      for s in lines):
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    out, deadline = "", time.monotonic() + 30
+    while not re.search(r"^(demo page:|no examples/browser/)", out, re.M) and time.monotonic() < deadline:
+        try:
+            out += lines.get(timeout=0.5)
+        except queue.Empty:
             if proc.poll() is not None:
                 break
-            if sel.select(0.5):
-                lines.append(proc.stdout.readline())
-    return proc, "".join(lines)
+    return proc, out
 
 
 def _stop(proc):

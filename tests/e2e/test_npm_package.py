@@ -67,7 +67,8 @@ def test_package_json_is_publishable():
     for name in meta["files"]:
         assert (PACKAGE / name).is_file(), f"package.json files lists {name}, which does not exist"
     assert {"README.md", "CHANGELOG.md", "LICENSE", "loader.mjs", "index.d.ts"} <= set(meta["files"])
-    assert f"## {meta['version']}" in (PACKAGE / "CHANGELOG.md").read_text(), "CHANGELOG.md has no entry for the version"
+    assert f"## {meta['version']}" in (PACKAGE / "CHANGELOG.md").read_text(), \
+        f"CHANGELOG.md has no entry for version {meta['version']}"
 
 
 @pytest.fixture(scope="module")
