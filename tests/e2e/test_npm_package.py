@@ -71,6 +71,15 @@ def test_package_json_is_publishable():
         f"CHANGELOG.md has no entry for version {meta['version']}"
 
 
+def test_readme_documents_every_export_of_the_declarations():
+    declared = set(re.findall(r"^export (?:declare )?(?:class|function|const|type|interface) (\w+)",
+                              (PACKAGE / "index.d.ts").read_text(), re.M))
+    assert {"load", "Model", "Trainer", "ArtifactError"} <= declared, declared
+    readme = (PACKAGE / "README.md").read_text()
+    missing = sorted(name for name in declared if f"`{name}" not in readme)
+    assert not missing, f"csrc/js/README.md does not mention {missing}, exported by index.d.ts"
+
+
 @pytest.fixture(scope="module")
 def tarball(tmp_path_factory):
     if NPM is None or NODE is None:
