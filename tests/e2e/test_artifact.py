@@ -143,4 +143,4 @@ def test_cli_inspect_and_run(tmp_path):
     y = np.load(tmp_path / "out" / "output0.npy")
     np.testing.assert_array_equal(y, torch_wasm_backend.load(path)(x.numpy()))
     bad = subprocess.run([sys.executable, "-m", "torch_wasm_backend", "run", str(path)], capture_output=True, text=True)
-    assert bad.returncode == 2 and "takes 1 inputs" in bad.stderr
+    assert bad.returncode == 2 and "takes 1 input (" in bad.stderr

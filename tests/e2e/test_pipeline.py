@@ -102,6 +102,7 @@ def test_installed_wheel_finds_csrc(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "torch_wasm_backend/csrc/wat/f32_gemm.wat" in names
     assert "torch_wasm_backend/csrc/wat/math_f32x4.wat" in names
+    assert {"LICENSE", "NOTICE"} <= {n.rsplit("/", 1)[1] for n in names if ".dist-info/licenses/" in n}, names
     target = tmp_path / "site"
     with zipfile.ZipFile(wheel) as z:
         z.extractall(target)
