@@ -26,7 +26,7 @@ from .config import Options
 from .emit.module import emit_module
 from .lower import lower_graph
 from .memory import param_block, plan_memory
-from .runtime import get_engine
+from .runtime import WasmTrap, get_engine
 from .schedule import schedule
 
 _graph_ids = itertools.count()
@@ -115,7 +115,14 @@ class Runner:
         if changed:
             self.prepare()
             self.prepared = True
-        self.forward()
+        try:
+            self.forward()
+        except WasmTrap as e:  # say what failed in the user's terms
+            message = graph.traps.get(e.func_name)
+            if message is None:
+                raise
+            raise WasmTrap(f"{message} ({e.reason})", func_name=e.func_name, export=e.export, frames=e.frames,
+                           trap_code=e.trap_code, raw_message=e.raw_message) from None
         return [result.tensor(view) for view, result in self.outputs]
 
 
@@ -160,6 +167,7 @@ class CompiledGraph:
         self.options = options
         self.graph_code = gm.code
         self.params = param_block(sched)
+        self.traps = ir.trap_messages([p.kernel for p in sched.prepare + sched.forward], program.checks)
         # where each size symbol is read from a call's arguments: (argument, dim or None for an int)
         self.size_sources = [self._size_source(s) for s in program.symbols]
         self.hint_binding = hint_binding or {}

@@ -214,6 +214,7 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool =
                      "offset": _dim_json(plan.offset(o.buffer) + o.offset * np.dtype(_np(o.dtype)).itemsize)}
                     for k, o in enumerate(program.outputs)],
         "output_tree": ran.output_tree,
+        "traps": graph.traps,  # wasm function -> what a trap in it means (loaders say so)
         "symbols": symbols,
         "weights": {"dtype": weights_dtype},
         "memory": {"pages": baked.pages, "bytes": plan.total_bytes, "weights_bytes": plan.persistent_end - 16,

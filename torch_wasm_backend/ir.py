@@ -111,6 +111,19 @@ def loads(expr: Expr) -> list[Load]:
     return [n for n in walk(expr) if isinstance(n, Load)]
 
 
+def trap_messages(kernels, checks: dict) -> dict:
+    """{kernel name: what a trap in it means}: the messages (``Program.checks``) of the
+    bounds-checked indirect loads each kernel makes, joined with "; "."""
+    out = {}
+    for k in kernels:
+        body = getattr(k, "body", None)
+        found = [] if body is None else \
+            [checks[str(s)] for ld in loads(body) for s, _, _ in ld.indirect if str(s) in checks]
+        if found:
+            out[k.name] = "; ".join(dict.fromkeys(found))
+    return out
+
+
 # --------------------------------------------------------------------------- kernels
 def _sympify_fields(obj, scalars=(), tuples=()) -> None:
     """Frozen dataclasses store sizes and indices as sympy expressions, whatever came in."""
@@ -328,6 +341,9 @@ class Program:
     inputs: tuple  # of InputSpec | SizeSpec | None (an unused scalar), one per placeholder
     outputs: tuple  # of OutputSpec, one per graph output
     constants: dict = field(default_factory=dict)  # buffer name -> np.ndarray (baked in)
+    # indirect symbol name -> what its out-of-range trap means in the user's terms
+    # ("embedding: index out of range [0, 50)"); see ``trap_messages``
+    checks: dict = field(default_factory=dict)
 
     @property
     def tensor_inputs(self) -> list:

@@ -67,6 +67,31 @@ def result_layout(val, shape) -> ir.ResultLayout | None:
     return ir.ResultLayout(strides, offset, sympy.simplify(storage))
 
 
+# operators whose indices may be negative (counted from the end), as PyTorch allows
+_WRAPPING = {"index", "index_put", "_unsafe_index"}
+
+
+def _checks(ctx: LowerContext) -> dict:
+    """{indirect symbol: message} for the bounds-checked loads of the lowered kernels, in the
+    user's terms: the operator and the valid range (an assertion's own message)."""
+    out = {}
+    for k in ctx.kernels:
+        body = getattr(k, "body", None)
+        for ld in ir.loads(body) if body is not None else ():
+            for sym, _, bound in ld.indirect:
+                node = ctx.origins.get(str(sym))
+                if node is None or str(sym) in out:
+                    continue
+                op = getattr(getattr(node.target, "overloadpacket", None), "__name__", str(node.target))
+                if op == "_assert_async":
+                    msg = node.args[1] if len(node.args) > 1 else "a run-time check failed"
+                    out[str(sym)] = f"{msg} (as PyTorch raises)" if msg else "a run-time check failed"
+                else:
+                    lo = f"-{bound}" if op in _WRAPPING else "0"
+                    out[str(sym)] = f"{op}: index out of range [{lo}, {bound})"
+    return out
+
+
 def lower_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices=()) -> ir.Program:
     ctx = LowerContext()
     env: dict = {}
@@ -108,7 +133,9 @@ def lower_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices=()) -> 
                 raise Unsupported(f"no lowering for {node.target}")
             args = torch.fx.node.map_arg(node.args, lambda n: env[n])
             kwargs = torch.fx.node.map_arg(node.kwargs, lambda n: env[n])
+            ctx.node = node
             out = rule(ctx, node, *args, **kwargs)
+            ctx.node = None
             want = _meta_dtype(node)
             if isinstance(out, TensorValue) and want is not None and ir_dtype(want) != out.dtype:
                 out = cast(out, ir_dtype(want))
@@ -137,6 +164,7 @@ def lower_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices=()) -> 
                                              result_layout(n.meta.get("val"), v.shape)))
         else:
             raise Unsupported(f"FX node kind {node.op} ({node.target})")
-    prog = ir.Program(tuple(ctx.buffers), tuple(ctx.kernels), tuple(inputs), tuple(outputs), dict(ctx.constants))
+    prog = ir.Program(tuple(ctx.buffers), tuple(ctx.kernels), tuple(inputs), tuple(outputs), dict(ctx.constants),
+                      _checks(ctx))
     prog.verify()
     return prog

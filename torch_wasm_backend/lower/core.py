@@ -113,11 +113,16 @@ class LowerContext:
         self.kernels: list = []
         self.constants: dict[str, np.ndarray] = {}
         self._counts: dict[str, int] = {}
+        self.node = None  # the FX node being lowered (set by lower_graph)
+        self.origins: dict = {}  # name -> the FX node whose rule made it (trap messages)
 
     def name(self, prefix: str) -> str:
         n = self._counts.get(prefix, 0)
         self._counts[prefix] = n + 1
-        return f"{prefix}{n}"
+        name = f"{prefix}{n}"
+        if self.node is not None:
+            self.origins[name] = self.node
+        return name
 
     def new_buffer(self, dtype: str, numel, kind: str = "temp", prefix: str = "buf") -> str:
         name = self.name(prefix)
