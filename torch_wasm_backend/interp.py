@@ -146,7 +146,6 @@ def _bound(k, binding: dict):
         return k
     import dataclasses
 
-    from .lower.core import map_expr
 
     def sub(e):
         return sympy.sympify(e).xreplace(binding)
@@ -156,7 +155,7 @@ def _bound(k, binding: dict):
                                                        ("offset", "batch_stride", "row_stride", "col_stride")})
                for f in ("a", "b", "c")}
         return dataclasses.replace(k, batch=sub(k.batch), m=sub(k.m), n=sub(k.n), k=sub(k.k), **ops)
-    fields = dict(ranges=tuple(sub(r) for r in k.ranges), out_index=sub(k.out_index), body=map_expr(k.body, sub))
+    fields = dict(ranges=tuple(sub(r) for r in k.ranges), out_index=sub(k.out_index), body=ir.map_expr(k.body, sub))
     if isinstance(k, ir.Reduce):
         fields["red_ranges"] = tuple(sub(r) for r in k.red_ranges)
     return dataclasses.replace(k, **fields)

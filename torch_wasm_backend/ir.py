@@ -21,7 +21,7 @@ sizes slot in later without changing the data structures.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Union
 
 import numpy as np
@@ -109,6 +109,18 @@ def walk(expr: Expr):
 
 def loads(expr: Expr) -> list[Load]:
     return [n for n in walk(expr) if isinstance(n, Load)]
+
+
+def map_expr(expr: Expr, fn_index) -> Expr:
+    """Rebuild ``expr`` with ``fn_index`` applied to every index expression."""
+    if isinstance(expr, Load):
+        ind = tuple((s, map_expr(e, fn_index), b) for s, e, b in expr.indirect)
+        return replace(expr, index=fn_index(expr.index), indirect=ind)
+    if isinstance(expr, Index):
+        return replace(expr, expr=fn_index(expr.expr))
+    if isinstance(expr, Op):
+        return replace(expr, args=tuple(map_expr(a, fn_index) for a in expr.args))
+    return expr
 
 
 def trap_messages(kernels, checks: dict) -> dict:

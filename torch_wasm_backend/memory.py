@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from .lower.core import Unsupported
+from .errors import Unsupported
 from .schedule import Schedule, _reads, _writes
 
 PAGE = 65536

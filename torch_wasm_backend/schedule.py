@@ -144,12 +144,11 @@ def _collapse_dims(k, field: str, make_vars):
 
 
 def _substitute(k, sub: dict, field: str, new_ranges):
-    from .lower.core import map_expr
 
     def fix(e):
         return sympy.expand(sympy.sympify(e).xreplace(sub))
 
-    return replace(k, **{field: tuple(new_ranges)}, out_index=fix(k.out_index), body=map_expr(k.body, fix))
+    return replace(k, **{field: tuple(new_ranges)}, out_index=fix(k.out_index), body=ir.map_expr(k.body, fix))
 
 
 # --------------------------------------------------------------------------- vectorising

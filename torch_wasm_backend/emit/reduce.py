@@ -67,9 +67,8 @@ def _shift(expr, offsets: dict):
     fix = lambda e: sympy.expand(sympy.sympify(e).xreplace(offsets))
     if isinstance(expr, sympy.Basic):
         return fix(expr)
-    from ..lower.core import map_expr
 
-    return map_expr(expr, fix)
+    return ir.map_expr(expr, fix)
 
 
 def _accumulate(fw: FunctionWriter, k: ir.Reduce, value, typ: str, step: int, name: str, groups=({},)):
@@ -154,11 +153,10 @@ def _unrolled(k: ir.Reduce, value, combine, init_value: str, group: dict) -> str
     rs = reduction_vars(len(k.red_ranges))
     ext = [int(e) for e in k.red_ranges]
     blocked = k.op == "sum" and k.body.dtype == "f32" and len(ext) > 1
-    from ..lower.core import map_expr
 
     def at(pos) -> str:
         sub = {**{v: v + o for v, o in group.items() if o}, **{r: sympy.Integer(p) for r, p in zip(rs, pos)}}
-        return value(map_expr(k.body, lambda e: sympy.expand(sympy.sympify(e).xreplace(sub))))
+        return value(ir.map_expr(k.body, lambda e: sympy.expand(sympy.sympify(e).xreplace(sub))))
 
     acc = total = init_value
     for row in itertools.product(*(range(e) for e in ext[:-1])):

@@ -17,11 +17,9 @@ import numpy as np
 import sympy
 
 from .. import ir
+from ..errors import Unsupported  # noqa: F401  (re-exported: lowering rules raise it)
 from ..indexing import affine_coeffs, contiguous_strides, index_vars, linear_index, simplify
-
-
-class Unsupported(Exception):
-    """The graph uses something this compiler cannot lower; the message says what."""
+from ..ir import map_expr
 
 
 def static_int(x, what: str) -> int:
@@ -87,22 +85,6 @@ def strided(v: TensorValue) -> Strided | None:
     const, coeffs = aff
     strides = tuple(coeffs[s] if v.shape[d] != 1 else sympy.Integer(0) for d, s in enumerate(syms))
     return Strided(expr.buffer, const, strides)
-
-
-def map_expr(expr: ir.Expr, fn_index) -> ir.Expr:
-    """Rebuild ``expr`` with ``fn_index`` applied to every index expression."""
-    if isinstance(expr, ir.Load):
-        ind = tuple((s, map_expr(e, fn_index), b) for s, e, b in expr.indirect)
-        return replace(expr, index=fn_index(expr.index), indirect=ind)
-    if isinstance(expr, ir.Index):
-        return replace(expr, expr=fn_index(expr.expr))
-    if isinstance(expr, ir.Op):
-        return replace(expr, args=tuple(map_expr(a, fn_index) for a in expr.args))
-    return expr
-
-
-def expr_size(expr: ir.Expr) -> int:
-    return sum(1 for _ in ir.walk(expr))
 
 
 class LowerContext:
