@@ -10,7 +10,8 @@ Entry point: ``schedule(prog, options) -> Schedule``.
 * Each loop kernel gets a ``mode``: ``"vector"`` (the innermost output dim in f32x4/i32x4
   lanes with a scalar tail; loads along it may have a small stride, e.g. a pool's 2),
   ``"vector_reduce"`` (the innermost reduction dim in lanes, combined horizontally at the
-  end) or ``"scalar"``.
+  end) or ``"scalar"``. A scan (``ir.Scan``) is ``"vector"`` with lanes along its innermost
+  output dim (the scan dim stays a sequential loop), else ``"scalar"``.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def collapse(k):
     """Drop loops of one iteration and merge adjacent dims d, d+1 whenever every access has
     ``coeff(v_d) == coeff(v_{d+1}) * range_{d+1}``: output dims, and the reduction dims of a
     reduction (which keeps their row-major order: argmax's flat position is unchanged)."""
-    if not isinstance(k, (ir.Pointwise, ir.Reduce)):
+    if not isinstance(k, (ir.Pointwise, ir.Reduce, ir.Scan)):
         return k
     if any(isinstance(n, ir.Load) and n.indirect for n in ir.walk(k.body)):
         return k
@@ -243,11 +244,27 @@ def _wide(extent) -> bool:
     return not extent.is_Integer or int(extent) >= 4
 
 
+# Scans in lanes along the innermost output dim (f32 sum/prod: two f64x2 accumulators)
+VECTOR_SCANS = {"f32": ("sum", "prod", "max", "min"), "i32": ("sum", "prod", "max", "min")}
+
+
+def _plan_scan(k: ir.Scan) -> str:
+    """``vector`` when the innermost output dim is wide and contiguous (loads may gather);
+    the scan dim itself is sequential."""
+    if not k.ranges or k.op not in VECTOR_SCANS.get(k.body.dtype, ()):
+        return "scalar"
+    v = index_vars(len(k.ranges))[-1]
+    ok = _wide(k.ranges[-1]) and _store_ok(k, v) and _vector_ok(k.body, v)
+    return "vector" if ok else "scalar"
+
+
 def plan_kernel(k, buffers: dict, options: Options) -> KernelPlan:
     if isinstance(k, (ir.Gemm, ir.PackB)):
         return KernelPlan(k, "gemm")
     if not options.simd:
         return KernelPlan(k, "scalar")
+    if isinstance(k, ir.Scan):
+        return KernelPlan(k, _plan_scan(k))
     out_dtype = buffers[k.out].dtype
     lanes_ok = out_dtype in ("f32", "i32")
     if k.ranges:

@@ -1,0 +1,146 @@
+"""Scan kernels (``ir.Scan``): an accumulator carried along the scan dim, stored at every step.
+
+Loops: every output dim but the scan dim outside, the scan loop (``r0``) innermost, so each
+scanned line runs in order with its accumulator in a local. In ``vector`` mode the innermost
+output dim runs in lanes (it is contiguous in memory: e.g. ``cumsum`` over dim 0 of an
+``[n, m]`` tensor takes 4 columns at a time, each lane its own column) in groups of 4 vectors
+(a cache line per step down the scan dim), then single vectors, then a scalar tail.
+
+Arithmetic is PyTorch's CPU kernel's: an f32 ``sum``/``prod`` accumulates in f64
+(``f64.promote_f32`` in, ``f32.demote_f64`` out at each store; in lanes two ``f64x2``
+accumulators per vector), so results are bit-identical to eager. ``max``/``min`` take the
+new element when ``x >= acc`` (``<=``) or ``x`` is NaN, branch-free (``select`` /
+``v128.bitselect``); ``argmax``/``argmin`` track that element's position.
+"""
+
+from __future__ import annotations
+
+from .. import ir
+from ..indexing import index_vars, reduction_vars
+from . import text
+from .reduce import OUTPUT_GROUPS, _shift
+from .writer import FunctionWriter, _env
+
+LO_HALF = " ".join(str(i) for i in range(8)) + " " + " ".join(str(16 + i) for i in range(8))  # lanes 0,1 | 0,1
+HI_TO_LO = " ".join([str(8 + i) for i in range(8)] * 2)  # lanes 2,3 of a f32x4 moved to lanes 0,1
+INT_MIN = {"i32": -2**31, "i64": -2**63}
+
+
+def _wide_acc(k: ir.Scan) -> bool:
+    """f32 sums and products accumulate in f64, as PyTorch's ``acc_type<float>`` (double)."""
+    return k.body.dtype == "f32" and k.op in ("sum", "prod")
+
+
+def _init(k: ir.Scan) -> str:
+    dt = k.body.dtype
+    if k.op in ("sum", "prod"):
+        v = 0 if k.op == "sum" else 1
+        return f"(f64.const {v})" if _wide_acc(k) else text.const(v, dt)
+    if dt == "f32":  # every element but NaN is >= -inf; a NaN element is taken anyway
+        return text.const(float("-inf") if k.op in ("max", "argmax") else float("inf"), dt)
+    lo = INT_MIN[dt]
+    return text.const(lo if k.op in ("max", "argmax") else -lo - 1, dt)
+
+
+def _take(k: ir.Scan, x: str, acc: str) -> str:
+    """i32: the element ``x`` replaces the running extreme ``acc``."""
+    dt = k.body.dtype
+    cmp = "ge" if k.op in ("max", "argmax") else "le"
+    if dt == "f32":
+        return f"(i32.or (f32.{cmp} {x} {acc}) (f32.ne {x} {x}))"
+    return f"({text.WASM_TYPE[dt]}.{cmp}_s {x} {acc})"
+
+
+def _scalar_point(fw: FunctionWriter, k: ir.Scan, body, env: dict, out_dtype: str) -> list[str]:
+    """One scanned line, scalar: init, then the scan loop (update, store)."""
+    (r,) = reduction_vars(1)
+    dt = k.body.dtype
+    wt = "f64" if _wide_acc(k) else text.WASM_TYPE[dt]
+    acc = fw.local(f"$acc_{wt}", wt)
+    x = fw.scalar(body, env)
+    init = [f"(local.set {acc} {_init(k)})"]
+    if k.op in ("sum", "prod"):
+        name = "add" if k.op == "sum" else "mul"
+        if _wide_acc(k):
+            step = [f"(local.set {acc} (f64.{name} (local.get {acc}) (f64.promote_f32 {x})))"]
+            value = f"(f32.demote_f64 (local.get {acc}))"
+        else:
+            step = [f"(local.set {acc} ({wt}.{name} (local.get {acc}) {x}))"]
+            value = f"(local.get {acc})"
+    else:
+        xl = fw.local(f"$x_{wt}", wt)
+        take = _take(k, f"(local.get {xl})", f"(local.get {acc})")
+        step = [f"(local.set {xl} {x})"]
+        if k.op in ("max", "min"):
+            step.append(f"(local.set {acc} (select (local.get {xl}) (local.get {acc}) {take}))")
+            value = f"(local.get {acc})"
+        else:
+            pos = fw.local("$pos", "i32")
+            init.append(f"(local.set {pos} (i32.const 0))")
+            step.append(f"(if {take} (then (local.set {acc} (local.get {xl})) (local.set {pos} (local.get ${r}))))")
+            value = f"(i64.extend_i32_u (local.get {pos}))"
+    step.append(fw.store(k.out, k.out_index, out_dtype, value, env))
+    return init + fw.loop(f"${r}", 0, fw.bound(k.length), 1, step)
+
+
+def _vector_points(fw: FunctionWriter, k: ir.Scan, body, env: dict, groups: int) -> list[str]:
+    """``groups`` adjacent vectors of lines (4 lanes each along the innermost output dim)
+    scanned together: one pass down the scan dim."""
+    (r,) = reduction_vars(1)
+    v = index_vars(len(k.ranges))[-1]
+    dt = k.body.dtype
+    init, step = [], []
+    for g in range(groups):
+        x = fw.local(f"$vx{g}", "v128")
+        load = f"(local.set {x} {fw.vector(_shift(body, {v: 4 * g}), env, v)})"
+        out = _shift(k.out_index, {v: 4 * g})
+        if _wide_acc(k):
+            lo, hi = fw.local(f"$vlo{g}", "v128"), fw.local(f"$vhi{g}", "v128")
+            one = "0" if k.op == "sum" else "1"
+            name = "add" if k.op == "sum" else "mul"
+            init += [f"(local.set {a} (v128.const f64x2 {one} {one}))" for a in (lo, hi)]
+            halves = {lo: f"(local.get {x})", hi: f"(i8x16.shuffle {HI_TO_LO} (local.get {x}) (local.get {x}))"}
+            step += [load] + [f"(local.set {a} (f64x2.{name} (local.get {a}) (f64x2.promote_low_f32x4 {h})))"
+                              for a, h in halves.items()]
+            value = (f"(i8x16.shuffle {LO_HALF} (f32x4.demote_f64x2_zero (local.get {lo})) "
+                     f"(f32x4.demote_f64x2_zero (local.get {hi})))")
+        else:
+            acc = fw.local(f"$vacc{g}", "v128")
+            init.append(f"(local.set {acc} ({dt}x4.splat {_init(k)}))")
+            a, xv = f"(local.get {acc})", f"(local.get {x})"
+            if dt == "i32":
+                name = {"sum": "add", "prod": "mul", "max": "max_s", "min": "min_s"}[k.op]
+                update = f"(i32x4.{name} {a} {xv})"
+            else:  # f32 max/min: take x where x >= acc (<=) or x is NaN
+                cmp = "ge" if k.op == "max" else "le"
+                update = f"(v128.bitselect {xv} {a} (v128.or (f32x4.{cmp} {xv} {a}) (f32x4.ne {xv} {xv})))"
+            step += [load, f"(local.set {acc} {update})"]
+            value = a
+        step.append(fw.vstore(k.out, out, value, env))
+    return init + fw.loop(f"${r}", 0, fw.bound(k.length), 1, step)
+
+
+def scan(fw: FunctionWriter, k: ir.Scan, mode: str, out_dtype: str) -> None:
+    vs, (r,) = index_vars(len(k.ranges)), reduction_vars(1)
+    env = _env(fw, tuple(vs) + (r,))
+    loops = [(f"${v}", e) for v, e in zip(vs, k.ranges)]
+    if mode != "vector":
+        body, pre = fw.hoist(k.body, {r}, env, False)
+        fw.body += fw.nest(loops, pre + _scalar_point(fw, k, body, env, out_dtype))
+        return
+    v = vs[-1]
+    body, pre = fw.hoist(k.body, {r, v}, env, True)
+    extent = fw.bound(k.ranges[-1])
+    wide = 4 * OUTPUT_GROUPS
+    if isinstance(extent, int):
+        wide_end, vec_end = extent // wide * wide, extent // 4 * 4
+    else:
+        wide_end, vec_end = f"(i32.and {extent} (i32.const {-wide}))", f"(i32.and {extent} (i32.const -4))"
+    inner = []
+    if not isinstance(wide_end, int) or wide_end > 0:
+        inner += fw.loop(f"${v}", 0, wide_end, wide, _vector_points(fw, k, body, env, OUTPUT_GROUPS))
+    if not isinstance(wide_end, int) or vec_end > wide_end:
+        inner += fw.loop(f"${v}", wide_end, vec_end, 4, _vector_points(fw, k, body, env, 1))
+    if not isinstance(vec_end, int) or extent > vec_end:
+        inner += fw.loop(f"${v}", vec_end, extent, 1, _scalar_point(fw, k, body, env, out_dtype))
+    fw.body += fw.nest(loops[:-1], pre + inner)
