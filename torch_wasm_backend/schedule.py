@@ -11,7 +11,8 @@ Entry point: ``schedule(prog, options) -> Schedule``.
   lanes with a scalar tail; loads along it may have a small stride, e.g. a pool's 2),
   ``"vector_reduce"`` (the innermost reduction dim in lanes, combined horizontally at the
   end) or ``"scalar"``. A scan (``ir.Scan``) is ``"vector"`` with lanes along its innermost
-  output dim (the scan dim stays a sequential loop), else ``"scalar"``.
+  output dim (the scan dim stays a sequential loop), ``"rows"`` (scalar, several of those
+  lines interleaved) or ``"scalar"``.
 """
 
 from __future__ import annotations
@@ -248,23 +249,28 @@ def _wide(extent) -> bool:
 VECTOR_SCANS = {"f32": ("sum", "prod", "max", "min"), "i32": ("sum", "prod", "max", "min")}
 
 
-def _plan_scan(k: ir.Scan) -> str:
-    """``vector`` when the innermost output dim is wide and contiguous (loads may gather);
-    the scan dim itself is sequential."""
-    if not k.ranges or k.op not in VECTOR_SCANS.get(k.body.dtype, ()):
+def _plan_scan(k: ir.Scan, simd: bool) -> str:
+    """``vector`` when the innermost output dim is wide and contiguous (loads may gather),
+    else ``rows`` (scalar, several lines interleaved: emit/scan.py) when it is wide; the
+    scan dim itself is sequential."""
+    if not k.ranges:
         return "scalar"
     v = index_vars(len(k.ranges))[-1]
-    ok = _wide(k.ranges[-1]) and _store_ok(k, v) and _vector_ok(k.body, v)
-    return "vector" if ok else "scalar"
+    if simd and k.op in VECTOR_SCANS.get(k.body.dtype, ()) and _wide(k.ranges[-1]) and _store_ok(k, v) \
+            and _vector_ok(k.body, v):
+        return "vector"
+    if _wide(k.ranges[-1]) and lane_coeffs(k.out_index, v) is not None:
+        return "rows"
+    return "scalar"
 
 
 def plan_kernel(k, buffers: dict, options: Options) -> KernelPlan:
     if isinstance(k, (ir.Gemm, ir.PackB)):
         return KernelPlan(k, "gemm")
+    if isinstance(k, ir.Scan):
+        return KernelPlan(k, _plan_scan(k, options.simd))
     if not options.simd:
         return KernelPlan(k, "scalar")
-    if isinstance(k, ir.Scan):
-        return KernelPlan(k, _plan_scan(k))
     out_dtype = buffers[k.out].dtype
     lanes_ok = out_dtype in ("f32", "i32")
     if k.ranges:
