@@ -144,9 +144,10 @@ def _scan(op, vals):
     """The inclusive scan of ``vals`` along its last axis (``ir.Scan``'s rules)."""
     if op in ("sum", "prod"):
         ufunc = np.add if op == "sum" else np.multiply
-        if vals.dtype == np.float32:  # float64 accumulator, each prefix rounded to float32
-            return ufunc.accumulate(vals.astype(np.float64), axis=-1).astype(np.float32)
-        return ufunc.accumulate(vals, axis=-1, dtype=vals.dtype)  # integers wrap
+        with np.errstate(all="ignore"):
+            if vals.dtype == np.float32:  # float64 accumulator, each prefix rounded to float32
+                return ufunc.accumulate(vals.astype(np.float64), axis=-1).astype(np.float32)
+            return ufunc.accumulate(vals, axis=-1, dtype=vals.dtype)  # integers wrap
     out = np.empty(vals.shape, np.int64 if op.startswith("arg") else vals.dtype)
     acc = np.full(vals.shape[:-1], np.nan if vals.dtype.kind == "f" else 0, vals.dtype)
     pos = np.zeros(vals.shape[:-1], np.int64)
