@@ -148,6 +148,8 @@ def _scan(op, vals):
             if vals.dtype == np.float32:  # float64 accumulator, each prefix rounded to float32
                 return ufunc.accumulate(vals.astype(np.float64), axis=-1).astype(np.float32)
             return ufunc.accumulate(vals, axis=-1, dtype=vals.dtype)  # integers wrap
+    if op == "logsumexp":
+        return _logcumsumexp(vals)
     out = np.empty(vals.shape, np.int64 if op.startswith("arg") else vals.dtype)
     acc = np.full(vals.shape[:-1], np.nan if vals.dtype.kind == "f" else 0, vals.dtype)
     pos = np.zeros(vals.shape[:-1], np.int64)
@@ -158,6 +160,24 @@ def _scan(op, vals):
         take = better | (x != x) | (j == 0)
         acc, pos = np.where(take, x, acc), np.where(take, j, pos)
         out[..., j] = pos if op.startswith("arg") else acc
+    return out
+
+
+def _logcumsumexp(vals):
+    """``ir.Scan``'s ``logsumexp`` step by step along the last axis: a float64 running
+    value, its float32 correction term."""
+    one = np.float32(1)
+    out = np.empty(vals.shape, np.float32)
+    acc = np.full(vals.shape[:-1], -np.inf, np.float64)
+    with np.errstate(all="ignore"):
+        for j in range(vals.shape[-1]):
+            x = vals[..., j].astype(np.float64)
+            lo, hi = np.minimum(x, acc), np.maximum(x, acc)  # NaN if either is
+            e = np.exp((lo - hi).astype(np.float32))
+            u = one + e
+            log1p = np.where(u == one, e, np.log(u) * e / (u - one)).astype(np.float32)
+            acc = np.where((lo == hi) & (np.abs(lo) == np.inf), x, hi + log1p.astype(np.float64))
+            out[..., j] = acc.astype(np.float32)
     return out
 
 

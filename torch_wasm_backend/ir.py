@@ -45,7 +45,7 @@ BINARY_OPS = (
 COMPARE_OPS = ("lt", "le", "gt", "ge", "eq", "ne", "isnan")
 OTHER_OPS = ("where", "cast")
 REDUCE_OPS = ("sum", "prod", "max", "min", "argmax", "argmin")
-SCAN_OPS = ("sum", "prod", "max", "min", "argmax", "argmin")
+SCAN_OPS = ("sum", "prod", "max", "min", "argmax", "argmin", "logsumexp")
 
 
 # --------------------------------------------------------------------------- expressions
@@ -190,7 +190,12 @@ class Scan:
     (PyTorch's ``acc_type<float>`` on CPU is double); integers wrap. ``max``/``min`` keep
     the running extreme, NaN sticking once seen; ``argmax``/``argmin`` store the i64 ``r0``
     where it last changed: ``x >= acc`` (``<=``) or a NaN ``x`` takes the new position, so
-    ties go to the later element (as ``cummax``/``cummin``)."""
+    ties go to the later element (as ``cummax``/``cummin``). ``logsumexp`` (f32 only, as
+    ``logcumsumexp``) starts at -inf and combines as PyTorch's ``_log_add_exp_helper``:
+    ``acc = max + log1p(exp(min - max))`` of ``x`` and ``acc`` (NaN if either is NaN; ``x``
+    when both are the same infinity), ``acc`` in f64 but the term ``log1p(exp(..))`` in f32
+    (f32 exp and log; ``log1p(e)`` as ``log(u) * e / (u - 1)``, ``u = 1 + e``, or ``e`` when
+    ``u`` rounds to 1)."""
 
     name: str
     out: str

@@ -62,6 +62,8 @@ def _check_scan(k: Scan, bufs: dict, written: set, size_syms: set) -> None:
         raise IRError(f"{k.name}: scan {k.op} of {k.body.dtype} stores {want}, buffer {k.out} is {bufs[k.out].dtype}")
     if k.body.dtype == "bool":
         raise IRError(f"{k.name}: scan of bool (cast to i32 first)")
+    if k.op == "logsumexp" and k.body.dtype != "f32":
+        raise IRError(f"{k.name}: logsumexp scan of {k.body.dtype} (f32 only)")
     syms = set(index_vars(len(k.ranges))) | set(reduction_vars(1)) | size_syms
     _check_expr(k.body, bufs, syms, k.name)
     for ld in loads(k.body):

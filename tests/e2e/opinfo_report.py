@@ -82,7 +82,7 @@ CLAIMED = [
     "min.reduction_no_dim", "min.reduction_with_dim", "argmax", "argmin", "var", "var.unbiased",
     "any", "all",
     # scans
-    "cumsum", "cumprod", "cummax", "cummin",
+    "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp",
     # softmax / norms
     "softmax", "log_softmax", "nn.functional.layer_norm", "nn.functional.batch_norm",
     # views and joins

@@ -1,9 +1,10 @@
-"""Scans as WebAssembly against eager PyTorch: cumsum, cumprod, cummax, cummin.
+"""Scans as WebAssembly against eager PyTorch: cumsum, cumprod, cummax, cummin, logcumsumexp.
 
 Every case runs in strict mode (a fallback raises) with SIMD and without, so the lane,
 interleaved-rows and scalar code paths of ``emit/scan.py`` all run. Float sums and products
 must equal eager bit for bit (both accumulate in float64, left to right), so they are
-compared with zero tolerance; output strides must equal eager's.
+compared with zero tolerance (logcumsumexp, whose exp and log are float32 routines, within
+2 ulps, ``ULP2``); output strides must equal eager's.
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ NAN, INF = float("nan"), float("inf")
 SIZES = (1, 3, 4, 5, 17, 64, 127)
 
 
-def _check(fn, *args, exact=True, **options):
-    """wasm == eager (exactly unless ``exact=False``), same output strides, and the IR
-    interpreter agrees with the ATen graph; with and without SIMD."""
+def _check(fn, *args, exact=True, tol=None, **options):
+    """wasm == eager (exactly unless ``exact=False`` or ``tol`` is given), same output strides,
+    and the IR interpreter agrees with the ATen graph; with and without SIMD."""
     with torch.no_grad():
         want = fn(*[a.clone() for a in args])
     for simd in (True, False):
         got, rec = run_wasm(fn, *args, simd=simd, **options)
-        tol = {"rtol": 0, "atol": 0} if exact else {}
+        tol = tol or ({"rtol": 0, "atol": 0} if exact else {})
         assert_same(got, want, msg=f"[wasm simd={simd}]", **tol)
         for g, w in zip(got if isinstance(got, tuple) else [got], want if isinstance(want, tuple) else [want]):
             assert g.stride() == w.stride(), f"strides {g.stride()} != eager's {w.stride()}"
@@ -111,6 +112,31 @@ def test_cummax_cummin_ties_nan_signed_zero(op, n):
     _check(lambda x: (*op(x, 0), *op(x, 1)), x)
 
 
+# 2 ulps of the result, and of the float32 term log1p(exp(min - max)) (at most ln 2) where
+# the sum cancels to near zero
+ULP2 = {"rtol": 2.5e-7, "atol": 1.2e-7}
+
+
+@pytest.mark.parametrize("n", [1, 5, 17, 127])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_logcumsumexp(n, dim):
+    x = make_input((n, 2 * n + 3), specials=True) * 4
+    x[0, :4] = torch.tensor([-INF, INF, NAN, -INF])
+    _check(lambda x: torch.logcumsumexp(x, dim), x, tol=ULP2)
+
+
+def test_logcumsumexp_long_lines_stay_within_an_ulp_or_two():
+    """The running value is float64 as in eager; only the correction term is float32, so
+    10^5 steps do not drift (a float32 running value drifts by ~1e-5 relative here)."""
+    x = torch.randn(2, 100_000, generator=torch.Generator().manual_seed(2)) * 3
+    _check(lambda x: torch.logcumsumexp(x, 1), x, tol=ULP2)
+
+
+def test_logcumsumexp_empty_0d_and_transposed():
+    _check(lambda x, y, z: (torch.logcumsumexp(x, 1), torch.logcumsumexp(y, 0), torch.logcumsumexp(z.t(), 1)),
+           make_input((3, 0)), make_input(()), make_input((9, 6)), tol=ULP2)
+
+
 def test_dynamic_shapes_one_module():
     fn = lambda x: torch.cumsum(x, 0) * 2 + torch.cummax(x, 1).values  # noqa: E731
     torch._dynamo.reset()
@@ -127,7 +153,7 @@ def test_backward_through_scans():
     g = make_input((5, 7))
 
     def fn(x):
-        return torch.cumsum(x, 1) * 0.5 + torch.cumprod(x, 0) + torch.cummax(x, 1).values
+        return torch.cumsum(x, 1) * 0.5 + torch.cumprod(x, 0) + torch.cummax(x, 1).values + torch.logcumsumexp(x, 0)
 
     grads = []
     for compiled in (False, True):

@@ -36,6 +36,24 @@ CASES = {
 }
 
 
+LOGCUMSUMEXP = {
+    "last": (torch.randn(3, 17) * 4, -1),
+    "first_transposed": (torch.randn(9, 4).t(), 1),
+    "specials": (torch.tensor([-INF, -INF, 1.0, INF, 2.0, INF, NAN, 1.0]), 0),
+    "same_infinities": (torch.tensor([[INF, INF, -INF], [-INF, -INF, 3.0]]), 1),
+    "tiny_terms": (torch.tensor([1e-3, -30.0, -40.0, 2e-3, -90.0]), 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOGCUMSUMEXP))
+def test_interpreter_logcumsumexp_close_to_eager(name):
+    """Its f32 term (exp, log) is within an ulp or two of eager's float64 arithmetic."""
+    x, dim = LOGCUMSUMEXP[name]
+    (got,) = interp.run(lower_fn(lambda x: torch.logcumsumexp(x, dim), x), [x.contiguous().numpy()])
+    torch.testing.assert_close(torch.from_numpy(got), torch.logcumsumexp(x, dim), rtol=2.5e-7, atol=1.2e-7,
+                               equal_nan=True)
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_interpreter_matches_eager_exactly(name):
     fn, x = CASES[name]
@@ -79,6 +97,8 @@ def test_verify_accepts_and_rejects_scans():
         _prog(_scan(op="mean")).verify()
     with pytest.raises(ir.IRError, match="stores i64"):
         _prog(_scan(op="argmin")).verify()
+    with pytest.raises(ir.IRError, match="f32 only"):
+        _prog(_scan(dtype="i32", op="logsumexp"), out_dtype="i32", in_dtype="i32").verify()
     with pytest.raises(ir.IRError, match="bool"):
         _prog(_scan(dtype="bool"), out_dtype="bool", in_dtype="bool").verify()
     i1 = index_vars(2)[1]

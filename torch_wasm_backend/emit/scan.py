@@ -18,7 +18,9 @@ Arithmetic is PyTorch's CPU kernel's: an f32 ``sum``/``prod`` accumulates in f64
 (``f64.promote_f32`` in, ``f32.demote_f64`` out at each store; in lanes two ``f64x2``
 accumulators per vector), so results are bit-identical to eager. ``max``/``min`` take the
 new element when ``x >= acc`` (``<=``) or ``x`` is NaN, branch-free (``select`` /
-``v128.bitselect``); ``argmax``/``argmin`` track that element's position.
+``v128.bitselect``); ``argmax``/``argmin`` track that element's position. ``logsumexp``
+(``logcumsumexp``) keeps an f64 running value and computes its term ``log1p(exp(min - max))``
+in f32 with the routines of ``csrc/wat/math_f32x4.wat``; it has no lane form.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from __future__ import annotations
 from .. import ir
 from ..indexing import index_vars, reduction_vars
 from ..schedule import lane_coeffs
-from . import text
+from . import ops, text
 from .reduce import OUTPUT_GROUPS, _shift
 from .writer import FunctionWriter, _env
 
@@ -41,8 +43,9 @@ INT_MIN = {"i32": -2**31, "i64": -2**63}
 
 
 def _wide_acc(k: ir.Scan) -> bool:
-    """f32 sums and products accumulate in f64, as PyTorch's ``acc_type<float>`` (double)."""
-    return k.body.dtype == "f32" and k.op in ("sum", "prod")
+    """f32 sums, products and log-sum-exps accumulate in f64, as PyTorch's
+    ``acc_type<float>`` (double)."""
+    return k.body.dtype == "f32" and k.op in ("sum", "prod", "logsumexp")
 
 
 def _init(k: ir.Scan) -> str:
@@ -50,6 +53,8 @@ def _init(k: ir.Scan) -> str:
     if k.op in ("sum", "prod"):
         v = 0 if k.op == "sum" else 1
         return f"(f64.const {v})" if _wide_acc(k) else text.const(v, dt)
+    if k.op == "logsumexp":
+        return "(f64.const -inf)"
     if dt == "f32":  # every element but NaN is >= -inf; a NaN element is taken anyway
         return text.const(float("-inf") if k.op in ("max", "argmax") else float("inf"), dt)
     lo = INT_MIN[dt]
@@ -63,6 +68,22 @@ def _take(k: ir.Scan, x: str, acc: str) -> str:
     if dt == "f32":
         return f"(i32.or (f32.{cmp} {x} {acc}) (f32.ne {x} {x}))"
     return f"({text.WASM_TYPE[dt]}.{cmp}_s {x} {acc})"
+
+
+def _log_add_exp(fw: FunctionWriter, x: str, acc: str) -> list[str]:
+    """``ir.Scan``'s ``logsumexp`` step of the f32 local ``x`` and the f64 local ``acc``,
+    into ``acc``."""
+    xd, lo, hi = (fw.local(f"$lse_{n}", "f64") for n in ("x", "lo", "hi"))
+    e, u = fw.local("$lse_e", "f32"), fw.local("$lse_u", "f32")
+    gx, ga, gl, gh, ge, gu = (f"(local.get {n})" for n in (xd, acc, lo, hi, e, u))
+    exp = ops.scalar("exp", "f32", "f32", [f"(f32.demote_f64 (f64.sub {gl} {gh}))"], fw.tmp)
+    log = ops.scalar("log", "f32", "f32", [gu], fw.tmp)
+    log1p = f"(select {ge} (f32.div (f32.mul {log} {ge}) (f32.sub {gu} (f32.const 1))) (f32.eq {gu} (f32.const 1)))"
+    same_inf = f"(i32.and (f64.eq {gl} {gh}) (f64.eq (f64.abs {gl}) (f64.const inf)))"
+    return [f"(local.set {xd} (f64.promote_f32 (local.get {x})))",
+            f"(local.set {lo} (f64.min {gx} {ga}))", f"(local.set {hi} (f64.max {gx} {ga}))",
+            f"(local.set {e} {exp})", f"(local.set {u} (f32.add (f32.const 1) {ge}))",
+            f"(local.set {acc} (select {gx} (f64.add {gh} (f64.promote_f32 {log1p})) {same_inf}))"]
 
 
 def _scalar_point(fw: FunctionWriter, k: ir.Scan, body, env: dict, out_dtype: str, rows: int = 1) -> list[str]:
@@ -86,6 +107,10 @@ def _scalar_point(fw: FunctionWriter, k: ir.Scan, body, env: dict, out_dtype: st
             else:
                 step.append(f"(local.set {acc} ({wt}.{name} (local.get {acc}) {x}))")
                 value = f"(local.get {acc})"
+        elif k.op == "logsumexp":
+            xl = fw.local(f"$xf{g}", "f32")
+            step += [f"(local.set {xl} {x})"] + _log_add_exp(fw, xl, acc)
+            value = f"(f32.demote_f64 (local.get {acc}))"
         else:
             xl = fw.local(f"$x{g}", wt)
             take = _take(k, f"(local.get {xl})", f"(local.get {acc})")

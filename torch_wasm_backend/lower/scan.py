@@ -1,11 +1,12 @@
-"""Scans (``cumsum``, ``cumprod``, ``cummax``, ``cummin``): each becomes an ``ir.Scan`` kernel
+"""Scans (``cumsum``, ``cumprod``, ``cummax``, ``cummin``, ``logcumsumexp``): each becomes an ``ir.Scan`` kernel
 whose body inlines the lazy input, writing a new contiguous buffer (eager's result is
 contiguous whatever the input's layout).
 
 Types follow PyTorch: ``cumsum``/``cumprod`` of an integer or bool tensor give int64 unless
 ``dtype`` says otherwise, and the input is cast to the result dtype before scanning (as
 ``at::cumsum`` does). ``cummax``/``cummin`` keep the input dtype (bool scans as i32) and give
-i64 indices. A 0-d tensor scans as one element.
+i64 indices. ``logcumsumexp`` is float32 only (PyTorch has no integer kernel). A 0-d
+tensor scans as one element.
 """
 
 from __future__ import annotations
@@ -69,3 +70,10 @@ def _extreme(op: str):
 
 lower(aten.cummax.default)(_extreme("max"))
 lower(aten.cummin.default)(_extreme("min"))
+
+
+@lower(aten.logcumsumexp.default)
+def logcumsumexp(ctx, node, x, dim):
+    if x.dtype != "f32":
+        raise Unsupported(f"logcumsumexp of {x.dtype} (float32 only)")
+    return scan(ctx, x, dim, "logsumexp")
