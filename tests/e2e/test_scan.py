@@ -9,7 +9,11 @@ compared with zero tolerance (logcumsumexp, whose exp and log are float32 routin
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -99,7 +103,7 @@ def test_integer_and_bool_inputs_promote_to_int64(dtype, dim):
 def test_explicit_dtypes_and_wrapping():
     x = torch.full((9, 8), 2**29, dtype=torch.int32)
     _check(lambda x: (torch.cumsum(x, 0, dtype=torch.int32), torch.cumsum(x, 0, dtype=torch.float32),
-                      torch.cumprod(x, 1, dtype=torch.int64)), x)
+                      torch.cumprod(x, 1, dtype=torch.int64), torch.cumprod(x % 7 - 3, 0, dtype=torch.int32)), x)
 
 
 @pytest.mark.parametrize("op", [torch.cummax, torch.cummin])
@@ -192,3 +196,34 @@ def test_position_ids_feed_an_embedding():
     mask = torch.ones(2, 11, dtype=torch.int64)
     mask[1, :4] = 0
     _check(lambda m: F.embedding(_position_ids(m), wpe.weight), mask)
+
+
+class _Scans(torch.nn.Module):
+    def forward(self, x, mask):
+        return (torch.cumsum(x, 0), torch.cumprod(x, -1), torch.cummax(x, 1).indices, torch.logcumsumexp(x, 0),
+                _position_ids(mask))
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not on PATH")
+def test_scan_artifact_in_node_matches_python_bitwise(tmp_path):
+    """f64x2 lanes, interleaved lines and the logsumexp term give the same bytes in Node."""
+    root = Path(__file__).parents[2]
+    x, mask = make_input((19, 23), specials=True), torch.randint(0, 2, (3, 9))
+    torch._dynamo.reset()
+    path = tmp_path / "scans.wasm"
+    torch_wasm_backend.save(torch.compile(_Scans().eval(), backend="wasm", options={"strict": True}), path,
+                            example_inputs=(x, mask))
+    files = []
+    for i, a in enumerate((x, mask)):
+        files.append(tmp_path / f"in{i}.bin")
+        files[-1].write_bytes(a.numpy().tobytes())
+    want = torch_wasm_backend.load(path)(x.numpy(), mask.numpy())
+    proc = subprocess.run(["node", root / "tests/e2e/js/run_node.mjs", path, tmp_path, *files], capture_output=True,
+                          text=True, timeout=60, cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    outs = json.loads(proc.stdout)["outputs"]
+    assert len(outs) == len(want) == 5
+    for got, w in zip(outs, want):
+        assert Path(got["file"]).read_bytes() == w.tobytes(), got["name"]
+    with torch.no_grad():
+        assert_same(tuple(torch.from_numpy(w) for w in want), _Scans()(x, mask), **ULP2)
