@@ -9,10 +9,10 @@ output dim runs in lanes (it is contiguous in memory: e.g. ``cumsum`` over dim 0
 Otherwise (``rows`` mode: i64, bodies that do not vectorise, ``simd=False``, or lines whose
 elements are a row apart, as a scan along the last dim) the scalar loop interleaves several
 lines, one accumulator each, for the same memory reason (see ``ROWS_ADJACENT``).
-Measured (cumsum along dim 0, median of 15-40 calls, 2026-12-01): lanes and 16 interleaved
-scalar lines are within noise of each other ([256, 256] 0.03-0.04 vs 0.04-0.05 ms, [2048, 64]
-0.06-0.08 vs 0.08-0.09 ms, [512, 2048] 0.9-1.0 vs 0.6-0.85 ms, which is bandwidth-bound;
-eager 14.5 ms there).
+Measured (float32 cumsum along dim 0, whole compiled call, median of 15-40 calls, 2026-12-01),
+lanes vs 16 interleaved scalar lines: [256, 256] 0.03-0.04 vs 0.04-0.05 ms, [2048, 64]
+0.06-0.08 vs 0.08-0.09 ms, [64, 1024] 0.06 vs 0.05 ms, and on the bandwidth-bound
+[512, 2048] 0.9-1.0 vs 0.6-0.85 ms (eager 14.5 ms): no clear winner; lanes are kept.
 
 Arithmetic is PyTorch's CPU kernel's: an f32 ``sum``/``prod`` accumulates in f64
 (``f64.promote_f32`` in, ``f32.demote_f64`` out at each store; in lanes two ``f64x2``
