@@ -157,7 +157,7 @@ def _scan(op, vals):
         x = vals[..., j]
         with np.errstate(invalid="ignore"):
             better = (x >= acc) if op in ("max", "argmax") else (x <= acc)
-        take = better | (x != x) | (j == 0)
+        take = better | np.isnan(x) | (j == 0)
         acc, pos = np.where(take, x, acc), np.where(take, j, pos)
         out[..., j] = pos if op.startswith("arg") else acc
     return out

@@ -10,10 +10,9 @@ import pytest
 import torch
 
 import torch_wasm_backend
+from tests.e2e.helpers import UNLOWERED_OP, unlowered
 from torch_wasm_backend.export import SaveError
 from torch_wasm_backend.runtime.artifact import ArtifactError, read_manifest
-
-from tests.e2e.helpers import UNLOWERED_OP, unlowered
 
 
 def _mlp():

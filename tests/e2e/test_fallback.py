@@ -7,10 +7,9 @@ import pytest
 import torch
 
 import torch_wasm_backend
+from tests.e2e.helpers import UNLOWERED_OP, unlowered
 from torch_wasm_backend.backend import WasmFallbackWarning
 from torch_wasm_backend.partition import WasmRegion
-
-from tests.e2e.helpers import UNLOWERED_OP, unlowered
 
 
 def _run(fn, *args, **options):
