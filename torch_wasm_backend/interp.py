@@ -140,6 +140,47 @@ def _reduce(op, vals, axes):
     return (np.argmax if op == "argmax" else np.argmin)(flat, axis=-1).astype(np.int64)
 
 
+def _scan(op, vals):
+    """The inclusive scan of ``vals`` along its last axis (``ir.Scan``'s rules)."""
+    if op in ("sum", "prod"):
+        ufunc = np.add if op == "sum" else np.multiply
+        with np.errstate(all="ignore"):
+            if vals.dtype == np.float32:  # float64 accumulator, each prefix rounded to float32
+                return ufunc.accumulate(vals.astype(np.float64), axis=-1).astype(np.float32)
+            return ufunc.accumulate(vals, axis=-1, dtype=vals.dtype)  # integers wrap
+    if op == "logsumexp":
+        return _logcumsumexp(vals)
+    out = np.empty(vals.shape, np.int64 if op.startswith("arg") else vals.dtype)
+    acc = np.full(vals.shape[:-1], np.nan if vals.dtype.kind == "f" else 0, vals.dtype)
+    pos = np.zeros(vals.shape[:-1], np.int64)
+    for j in range(vals.shape[-1]):
+        x = vals[..., j]
+        with np.errstate(invalid="ignore"):
+            better = (x >= acc) if op in ("max", "argmax") else (x <= acc)
+        take = better | np.isnan(x) | (j == 0)
+        acc, pos = np.where(take, x, acc), np.where(take, j, pos)
+        out[..., j] = pos if op.startswith("arg") else acc
+    return out
+
+
+def _logcumsumexp(vals):
+    """``ir.Scan``'s ``logsumexp`` step by step along the last axis: a float64 running
+    value, its float32 correction term."""
+    one = np.float32(1)
+    out = np.empty(vals.shape, np.float32)
+    acc = np.full(vals.shape[:-1], -np.inf, np.float64)
+    with np.errstate(all="ignore"):
+        for j in range(vals.shape[-1]):
+            x = vals[..., j].astype(np.float64)
+            lo, hi = np.minimum(x, acc), np.maximum(x, acc)  # NaN if either is
+            e = np.exp((lo - hi).astype(np.float32))
+            u = one + e
+            log1p = np.where(u == one, e, np.log(u) * e / (u - one)).astype(np.float32)
+            acc = np.where((lo == hi) & (np.abs(lo) == np.inf), x, hi + log1p.astype(np.float64))
+            out[..., j] = acc.astype(np.float32)
+    return out
+
+
 def _bound(k, binding: dict):
     """The kernel with size symbols replaced by their values."""
     if not binding:
@@ -158,6 +199,8 @@ def _bound(k, binding: dict):
     fields = dict(ranges=tuple(sub(r) for r in k.ranges), out_index=sub(k.out_index), body=ir.map_expr(k.body, sub))
     if isinstance(k, ir.Reduce):
         fields["red_ranges"] = tuple(sub(r) for r in k.red_ranges)
+    if isinstance(k, ir.Scan):
+        fields["length"] = sub(k.length)
     return dataclasses.replace(k, **fields)
 
 
@@ -182,6 +225,11 @@ def run_kernel(k, mem: dict) -> None:
             out = _reduce(k.op, vals, axes)
         out_env, out_shape = _grid(k.ranges, index_vars(len(k.ranges)))
         _store(mem, k, np.asarray(out), out_env, out_shape)
+    elif isinstance(k, ir.Scan):
+        if any(int(r) == 0 for r in k.ranges) or int(k.length) == 0:
+            return
+        env, shape = _grid(tuple(k.ranges) + (k.length,), index_vars(len(k.ranges)) + reduction_vars(1))
+        _store(mem, k, _scan(k.op, eval_expr(k.body, env, mem, shape)), env, shape)
     elif isinstance(k, ir.Gemm):
         _gemm(k, mem)  # a packed B is a layout of the same values: read the original
     elif isinstance(k, ir.PackB):

@@ -8,8 +8,9 @@ Everything the later stages need is data in frozen dataclasses:
 * ``Expr``     a scalar expression tree (``Load``, ``Const``, ``Index``, ``Op``) evaluated
                once per point of a kernel's iteration space.
 * Kernels      ``Pointwise`` (a loop nest that stores one expression per point),
-               ``Reduce`` (a loop nest with inner reduction loops) and ``Gemm`` (a call into
-               a hand-written WAT microkernel, looped over a batch).
+               ``Reduce`` (a loop nest with inner reduction loops), ``Scan`` (an inclusive
+               prefix reduction along one dim, stored at every step) and ``Gemm`` (a call
+               into a hand-written WAT microkernel, looped over a batch).
 * ``Program``  the kernels in execution order, the graph inputs/outputs and constants.
 
 Sizes and indices are sympy expressions over loop variables ``i0, i1, ...`` (iteration
@@ -44,6 +45,7 @@ BINARY_OPS = (
 COMPARE_OPS = ("lt", "le", "gt", "ge", "eq", "ne", "isnan")
 OTHER_OPS = ("where", "cast")
 REDUCE_OPS = ("sum", "prod", "max", "min", "argmax", "argmin")
+SCAN_OPS = ("sum", "prod", "max", "min", "argmax", "argmin", "logsumexp")
 
 
 # --------------------------------------------------------------------------- expressions
@@ -203,6 +205,41 @@ class Reduce:
 
 
 @dataclass(frozen=True)
+class Scan:
+    """An inclusive scan along one dim, as PyTorch's CPU ``cumsum``/``cumprod``/``cummax``:
+    for every point of ``ranges`` (``i0, ..``) an accumulator starts afresh and, for
+    ``r0 = 0, 1, .. < length`` in order, ``acc = op(acc, body)`` then
+    ``out[out_index] = acc`` (``out_index`` and ``body`` use ``i..`` and ``r0``).
+
+    ``sum``/``prod`` of f32 accumulate in float64 and round each stored value to f32
+    (PyTorch's ``acc_type<float>`` on CPU is double); integers wrap. ``max``/``min`` keep
+    the running extreme, NaN sticking once seen; ``argmax``/``argmin`` store the i64 ``r0``
+    where it last changed: ``x >= acc`` (``<=``) or a NaN ``x`` takes the new position, so
+    ties go to the later element (as ``cummax``/``cummin``). ``logsumexp`` (f32 only, as
+    ``logcumsumexp``) starts at -inf and combines as PyTorch's ``_log_add_exp_helper``:
+    ``acc = max + log1p(exp(min - max))`` of ``x`` and ``acc`` (NaN if either is NaN; ``x``
+    when both are the same infinity), ``acc`` in f64 but the term ``log1p(exp(..))`` in f32
+    (f32 exp and log; ``log1p(e)`` as ``log(u) * e / (u - 1)``, ``u = 1 + e``, or ``e`` when
+    ``u`` rounds to 1)."""
+
+    name: str
+    out: str
+    out_index: sympy.Expr
+    ranges: tuple
+    length: sympy.Expr
+    op: str
+    body: Expr
+
+    def __post_init__(self):
+        _sympify_fields(self, ("out_index", "length"), ("ranges",))
+
+    def __str__(self) -> str:
+        loops = ", ".join(f"i{d}<{r}" for d, r in enumerate(self.ranges))
+        return (f"{self.name}: scan {self.op} [{loops}] along r0<{self.length}\n"
+                f"    {self.out}[{self.out_index}] = {self.op}({self.body}) so far")
+
+
+@dataclass(frozen=True)
 class Operand:
     """A strided 2-D f32 matrix inside a buffer: element (r, c) of batch b sits at
     ``offset + b*batch_stride + r*row_stride + c*col_stride`` (in elements)."""
@@ -296,7 +333,7 @@ class PackB:
                 f" into {self.out}")
 
 
-Kernel = Union[Pointwise, Reduce, Gemm, PackB]
+Kernel = Union[Pointwise, Reduce, Scan, Gemm, PackB]
 
 
 @dataclass(frozen=True)

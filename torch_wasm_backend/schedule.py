@@ -10,7 +10,9 @@ Entry point: ``schedule(prog, options) -> Schedule``.
 * Each loop kernel gets a ``mode``: ``"vector"`` (the innermost output dim in f32x4/i32x4
   lanes with a scalar tail; loads along it may have a small stride, e.g. a pool's 2),
   ``"vector_reduce"`` (the innermost reduction dim in lanes, combined horizontally at the
-  end) or ``"scalar"``.
+  end) or ``"scalar"``. A scan (``ir.Scan``) is ``"vector"`` with lanes along its innermost
+  output dim (the scan dim stays a sequential loop), ``"rows"`` (scalar, several of those
+  lines interleaved) or ``"scalar"``.
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ def collapse(k):
     """Drop loops of one iteration and merge adjacent dims d, d+1 whenever every access has
     ``coeff(v_d) == coeff(v_{d+1}) * range_{d+1}``: output dims, and the reduction dims of a
     reduction (which keeps their row-major order: argmax's flat position is unchanged)."""
-    if not isinstance(k, (ir.Pointwise, ir.Reduce)):
+    if not isinstance(k, (ir.Pointwise, ir.Reduce, ir.Scan)):
         return k
     if any(isinstance(n, ir.Load) and n.indirect for n in ir.walk(k.body)):
         return k
@@ -242,9 +244,30 @@ def _wide(extent) -> bool:
     return not extent.is_Integer or int(extent) >= 4
 
 
+# Scans in lanes along the innermost output dim (f32 sum/prod: two f64x2 accumulators)
+VECTOR_SCANS = {"f32": ("sum", "prod", "max", "min"), "i32": ("sum", "prod", "max", "min")}
+
+
+def _plan_scan(k: ir.Scan, simd: bool) -> str:
+    """``vector`` when the innermost output dim is wide and contiguous (loads may gather),
+    else ``rows`` (scalar, several lines interleaved: emit/scan.py) when it is wide; the
+    scan dim itself is sequential."""
+    if not k.ranges:
+        return "scalar"
+    v = index_vars(len(k.ranges))[-1]
+    if simd and k.op in VECTOR_SCANS.get(k.body.dtype, ()) and _wide(k.ranges[-1]) and _store_ok(k, v) \
+            and _vector_ok(k.body, v):
+        return "vector"
+    if _wide(k.ranges[-1]) and lane_coeffs(k.out_index, v) is not None:
+        return "rows"
+    return "scalar"
+
+
 def plan_kernel(k, buffers: dict, options: Options) -> KernelPlan:
     if isinstance(k, (ir.Gemm, ir.PackB)):
         return KernelPlan(k, "gemm")
+    if isinstance(k, ir.Scan):
+        return KernelPlan(k, _plan_scan(k, options.simd))
     if not options.simd:
         return KernelPlan(k, "scalar")
     out_dtype = buffers[k.out].dtype

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sympy
 
 from .indexing import index_vars, reduction_vars
-from .ir import (BINARY_OPS, COMPARE_OPS, DTYPES, NUMPY_DTYPE, REDUCE_OPS, UNARY_OPS, Gemm, Index, Load, Op,
-                 PackB, Pointwise, Program, Reduce, loads, packed_size, walk)
+from .ir import (BINARY_OPS, COMPARE_OPS, DTYPES, NUMPY_DTYPE, REDUCE_OPS, SCAN_OPS, UNARY_OPS, Gemm, Index, Load,
+                 Op, PackB, Pointwise, Program, Reduce, Scan, loads, packed_size, walk)
 
 class IRError(ValueError):
     pass
@@ -50,6 +50,29 @@ def _check_index(expr, allowed_syms: set, where: str) -> None:
         raise IRError(f"{where}: index {expr} uses unbound symbols {sorted(map(str, extra))}")
 
 
+def _check_scan(k: Scan, bufs: dict, written: set, size_syms: set) -> None:
+    if k.out not in bufs:
+        raise IRError(f"{k.name}: unknown output buffer {k.out}")
+    if bufs[k.out].kind in ("input", "weight", "const"):
+        raise IRError(f"{k.name}: writes read-only buffer {k.out}")
+    if k.op not in SCAN_OPS:
+        raise IRError(f"{k.name}: unknown scan {k.op}")
+    want = "i64" if k.op in ("argmax", "argmin") else k.body.dtype
+    if bufs[k.out].dtype != want:
+        raise IRError(f"{k.name}: scan {k.op} of {k.body.dtype} stores {want}, buffer {k.out} is {bufs[k.out].dtype}")
+    if k.body.dtype == "bool":
+        raise IRError(f"{k.name}: scan of bool (cast to i32 first)")
+    if k.op == "logsumexp" and k.body.dtype != "f32":
+        raise IRError(f"{k.name}: logsumexp scan of {k.body.dtype} (f32 only)")
+    syms = set(index_vars(len(k.ranges))) | set(reduction_vars(1)) | size_syms
+    _check_expr(k.body, bufs, syms, k.name)
+    for ld in loads(k.body):
+        if ld.buffer not in written:
+            raise IRError(f"{k.name}: reads {ld.buffer} before anything writes it")
+    _check_index(k.out_index, syms, k.name)
+    _check_index(k.length, size_syms, k.name)
+
+
 def verify(prog: Program) -> None:
     """Raise IRError unless ``prog`` is well formed."""
     bufs = {}
@@ -81,6 +104,9 @@ def verify(prog: Program) -> None:
                 if ld.buffer not in written:
                     raise IRError(f"{k.name}: reads {ld.buffer} before anything writes it")
             _check_index(k.out_index, set(index_vars(len(k.ranges))) | size_syms, k.name)
+            written.add(k.out)
+        elif isinstance(k, Scan):
+            _check_scan(k, bufs, written, size_syms)
             written.add(k.out)
         elif isinstance(k, Gemm):
             for opnd in (k.a, k.b, k.c):

@@ -27,12 +27,22 @@ from torch_wasm_backend import interp
 from torch_wasm_backend.lower import Unsupported
 
 __all__ = [
-    "Record", "recording", "compile_wasm", "run_wasm", "check", "assert_same", "assert_same_layout", "meta_outputs", "expect_unsupported",
-    "Unsupported", "make_input", "FLOAT_SPECIALS",
+    "Record", "recording", "compile_wasm", "run_wasm", "check", "assert_same", "assert_same_layout", "meta_outputs",
+    "expect_unsupported", "Unsupported", "make_input", "FLOAT_SPECIALS", "UNLOWERED_OP", "unlowered",
 ]
 
 # Values worth having in every float input: signed zeros, halves (round-to-even), big/small.
 FLOAT_SPECIALS = (0.0, -0.0, 0.5, -0.5, 1.5, -2.5, 3.0, -3.0, 1e-3, -7.25, 100.0, -100.0)
+
+
+# The tests' stand-in for "an operator we do not lower": lgamma has no lowering (no
+# decomposition either), so it falls back to eager. If it ever gets one, pick another here.
+UNLOWERED_OP = "aten.lgamma.default"
+
+
+def unlowered(x: torch.Tensor) -> torch.Tensor:
+    """``x`` through ``UNLOWERED_OP`` (finite for x >= 0)."""
+    return torch.lgamma(x + 1)
 
 
 @dataclass

@@ -81,6 +81,8 @@ CLAIMED = [
     "sum", "mean", "prod", "amax", "amin", "max.reduction_no_dim", "max.reduction_with_dim",
     "min.reduction_no_dim", "min.reduction_with_dim", "argmax", "argmin", "var", "var.unbiased",
     "any", "all",
+    # scans
+    "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp",
     # softmax / norms
     "softmax", "log_softmax", "nn.functional.layer_norm", "nn.functional.batch_norm",
     # views and joins

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import torch_wasm_backend
+from tests.e2e.helpers import UNLOWERED_OP, unlowered
 from torch_wasm_backend.backend import WasmFallbackWarning
 from torch_wasm_backend.partition import WasmRegion
 
@@ -19,17 +20,17 @@ def _run(fn, *args, **options):
     return got, [str(w.message) for w in caught if issubclass(w.category, WasmFallbackWarning)]
 
 
-def with_cumsum(x, y):
+def with_unlowered(x, y):
     a = torch.relu(x * 2)
-    return torch.softmax(torch.cumsum(a, 1) + y, -1), a.sum()
+    return torch.softmax(unlowered(a) + y, -1), a.sum()
 
 
 def test_unsupported_op_falls_back_alone():
     x, y = torch.randn(3, 7), torch.randn(7)
-    got, warned = _run(with_cumsum, x, y)
-    torch.testing.assert_close(got, with_cumsum(x, y))
+    got, warned = _run(with_unlowered, x, y)
+    torch.testing.assert_close(got, with_unlowered(x, y))
     assert len(warned) == 1
-    assert "region(s) run as WebAssembly" in warned[0] and "aten.cumsum.default" in warned[0]
+    assert "region(s) run as WebAssembly" in warned[0] and UNLOWERED_OP in warned[0]
 
 
 def test_regions_really_run_as_wasm(monkeypatch):
@@ -42,13 +43,13 @@ def test_regions_really_run_as_wasm(monkeypatch):
 
     monkeypatch.setattr(WasmRegion, "__init__", spy)
     x, y = torch.randn(3, 7), torch.randn(7)
-    _run(with_cumsum, x, y)
+    _run(with_unlowered, x, y)
     assert made
 
 
 def test_strict_mode_raises_with_the_reason():
-    with pytest.raises(Exception, match="cumsum"):
-        _run(with_cumsum, torch.randn(3, 7), torch.randn(7), strict=True)
+    with pytest.raises(Exception, match=UNLOWERED_OP.split(".")[1]):
+        _run(with_unlowered, torch.randn(3, 7), torch.randn(7), strict=True)
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16, torch.int8, torch.complex64])
@@ -65,16 +66,16 @@ def test_other_dtypes_fall_back_correctly(dtype):
 
 def test_explain_reports_breaks_and_coverage():
     def fn(x):
-        y = torch.relu(x).cumsum(0)
+        y = unlowered(torch.relu(x))
         torch._dynamo.graph_break()
         return torch.softmax(y, -1)
 
     report = torch_wasm_backend.explain(fn, torch.randn(3, 4))
     assert report.graphs == 2 and len(report.graph_breaks) == 1
-    assert set(report.unsupported) == {"aten.cumsum.default"}
+    assert set(report.unsupported) == {UNLOWERED_OP}
     assert report.op_counts["aten.relu.default"] == 1
     text = str(report)
-    assert "2/3 ATen operator calls run as WebAssembly" in text and "eager: no lowering" in text
+    assert "3/4 ATen operator calls run as WebAssembly" in text and "eager: no lowering" in text  # relu, add, softmax
 
 
 def test_explain_can_be_called_twice():

@@ -21,10 +21,11 @@ the steps one at a time (so it can shrink and delete them); each step is first e
 Operators: + - * / (tensor or Python scalar operands, either side), maximum, minimum,
 comparisons, where(comparison, a, b); relu, sigmoid, tanh, exp of a clamped input, abs, neg,
 sqrt of abs, gelu (erf and tanh forms), silu; sum/mean/amax/amin over one dim, several dims
-or all, keepdim or not; softmax/log_softmax; permute, transpose, unsqueeze, squeeze, strided
-slices, expand, reshape/view/flatten, contiguous/clone; cat and stack; matmul (dot, matrix-
-vector, matrix, batched with broadcasting, float and integer); layer_norm over the last dim
-with optional weight/bias. Shapes: rank 1-4 (0-d values arise from reductions), sizes from
+or all, keepdim or not; cumsum/cumprod/cummax/cummin/logcumsumexp along one dim;
+softmax/log_softmax; permute, transpose, unsqueeze, squeeze, strided slices, expand,
+reshape/view/flatten, contiguous/clone; cat and stack; matmul (dot, matrix-vector, matrix,
+batched with broadcasting, float and integer); layer_norm over the last dim with optional
+weight/bias. Shapes: rank 1-4 (0-d values arise from reductions), sizes from
 ``DIMS`` (0, 1 and sizes that are not multiples of 4); operands broadcast against each other.
 Inputs: float32 mostly (int32/int64/bool too), contiguous or transposed/permuted/strided/
 expanded views, values N(0, 2) or rounded to integers (ties, exact and signed zeros), with
@@ -424,6 +425,14 @@ def gen_reduce(b: _Builder, a: str):
     return f"torch.{op}({a}, dim={dim}, keepdim={b.flag()})"
 
 
+def gen_scan(b: _Builder, a: str):
+    dim = _dim(b, _rank(b, a))
+    op = b.pick(("cumsum", "cumprod", "cummax", "cummin", "logcumsumexp"))
+    if op in ("cummax", "cummin"):
+        return f"torch.{op}({a}, {dim}).{b.pick(('values', 'indices'))}"
+    return f"torch.{op}({a}, dim={dim})"
+
+
 def gen_softmax(b: _Builder, a: str):
     fn = b.pick(("torch.softmax", "torch.log_softmax", "F.softmax", "F.log_softmax"))
     return f"{fn}({a}, dim={_dim(b, _rank(b, a))})"
@@ -554,10 +563,10 @@ def gen_layer_norm(b: _Builder, a: str):
 GENERATORS = {
     "unary": gen_unary, "binary": gen_binary, "view": gen_view, "reduce": gen_reduce, "where": gen_where,
     "softmax": gen_softmax, "cat": gen_cat, "matmul": gen_matmul, "layer_norm": gen_layer_norm,
-    "compare": gen_compare,
+    "compare": gen_compare, "scan": gen_scan,
 }
 FAMILIES = ("unary", "binary", "view", "reduce", "view", "unary", "binary", "view", "where", "softmax", "cat",
-            "matmul", "layer_norm", "reduce", "compare", "view", "view")
+            "matmul", "layer_norm", "reduce", "compare", "view", "view", "scan")
 
 
 @st.composite

@@ -14,13 +14,13 @@ weighted combine. Dispatch formulations:
 * ``MoESparseScatter`` per-expert token lists of static length from a top-C selection
   over tokens, ``scatter_add_`` combines (forward: topk, gather, scatter_add; backward:
   gather, index_put(accumulate)).
-* ``MoECapacity``     DeepSpeed/GShard-style capacity slots from a ``cumsum``: cumsum has no
-  lowering, so it runs eagerly and the WasmFallbackWarning names it.
+* ``MoECapacity``     DeepSpeed/GShard-style capacity slots from a ``cumsum`` over tokens
+  (an int64 scan down dim 0, ``ir.Scan``).
 * ``MoENonzero``      Mixtral-style ``torch.where(mask)`` + ``index_add_``: data-dependent
   shapes; Dynamo breaks the graph (the default), or with
   ``capture_dynamic_output_shape_ops`` hands ``aten.nonzero`` to the backend.
 
-The first four compile completely in strict mode (an unsupported op raises). Gradients are
+The first four and ``MoECapacity`` compile completely in strict mode (an unsupported op raises). Gradients are
 checked for the input and every parameter.
 
 Op-level tests call the routing and backward operators directly (``torch.ops.aten.*``)
@@ -237,13 +237,15 @@ def test_moe_inference_no_grad():
     check(model, _tokens(2, 7), rtol=1e-5, atol=1e-5)
 
 
-def test_moe_capacity_cumsum_falls_back_reported():
-    """cumsum has no lowering: it alone runs eagerly, and the warning names it."""
+def test_moe_capacity_cumsum_compiles():
+    """The capacity slots' cumsum is lowered (a scan): forward and backward compile in
+    strict mode, nothing falls back, and the cumsum really is in a compiled graph."""
     torch.manual_seed(0)
-    rec, warned = _moe_run(MoECapacity(), _tokens(2, 5))
+    rec, warned = _moe_run(MoECapacity(), _tokens(2, 5), strict=True)
     rec.assert_wasm_ran()
-    assert warned and all("aten.cumsum.default" in w for w in warned), warned
-    assert not any("topk" in w or "_assert_async" in w for w in warned), warned
+    assert not warned, warned
+    ops = {str(n.target) for gm, _, _ in rec.compiled for n in gm.graph.nodes if n.op == "call_function"}
+    assert "aten.cumsum.default" in ops
 
 
 def test_moe_nonzero_dispatch_graph_breaks_correctly():
@@ -277,7 +279,8 @@ def test_moe_explain_reports_skipped_frame():
 def test_moe_explain_coverage():
     torch.manual_seed(0)
     report = torch_wasm_backend.explain(MoECapacity(), _tokens(2, 5))
-    assert set(report.unsupported) == {"aten.cumsum.default"}
+    assert not report.unsupported, report.unsupported
+    assert report.op_counts["aten.cumsum.default"] == 1
     assert report.op_counts["aten.topk.default"] == 1
 
 

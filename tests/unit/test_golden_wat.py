@@ -31,6 +31,8 @@ GRAPHS = {
     "sum_cols_5x22": (lambda x: x.sum(0), [(5, 22)]),  # 16 outputs per pass, then 4, then 1
     "sum_long_2x4103": (lambda x: x.sum(-1), [(2, 4103)]),  # four blocks, a 4-lane step, scalar tail
     "argmax_4x5": (lambda x: x.argmax(-1), [(4, 5)]),
+    "cumsum_cols_5x21": (lambda x: x.cumsum(0), [(5, 21)]),  # f64x2 lanes: 16 columns per pass, 4, then 1
+    "cumsum_rows_6x9": (lambda x: x.cumsum(-1), [(6, 9)]),  # scalar, 4 lines a row apart at a time, then 1
     "transpose_add_4x6": (lambda x: x.t() + 1, [(4, 6)]),
     # W is a runtime input here: W^T is packed straight from W ($f32_gemm_pack_bt), no copy
     "linear_3x5x6": (lambda x, w, b: F.linear(x, w, b).relu(), [(3, 5), (6, 5), (6,)]),

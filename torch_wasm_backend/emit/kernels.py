@@ -1,7 +1,7 @@
 """The kernel emitter: one WAT function per scheduled kernel.
 
 ``emit_kernel`` dispatches on the kernel kind: pointwise loops here, reductions in
-``reduce.py``, GEMMs and B packing as calls into the hand-written routines of
+``reduce.py``, scans in ``scan.py``, GEMMs and B packing as calls into the hand-written routines of
 ``csrc/wat``. ``writer.py`` holds what every kind shares (loops, addresses, expressions).
 """
 
@@ -13,6 +13,7 @@ from .. import ir
 from ..indexing import index_vars
 from ..schedule import KernelPlan
 from .reduce import reduce
+from .scan import scan
 from .writer import FunctionWriter, _env
 
 
@@ -100,5 +101,10 @@ def emit_kernel(plan: KernelPlan, offsets: dict, buffers: dict, params=None) -> 
         if any(sympy.sympify(r) == 0 for r in k.ranges):
             return None
         out_dtype = buffers[k.out].dtype
-        (pointwise if isinstance(k, ir.Pointwise) else reduce)(fw, k, plan.mode, out_dtype)
+        if isinstance(k, ir.Scan):
+            if sympy.sympify(k.length) == 0:
+                return None
+            scan(fw, k, plan.mode, out_dtype)
+        else:
+            (pointwise if isinstance(k, ir.Pointwise) else reduce)(fw, k, plan.mode, out_dtype)
     return fw.text()

@@ -49,6 +49,8 @@ def _uses_math(plans) -> bool:
             continue
         if any(isinstance(n, ir.Op) and n.name in ops.MATH for n in ir.walk(k.body)):
             return True
+        if isinstance(k, ir.Scan) and k.op == "logsumexp":
+            return True
     return False
 
 

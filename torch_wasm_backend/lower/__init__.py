@@ -15,7 +15,7 @@ import torch.fx
 
 from .. import ir
 from ..indexing import index_vars
-from . import conv, linalg, misc, norm, pointwise, reductions, scatter, views  # noqa: F401  (register rules)
+from . import conv, linalg, misc, norm, pointwise, reductions, scan, scatter, views  # noqa: F401  (register rules)
 from . import backward  # noqa: F401  (operators of training graphs)
 from .core import LowerContext, TensorValue, Unsupported, buffer_numel, stored
 from .registry import find_lowering, ir_dtype, cast
