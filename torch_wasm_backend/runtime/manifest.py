@@ -120,7 +120,7 @@ def _tensor(spec, path: str, symbols: dict, strides: bool, static: bool = False)
         if key not in spec:
             _fail(path, f"missing field {key!r}", sorted(spec))
     _str(spec["name"], f"{path}.name")
-    if spec["dtype"] not in DTYPES:
+    if not isinstance(spec["dtype"], str) or spec["dtype"] not in DTYPES:
         _fail(f"{path}.dtype", f"expected one of {', '.join(DTYPES)}", spec["dtype"])
     for i, d in enumerate(_list(spec["shape"], f"{path}.shape", MAX_RANK)):
         _dim(d, f"{path}.shape[{i}]", symbols, static)
@@ -190,6 +190,10 @@ def check_manifest(m: dict) -> dict:
             _fail("manifest", f"missing field {key!r}", sorted(m))
     _tensors(m["inputs"], "inputs", symbols, strides=False)
     _tensors(m["outputs"], "outputs", symbols, strides=True, unique=False)
+    in_dims = {d for spec in m["inputs"] for d in spec["shape"] if isinstance(d, str)}
+    for i, name in enumerate(symbols):
+        if name not in in_dims:
+            _fail(f"symbols[{i}]", "not a dimension of any input (its size is read from the inputs)", name)
     memory = _dict(m["memory"], "memory")
     _int(memory.get("pages"), "memory.pages", 0, 65536)
     _int(memory.get("bytes"), "memory.bytes")
