@@ -251,7 +251,7 @@ function parseManifest(module) {
                             "expected an object");
   }
   if (manifest.format_version !== FORMAT_VERSION) {
-    throw new ArtifactError(`artifact format version ${manifest.format_version} is not supported ` +
+    throw new ArtifactError(`artifact format version ${show(manifest.format_version)} is not supported ` +
                             `(this loader reads version ${FORMAT_VERSION})`);
   }
   return manifest;

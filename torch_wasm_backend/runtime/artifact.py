@@ -78,7 +78,7 @@ class LoadedModel:
         self._instance = self._instantiate(engine)
         self._memory_bytes = self._instance.memory_view().size
         check_extents(self.manifest, max_binding(self.manifest), self._memory_bytes)
-        self._forward = self._instance.caller(self._export("forward"))
+        self._forward = self._caller("forward")
         self._symbols = {s["name"]: s for s in self.manifest.get("symbols", [])}
         self._names = [s["name"] for s in self.manifest["inputs"]]
         self._traps = self.manifest.get("traps", {})
@@ -87,6 +87,12 @@ class LoadedModel:
     # ---------------------------------------------------------------- loading
     def _export(self, role: str) -> str:
         return self.manifest.get("exports", {}).get(role, role)
+
+    def _caller(self, role: str):
+        try:
+            return self._instance.caller(self._export(role))
+        except (KeyError, TypeError) as e:  # e.g. an export that takes arguments
+            raise ArtifactError(f"the artifact's {role!r} export cannot be called: {e}") from None
 
     def _needed_exports(self) -> dict:
         return {self._export("memory"): "memory", self._export("forward"): "func"}
@@ -253,8 +259,8 @@ class LoadedTrainer(LoadedModel):
 
     def __init__(self, manifest: dict, wasm: bytes, engine="wasmtime"):
         super().__init__(manifest, wasm, engine)
-        self._train = self._instance.caller(self._export("train_step"))
-        self._run(self._instance.caller(self._export("prepare")), "prepare")
+        self._train = self._caller("train_step")
+        self._run(self._caller("prepare"), "prepare")
         self._train_in = [self._view(s) for s in self.manifest["train_step"]["inputs"]]
         self._loss = self._view(self.manifest["train_step"]["outputs"][0])
 
