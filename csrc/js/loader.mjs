@@ -280,7 +280,9 @@ export function checkManifest(m) {
   checkTensors(m.outputs, "outputs", symbols, true, { unique: false });
   const inDims = new Set(m.inputs.flatMap((s) => s.shape.filter((d) => typeof d === "string")));
   Object.keys(symbols).forEach((name, i) => {
-    if (!inDims.has(name)) fail(`symbols[${i}]`, "not a dimension of any input (its size is read from the inputs)", name);
+    if (!inDims.has(name)) {
+      fail(`symbols[${i}]`, "not a dimension of any input (its size is read from the inputs)", name);
+    }
   });
   checkObject(m.memory, "memory");
   checkInt(m.memory.pages, "memory.pages", 0, 65536);

@@ -105,7 +105,9 @@ const HOSTILE = [null, true, false, 0, 1, -1, 2 ** 31, 2 ** 53, 2 ** 64, -(2 ** 
 function paths(value, prefix = []) {
   const out = [prefix];
   if (value !== null && typeof value === "object") {
-    for (const [k, v] of Object.entries(value)) out.push(...paths(v, [...prefix, Array.isArray(value) ? Number(k) : k]));
+    for (const [k, v] of Object.entries(value)) {
+      out.push(...paths(v, [...prefix, Array.isArray(value) ? Number(k) : k]));
+    }
   }
   return out;
 }
