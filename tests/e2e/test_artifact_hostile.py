@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -273,3 +274,27 @@ def test_node_loader_fuzz(artifacts, name, tmp_path):
     assert report["unexpected"] == [], report["unexpected"][:5]
     # the loop must have exercised both outcomes, or it proves little
     assert report["rejected"] > 100 and report["ran"] > 15, report
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not on PATH")
+def test_node_names_the_same_fields(artifacts, tmp_path):
+    """The JavaScript loader refuses each bad field of CASES too, naming the same field."""
+    files, want = [], []
+    for k, (path, value, _) in enumerate(CASES):
+        manifest = read_manifest(artifacts["dyn"])
+        if value is not KeyError:
+            value = json.loads(json.dumps(value).replace("SYM", manifest["symbols"][0]["name"]))
+        wasm = with_manifest(artifacts["dyn"], _set(manifest, path, value))
+        with pytest.raises(ArtifactError) as info:
+            load(wasm, engine=ENGINE)
+        files.append(tmp_path / f"case{k}.wasm")
+        files[-1].write_bytes(wasm)
+        want.append(str(info.value))
+    proc = subprocess.run([NODE, ROOT / "tests" / "e2e" / "js" / "load_errors.mjs", *files], capture_output=True,
+                          text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    for case, python, js in zip(CASES, want, json.loads(proc.stdout)):
+        assert js.get("error", {}).get("name") == "ArtifactError", (case, js)
+        field = re.match(r"invalid manifest: ([^ :]+)", python)
+        if field:
+            assert js["error"]["message"].startswith(f"invalid manifest: {field.group(1)}"), (python, js)
