@@ -160,9 +160,20 @@ def test_repr_is_one_short_line(heads, tmp_path):
     lin = torch.nn.Linear(4, 2)
     torch_wasm_backend.save_training(lin, "mse", {"name": "sgd", "lr": 0.1}, (torch.randn(3, 4), torch.randn(3, 2)),
                                      tmp_path / "t.wasm")
-    text = repr(load(tmp_path / "t.wasm"))
+    trainer = load(tmp_path / "t.wasm")
+    text = repr(trainer)
     assert text.startswith("<LoadedTrainer train_step(input: float32[3, 4], target: float32[3, 2]) -> loss, "
                            "3 state tensors, "), text
+    # train_step takes names too; both calls see the same weights, so the same loss
+    x, y = np.ones((3, 4), np.float32), np.zeros((3, 2), np.float32)
+    start = trainer.get_weights()
+    by_position = trainer.train_step(x, y)
+    trainer.set_weights(start)
+    assert trainer.train_step(x, target=y) == by_position
+    trainer.set_weights(start)
+    assert trainer.train_step(input=x, target=y) == by_position
+    with pytest.raises(ArtifactError, match="train_step takes input, target; missing: target"):
+        trainer.train_step(input=x)
 
 
 # --------------------------------------------------------------------------- JavaScript
