@@ -45,10 +45,15 @@ from .wasm_binary import (  # noqa: F401
 )
 
 
-def _shape_text(spec, symbols: dict) -> str:
+def _dims_text(spec, symbols: dict) -> str:
+    """``[2, 1..64, 12]``: a dynamic size as its range."""
     dims = [f"{symbols[d]['min']}..{symbols[d]['max']}" if isinstance(d, str) and d in symbols
             else str(d) if isinstance(d, int) else "?" for d in spec["shape"]]
-    return f"{spec['dtype']}[{', '.join(dims)}]"
+    return f"[{', '.join(dims)}]"
+
+
+def _shape_text(spec, symbols: dict) -> str:
+    return spec["dtype"] + _dims_text(spec, symbols)
 
 
 def _list_text(specs, symbols: dict, limit: int = 3) -> str:
@@ -189,8 +194,8 @@ class LoadedModel:
         binding, where = {}, {}
         for arr, spec in zip(arrays, self.manifest["inputs"]):
             if arr.ndim != len(spec["shape"]):
-                raise ArtifactError(f"input {spec['name']!r}: expected {len(spec['shape'])} dims "
-                                    f"(shape {_shape_text(spec, self._symbols)}), got shape {list(arr.shape)}")
+                raise ArtifactError(f"input {spec['name']!r}: expected shape {_dims_text(spec, self._symbols)}, "
+                                    f"got {list(arr.shape)}")
             for dim, (d, size) in enumerate(zip(spec["shape"], arr.shape)):
                 if isinstance(d, str):
                     sym = self._symbols[d]
