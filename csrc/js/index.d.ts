@@ -21,10 +21,15 @@ export declare const ARRAY_TYPES: {
   bool: Uint8ArrayConstructor;
 };
 
-/** Raised for a source that is not an artifact, an unsupported format version, inputs of the
- *  wrong kind, length or number, and traps inside forward(). */
+/** Raised for a source that is not an artifact, an unsupported format version, a manifest
+ *  field of the wrong type or outside memory (the message names the field, e.g.
+ *  `invalid manifest: outputs[1].strides[0]: ...`), inputs of the wrong kind, length or number,
+ *  dynamic sizes outside their range (`input "x" dim 0: size 80 is outside [1, 64] ...`), and
+ *  traps inside forward() (the manifest's message for the trapping function first, when it has one). */
 export declare class ArtifactError extends Error {
   name: "ArtifactError";
+  /** For a trap explained by `manifest.traps`: the wasm function that trapped. */
+  wasmFunction?: string;
 }
 
 export interface ManifestTensor {
@@ -41,7 +46,15 @@ export interface ManifestOutput extends ManifestTensor {
   strides: Dim[];
 }
 
-/** The JSON in the module's "torch_wasm_backend.manifest" custom section. */
+/** The structure a model returned, over the indices of `Manifest.outputs`. */
+export type OutputTree =
+  | { tensor: number }
+  | { tuple: OutputTree[] }
+  | { list: OutputTree[] }
+  | { dict: [string | number | boolean | null, OutputTree][] };
+
+/** The JSON in the module's "torch_wasm_backend.manifest" custom section. Every field the
+ *  loader reads is checked (checkManifest) before use; unknown fields are allowed. */
 export interface Manifest {
   format?: string;
   /** Dynamic sizes: written as i32 at `offset` before each call; any value in [min, max]. */
@@ -61,6 +74,10 @@ export interface Manifest {
   requires: { simd128: boolean; relaxed_simd: boolean; threads: boolean };
   options?: Record<string, unknown>;
   tools: Record<string, string>;
+  /** Optional: a message in the model's terms per wasm function name, used when that function traps. */
+  traps?: Record<string, string>;
+  /** Optional: the structure the model returned (absent: one output bare, several as an array). */
+  output_tree?: OutputTree;
   [key: string]: unknown;
 }
 
@@ -91,9 +108,17 @@ export interface TimedRun {
   minMs: number;
 }
 
-/** Inputs: typed arrays in manifest order, an object keyed by input name, or (for a model
- *  with one input) a single typed array. */
-export type Inputs = TypedArray[] | Record<string, TypedArray> | TypedArray;
+/** One input. An int64 input also takes an Int32Array or a plain array of integers (numbers,
+ *  exact up to ±(2^53 - 1), or bigints), widened to a BigInt64Array; a non-integer or an
+ *  inexact number is an ArtifactError. */
+export type InputArray = TypedArray | Int32Array | (number | bigint)[];
+
+/** Inputs: arrays in manifest order, an object keyed by input name, or (for a model with one
+ *  input) a single typed array. */
+export type Inputs = InputArray[] | Record<string, InputArray> | TypedArray;
+
+/** The outputs in the structure the model returned: tuples and lists as arrays, dicts as objects. */
+export type StructuredOutputs = Output | StructuredOutputs[] | { [key: string]: StructuredOutputs };
 
 export declare class Model {
   readonly manifest: Manifest;
@@ -104,11 +129,16 @@ export declare class Model {
   readonly outputs: readonly OutputSpec[];
   /** performance.now() time of the last forward() call, in milliseconds (NaN before a run). */
   readonly lastRunMs: number;
-  /** Check and copy the inputs in, call forward(), copy the outputs out. */
   /** Dynamic dimensions by name (empty for a static model). */
   readonly symbols: Readonly<Record<string, { name: string; min: number; max: number; offset: number }>>;
-  /** `sizes` sets dynamic dimensions ({name: n}) that the input lengths do not imply. */
+  /** `sizes` sets dynamic dimensions ({name: n}) that the input lengths do not imply.
+   *  Returns the outputs in manifest order, each with its name. */
   run(inputs: Inputs, options?: { sizes?: Record<string, number> }): Output[];
+  /** Like run(), keyed by output name ({logits: Output, ...}; for a model that returned a
+   *  dict, its keys). Two outputs of the same name are an ArtifactError. */
+  runNamed(inputs: Inputs, options?: { sizes?: Record<string, number> }): Record<string, Output>;
+  /** Like run(), in the structure the model returned (manifest.output_tree). */
+  runStructured(inputs: Inputs, options?: { sizes?: Record<string, number> }): StructuredOutputs;
   /** `warmup` untimed runs (default 1), then `repeat` timed ones (default 10). */
   runTimed(inputs: Inputs, options?: { warmup?: number; repeat?: number; sizes?: Record<string, number> }): TimedRun;
 }
@@ -121,7 +151,7 @@ export declare class Trainer extends Model {
   /** State tensors: "param:<name>", "buffer:<name>", "optimizer:<param>:<slot>", "optimizer:step". */
   readonly state: readonly TensorSpec[];
   /** Forward, loss, backward and optimizer update in WebAssembly; returns the batch loss before the update. */
-  trainStep(inputs: Inputs, target: TypedArray): number;
+  trainStep(inputs: Inputs, target: InputArray): number;
   /** Copies of the state tensors whose names start with `prefix` (all by default). */
   getWeights(prefix?: string): Record<string, TypedArray>;
   /** Overwrite state tensors by name (any subset); all are checked before any is written. */
@@ -139,10 +169,14 @@ export interface LoadOptions {
  *  a fetch Response, or an already compiled module. */
 export type Source = string | URL | ArrayBuffer | ArrayBufferView | Response | WebAssembly.Module;
 
-/** Compile and instantiate an artifact written by torch_wasm_backend.save(). */
 /** A manifest size: a number, a dynamic dimension's name, or a polynomial of them. */
 export type Dim = number | string | { poly: [number, Record<string, number>][] };
 export declare function evalDim(d: Dim, sizes: Record<string, number>): number;
+/** Check every field the loader reads; returns the manifest or throws an ArtifactError naming the field. */
+export declare function checkManifest(manifest: unknown): Manifest;
+/** Check that every tensor of a checked manifest lies inside `memoryBytes` for these dynamic sizes. */
+export declare function checkExtents(manifest: Manifest, sizes: Record<string, number>, memoryBytes: number): void;
 
-/** Resolves to a Trainer for a trainable artifact, a Model otherwise. */
+/** Compile, check and instantiate an artifact written by torch_wasm_backend.save(); resolves
+ *  to a Trainer for a trainable artifact, a Model otherwise. */
 export declare function load(source: Source | PromiseLike<Response>, options?: LoadOptions): Promise<Model | Trainer>;

@@ -3,13 +3,21 @@
 //
 //   import { load } from "./loader.mjs";
 //   const model = await load("model.wasm");
-//   const [y] = model.run([new Float32Array(model.inputs[0].size)]);
+//   const [y] = model.run([new Float32Array(model.inputs[0].size)]);   // outputs by position
+//   const { logits } = model.runNamed({ x });                          // outputs by name
 //
 // The module imports nothing and exports `memory`, `forward` and `prepare`; the weights are
 // baked into a data segment. A custom section holds a JSON manifest with the byte offset,
 // shape and dtype of every input and output. Running = write each input (C-contiguous) at
 // its offset, call forward(), copy each output out as a strided view at its offset.
-// Reference semantics: torch_wasm_backend/runtime/artifact.py.
+// Reference semantics: torch_wasm_backend/runtime/artifact.py and runtime/manifest.py.
+//
+// The file is untrusted: checkManifest() checks every field the loader reads (types,
+// ranges, symbol references, dtypes, exports) and checkExtents() checks that every tensor
+// lies inside linear memory for the sizes of a call, before any view of memory is made.
+// Errors are ArtifactErrors naming the field (`invalid manifest: outputs[1].strides[0]: ...`).
+// A trap inside forward() becomes an ArtifactError with the manifest's message for the
+// function that trapped (manifest.traps, e.g. "embedding: index out of range [0, 50)").
 //
 // A trainable artifact (torch_wasm_backend.save_training) loads as a Trainer: a Model whose
 // run() is the eval-mode forward, plus trainStep(inputs, target) (forward, loss, backward
@@ -78,26 +86,230 @@ export async function load(source, options = {}) {
     throw new ArtifactError(`the artifact does not compile: ${e.message} (artifacts need WebAssembly ` +
                             "SIMD128: Chrome/Edge 91+, Firefox 89+, Safari 16.4+, Node 16.4+)", { cause: e });
   }
+  const manifest = checkManifest(parseManifest(module));
+  const imports = WebAssembly.Module.imports(module);
+  if (imports.length) {
+    throw new ArtifactError(`the module imports ${imports.length} thing(s); an artifact imports nothing`);
+  }
+  const have = Object.fromEntries(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));
+  const names = exportNames(manifest);
+  const needed = { [names.memory]: "memory", [names.forward]: "function" };
+  if (manifest.kind === "trainer") {
+    Object.assign(needed, { [names.prepare]: "function", [names.train_step]: "function" });
+  }
+  for (const [name, kind] of Object.entries(needed)) {
+    if (have[name] !== kind) {
+      throw new ArtifactError(`the module does not export a ${kind} named "${name}" ` +
+                              `(exports: ${Object.keys(have).join(", ")})`);
+    }
+  }
+  let instance;
+  try {
+    instance = await WebAssembly.instantiate(module, {});
+  } catch (e) { // e.g. a data segment outside memory
+    throw new ArtifactError(`the artifact could not be instantiated: ${e.message}`, { cause: e });
+  }
+  return manifest.kind === "trainer" ? new Trainer(manifest, module, instance) : new Model(manifest, module, instance);
+}
+
+// --------------------------------------------------------------------------- manifest checks
+// The same checks, paths and bounds as torch_wasm_backend/runtime/manifest.py.
+
+const MAX_INT = Number.MAX_SAFE_INTEGER; // 2^53 - 1: sizes, offsets and strides are exact below it
+const MAX_POWER = 8;
+const MAX_RANK = 64;
+const MAX_TREE_DEPTH = 64;
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+const has = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
+
+function show(v) {
+  try {
+    const s = JSON.stringify(v);
+    return s === undefined ? typeof v : s.slice(0, 80);
+  } catch {
+    return typeof v;
+  }
+}
+
+function fail(path, what, value) {
+  throw new ArtifactError(`invalid manifest: ${path}: ${what}, got ${show(value)}`);
+}
+
+function checkInt(v, path, lo = 0, hi = MAX_INT) {
+  if (!Number.isInteger(v) || v < lo || v > hi) fail(path, `expected an integer in [${lo}, ${hi}]`, v);
+  return v;
+}
+
+function checkStr(v, path) {
+  if (typeof v !== "string" || v === "") fail(path, "expected a non-empty string", v);
+  return v;
+}
+
+function checkList(v, path, maxLen = 1 << 20) {
+  if (!Array.isArray(v) || v.length > maxLen) {
+    fail(path, `expected a list${maxLen < 1 << 20 ? ` of at most ${maxLen} entries` : ""}`, v);
+  }
+  return v;
+}
+
+function checkObject(v, path) {
+  if (!isObject(v)) fail(path, "expected an object", v);
+  return v;
+}
+
+function checkDim(d, path, symbols, isStatic) {
+  if (Number.isInteger(d)) return void checkInt(d, path);
+  if (isStatic) return fail(path, "expected a non-negative integer (this part of the artifact has static shapes)", d);
+  if (typeof d === "string") {
+    if (!has(symbols, d)) fail(path, `unknown symbol (symbols: ${Object.keys(symbols).join(", ")})`, d);
+    return;
+  }
+  if (!isObject(d) || Object.keys(d).length !== 1 || !has(d, "poly")) {
+    return fail(path, 'expected an integer, a symbol name or {"poly": [...]}', d);
+  }
+  checkList(d.poly, `${path}.poly`, 64).forEach((term, i) => {
+    if (!Array.isArray(term) || term.length !== 2) {
+      fail(`${path}.poly[${i}]`, "expected [coefficient, {symbol: power}]", term);
+    }
+    checkInt(term[0], `${path}.poly[${i}][0]`, -MAX_INT, MAX_INT);
+    for (const [sym, p] of Object.entries(checkObject(term[1], `${path}.poly[${i}][1]`))) {
+      if (!has(symbols, sym)) fail(`${path}.poly[${i}][1]`, `unknown symbol ${JSON.stringify(sym)}`, term[1]);
+      checkInt(p, `${path}.poly[${i}][1].${sym}`, 0, MAX_POWER);
+    }
+  });
+}
+
+function checkTensor(s, path, symbols, strides, isStatic = false) {
+  checkObject(s, path);
+  for (const key of ["name", "shape", "dtype", "offset", ...(strides ? ["strides"] : [])]) {
+    if (!has(s, key)) fail(path, `missing field "${key}"`, Object.keys(s));
+  }
+  checkStr(s.name, `${path}.name`);
+  if (typeof s.dtype !== "string" || !has(ARRAY_TYPES, s.dtype)) {
+    fail(`${path}.dtype`, `expected one of ${Object.keys(ARRAY_TYPES).join(", ")}`, s.dtype);
+  }
+  checkList(s.shape, `${path}.shape`, MAX_RANK)
+    .forEach((d, i) => checkDim(d, `${path}.shape[${i}]`, symbols, isStatic));
+  checkDim(s.offset, `${path}.offset`, symbols, isStatic);
+  if (strides) {
+    if (checkList(s.strides, `${path}.strides`, MAX_RANK).length !== s.shape.length) {
+      fail(`${path}.strides`, `expected ${s.shape.length} strides (one per dim of shape)`, s.strides);
+    }
+    s.strides.forEach((d, i) => checkDim(d, `${path}.strides[${i}]`, symbols, isStatic));
+  }
+}
+
+function checkTensors(list, path, symbols, strides, { isStatic = false, unique = true } = {}) {
+  const names = new Set();
+  checkList(list, path).forEach((s, i) => {
+    checkTensor(s, `${path}[${i}]`, symbols, strides, isStatic);
+    if (unique && names.has(s.name)) fail(`${path}[${i}].name`, "duplicate name", s.name);
+    names.add(s.name);
+  });
+}
+
+function checkTree(tree, nOutputs, path = "output_tree", depth = 0) {
+  if (depth > MAX_TREE_DEPTH) fail(path, `nested deeper than ${MAX_TREE_DEPTH} levels`, "...");
+  const kind = isObject(tree) && Object.keys(tree).length === 1 ? Object.keys(tree)[0] : null;
+  if (!["tensor", "tuple", "list", "dict"].includes(kind)) {
+    fail(path, 'expected one of {"tensor": k}, {"tuple": [...]}, {"list": [...]}, {"dict": [[key, ...], ...]}',
+         depth < 4 ? tree : "...");
+  }
+  const value = tree[kind];
+  if (kind === "tensor") return void checkInt(value, `${path}.tensor`, 0, nOutputs - 1);
+  if (kind !== "dict") {
+    checkList(value, `${path}.${kind}`).forEach((t, i) => checkTree(t, nOutputs, `${path}.${kind}[${i}]`, depth + 1));
+    return;
+  }
+  const keys = new Set();
+  checkList(value, `${path}.dict`).forEach((item, i) => {
+    if (!Array.isArray(item) || item.length !== 2) {
+      fail(`${path}.dict[${i}]`, "expected [key, subtree]", depth < 4 ? item : "...");
+    }
+    if (item[0] !== null && !["string", "number", "boolean"].includes(typeof item[0])) {
+      fail(`${path}.dict[${i}][0]`, "expected a string or number key", item[0]);
+    }
+    if (keys.has(item[0])) fail(`${path}.dict[${i}][0]`, "duplicate key", item[0]);
+    keys.add(item[0]);
+    checkTree(item[1], nOutputs, `${path}.dict[${i}][1]`, depth + 1);
+  });
+}
+
+function parseManifest(module) {
   const sections = WebAssembly.Module.customSections(module, MANIFEST_SECTION);
   if (sections.length === 0) {
     throw new ArtifactError(`no "${MANIFEST_SECTION}" custom section: not a torch_wasm_backend artifact`);
   }
-  const manifest = JSON.parse(new TextDecoder().decode(sections[0]));
+  let manifest;
+  try {
+    manifest = JSON.parse(new TextDecoder().decode(sections[0]));
+  } catch (e) {
+    throw new ArtifactError(`the manifest is not valid JSON (${e.name}: ${String(e.message).slice(0, 200)})`);
+  }
+  if (!isObject(manifest)) {
+    throw new ArtifactError(`the manifest is a JSON ${Array.isArray(manifest) ? "list" : typeof manifest}, ` +
+                            "expected an object");
+  }
   if (manifest.format_version !== FORMAT_VERSION) {
-    throw new ArtifactError(`artifact format version ${manifest.format_version} is not supported ` +
+    throw new ArtifactError(`artifact format version ${show(manifest.format_version)} is not supported ` +
                             `(this loader reads version ${FORMAT_VERSION})`);
   }
-  const instance = await WebAssembly.instantiate(module, {});
-  return manifest.kind === "trainer" ? new Trainer(manifest, module, instance) : new Model(manifest, module, instance);
+  return manifest;
 }
 
-function isRowMajor(shape, strides) {
-  let expected = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    if (shape[d] !== 1 && strides[d] !== expected) return false;
-    expected *= shape[d];
+/** Check the fields the loader reads (types, ranges, references between them); returns `m`.
+ *  Unknown keys are allowed (newer writers may add some). Throws an ArtifactError naming the field. */
+export function checkManifest(m) {
+  checkObject(m, "manifest");
+  if (has(m, "kind") && m.kind !== null && m.kind !== "trainer") fail("kind", 'expected "trainer" or no kind', m.kind);
+  const symbols = {};
+  checkList(m.symbols ?? [], "symbols", 256).forEach((s, i) => {
+    const path = `symbols[${i}]`;
+    checkObject(s, path);
+    const name = checkStr(s.name, `${path}.name`);
+    if (has(symbols, name)) fail(`${path}.name`, "duplicate symbol", name);
+    const lo = checkInt(s.min, `${path}.min`, 0, 2 ** 31 - 1);
+    checkInt(s.max, `${path}.max`, lo, 2 ** 31 - 1);
+    checkInt(s.offset, `${path}.offset`);
+    symbols[name] = s;
+  });
+  for (const key of ["inputs", "outputs", "memory"]) {
+    if (!has(m, key)) fail("manifest", `missing field "${key}"`, Object.keys(m));
   }
-  return true;
+  checkTensors(m.inputs, "inputs", symbols, false);
+  checkTensors(m.outputs, "outputs", symbols, true, { unique: false });
+  const inDims = new Set(m.inputs.flatMap((s) => s.shape.filter((d) => typeof d === "string")));
+  Object.keys(symbols).forEach((name, i) => {
+    if (!inDims.has(name)) {
+      fail(`symbols[${i}]`, "not a dimension of any input (its size is read from the inputs)", name);
+    }
+  });
+  checkObject(m.memory, "memory");
+  checkInt(m.memory.pages, "memory.pages", 0, 65536);
+  checkInt(m.memory.bytes, "memory.bytes");
+  for (const [k, v] of Object.entries(checkObject(m.exports ?? {}, "exports"))) checkStr(v, `exports.${k}`);
+  for (const [k, v] of Object.entries(checkObject(m.requires ?? {}, "requires"))) {
+    if (typeof v !== "boolean") fail(`requires.${k}`, "expected true or false", v);
+  }
+  for (const [k, v] of Object.entries(checkObject(m.traps ?? {}, "traps"))) checkStr(v, `traps.${k}`);
+  if (has(m, "output_tree")) checkTree(m.output_tree, m.outputs.length);
+  if (m.kind === "trainer") {
+    if (Object.keys(symbols).length) {
+      fail("symbols", "a trainer has static shapes; expected no symbols", Object.keys(symbols));
+    }
+    const step = checkObject(m.train_step, "train_step");
+    checkTensors(step.inputs, "train_step.inputs", symbols, false, { isStatic: true });
+    if (!step.inputs.length) fail("train_step.inputs", "expected at least the target", step.inputs);
+    if (!checkList(step.outputs, "train_step.outputs").length) {
+      fail("train_step.outputs", "expected the loss", step.outputs);
+    }
+    checkTensor(step.outputs[0], "train_step.outputs[0]", symbols, false, true);
+    if (step.outputs[0].shape.some((d) => d !== 1)) {
+      fail("train_step.outputs[0].shape", "expected one element (the loss)", step.outputs[0].shape);
+    }
+    checkTensors(m.state, "state", symbols, false, { isStatic: true });
+  }
+  return m;
 }
 
 /** A manifest size: a number, a symbol name (a dynamic dimension), or
@@ -114,19 +326,158 @@ export function evalDim(d, sizes) {
   return total;
 }
 
+function checkExtent(s, sizes, memoryBytes, path, withStrides) {
+  const where = Object.keys(sizes).length ? JSON.stringify(sizes) : "static";
+  const shape = s.shape.map((d) => evalDim(d, sizes));
+  const offset = evalDim(s.offset, sizes);
+  shape.forEach((n, i) => {
+    if (!Number.isInteger(n) || n < 0 || n > memoryBytes) {
+      throw new ArtifactError(`invalid manifest: ${path}.shape[${i}] is ${n} with sizes ${where}, ` +
+                              `outside [0, ${memoryBytes}] (the memory size in bytes)`);
+    }
+  });
+  let last = product(shape) - 1;
+  if (withStrides) {
+    const strides = s.strides.map((d) => evalDim(d, sizes));
+    strides.forEach((n, i) => {
+      if (!Number.isInteger(n) || n < 0 || n > memoryBytes) {
+        throw new ArtifactError(`invalid manifest: ${path}.strides[${i}] is ${n} with sizes ${where}, ` +
+                                `outside [0, ${memoryBytes}]`);
+      }
+    });
+    last = shape.reduce((acc, n, d) => acc + (n - 1) * strides[d], 0);
+  }
+  if (shape.includes(0)) return;
+  const end = offset + (last + 1) * ARRAY_TYPES[s.dtype].BYTES_PER_ELEMENT;
+  if (!Number.isInteger(offset) || offset < 0 || !(end <= memoryBytes)) {
+    throw new ArtifactError(`invalid manifest: ${path} spans bytes [${offset}, ${end}) with sizes ${where}, ` +
+                            `outside the module's memory of ${memoryBytes} bytes`);
+  }
+}
+
+/** Every input, output (and trainer tensor) and size slot, with the dynamic sizes `sizes`,
+ *  lies inside `memoryBytes` of linear memory; throws an ArtifactError naming the field. */
+export function checkExtents(m, sizes, memoryBytes) {
+  (m.symbols ?? []).forEach((s, i) => {
+    if (s.offset + 4 > memoryBytes) {
+      throw new ArtifactError(`invalid manifest: symbols[${i}].offset ${s.offset} is outside the module's ` +
+                              `memory of ${memoryBytes} bytes`);
+    }
+  });
+  m.inputs.forEach((s, i) => checkExtent(s, sizes, memoryBytes, `inputs[${i}]`, false));
+  m.outputs.forEach((s, i) => checkExtent(s, sizes, memoryBytes, `outputs[${i}]`, true));
+  if (m.kind === "trainer") {
+    m.train_step.inputs.forEach((s, i) => checkExtent(s, {}, memoryBytes, `train_step.inputs[${i}]`, false));
+    checkExtent(m.train_step.outputs[0], {}, memoryBytes, "train_step.outputs[0]", false);
+    m.state.forEach((s, i) => checkExtent(s, {}, memoryBytes, `state[${i}]`, false));
+  }
+}
+
+function exportNames(m) {
+  return { memory: "memory", forward: "forward", prepare: "prepare", train_step: "train_step", ...m.exports };
+}
+
+// --------------------------------------------------------------------------- traps
+/** {function index: name} from the module's "name" custom section (subsection 1). */
+function functionNames(module) {
+  const names = new Map();
+  const [section] = WebAssembly.Module.customSections(module, "name");
+  if (!section) return names;
+  const bytes = new Uint8Array(section);
+  let pos = 0;
+  const u32 = () => {
+    let result = 0, shift = 0, byte;
+    do {
+      if (pos >= bytes.length || shift > 28) throw new RangeError("malformed name section");
+      byte = bytes[pos++];
+      result += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80);
+    return result;
+  };
+  try {
+    while (pos < bytes.length) {
+      const id = bytes[pos++], size = u32(), end = pos + size;
+      if (id === 1) {
+        for (let n = u32(); n > 0; n--) {
+          const index = u32(), len = u32();
+          names.set(index, new TextDecoder().decode(bytes.subarray(pos, pos + len)));
+          pos += len;
+        }
+      }
+      pos = end;
+    }
+  } catch {
+    // a malformed name section only costs the trap messages their function names
+  }
+  return names;
+}
+
+/** Names of the wasm functions on a trap's stack, innermost first (engines write each frame
+ *  with its function index as "wasm-function[N]": V8, SpiderMonkey and JavaScriptCore). */
+function trapFrames(error, names) {
+  const stack = String(error?.stack ?? "");
+  return [...stack.matchAll(/wasm-function\[(\d+)\]/g)].map((m) => names.get(Number(m[1])) ?? null);
+}
+
+// --------------------------------------------------------------------------- inputs and outputs
+function isRowMajor(shape, strides) {
+  let expected = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (shape[d] !== 1 && strides[d] !== expected) return false;
+    expected *= shape[d];
+  }
+  return true;
+}
+
 function spec(s, withStrides, sizes = {}) {
   const shape = s.shape.map((d) => evalDim(d, sizes));
-  const dynamic = shape.some((n) => n === undefined);
+  const dynamic = shape.some((n) => !Number.isInteger(n));
   const out = { name: s.name, shape: dynamic ? [...s.shape] : shape, dtype: s.dtype,
                 offset: dynamic ? s.offset : evalDim(s.offset, sizes), size: dynamic ? NaN : product(shape) };
-  if (!(s.dtype in ARRAY_TYPES)) throw new ArtifactError(`${s.name}: unsupported dtype ${s.dtype}`);
   if (withStrides) out.strides = dynamic ? [...s.strides] : s.strides.map((d) => evalDim(d, sizes));
   return Object.freeze(out);
 }
 
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** An int64 input given as an Int32Array or an array of integers (numbers or bigints),
+ *  widened to a BigInt64Array; anything else is returned as it is (and rejected by _check). */
+function widenInt64(x, where) {
+  if (x instanceof Int32Array) return BigInt64Array.from(x, (v) => BigInt(v));
+  if (!Array.isArray(x)) return x;
+  const out = new BigInt64Array(x.length);
+  x.forEach((v, i) => {
+    if (typeof v === "bigint") {
+      if (v > INT64_MAX || v < -INT64_MAX - 1n) {
+        throw new ArtifactError(`${where}: element ${i} is ${v}, outside int64`);
+      }
+      out[i] = v;
+    } else if (typeof v !== "number" || !Number.isInteger(v)) {
+      throw new ArtifactError(`${where}: element ${i} is ${show(v)}, not an integer`);
+    } else if (!Number.isSafeInteger(v)) {
+      throw new ArtifactError(`${where}: element ${i} is ${v}, outside ±(2^53 - 1) where numbers are exact; ` +
+                              "pass a BigInt64Array");
+    } else {
+      out[i] = BigInt(v);
+    }
+  });
+  return out;
+}
+
+/** The structure of manifest.output_tree with `outputs` at its leaves: tuples and lists as
+ *  arrays, dicts as objects; without a tree, one output bare and several as an array. */
+function unflatten(tree, outputs) {
+  if (tree === undefined) return outputs.length === 1 ? outputs[0] : outputs;
+  const [kind] = Object.keys(tree);
+  if (kind === "tensor") return outputs[tree.tensor];
+  if (kind === "dict") return Object.fromEntries(tree.dict.map(([k, t]) => [String(k), unflatten(t, outputs)]));
+  return tree[kind].map((t) => unflatten(t, outputs));
+}
+
 export class Model {
   constructor(manifest, module, instance) {
-    const names = { memory: "memory", forward: "forward", prepare: "prepare", ...manifest.exports };
+    const names = exportNames(manifest);
     this.manifest = manifest;
     this.module = module;
     this.instance = instance;
@@ -137,27 +488,60 @@ export class Model {
     }
     /** Dynamic dimensions: {name: {min, max, offset}}; empty for a static model. */
     this.symbols = Object.freeze(Object.fromEntries((manifest.symbols || []).map((s) => [s.name, s])));
+    checkExtents(manifest, Object.fromEntries(Object.values(this.symbols).map((s) => [s.name, s.max])),
+                 this.memory.buffer.byteLength);
     this.inputs = Object.freeze(manifest.inputs.map((s) => spec(s, false)));
     this.outputs = Object.freeze(manifest.outputs.map((s) => spec(s, true)));
+    this._traps = manifest.traps ?? {};
+    this._functionNames = null; // read from the name section at the first trap
     this.lastRunMs = NaN;
+  }
+
+  /** "input "x" dim 0": where a dynamic size first appears in the inputs. */
+  _whereSymbol(name) {
+    for (const s of this.manifest.inputs) {
+      const d = s.shape.indexOf(name);
+      if (d >= 0) return `input "${s.name}" dim ${d}`;
+    }
+    return `dynamic size ${name}`;
   }
 
   /** The sizes of the dynamic dimensions for these inputs: from `sizes`, else inferred from
    *  each input's length (one unknown dimension per input). Checked against their ranges. */
   _bind(arrays, sizes) {
     const bound = { ...sizes };
+    const given = new Set(Object.keys(sizes));
+    const unknownSizes = Object.keys(sizes).filter((k) => !has(this.symbols, k));
+    if (unknownSizes.length) {
+      const known = Object.keys(this.symbols).map((k) => `${k} (${this._whereSymbol(k)})`);
+      throw new ArtifactError(`run(): unknown size name(s) ${unknownSizes.join(", ")} in {sizes}; the dynamic ` +
+                              `sizes are ${known.join(", ") || "none (the model has static shapes)"}`);
+    }
     this.manifest.inputs.forEach((s, i) => {
-      const unknown = s.shape.filter((d) => typeof d === "string" && !(d in bound));
-      if (unknown.length === 1 && arrays[i] && "length" in arrays[i]) {
-        const rest = product(s.shape.filter((d) => d !== unknown[0]).map((d) => evalDim(d, bound)));
-        if (rest > 0) bound[unknown[0]] = arrays[i].length / rest;
+      const unknown = [...new Set(s.shape.filter((d) => typeof d === "string" && !has(bound, d)))];
+      if (unknown.length !== 1 || !arrays[i] || typeof arrays[i].length !== "number") return;
+      const dim = s.shape.indexOf(unknown[0]);
+      const count = s.shape.filter((d) => d === unknown[0]).length;
+      const rest = product(s.shape.filter((d) => d !== unknown[0]).map((d) => evalDim(d, bound)));
+      if (!(rest > 0) || count !== 1) return;
+      const n = arrays[i].length / rest;
+      if (!Number.isInteger(n)) {
+        const dims = s.shape.map((d) => (d === unknown[0] ? "?" : evalDim(d, bound)));
+        throw new ArtifactError(`input "${s.name}" dim ${dim}: ${arrays[i].length} elements is not a multiple ` +
+                                `of ${rest} (shape ${fmtShape(dims)})`);
       }
+      bound[unknown[0]] = n;
     });
     for (const [name, sym] of Object.entries(this.symbols)) {
       const v = bound[name];
+      const where = this._whereSymbol(name) + (given.has(name) ? ` (sizes.${name})` : "");
+      if (v === undefined) {
+        throw new ArtifactError(`${where}: its size cannot be inferred from the input's length; pass ` +
+                                `run(inputs, {sizes: {${name}: n}})`);
+      }
       if (!Number.isInteger(v) || v < sym.min || v > sym.max) {
-        throw new ArtifactError(`dynamic size ${name} = ${v}: must be an integer in [${sym.min}, ${sym.max}] ` +
-                                `(pass run(inputs, {sizes: {${name}: n}}) or inputs whose lengths imply it)`);
+        throw new ArtifactError(`${where}: size ${v} is outside [${sym.min}, ${sym.max}] ` +
+                                "(the range the artifact was saved for)");
       }
     }
     return bound;
@@ -165,12 +549,14 @@ export class Model {
 
   /** inputs: an array of typed arrays in manifest order, an object keyed by input name, or
    *  (for a one-input model) a single typed array. `sizes` sets dynamic dimensions
-   *  ({name: n}) when the input lengths do not. Returns [{name, shape, dtype, data}]. */
+   *  ({name: n}) when the input lengths do not. Returns [{name, shape, dtype, data}] in the
+   *  order of the manifest's outputs. */
   run(inputs, { sizes = {} } = {}) {
     let ins = this.inputs, outs = this.outputs;
     const given = this._arrange(inputs);
     if (Object.keys(this.symbols).length) {
       const bound = this._bind(given, sizes);
+      checkExtents(this.manifest, bound, this.memory.buffer.byteLength); // before any view
       ins = this.manifest.inputs.map((s) => spec(s, false, bound));
       outs = this.manifest.outputs.map((s) => spec(s, true, bound));
       const view = new DataView(this.memory.buffer);
@@ -180,6 +566,24 @@ export class Model {
     ins.forEach((s, i) => this._write(s, arrays[i]));
     this._timed(this._forward, "forward");
     return outs.map((s) => ({ name: s.name, shape: [...s.shape], dtype: s.dtype, data: this._read(s) }));
+  }
+
+  /** Like run(), but the outputs keyed by their names ({logits: {name, shape, dtype, data}, ...});
+   *  for a model that returned a dict, the names are its keys. */
+  runNamed(inputs, options) {
+    const outputs = this.run(inputs, options);
+    const seen = new Set();
+    for (const o of outputs) {
+      if (seen.has(o.name)) throw new ArtifactError(`two outputs are named "${o.name}"; use run() (by position)`);
+      seen.add(o.name);
+    }
+    return Object.fromEntries(outputs.map((o) => [o.name, o]));
+  }
+
+  /** Like run(), but in the structure the model returned (manifest.output_tree): tuples and
+   *  lists as arrays, dicts as objects; older artifacts: one output bare, several as an array. */
+  runStructured(inputs, options) {
+    return unflatten(this.manifest.output_tree, this.run(inputs, options));
   }
 
   /** Run `warmup` + `repeat` times; returns the last outputs and forward() times in ms.
@@ -206,10 +610,26 @@ export class Model {
     try {
       fn();
     } catch (e) {
-      throw new ArtifactError(`${name}() trapped: ${e.message}`, { cause: e });
+      throw this._trapError(e, name);
     } finally {
       this.lastRunMs = now() - t0;
     }
+  }
+
+  /** The manifest's message for the innermost function on the stack that has one, then the
+   *  engine's own message; `error.wasmFunction` names that function. */
+  _trapError(e, name) {
+    if (Object.keys(this._traps).length && e instanceof WebAssembly.RuntimeError) {
+      this._functionNames ??= functionNames(this.module);
+      const func = trapFrames(e, this._functionNames).find((f) => f !== null && has(this._traps, f));
+      if (func !== undefined) {
+        const error = new ArtifactError(`${this._traps[func]} (${name}() trapped in wasm function ` +
+                                        `"${func}": ${e.message})`, { cause: e });
+        error.wasmFunction = func;
+        return error;
+      }
+    }
+    return new ArtifactError(`${name}() trapped: ${e.message}`, { cause: e });
   }
 
   _arrange(inputs) {
@@ -228,7 +648,7 @@ export class Model {
     const takes = `the model takes ${names.join(", ")}`;
     const extra = Object.keys(inputs).filter((k) => !names.includes(k));
     if (extra.length) throw new ArtifactError(`unknown input(s) ${extra.join(", ")}; ${takes}`);
-    const missing = names.filter((k) => !(k in inputs));
+    const missing = names.filter((k) => !has(inputs, k));
     if (missing.length) throw new ArtifactError(`missing input(s) ${missing.join(", ")}; ${takes}`);
     return names.map((k) => inputs[k]);
   }
@@ -236,8 +656,10 @@ export class Model {
   _check(s, x) {
     const Want = ARRAY_TYPES[s.dtype];
     const where = `input "${s.name}" (shape ${fmtShape(s.shape)}, dtype ${s.dtype})`;
+    if (s.dtype === "int64") x = widenInt64(x, where);
     if (!(x instanceof Want)) {
-      throw new ArtifactError(`${where}: expected ${/^I/.test(Want.name) ? "an" : "a"} ${Want.name}, ` +
+      const widen = s.dtype === "int64" ? " (or an Int32Array or array of integers, which are widened)" : "";
+      throw new ArtifactError(`${where}: expected ${/^I/.test(Want.name) ? "an" : "a"} ${Want.name}${widen}, ` +
                               `got ${kindOf(x)}` +
                               (x instanceof Object && "length" in x ? ` of length ${x.length}` : ""));
     }
@@ -276,14 +698,15 @@ export class Model {
 export class Trainer extends Model {
   constructor(manifest, module, instance) {
     super(manifest, module, instance);
-    const names = manifest.exports;
+    const names = exportNames(manifest);
     this._trainStep = instance.exports[names.train_step];
     if (typeof this._trainStep !== "function") {
       throw new ArtifactError(`the module does not export a "${names.train_step}" function`);
     }
-    instance.exports[names.prepare]();
+    this._timed(instance.exports[names.prepare], "prepare");
     this.trainInputs = Object.freeze(manifest.train_step.inputs.map((s) => spec(s, false)));
-    this._loss = spec({ ...manifest.train_step.outputs[0], strides: [] }, true);
+    const loss = manifest.train_step.outputs[0];
+    this._loss = spec({ ...loss, strides: rowMajorStrides(loss.shape) }, true);
     /** The state tensors (parameters, buffers, optimizer state): [{name, shape, dtype, offset, size}]. */
     this.state = Object.freeze(manifest.state.map((s) => spec(s, false)));
   }
@@ -302,7 +725,7 @@ export class Trainer extends Model {
     const arrays = [...given, target].map((x, i) => this._check(this.trainInputs[i], x));
     arrays.forEach((x, i) => this._write(this.trainInputs[i], x));
     this._timed(this._trainStep, "train_step");
-    return this._read(this._loss)[0];
+    return Number(this._read(this._loss)[0]);
   }
 
   /** Copies of the state tensors by name; `prefix` selects some ("param:" for parameters). */
@@ -318,7 +741,7 @@ export class Trainer extends Model {
    *  and length; everything is checked before anything is written. */
   setWeights(weights) {
     const byName = Object.fromEntries(this.state.map((s) => [s.name, s]));
-    const unknown = Object.keys(weights).filter((k) => !(k in byName));
+    const unknown = Object.keys(weights).filter((k) => !has(byName, k));
     if (unknown.length) throw new ArtifactError(`unknown state name(s) ${unknown.join(", ")}; see trainer.state`);
     const checked = Object.entries(weights).map(([k, x]) => [byName[k], this._check(byName[k], x)]);
     for (const [s, x] of checked) this._write(s, x);

@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.e2e.js.models import LOADER, ROOT, raw, save_case
+from tests.e2e.js.models import ROOT, raw, save_case
 
 NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None,
                                 reason="node is not on PATH; install Node.js >= 18 to run the JS loader tests")
-RUNNER = ROOT / "tests" / "e2e" / "js" / "run_node.mjs"
+JS = ROOT / "tests" / "e2e" / "js"
+RUNNER = JS / "run_node.mjs"
 
 
 def node(*args, check=True, timeout=60):
@@ -27,10 +28,9 @@ def node(*args, check=True, timeout=60):
     return proc
 
 
-def node_script(source: str, **kw):
-    """Run an ES module snippet with ``load`` (and friends) imported from the loader."""
-    header = f"import {{ load, ArtifactError }} from {json.dumps(LOADER.as_uri())};\n"
-    return node("--input-type=module", "-e", header + source, **kw)
+def node_js(script: str, *args, **kw):
+    """Run one of the scripts in tests/e2e/js with ``args``; returns the parsed JSON it prints."""
+    return json.loads(node(JS / script, *args, **kw).stdout)
 
 
 def _row_major(shape):
@@ -73,40 +73,13 @@ def test_node_matches_python_bitwise(name, workdir, request):
 
 
 def test_node_loader_errors(mixed):
-    script = f"""
-const model = await load({json.dumps(str(mixed.artifact))});
-const good = () => [new Float32Array(24), new BigInt64Array(5), new Uint8Array(24), new Int32Array(5)];
-const cases = {{
-  length: () => {{ const a = good(); a[0] = new Float32Array(23); return a; }},
-  dtype: () => {{ const a = good(); a[0] = new Float64Array(24); return a; }},
-  int64AsInt32: () => {{ const a = good(); a[1] = new Int32Array(5); return a; }},
-  plainArray: () => {{ const a = good(); a[3] = [1, 2, 3, 4, 5]; return a; }},
-  badBool: () => {{ const a = good(); a[2] = new Uint8Array(24).fill(2); return a; }},
-  count: () => good().slice(0, 3),
-  missing: () => ({{ x: new Float32Array(24) }}),
-  unknown: () => ({{ ...Object.fromEntries(good().map((v, i) => [model.inputs[i].name, v])), y: new Float32Array(1) }}),
-}};
-const messages = {{}};
-for (const [key, make] of Object.entries(cases)) {{
-  try {{ model.run(make()); messages[key] = null; }}
-  catch (e) {{ messages[key] = (e instanceof ArtifactError ? "" : "NOT ArtifactError: ") + e.message; }}
-}}
-for (const [key, bytes] of Object.entries({{
-    notWasm: new Uint8Array([1, 2, 3, 4]),
-    noManifest: new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]),
-}})) {{
-  try {{ await load(bytes); messages[key] = null; }} catch (e) {{ messages[key] = e.message; }}
-}}
-try {{ await load({json.dumps(str(mixed.artifact) + ".missing")}); messages.noFile = null; }}
-catch (e) {{ messages.noFile = e.message; }}
-console.log(JSON.stringify(messages));
-"""
-    msg = json.loads(node_script(script).stdout)
+    msg = node_js("loader_errors.mjs", mixed.artifact)
     assert msg["length"] == 'input "x" (shape [4, 6], dtype float32): expected 24 elements, got 23'
     assert msg["dtype"] == ('input "x" (shape [4, 6], dtype float32): expected a Float32Array, '
                             'got Float64Array of length 24')
-    assert msg["int64AsInt32"] == ('input "idx" (shape [5], dtype int64): expected a BigInt64Array, '
-                                   'got Int32Array of length 5')
+    assert msg["int64AsInt32"] is None  # widened to a BigInt64Array (tests/e2e/test_artifact_signatures.py)
+    assert msg["int64AsFloat"] == ('input "idx" (shape [5], dtype int64): expected a BigInt64Array (or an Int32Array '
+                                   "or array of integers, which are widened), got Float32Array of length 5")
     assert msg["plainArray"] == 'input "n" (shape [5], dtype int32): expected an Int32Array, got Array of length 5'
     assert msg["badBool"] == 'input "mask" (shape [4, 6], dtype bool): a bool input holds only 0 and 1'
     assert msg["count"] == "the model takes 4 input(s) (x, idx, mask, n), got 3"
@@ -124,41 +97,7 @@ def test_node_loader_semantics(mixed, workdir):
     old = b'"format_version": 1'
     assert wasm.count(old) == 1
     future.write_bytes(wasm.replace(old, b'"format_version": 9'))
-    script = f"""
-import {{ readFile }} from "node:fs/promises";
-import {{ pathToFileURL }} from "node:url";
-const path = {json.dumps(str(mixed.artifact))};
-const bytes = await readFile(path);
-const sources = {{
-  path, fileUrl: pathToFileURL(path), fileUrlString: pathToFileURL(path).href, buffer: bytes,
-  arrayBuffer: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-  response: new Response(bytes, {{ headers: {{ "content-type": "application/wasm" }} }}),
-  responseOctet: new Response(bytes, {{ headers: {{ "content-type": "application/octet-stream" }} }}),
-}};
-const x = Float32Array.from({{ length: 24 }}, (_, i) => i - 11.5);
-const inputs = [x, BigInt64Array.from([1n, 2n, 3n, -4n, 5n]), new Uint8Array(24).fill(1), new Int32Array(5)];
-const result = {{}};
-for (const [key, source] of Object.entries(sources)) {{
-  const model = await load(source);
-  result[key] = Array.from(model.run(inputs)[0].data);
-}}
-const model = await load(path);
-const first = model.run(inputs);
-const keep = Array.from(first[0].data);
-inputs[0] = new Float32Array(24).fill(7);
-const second = model.run(inputs);
-result.unchanged = JSON.stringify(Array.from(first[0].data)) === JSON.stringify(keep);
-result.changed = JSON.stringify(Array.from(second[0].data)) !== JSON.stringify(keep);
-result.fresh = first[0].data.buffer !== model.memory.buffer && second[0].data.buffer !== first[0].data.buffer;
-result.kinds = second.map((o) => o.data.constructor.name);
-result.specs = {{ inputs: model.inputs, outputs: model.outputs }};
-result.lastRunMs = model.lastRunMs;
-const timed = model.runTimed(inputs, {{ warmup: 1, repeat: 5 }});
-result.timed = {{ ...timed, outputs: timed.outputs.length }};
-try {{ await load({json.dumps(str(future))}); result.future = null; }} catch (e) {{ result.future = e.message; }}
-console.log(JSON.stringify(result));
-"""
-    r = json.loads(node_script(script).stdout)
+    r = node_js("loader_semantics.mjs", mixed.artifact, future)
     y = np.arange(24, dtype=np.float32).reshape(4, 6) - np.float32(11.5)
     want = ((y * 2 + 1).T).ravel().tolist()
     for key in ("path", "fileUrl", "fileUrlString", "buffer", "arrayBuffer", "response", "responseOctet"):
@@ -201,8 +140,9 @@ def test_dynamic_artifact_in_node_matches_python_at_every_size(workdir):
         assert Path(report["outputs"][0]["file"]).read_bytes() == raw(want), f"size {s}"
         with torch.no_grad():
             np.testing.assert_allclose(want, layer(torch.from_numpy(x)).numpy(), rtol=1e-4, atol=1e-4)
-    bad = node_script(f"""
-const m = await load({json.dumps(str(path))});
-try {{ m.run([new Float32Array(2 * 49 * 32)]); }} catch (e) {{ console.log(e.name + ": " + e.message); }}
-""")
-    assert "ArtifactError: dynamic size" in bad.stdout and "[1, 48]" in bad.stdout
+    calls = workdir / "dyn_calls.json"
+    too_long = {"type": "Float32Array", "data": [0.0] * (2 * 49 * 32)}
+    calls.write_text(json.dumps([{"method": "run", "inputs": [too_long]}]))
+    bad = node_js("probe.mjs", path, calls)["results"][0]["error"]
+    assert bad == {"name": "ArtifactError", "wasmFunction": None,
+                   "message": 'input "src" dim 1: size 49 is outside [1, 48] (the range the artifact was saved for)'}

@@ -194,30 +194,8 @@ def test_errors(tmp_path):
     assert all(np.array_equal(before[k], after[k]) for k in before), "a rejected call changed the state"
 
 
-NODE_SCRIPT = """
-import {{ readFile }} from "node:fs/promises";
-const t = await load({path});
-const data = JSON.parse(await readFile({data}, "utf8"));
-const losses = [];
-for (let s = 0; s < {steps}; s++) {{
-  const [x, y] = data[s % data.length];
-  losses.push(t.trainStep(Float32Array.from(x), Float32Array.from(y)));
-}}
-const w = t.getWeights("param:");
-// federated averaging step: halve every parameter, write back, read again
-const halved = Object.fromEntries(Object.entries(w).map(([k, v]) => [k, v.map((e) => e / 2)]));
-t.setWeights(halved);
-const again = t.getWeights("param:");
-let err = null;
-try {{ t.setWeights({{ "param:0.bias": new Float32Array(3) }}); }} catch (e) {{ err = e.message; }}
-const out = t.run([Float32Array.from(data[0][0])])[0].data;
-console.log(JSON.stringify({{ losses, bias: Array.from(w["param:0.bias"]), halved: Array.from(again["param:0.bias"]),
-                             names: t.state.map((s) => s.name), err, out: Array.from(out) }}));
-"""
-
-
 def test_node_trains_like_python(tmp_path):
-    from tests.e2e.test_node import NODE, node_script
+    from tests.e2e.test_node import NODE, node_js
 
     if NODE is None:
         pytest.skip("node is not on PATH")
@@ -225,8 +203,7 @@ def test_node_trains_like_python(tmp_path):
     path = tmp_path / "node.wasm"
     torch_wasm_backend.save_training(model, F.mse_loss, torch.optim.Adam(model.parameters(), lr=1e-2), data[0], path)
     (tmp_path / "data.json").write_text(json.dumps([[x.flatten().tolist(), y.flatten().tolist()] for x, y in data]))
-    report = json.loads(node_script(NODE_SCRIPT.format(path=json.dumps(str(path)), steps=10,
-                                                        data=json.dumps(str(tmp_path / "data.json")))).stdout)
+    report = node_js("train_node.mjs", path, tmp_path / "data.json", 10)
     trainer = torch_wasm_backend.load(path)
     python_losses = wasm_curve(trainer, data, 10)
     # the same module in two engines: the same arithmetic, so the same bits

@@ -6,145 +6,145 @@ them) are baked into a data segment. A custom section named ``torch_wasm_backend
 holds a JSON manifest: format version, input and output names, shapes, dtypes and byte
 offsets in memory, the features the module needs, the options it was built with and tool
 versions. This module needs numpy and a WebAssembly engine only (no torch).
+
+Loading trusts nothing in the file: the manifest is checked field by field
+(``manifest.check_manifest``), the exports it names must exist, and every tensor's bytes
+must lie inside linear memory for the sizes of a call (``manifest.check_extents``) before
+a view of memory is made. The code is compiled without the manifest section, so artifacts
+that differ only in their manifest share one compiled module.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .engine import get_engine
-
-MANIFEST_SECTION = "torch_wasm_backend.manifest"
-FORMAT_VERSION = 1
-DTYPES = {"float32": np.float32, "int32": np.int32, "int64": np.int64, "bool": np.bool_}
-
-
-class ArtifactError(ValueError):
-    pass
-
-
-# --------------------------------------------------------------------------- binary format
-def _leb128(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _read_leb128(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if pos >= len(data):
-            raise ArtifactError("truncated WebAssembly module")
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return result, pos
+from .engine import Engine, WasmCompileError, WasmTrap, get_engine
+from .manifest import (  # noqa: F401  (re-exported: the reading side of the format lives here)
+    DTYPES,
+    FORMAT_VERSION,
+    MANIFEST_SECTION,
+    check_extents,
+    check_manifest,
+    eval_dim,
+    max_binding,
+    parse_manifest,
+    read_manifest,
+    unflatten,
+)
+from .wasm_binary import (  # noqa: F401
+    ArtifactError,
+    custom_section,
+    custom_sections,
+    exports,
+    import_count,
+    sections,
+    size_breakdown,
+    strip_custom_section,
+)
 
 
-def custom_section(name: str, payload: bytes) -> bytes:
-    body = _leb128(len(name.encode())) + name.encode() + payload
-    return b"\x00" + _leb128(len(body)) + body
+def _dims_text(spec, symbols: dict) -> str:
+    """``[2, 1..64, 12]``: a dynamic size as its range."""
+    dims = [f"{symbols[d]['min']}..{symbols[d]['max']}" if isinstance(d, str) and d in symbols
+            else str(d) if isinstance(d, int) else "?" for d in spec["shape"]]
+    return f"[{', '.join(dims)}]"
 
 
-def sections(wasm: bytes):
-    """Yield ``(id, start, end)`` of each section's payload."""
-    if wasm[:4] != b"\0asm" or wasm[4:8] != b"\x01\0\0\0":
-        raise ArtifactError("not a WebAssembly module (bad magic number or version)")
-    pos = 8
-    while pos < len(wasm):
-        sid = wasm[pos]
-        size, start = _read_leb128(wasm, pos + 1)
-        end = start + size
-        if end > len(wasm):
-            raise ArtifactError("truncated WebAssembly section")
-        yield sid, start, end
-        pos = end
+def _shape_text(spec, symbols: dict) -> str:
+    return spec["dtype"] + _dims_text(spec, symbols)
 
 
-def custom_sections(wasm: bytes) -> dict:
-    out = {}
-    for sid, start, end in sections(wasm):
-        if sid == 0:
-            n, p = _read_leb128(wasm, start)
-            out[wasm[p:p + n].decode("utf-8", "replace")] = wasm[p + n:end]
-    return out
+def _list_text(specs, symbols: dict, limit: int = 3) -> str:
+    shown = [f"{s['name']}: {_shape_text(s, symbols)}" for s in specs[:limit]]
+    return ", ".join(shown + ([f"... {len(specs) - limit} more"] if len(specs) > limit else []))
 
 
-def read_manifest(wasm: bytes) -> dict:
-    raw = custom_sections(wasm).get(MANIFEST_SECTION)
-    if raw is None:
-        raise ArtifactError(f"no {MANIFEST_SECTION!r} custom section: not a torch_wasm_backend artifact")
-    manifest = json.loads(raw)
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise ArtifactError(f"artifact format version {manifest.get('format_version')} is not supported "
-                            f"(this loader reads version {FORMAT_VERSION})")
-    return manifest
+def _as_array(x):
+    return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
 
 
-def size_breakdown(wasm: bytes) -> dict:
-    names = {0: "custom", 1: "type", 2: "import", 3: "function", 5: "memory", 7: "export", 10: "code",
-             11: "data", 12: "datacount"}
-    sizes: dict = {}
-    for sid, start, end in sections(wasm):
-        key = names.get(sid, f"section{sid}")
-        sizes[key] = sizes.get(key, 0) + (end - start)
-    return sizes
-
-
-def import_count(wasm: bytes) -> int:
-    """How many imports the module declares (an artifact declares none)."""
-    for sid, start, _ in sections(wasm):
-        if sid == 2:
-            return _read_leb128(wasm, start)[0]
-    return 0
-
-
-# --------------------------------------------------------------------------- loading
-def eval_dim(d, binding: dict) -> int:
-    """A manifest size: an int, a symbol name, or ``{"poly": [[coef, {sym: power}], ...]}``."""
-    if isinstance(d, int):
-        return d
-    if isinstance(d, str):
-        return binding[d]
-    total = 0
-    for coef, powers in d["poly"]:
-        term = coef
-        for sym, p in powers.items():
-            term *= binding[sym] ** p
-        total += term
-    return total
-
-
-@dataclass
 class LoadedModel:
     """A callable artifact: numpy arrays (or torch tensors) in, the same kind out.
 
+    Inputs are passed positionally or by the manifest's input names (``model(x, mask=m)``);
+    outputs come back in the structure the model returned (the manifest's ``output_tree``:
+    tuples, lists, dicts) or, for older artifacts, one output bare and several as a tuple.
     Dimensions named by a symbol in the manifest accept any size in the symbol's
-    [min, max] range; their values go to the module's parameter block before each call."""
+    [min, max] range; their values go to the module's parameter block before each call.
+    A trap inside WebAssembly raises ``WasmTrap`` with the manifest's message for the
+    function that trapped (``traps``) when it has one."""
 
-    manifest: dict
-    wasm: bytes
-    engine: str = "wasmtime"
-
-    def __post_init__(self):
-        req = self.manifest.get("requires", {})
-        eng = get_engine(self.engine, relaxed_simd=bool(req.get("relaxed_simd")))
-        self._instance = eng.compile(self.wasm).instantiate()
-        self._forward = self._instance.caller("forward")
+    def __init__(self, manifest: dict, wasm: bytes, engine="wasmtime"):
+        self.manifest = check_manifest(manifest)
+        self.wasm = wasm
+        self.engine = engine if isinstance(engine, str) else engine.name
+        self._instance = self._instantiate(engine)
+        self._memory_bytes = self._instance.memory_view().size
+        check_extents(self.manifest, max_binding(self.manifest), self._memory_bytes)
+        self._forward = self._caller("forward")
         self._symbols = {s["name"]: s for s in self.manifest.get("symbols", [])}
+        self._names = [s["name"] for s in self.manifest["inputs"]]
+        self._traps = self.manifest.get("traps", {})
         self._key = None
 
+    # ---------------------------------------------------------------- loading
+    def _export(self, role: str) -> str:
+        return self.manifest.get("exports", {}).get(role, role)
+
+    def _caller(self, role: str):
+        try:
+            return self._instance.caller(self._export(role))
+        except (KeyError, TypeError) as e:  # e.g. an export that takes arguments
+            raise ArtifactError(f"the artifact's {role!r} export cannot be called: {e}") from None
+
+    def _needed_exports(self) -> dict:
+        return {self._export("memory"): "memory", self._export("forward"): "func"}
+
+    def _instantiate(self, engine):
+        n = import_count(self.wasm)
+        if n:
+            raise ArtifactError(f"the module imports {n} thing(s); an artifact imports nothing")
+        have = exports(self.wasm)
+        for name, kind in self._needed_exports().items():
+            if have.get(name) != kind:
+                raise ArtifactError(f"the module does not export a {kind} named {name!r} (exports: {sorted(have)})")
+        if self._export("memory") != "memory":
+            raise ArtifactError(f"exports.memory is {self._export('memory')!r}; this loader needs it to be 'memory'")
+        if isinstance(engine, Engine):
+            eng = engine
+        else:
+            eng = get_engine(engine, relaxed_simd=bool(self.manifest.get("requires", {}).get("relaxed_simd")))
+        code = strip_custom_section(self.wasm, MANIFEST_SECTION)
+        try:
+            return eng.compile(code).instantiate()
+        except WasmCompileError as e:
+            raise ArtifactError(f"the artifact does not compile: {e}") from None
+        except Exception as e:  # noqa: BLE001 - e.g. a data segment outside memory traps at instantiation
+            raise ArtifactError(f"the artifact could not be instantiated: {type(e).__name__}: {e}") from None
+
+    # ---------------------------------------------------------------- describing
+    @property
+    def input_names(self) -> list:
+        return list(self._names)
+
+    @property
+    def output_names(self) -> list:
+        return [s["name"] for s in self.manifest["outputs"]]
+
+    def _size_text(self) -> str:
+        n = len(self.wasm)
+        return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.1f} kB"
+
+    def __repr__(self) -> str:
+        m = self.manifest
+        return (f"<{type(self).__name__} ({_list_text(m['inputs'], self._symbols)}) -> "
+                f"({_list_text(m['outputs'], self._symbols)}), {self._size_text()}>")
+
+    # ---------------------------------------------------------------- calling
     def _layout(self, binding: dict) -> None:
+        check_extents(self.manifest, binding, self._memory_bytes)  # before any view
         mem = self._instance.memory_view()
         for name, sym in self._symbols.items():
             mem[sym["offset"]: sym["offset"] + 4].view(np.int32)[0] = binding[name]
@@ -153,7 +153,8 @@ class LoadedModel:
             shape = [eval_dim(d, binding) for d in spec["shape"]]
             n = int(np.prod(shape)) if shape else 1
             dt = np.dtype(DTYPES[spec["dtype"]])
-            view = mem[spec["offset"]: spec["offset"] + n * dt.itemsize].view(dt).reshape(shape) if n else None
+            off = eval_dim(spec["offset"], binding)
+            view = mem[off: off + n * dt.itemsize].view(dt).reshape(shape) if n else None
             self._in.append((spec, shape, view))
         self._out = []
         for spec in self.manifest["outputs"]:
@@ -168,49 +169,90 @@ class LoadedModel:
             self._out.append((spec, shape, np.lib.stride_tricks.as_strided(base, shape, strides, writeable=False)))
         self._key = tuple(sorted(binding.items()))
 
-    @property
-    def input_names(self) -> list:
-        return [s["name"] for s in self.manifest["inputs"]]
+    def _arrange(self, args: tuple, kwargs: dict) -> list:
+        """Positional and keyword inputs, in manifest order."""
+        names = self._names
+        takes = f"the model takes {len(names)} inputs ({', '.join(names)})"
+        if len(args) > len(names):
+            raise ArtifactError(f"{takes}, got {len(args)} positional")
+        if not kwargs:
+            if len(args) != len(names):
+                raise ArtifactError(f"{takes}, got {len(args)}")
+            return list(args)
+        unknown = [k for k in kwargs if k not in names]
+        if unknown:
+            raise ArtifactError(f"unknown input name(s) {', '.join(unknown)}; {takes}")
+        twice = [k for k in names[:len(args)] if k in kwargs]
+        if twice:
+            raise ArtifactError(f"input(s) {', '.join(twice)} given both by position and by name")
+        missing = [k for k in names[len(args):] if k not in kwargs]
+        if missing:
+            raise ArtifactError(f"missing input(s) {', '.join(missing)}; {takes}")
+        return list(args) + [kwargs[k] for k in names[len(args):]]
 
     def _bind(self, arrays) -> dict:
-        binding = {}
+        binding, where = {}, {}
         for arr, spec in zip(arrays, self.manifest["inputs"]):
             if arr.ndim != len(spec["shape"]):
-                raise ArtifactError(f"input {spec['name']!r}: expected shape {spec['shape']}, got {list(arr.shape)}")
-            for d, size in zip(spec["shape"], arr.shape):
+                raise ArtifactError(f"input {spec['name']!r}: expected shape {_dims_text(spec, self._symbols)}, "
+                                    f"got {list(arr.shape)}")
+            for dim, (d, size) in enumerate(zip(spec["shape"], arr.shape)):
                 if isinstance(d, str):
                     sym = self._symbols[d]
+                    here = f"input {spec['name']!r} dim {dim}"
                     if not sym["min"] <= size <= sym["max"]:
-                        raise ArtifactError(f"input {spec['name']!r}: size {size} for {d} is outside the range "
-                                            f"[{sym['min']}, {sym['max']}] the artifact was saved for")
+                        raise ArtifactError(f"{here}: size {size} is outside [{sym['min']}, {sym['max']}] "
+                                            "(the range the artifact was saved for)")
                     if binding.setdefault(d, size) != size:
-                        raise ArtifactError(f"input {spec['name']!r}: {d} is {size} here but {binding[d]} elsewhere")
+                        raise ArtifactError(f"{here}: size {size} must equal {where[d]}, which is {binding[d]}")
+                    where.setdefault(d, here)
         return binding
 
-    def __call__(self, *inputs):
-        if len(inputs) != len(self.manifest["inputs"]):
-            raise ArtifactError(f"the model takes {len(self.manifest['inputs'])} inputs "
-                                f"({', '.join(self.input_names)}), got {len(inputs)}")
-        as_torch = any(type(x).__module__.startswith("torch") for x in inputs)
-        arrays = [x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x) for x in inputs]
+    def _run(self, export_call, export: str) -> None:
+        try:
+            export_call()
+        except WasmTrap as trap:
+            raise self._explain(trap) from None
+
+    def _explain(self, trap: WasmTrap) -> WasmTrap:
+        """The trap with the manifest's message for the innermost function that has one."""
+        func = next((f for f in (trap.func_name, *trap.frames) if f in self._traps), None)
+        if func is None:
+            return trap
+        out = WasmTrap(trap.reason, func_name=func, export=trap.export, frames=trap.frames,
+                       trap_code=trap.trap_code, raw_message=trap.raw_message)
+        out.user_message = self._traps[func]
+        out.args = (f"{out.user_message} ({trap})",)
+        return out
+
+    def run_flat(self, *inputs, **named) -> list:
+        """The outputs as a list in manifest order (``manifest["outputs"]``), whatever the
+        structure the model returned; numpy arrays, or torch tensors for torch inputs."""
+        given = self._arrange(inputs, named)
+        as_torch = any(type(x).__module__.startswith("torch") for x in given)
+        arrays = [_as_array(x) for x in given]
         binding = self._bind(arrays)
         if self._key != tuple(sorted(binding.items())):
             self._layout(binding)
-        for arr, (spec, shape, view) in zip(arrays, self._in):
+        for arr, (spec, shape, _view) in zip(arrays, self._in):
             if list(arr.shape) != shape:
                 raise ArtifactError(f"input {spec['name']!r}: expected shape {shape}, got {list(arr.shape)}")
             if arr.dtype != DTYPES[spec["dtype"]]:
                 raise ArtifactError(f"input {spec['name']!r}: expected dtype {spec['dtype']}, got {arr.dtype} "
                                     f"(convert it with .astype / .to first)")
+        for arr, (_spec, _shape, view) in zip(arrays, self._in):
             if view is not None:
                 view[...] = arr
-        self._forward()
+        self._run(self._forward, "forward")
         outs = [np.array(v) if v is not None else np.zeros(shape, DTYPES[s["dtype"]]) for s, shape, v in self._out]
         if as_torch:
             import torch
 
             outs = [torch.from_numpy(o) for o in outs]
-        return outs[0] if len(outs) == 1 else tuple(outs)
+        return outs
+
+    def __call__(self, *inputs, **named):
+        return unflatten(self.manifest.get("output_tree"), self.run_flat(*inputs, **named))
 
 
 class LoadedTrainer(LoadedModel):
@@ -220,14 +262,22 @@ class LoadedTrainer(LoadedModel):
     before the update); ``get_weights()``/``set_weights()`` read and write the state
     (parameters, buffers, optimizer state) by name."""
 
-    def __post_init__(self):
-        super().__post_init__()
-        self._train = self._instance.caller("train_step")
-        self._instance.caller("prepare")()
+    def __init__(self, manifest: dict, wasm: bytes, engine="wasmtime"):
+        super().__init__(manifest, wasm, engine)
+        self._train = self._caller("train_step")
+        self._run(self._caller("prepare"), "prepare")
         self._train_in = [self._view(s) for s in self.manifest["train_step"]["inputs"]]
         self._loss = self._view(self.manifest["train_step"]["outputs"][0])
 
-    def _view(self, spec):
+    def _needed_exports(self) -> dict:
+        return {**super()._needed_exports(), self._export("train_step"): "func", self._export("prepare"): "func"}
+
+    def __repr__(self) -> str:
+        m = self.manifest
+        return (f"<LoadedTrainer train_step({_list_text(m['train_step']['inputs'], {})}) -> loss, "
+                f"{len(m['state'])} state tensors, {self._size_text()}>")
+
+    def _view(self, spec):  # static shapes, inside memory: checked at load (check_extents)
         dt = np.dtype(DTYPES[spec["dtype"]])
         n = int(np.prod(spec["shape"])) if spec["shape"] else 1
         mem = self._instance.memory_view()
@@ -237,19 +287,27 @@ class LoadedTrainer(LoadedModel):
     def state_names(self) -> list:
         return [s["name"] for s in self.manifest["state"]]
 
-    def train_step(self, *batch) -> float:
+    def train_step(self, *batch, **named) -> float:
         specs = self.manifest["train_step"]["inputs"]
+        names = [s["name"] for s in specs]
+        if named:
+            unknown = [k for k in named if k not in names[len(batch):]]
+            missing = [k for k in names[len(batch):] if k not in named]
+            if unknown or missing:
+                raise ArtifactError(f"train_step takes {', '.join(names)}; "
+                                    + (f"unknown or repeated: {', '.join(unknown)} " if unknown else "")
+                                    + (f"missing: {', '.join(missing)}" if missing else ""))
+            batch = batch + tuple(named[k] for k in names[len(batch):])
         if len(batch) != len(specs):
-            raise ArtifactError(f"train_step takes {len(specs)} arrays ({', '.join(s['name'] for s in specs)}), "
-                                f"got {len(batch)}")
-        arrays = [x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x) for x in batch]
-        for arr, spec, view in zip(arrays, specs, self._train_in):
+            raise ArtifactError(f"train_step takes {len(specs)} arrays ({', '.join(names)}), got {len(batch)}")
+        arrays = [_as_array(x) for x in batch]
+        for arr, spec in zip(arrays, specs):
             if list(arr.shape) != spec["shape"] or arr.dtype != DTYPES[spec["dtype"]]:
                 raise ArtifactError(f"train_step input {spec['name']!r}: expected {spec['dtype']}{spec['shape']}, "
                                     f"got {arr.dtype}{list(arr.shape)}")
         for arr, view in zip(arrays, self._train_in):
             view[...] = arr
-        self._train()
+        self._run(self._train, "train_step")
         return float(self._loss.reshape(()))
 
     def get_weights(self, prefix: str = "") -> dict:
@@ -265,7 +323,7 @@ class LoadedTrainer(LoadedModel):
             raise ArtifactError(f"unknown state name(s) {unknown}; see .state_names")
         arrays = {}
         for name, value in weights.items():
-            arr = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value)
+            arr = np.asarray(_as_array(value))
             spec = specs[name]
             if list(arr.shape) != spec["shape"]:
                 raise ArtifactError(f"{name}: expected shape {spec['shape']}, got {list(arr.shape)}")
@@ -274,8 +332,9 @@ class LoadedTrainer(LoadedModel):
             self._view(specs[name])[...] = arr
 
 
-def load(source, engine: str = "wasmtime") -> LoadedModel:
-    """Load an artifact from a path or bytes; returns a callable model."""
+def load(source, engine="wasmtime") -> LoadedModel:
+    """Load an artifact from a path or bytes; returns a callable model (a ``LoadedTrainer``
+    for a trainable artifact). ``engine``: an engine name or an ``Engine`` instance."""
     wasm = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).read_bytes()
-    manifest = read_manifest(wasm)
+    manifest = parse_manifest(custom_sections(wasm).get(MANIFEST_SECTION))
     return (LoadedTrainer if manifest.get("kind") == "trainer" else LoadedModel)(manifest, wasm, engine)
