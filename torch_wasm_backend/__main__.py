@@ -142,14 +142,13 @@ def run_artifact(path: str, inputs: list, out_dir: str | None, engine: str, repe
                          f"; pass one .npy file per input, in this order")
     arrays = [np.load(p) for p in inputs]
     t0 = time.perf_counter()
-    outs = model(*arrays)
+    outs = model.run_flat(*arrays)  # manifest order, whatever structure the model returns
     first_ms = (time.perf_counter() - t0) * 1e3
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        model(*arrays)
+        model.run_flat(*arrays)
         times.append((time.perf_counter() - t0) * 1e3)
-    outs = outs if isinstance(outs, tuple) else (outs,)
     for spec, arr in zip(model.manifest["outputs"], outs):
         if out_dir:
             os.makedirs(out_dir, exist_ok=True)

@@ -245,30 +245,8 @@ def _check(wasm: bytes, ran, weights_dtype: str) -> None:
     outputs = ran.outputs if weights_dtype == "float32" else \
         ran.graph(rounded_inputs(ran.graph.program, ran.args, weights_dtype))
     model = load(wasm)
-    got = model(*[ran.example[s["name"]] for s in model.manifest["inputs"]])
-    flat = {}
-
-    def walk(tree, value):  # the loader returns the model's structure, or (older) a tuple / one output
-        if "tensor" in tree:
-            flat[tree["tensor"]] = value
-        elif "dict" in tree and isinstance(value, dict):
-            for key, sub in tree["dict"]:
-                walk(sub, value[key])
-        elif isinstance(value, (tuple, list)) and len(value) == len(tree.get("tuple", tree.get("list", []))):
-            for sub, v in zip(tree.get("tuple", tree.get("list")), value):
-                walk(sub, v)
-        else:
-            raise SaveError("internal error: the loaded artifact returned another structure than the model")
-
-    if isinstance(got, (tuple, list)) and len(got) == len(ran.outputs) and "dict" in ran.output_tree:
-        flat = dict(enumerate(got))
-    elif not isinstance(got, (tuple, list, dict)) and len(ran.outputs) == 1:
-        flat = {0: got}
-    else:
-        walk(ran.output_tree, got)
-    for k, want in enumerate(outputs):
-        if k not in flat:
-            continue  # not part of what the model returns
-        g = torch.as_tensor(np.asarray(flat[k]))
+    got = model.run_flat(**ran.example)  # manifest order
+    for g, want in zip(got, outputs):
+        g = torch.as_tensor(np.asarray(g))
         if not torch.equal(torch.nan_to_num(g, 1.0), torch.nan_to_num(want, 1.0)):
             raise SaveError("internal error: the saved artifact does not reproduce the compiled model")

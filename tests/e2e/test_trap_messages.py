@@ -40,3 +40,14 @@ def test_manifest_lists_trap_messages(tmp_path):
         fast(torch.tensor([1, 2]))
     manifest = torch_wasm_backend.save(fast, tmp_path / "emb.wasm")
     assert "embedding: index out of range [0, 50)" in manifest["traps"].values(), manifest["traps"]
+
+
+def test_loaded_artifact_trap_says_what_failed(tmp_path):
+    emb = torch.nn.Embedding(50, 4).eval()
+    fast = torch.compile(emb, backend="wasm")
+    with torch.no_grad():
+        fast(torch.tensor([1, 2]))
+    torch_wasm_backend.save(fast, tmp_path / "emb.wasm")
+    model = torch_wasm_backend.load(tmp_path / "emb.wasm")
+    with pytest.raises(WasmTrap, match=r"embedding: index out of range \[0, 50\)"):
+        model(torch.tensor([1, 60]).numpy())

@@ -3,8 +3,8 @@ and an engine only).
 
     python run_artifact.py MODEL.wasm OUT_DIR INPUT.bin ...
 
-Inputs are raw C-contiguous bytes in manifest order; outputs are written as OUT_DIR/<k>.bin
-for manifest output k, found in the returned structure through the manifest's ``output_tree``.
+Inputs are raw C-contiguous bytes in manifest order, passed by name; outputs are written as
+OUT_DIR/<k>.bin for manifest output k; a dict output must come back as a dict.
 """
 
 import sys
@@ -23,24 +23,10 @@ model = load(model_path)
 manifest = model.manifest
 inputs = {spec["name"]: np.frombuffer(Path(p).read_bytes(), DTYPES[spec["dtype"]]).reshape(spec["shape"])
           for spec, p in zip(manifest["inputs"], input_paths)}
-result = model(*inputs.values())  # manifest order
-flat = {}
-
-
-def walk(tree, value):
-    if "tensor" in tree:
-        flat[tree["tensor"]] = value
-    elif "dict" in tree:
-        for key, sub in tree["dict"]:
-            walk(sub, value[key])
-    else:
-        for sub, v in zip(tree.get("tuple", tree.get("list", [])), value):
-            walk(sub, v)
-
-
-if isinstance(result, dict):  # the model's structure, as its manifest's output_tree describes
-    walk(manifest["output_tree"], result)
-else:  # one output, or a tuple in manifest order
-    flat = dict(enumerate(result if isinstance(result, tuple) else [result]))
-for k, arr in flat.items():
+outputs = model.run_flat(**inputs)  # by name; manifest order out
+for k, arr in enumerate(outputs):
     (Path(out_dir) / f"{k}.bin").write_bytes(np.ascontiguousarray(arr).tobytes())
+structured = model(**inputs)  # the model's own structure (dict keys of a ModelOutput)
+tree = manifest["output_tree"]
+if "dict" in tree:
+    assert isinstance(structured, dict) and [k for k, _ in tree["dict"]] == list(structured), structured
