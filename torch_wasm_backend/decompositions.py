@@ -107,7 +107,9 @@ def sdpa_flash_cpu_backward(grad_out, query, key, value, out, logsumexp, dropout
     if rep != 1:
         dk = dk.unflatten(1, (kv_heads, rep)).sum(2)
         dv = dv.unflatten(1, (kv_heads, rep)).sum(2)
-    return dq, dk, dv
+    # the CPU kernel returns each gradient laid out [batch, seq, heads, dim] (a transposed
+    # view): give the graph's values that layout too, so outputs have eager's strides
+    return tuple(g.transpose(1, 2).contiguous().transpose(1, 2) for g in (dq, dk, dv))
 
 
 def _refuse_bool(op, decomposition):
