@@ -25,11 +25,11 @@ from .assemble import assemble
 from .config import Options
 from .emit.module import emit_module
 from .lower import lower_graph
+from .lower.registry import IR_TO_TORCH
 from .memory import param_block, plan_memory
 from .runtime import WasmTrap, get_engine
 from .schedule import schedule
 
-_graph_ids = itertools.count()
 
 
 class Runner:
@@ -98,7 +98,7 @@ class Runner:
             if spec is None:
                 continue
             t = args[i]
-            if t.shape != shape or t.dtype != _TORCH_DTYPE[spec.dtype]:
+            if t.shape != shape or t.dtype != IR_TO_TORCH[spec.dtype]:
                 raise ValueError(f"input {i}: expected {spec.dtype}{list(shape)}, got {t.dtype}{list(t.shape)}")
             if spec.is_weight:
                 seen = self.weights_seen.get(i)
@@ -139,7 +139,7 @@ class Result(NamedTuple):
         """``o``'s result with its sizes evaluated by ``concrete`` (an expression -> int)."""
         layout = None if o.result is None else (
             tuple(concrete(x) for x in o.result.strides), concrete(o.result.offset), concrete(o.result.storage))
-        return cls(tuple(concrete(s) for s in o.shape), _TORCH_DTYPE[o.dtype], layout)
+        return cls(tuple(concrete(s) for s in o.shape), IR_TO_TORCH[o.dtype], layout)
 
     def tensor(self, values: np.ndarray | None) -> torch.Tensor:
         if self.layout is None:  # contiguous (order="C": the default "K" keeps a view's memory order)
@@ -165,7 +165,6 @@ class CompiledGraph:
         self._boxed_call = True
         self.program, self.schedule, self.plan, self.wat, self.wasm = program, sched, plan, wat, wasm
         self.options = options
-        self.graph_code = gm.code
         self.params = param_block(sched)
         self.traps = ir.trap_messages([p.kernel for p in sched.prepare + sched.forward], program.checks)
         # where each size symbol is read from a call's arguments: (argument, dim or None for an int)
@@ -232,12 +231,18 @@ class InterpretedGraph:
                 for o, values in zip(self.program.outputs, outs)]
 
 
-_TORCH_DTYPE = {"f32": torch.float32, "i32": torch.int32, "i64": torch.int64, "bool": torch.bool}
 
 
-def dump(debug_dir: str, gid: int, stages: dict) -> Path:
-    root = Path(debug_dir) / f"graph_{gid:03d}"
-    root.mkdir(parents=True, exist_ok=True)
+def dump(debug_dir: str, stages: dict) -> Path:
+    """Write every stage into a new ``graph_NNN`` folder of ``debug_dir`` (the next free number)."""
+    Path(debug_dir).mkdir(parents=True, exist_ok=True)
+    for n in itertools.count():
+        root = Path(debug_dir) / f"graph_{n:03d}"
+        try:
+            root.mkdir()
+            break
+        except FileExistsError:
+            continue
     for name, content in stages.items():
         (root / name).write_text(str(content))
     return root
@@ -263,7 +268,6 @@ def hint_binding(program: ir.Program, example_inputs) -> dict:
 
 
 def compile_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices, options: Options):
-    gid = next(_graph_ids)
     stages = {"0_aten_graph.py": gm.code}
     try:
         program = lower_graph(gm, example_inputs, frozenset(weight_indices))
@@ -281,4 +285,4 @@ def compile_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices, opti
         return CompiledGraph(gm, program, sched, plan, wat, wasm, options, hints)
     finally:
         if options.debug_dir:
-            dump(options.debug_dir, gid, stages)
+            dump(options.debug_dir, stages)

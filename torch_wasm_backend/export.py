@@ -32,8 +32,8 @@ from .config import Options
 from .emit.module import emit_module
 from .ran import SaveError, call_from_last_graph, find_ran_graph, forward_of
 from .runtime.artifact import FORMAT_VERSION, MANIFEST_SECTION, custom_section, load
+from .target import ITEMSIZE, MANIFEST_DTYPE
 
-_DTYPE_NAMES = {"f32": "float32", "i32": "int32", "i64": "int64", "bool": "bool"}
 
 def _resolve(compiled):
     """The original model and the backend options behind a torch.compile result."""
@@ -53,17 +53,6 @@ def _resolve(compiled):
         obj = (getattr(obj, "_torchdynamo_orig_backend", None) or getattr(obj, "unconfigured_compiler_fn", None)
                or getattr(obj, "compiler_fn", None))
     return orig, options
-
-
-def _input_names(orig, n: int) -> list:
-    fn = orig.forward if isinstance(orig, torch.nn.Module) else orig
-    try:
-        params = [p.name for p in inspect.signature(fn).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
-    except (TypeError, ValueError):
-        params = []
-    names = params[:n] if len(params) >= n and not any(p.startswith("*") for p in params[:n]) else []
-    return names if len(names) == n else [f"input{i}" for i in range(n)]
 
 
 def _call_names(fn, positional: list, kwargs: dict) -> dict:
@@ -207,11 +196,11 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool =
                       pages=baked.pages).text
     manifest = {
         "format": "torch_wasm_backend", "format_version": FORMAT_VERSION,
-        "inputs": [{"name": name, "shape": [_dim_json(s) for s in spec.shape], "dtype": _DTYPE_NAMES[spec.dtype],
+        "inputs": [{"name": name, "shape": [_dim_json(s) for s in spec.shape], "dtype": MANIFEST_DTYPE[spec.dtype],
                     "offset": plan.offset(spec.buffer)} for name, spec in user_inputs],
         "outputs": [{"name": ran.output_names[k], "shape": [_dim_json(s) for s in o.shape],
-                     "strides": [_dim_json(s) for s in o.strides], "dtype": _DTYPE_NAMES[o.dtype],
-                     "offset": _dim_json(plan.offset(o.buffer) + o.offset * np.dtype(_np(o.dtype)).itemsize)}
+                     "strides": [_dim_json(s) for s in o.strides], "dtype": MANIFEST_DTYPE[o.dtype],
+                     "offset": _dim_json(plan.offset(o.buffer) + o.offset * ITEMSIZE[o.dtype])}
                     for k, o in enumerate(program.outputs)],
         "output_tree": ran.output_tree,
         "traps": graph.traps,  # wasm function -> what a trap in it means (loaders say so)
@@ -232,10 +221,6 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool =
     _check(wasm, ran, weights_dtype)
     Path(path).write_bytes(wasm)
     return manifest
-
-
-def _np(dtype: str):
-    return {"f32": np.float32, "i32": np.int32, "i64": np.int64, "bool": np.bool_}[dtype]
 
 
 def _check(wasm: bytes, ran, weights_dtype: str) -> None:

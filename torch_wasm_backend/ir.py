@@ -29,9 +29,7 @@ import numpy as np
 import sympy
 
 
-DTYPES = ("f32", "i32", "i64", "bool")
-ITEMSIZE = {"f32": 4, "i32": 4, "i64": 8, "bool": 1}
-NUMPY_DTYPE = {"f32": np.float32, "i32": np.int32, "i64": np.int64, "bool": np.bool_}
+from .target import IR_DTYPES as DTYPES, ITEMSIZE, NUMPY_DTYPE  # noqa: E402,F401  (the IR's dtypes)
 
 # Operator names understood by every stage (interpreter, emitter). Arity and result rule.
 UNARY_OPS = (

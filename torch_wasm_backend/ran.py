@@ -20,6 +20,7 @@ import sympy
 import torch
 
 from . import ir
+from .lower.registry import IR_TO_TORCH
 from .record import dynamo_reason, records_of
 
 
@@ -100,12 +101,9 @@ def call_from_last_graph(compiled, orig) -> tuple[list, dict] | None:
                     if name.name is None or not isinstance(spec, ir.InputSpec):
                         continue
                     shape = [int(sympy.sympify(d).xreplace(g.hint_binding)) for d in spec.shape]
-                    values[name.name] = torch.zeros(shape, dtype=_TORCH_DTYPES[spec.dtype])
+                    values[name.name] = torch.zeros(shape, dtype=IR_TO_TORCH[spec.dtype])
                 return _call(forward_of(orig), values)
     return None
-
-
-_TORCH_DTYPES = {"f32": torch.float32, "i32": torch.int32, "i64": torch.int64, "bool": torch.bool}
 
 
 def find_ran_graph(model_call, orig, positional: list, kwargs: dict, names: dict) -> RanGraph:

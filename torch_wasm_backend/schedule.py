@@ -24,6 +24,7 @@ import sympy
 from . import ir
 from .config import Options
 from .indexing import FloorDiv, ModIndex, affine_coeffs, index_vars, reduction_vars
+from .target import SIMD128
 
 VECTOR_OPS = {
     "f32": {"neg", "abs", "sqrt", "rsqrt", "exp", "log", "tanh", "erf", "sigmoid", "relu", "floor", "ceil",
@@ -199,12 +200,11 @@ def lane_coeffs(expr, var, others=()):
     return None if e is None else affine_coeffs(e, [var, *others])
 
 
-GATHER_STRIDES = (2, 3, 4)  # load strides along the lane dim gathered into one v128 (emit: FunctionWriter.gather)
 
 
 def _vector_ok(expr, var) -> bool:
     """Every node can run in 4 lanes along ``var``: loads along it are contiguous, constant
-    or, for 4-byte elements, strided by one of ``GATHER_STRIDES`` (pooling windows, im2col
+    or, for 4-byte elements, strided by one of ``SIMD128.gather_strides`` (pooling windows, im2col
     of a strided convolution, interleaved channels)."""
     for node in _nodes(expr):
         if node.dtype not in ("f32", "i32", "bool"):
@@ -224,7 +224,7 @@ def _vector_ok(expr, var) -> bool:
             if aff is None:
                 return False
             c = aff[1][var]
-            if c not in (0, 1) and not (c in GATHER_STRIDES and node.dtype in ("f32", "i32") and not node.indirect):
+            if c not in (0, 1) and not (c in SIMD128.gather_strides and node.dtype in ("f32", "i32") and not node.indirect):
                 return False
             if node.indirect and (aff[1][var] == 0 or any(_depends(e, var) for _, e, _ in node.indirect)):
                 return False

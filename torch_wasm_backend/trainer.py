@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 import json
 from pathlib import Path
 
@@ -33,15 +34,27 @@ from . import __version__, ir
 from .assemble import assemble, wabt_version
 from .config import Options
 from .emit import module as wat
-from .export import SaveError, _DTYPE_NAMES, _input_names
+from .ran import SaveError
 from .lower import Unsupported, lower_graph
 from .memory import plan_memory
 from .optim import OptimizerError, from_config, from_torch
 from .runtime.artifact import FORMAT_VERSION, MANIFEST_SECTION, custom_section
 from .schedule import schedule
+from .target import MANIFEST_DTYPE
 from .trace import trace_aten
 
 LOSSES = {"cross_entropy": F.cross_entropy, "mse": F.mse_loss, "l1": F.l1_loss, "nll": F.nll_loss}
+
+
+def _input_names(orig, n: int) -> list:
+    fn = orig.forward if isinstance(orig, torch.nn.Module) else orig
+    try:
+        params = [p.name for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+    except (TypeError, ValueError):
+        params = []
+    names = params[:n] if len(params) >= n and not any(p.startswith("*") for p in params[:n]) else []
+    return names if len(names) == n else [f"input{i}" for i in range(n)]
 
 
 def _state_updates(gm: torch.fx.GraphModule) -> dict:
@@ -104,7 +117,7 @@ def _align(n: int, a: int = 16) -> int:
 
 
 def _spec(name, shape, dtype, offset) -> dict:
-    return {"name": name, "shape": [int(s) for s in shape], "dtype": _DTYPE_NAMES[dtype], "offset": int(offset)}
+    return {"name": name, "shape": [int(s) for s in shape], "dtype": MANIFEST_DTYPE[dtype], "offset": int(offset)}
 
 
 @dataclasses.dataclass

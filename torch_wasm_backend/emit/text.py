@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import struct
 
 import numpy as np
 import sympy
@@ -13,7 +12,7 @@ from ..indexing import FloorDiv, ModIndex
 WASM_TYPE = {"f32": "f32", "i32": "i32", "i64": "i64", "bool": "i32"}
 LOAD = {"f32": "f32.load", "i32": "i32.load", "i64": "i64.load", "bool": "i32.load8_u"}
 STORE = {"f32": "f32.store", "i32": "i32.store", "i64": "i64.store", "bool": "i32.store8"}
-ITEMSIZE = {"f32": 4, "i32": 4, "i64": 8, "bool": 1}
+from ..target import ITEMSIZE  # noqa: F401  (re-exported for the emitters)
 
 
 def f32_literal(value: float) -> str:
@@ -126,7 +125,3 @@ _BYTE_TEXT = [chr(b) if 32 <= b < 127 and b not in (34, 92) else f"\\{b:02x}" fo
 def data_string(data: bytes) -> str:
     """A WAT string literal for raw bytes (printable ASCII kept, the rest as \\hh)."""
     return "".join(map(_BYTE_TEXT.__getitem__, data))
-
-
-def f32_bits(value: float) -> int:
-    return struct.unpack("<i", struct.pack("<f", value))[0]

@@ -22,10 +22,9 @@ import sympy
 
 from .. import ir
 from ..schedule import lane_coeffs
+from ..target import SIMD128
 from . import ops, text
 
-HOIST = True  # loop-invariant sub-expressions computed once (FunctionWriter.hoist)
-SHUFFLE_STRIDES = (2, 3)  # strided vector loads by two loads and a shuffle (FunctionWriter.gather)
 
 
 @dataclass(frozen=True)
@@ -152,9 +151,6 @@ class FunctionWriter:
         before the inner loops. The same operations on the same values: results unchanged."""
         pre: list[str] = []
         done: dict = {}
-        if not HOIST:
-            return body, pre
-
         def visit(e):
             if not isinstance(e, ir.Op):
                 return e
@@ -241,7 +237,7 @@ class FunctionWriter:
         if not addr.startswith("(i32.const "):  # computed once, read by every load
             a = self.tmp("i32")
             setup, addr = f"(local.set {a} {addr})", f"(local.get {a})"
-        if stride in SHUFFLE_STRIDES:
+        if stride in SIMD128.shuffle_strides:
             lanes = [0, stride, 4 + 3 - stride, 4 + 3]
             sel = " ".join(str(4 * lane + b) for lane in lanes for b in range(4))
             v = (f"(i8x16.shuffle {sel} (v128.load offset={off} align=4 {addr}) "

@@ -13,11 +13,12 @@ from torch._prims_common import ELEMENTWISE_TYPE_PROMOTION_KIND as PROMO
 from torch._prims_common import elementwise_dtypes
 
 from .. import ir
+from ..target import DTYPES
 from .core import TensorValue, Unsupported
 
 LOWERINGS: dict = {}
 
-TORCH_TO_IR = {torch.float32: "f32", torch.int32: "i32", torch.int64: "i64", torch.bool: "bool"}
+TORCH_TO_IR = {getattr(torch, d.name): d.ir for d in DTYPES}  # target.DTYPES names are torch's names
 IR_TO_TORCH = {v: k for k, v in TORCH_TO_IR.items()}
 
 DEFAULT = PROMO.DEFAULT
@@ -85,7 +86,7 @@ def _torch_like(x):
     return x
 
 
-def lower(*ops, promote=None, result_bool=False):
+def lower(*ops, promote=None):
     """Register a lowering for ``ops``. With ``promote`` set, tensor/scalar arguments are
     promoted to the computation dtype and broadcast to one shape first."""
 

@@ -20,11 +20,11 @@ import json
 
 import numpy as np
 
+from ..target import NUMPY_BY_NAME as DTYPES  # manifest dtype name -> numpy type
 from .wasm_binary import ArtifactError, custom_sections
 
 MANIFEST_SECTION = "torch_wasm_backend.manifest"
 FORMAT_VERSION = 1
-DTYPES = {"float32": np.float32, "int32": np.int32, "int64": np.int64, "bool": np.bool_}
 MAX_INT = 2**53 - 1  # what JavaScript numbers hold exactly; the JS loader uses the same bound
 MAX_POWER = 8  # of a symbol in a polynomial size
 MAX_RANK = 64

@@ -86,8 +86,8 @@ export async function misuse(model: Model, trainer: Trainer): Promise<void> {
   model.trainStep([], new Float32Array(1));
   // @ts-expect-error sizes are numbers
   model.run([], { sizes: { n: "3" } });
-  // @ts-expect-error a plain number array is not a typed array
-  model.run([[1, 2, 3]]);
+  // @ts-expect-error inputs are typed arrays or (int64, widened) arrays of numbers, not strings
+  model.run([["1", "2", "3"]]);
   // @ts-expect-error the loss is a number
   const loss: string = trainer.trainStep([], new Float32Array(1));
   void bad;

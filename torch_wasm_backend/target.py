@@ -1,0 +1,45 @@
+"""Facts about the target, in one place: the dtypes tensors have in linear memory (the IR's
+name, the manifest's name, which is also numpy's and torch's, byte size, numpy type) and
+what the SIMD128 code generator can do with them. Every other table of dtypes derives from
+``DTYPES``; nothing here imports torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class DType:
+    ir: str  # the IR's name: "f32"
+    name: str  # the manifest's, numpy's and torch's name: "float32"
+    itemsize: int
+    numpy: type
+
+
+DTYPES = (
+    DType("f32", "float32", 4, np.float32),
+    DType("i32", "int32", 4, np.int32),
+    DType("i64", "int64", 8, np.int64),
+    DType("bool", "bool", 1, np.bool_),
+)
+IR_DTYPES = tuple(d.ir for d in DTYPES)
+ITEMSIZE = {d.ir: d.itemsize for d in DTYPES}
+NUMPY_DTYPE = {d.ir: d.numpy for d in DTYPES}
+MANIFEST_DTYPE = {d.ir: d.name for d in DTYPES}  # what artifacts' manifests call them
+NUMPY_BY_NAME = {d.name: d.numpy for d in DTYPES}  # manifest name -> numpy type
+
+
+@dataclass(frozen=True)
+class Simd128:
+    """What the vector code generator does (schedule decides, emit writes; both read this)."""
+
+    lanes: int = 4  # 32-bit lanes of a v128
+    # load strides along the lane dim gathered into one v128 (4-byte elements): strides in
+    # ``shuffle_strides`` by two v128 loads and an i8x16.shuffle, the others by load32_lane
+    gather_strides: tuple = (2, 3, 4)
+    shuffle_strides: tuple = (2, 3)
+
+
+SIMD128 = Simd128()
