@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import ir
-from .memory import PAGE, MemoryPlan, _align, param_block
+from .memory import PAGE, MemoryPlan, align, param_block
 from .schedule import Schedule, _reads, _writes
 
 WEIGHT_DTYPES = {"float32": None, "float16": "f16", "bfloat16": "bf16"}
@@ -87,7 +87,7 @@ def bake(sched: Schedule, plan: MemoryPlan, image: bytes, weights: str = "float3
         ranges.append((params.base, params.end))
     segments = [(lo, image[lo:hi]) for lo, hi in ranges]
     widen, end = [], plan.persistent_end
-    src = _align(plan.persistent_end, 16)  # half values: after the persistent region
+    src = align(plan.persistent_end, 16)  # half values: after the persistent region
     for lo, hi in _runs(halved, stored, plan):
         f32 = np.zeros((hi - lo) // 4, np.float32)  # gaps: zeros (or derived buffers, rewritten later)
         for n in halved:
@@ -98,7 +98,7 @@ def bake(sched: Schedule, plan: MemoryPlan, image: bytes, weights: str = "float3
         segments.append((src, round_half(f32, weights).tobytes()))
         widen.append((f"${half}_to_f32", src, lo, f32.size))
         end = src + 2 * f32.size
-        src = _align(end, 16)
+        src = align(end, 16)
     pages = max(plan.pages, -(-end // PAGE))
     return Baked(tuple(_merge(segments)), tuple(kernels), tuple(widen), pages, weights)
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import json
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +30,8 @@ from .bake import bake, check_weights, rounded_inputs
 from .config import Options
 from .emit.module import emit_module
 from .ran import SaveError, call_from_last_graph, find_ran_graph, forward_of
-from .runtime.artifact import FORMAT_VERSION, MANIFEST_SECTION, custom_section, load
+from .runtime.artifact import load
+from .runtime.manifest import envelope, manifest_section, tensor_entry
 from .target import ITEMSIZE, MANIFEST_DTYPE
 
 
@@ -99,23 +99,11 @@ def _clone(x):
     return x.clone() if isinstance(x, torch.Tensor) else x
 
 
-def _dim_json(expr):
-    """A size for the manifest: an int, a symbol's name, or a polynomial
-    ``{"poly": [[coefficient, {symbol: power}], ...]}`` (what loaders evaluate)."""
-    import sympy
-
-    expr = sympy.expand(sympy.sympify(expr))
-    if expr.is_Integer:
-        return int(expr)
-    if expr.is_Symbol:
-        return str(expr)
-    terms = []
-    for mono, coef in sorted(expr.as_coefficients_dict().items(), key=lambda t: str(t[0])):
-        powers = mono.as_powers_dict()
-        if not coef.is_Integer or any(not (b.is_Symbol and e.is_Integer) for b, e in powers.items() if b != 1):
-            raise SaveError(f"size {expr} cannot be written to the manifest (only polynomials of the sizes)")
-        terms.append([int(coef), {str(b): int(e) for b, e in powers.items() if b != 1}])
-    return {"poly": terms}
+def envelope_for(options: Options, exports: dict, kind: str | None = None) -> dict:
+    """The manifest fields every artifact has (``runtime.manifest.envelope``), for ``options``."""
+    return envelope(exports, relaxed_simd=options.relaxed_simd, kind=kind,
+                    options={k: v for k, v in dataclasses.asdict(options).items() if k not in ("debug_dir", "interpret")},
+                    tools={"torch_wasm_backend": __version__, "torch": torch.__version__, "wabt": wabt_version()})
 
 
 def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool = False,
@@ -194,30 +182,28 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool =
     baked = bake(graph.schedule, plan, bytes(image), weights_dtype)
     wat = emit_module(graph.schedule, plan, segments=baked.segments, prepare=baked.prepare, widen=baked.widen,
                       pages=baked.pages).text
-    manifest = {
-        "format": "torch_wasm_backend", "format_version": FORMAT_VERSION,
-        "inputs": [{"name": name, "shape": [_dim_json(s) for s in spec.shape], "dtype": MANIFEST_DTYPE[spec.dtype],
-                    "offset": plan.offset(spec.buffer)} for name, spec in user_inputs],
-        "outputs": [{"name": ran.output_names[k], "shape": [_dim_json(s) for s in o.shape],
-                     "strides": [_dim_json(s) for s in o.strides], "dtype": MANIFEST_DTYPE[o.dtype],
-                     "offset": _dim_json(plan.offset(o.buffer) + o.offset * ITEMSIZE[o.dtype])}
-                    for k, o in enumerate(program.outputs)],
-        "output_tree": ran.output_tree,
-        "traps": graph.traps,  # wasm function -> what a trap in it means (loaders say so)
-        "symbols": symbols,
-        "weights": {"dtype": weights_dtype},
-        "memory": {"pages": baked.pages, "bytes": plan.total_bytes, "weights_bytes": plan.persistent_end - 16,
-                   "arena_bytes": plan.arena_bytes},
-        "exports": {"memory": "memory", "forward": "forward", "prepare": "prepare"},
-        "requires": {"simd128": True, "relaxed_simd": options.relaxed_simd, "threads": False},
-        "options": {k: v for k, v in dataclasses.asdict(options).items() if k not in ("debug_dir", "interpret")},
-        "tools": {"torch_wasm_backend": __version__, "torch": torch.__version__, "wabt": wabt_version()},
-    }
+    try:
+        manifest = {
+            **envelope_for(options, {"memory": "memory", "forward": "forward", "prepare": "prepare"}),
+            "inputs": [tensor_entry(name, spec.shape, MANIFEST_DTYPE[spec.dtype], plan.offset(spec.buffer))
+                       for name, spec in user_inputs],
+            "outputs": [tensor_entry(ran.output_names[k], o.shape, MANIFEST_DTYPE[o.dtype],
+                                     plan.offset(o.buffer) + o.offset * ITEMSIZE[o.dtype], o.strides)
+                        for k, o in enumerate(program.outputs)],
+            "output_tree": ran.output_tree,
+            "traps": graph.traps,  # wasm function -> what a trap in it means (loaders say so)
+            "symbols": symbols,
+            "weights": {"dtype": weights_dtype},
+            "memory": {"pages": baked.pages, "bytes": plan.total_bytes, "weights_bytes": plan.persistent_end - 16,
+                       "arena_bytes": plan.arena_bytes},
+        }
+    except ValueError as e:  # a size the manifest cannot express
+        raise SaveError(str(e)) from None
     unread = [name for name in tensors if name not in ran.example]
     if unread:
         raise SaveError(f"inputs {unread} are passed to the model but the graph does not read them (Dynamo "
                         "dropped them); leave them out of example_inputs")
-    wasm = assemble(wat) + custom_section(MANIFEST_SECTION, json.dumps(manifest, sort_keys=True).encode())
+    wasm = assemble(wat) + manifest_section(manifest)
     _check(wasm, ran, weights_dtype)
     Path(path).write_bytes(wasm)
     return manifest

@@ -36,7 +36,12 @@ class MemoryPlanError(Unsupported):
     """The plan cannot exist (e.g. more than 4 GiB): the graph falls back, or strict raises."""
 
 
-def _align(x: int, a: int) -> int:
+def pages_for(nbytes: int) -> int:
+    """Wasm pages (64 KiB) that hold ``nbytes`` (at least one)."""
+    return max(1, -(-nbytes // PAGE))
+
+
+def align(x: int, a: int = 16) -> int:
     return (x + a - 1) // a * a
 
 
@@ -64,7 +69,7 @@ class MemoryPlan:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total_bytes // PAGE))
+        return pages_for(self.total_bytes)
 
     def offset(self, name: str) -> int:
         return self.placements[name].offset
@@ -134,13 +139,13 @@ def plan_memory(sched: Schedule, alignment: int = 16, binding: dict | None = Non
     def place_fixed(names, region):
         nonlocal cursor
         for name in names:
-            cursor = _align(cursor, alignment)
+            cursor = align(cursor, alignment)
             placements[name] = Placement(name, cursor, nbytes[name], region, (-1, end))
             cursor += nbytes[name]
 
     place_fixed([b.name for b in prog.buffers if b.name in sched.persistent], "persistent")
     place_fixed([s.buffer for _, s in prog.tensor_inputs if s.buffer not in placements], "input")
-    arena_base = _align(cursor, alignment)
+    arena_base = align(cursor, alignment)
 
     first, last = {}, {}
     for pos, k in enumerate(kernels):
@@ -157,8 +162,8 @@ def plan_memory(sched: Schedule, alignment: int = 16, binding: dict | None = Non
     arena_end = arena_base
     for name in order:
         live = (first[name], last[name])
-        size = _align(nbytes[name], alignment)
-        conflicts = sorted((p.offset, p.offset + _align(p.nbytes, alignment)) for p in placed
+        size = align(nbytes[name], alignment)
+        conflicts = sorted((p.offset, p.offset + align(p.nbytes, alignment)) for p in placed
                            if p.live[0] <= live[1] and live[0] <= p.live[1])
         offset = arena_base
         for lo, hi in conflicts:
@@ -170,10 +175,10 @@ def plan_memory(sched: Schedule, alignment: int = 16, binding: dict | None = Non
         placed.append(p)
         arena_end = max(arena_end, offset + size)
     # buffers nothing reads or writes (e.g. unused outputs of multi-output ops) get no space
-    total = _align(arena_end, alignment)
+    total = align(arena_end, alignment)
     if total > MAX_MEMORY:
         raise MemoryPlanError(f"the model needs {total} bytes of linear memory ({total / 2**30:.2f} GiB); "
                               f"a 32-bit WebAssembly memory holds at most {MAX_MEMORY / 2**30:g} GiB")
-    plan = MemoryPlan(placements, total, total - arena_base, sum(_align(nbytes[n], alignment) for n in temps))
+    plan = MemoryPlan(placements, total, total - arena_base, sum(align(nbytes[n], alignment) for n in temps))
     plan.verify()
     return plan

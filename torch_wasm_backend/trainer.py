@@ -23,24 +23,24 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import __version__, ir
-from .assemble import assemble, wabt_version
+from . import ir
+from .assemble import assemble
 from .config import Options
 from .emit import module as wat
-from .ran import SaveError
+from .export import envelope_for
 from .lower import Unsupported, lower_graph
-from .memory import plan_memory
+from .memory import align, pages_for, plan_memory
 from .optim import OptimizerError, from_config, from_torch
-from .runtime.artifact import FORMAT_VERSION, MANIFEST_SECTION, custom_section
+from .ran import SaveError
+from .runtime.manifest import manifest_section, tensor_entry
 from .schedule import schedule
-from .target import MANIFEST_DTYPE
+from .target import ITEMSIZE, MANIFEST_DTYPE
 from .trace import trace_aten
 
 LOSSES = {"cross_entropy": F.cross_entropy, "mse": F.mse_loss, "l1": F.l1_loss, "nll": F.nll_loss}
@@ -112,12 +112,8 @@ def _build(gm, example_args, options: Options, prefix: str, base: int, fixed: di
     return _Part(prog, sched, offsets), base + plan.total_bytes
 
 
-def _align(n: int, a: int = 16) -> int:
-    return (n + a - 1) // a * a
-
-
 def _spec(name, shape, dtype, offset) -> dict:
-    return {"name": name, "shape": [int(s) for s in shape], "dtype": MANIFEST_DTYPE[dtype], "offset": int(offset)}
+    return tensor_entry(name, [int(s) for s in shape], MANIFEST_DTYPE[dtype], int(offset))
 
 
 @dataclasses.dataclass
@@ -209,53 +205,46 @@ def build_training(model: torch.nn.Module, loss_fn, optimizer, example_inputs, o
     try:
         train, end = _build(t_gm, flat_t, opts, "t_", 0, {})
         shared = {i: train.offsets[train.program.inputs[i].buffer] for i in range(len(params) + len(buffers))}
-        fwd, end = _build(f_gm, flat_f, opts, "f_", _align(end), shared)
+        fwd, end = _build(f_gm, flat_f, opts, "f_", align(end), shared)
     except Unsupported as e:
         raise SaveError(f"some operators of the train step cannot run as WebAssembly: {e}") from None
 
-    # the module: state as data segments, two programs, three entry points
-    pages = max(1, -(-end // 65536))
-    parts = [f"(module\n(memory (export \"memory\") {pages})"]
-    for part in (train, fwd):
-        parts += wat.constant_segments(part.program, part.offsets)
+    # the module: two programs over one memory, the state baked as data, three entry points
+    pages = pages_for(end)
+    segments = [seg for part in (train, fwd) for seg in wat.constant_segments(part.program, part.offsets)]
     for k, t in enumerate(flat_t[:n_state]):
         data = t.detach().contiguous().numpy().tobytes()
         if data:
-            parts.append(f"(data (i32.const {train.offsets[train.program.inputs[k].buffer]}) "
-                         f"\"{wat.text.data_string(data)}\")")
-    parts += wat.libraries([p for part in (train, fwd) for p in (*part.sched.prepare, *part.sched.forward)])
-    t_funcs, t_entry = wat.kernel_functions(train.sched, train.offsets)
-    f_funcs, f_entry = wat.kernel_functions(fwd.sched, fwd.offsets)
-    parts += t_funcs + f_funcs
+            segments.append((train.offsets[train.program.inputs[k].buffer], data))
     copies = []
     for out_pos, in_pos in sorted(writes.items()):
         o, spec = train.program.outputs[out_pos], train.program.inputs[in_pos]
-        nbytes = int(np.prod([int(s) for s in spec.shape])) * np.dtype(ir.NUMPY_DTYPE[spec.dtype]).itemsize
+        nbytes = int(np.prod([int(s) for s in spec.shape])) * ITEMSIZE[spec.dtype]
         if not nbytes:
             continue
         if not _contiguous(o):
             raise SaveError(f"internal error: the update of state input {in_pos} is not contiguous")
-        src = train.offsets[o.buffer] + int(o.offset) * np.dtype(ir.NUMPY_DTYPE[o.dtype]).itemsize
+        src = train.offsets[o.buffer] + int(o.offset) * ITEMSIZE[o.dtype]
         copies.append(f"(memory.copy (i32.const {train.offsets[spec.buffer]}) (i32.const {src}) (i32.const {nbytes}))")
-    parts.append(wat.entry_function("prepare", t_entry["prepare"] + f_entry["prepare"]))
-    parts.append(wat.entry_function("train_step", t_entry["forward"] + copies))
-    parts.append(wat.entry_function("forward", f_entry["forward"]))
-    text = "\n".join(parts) + ")\n"
+    exports = {"prepare": [(0, "prepare"), (1, "prepare")], "train_step": [(0, "forward"), *copies],
+               "forward": [(1, "forward")]}
+    text = wat.build_module([wat.Part(train.sched, train.offsets), wat.Part(fwd.sched, fwd.offsets)], pages,
+                            segments, exports)
 
     def place(prog, offsets, pos):
         return offsets[prog.inputs[pos].buffer]
 
     def out_spec(prog, offsets, k, name):
         o = prog.outputs[k]
-        spec = _spec(name, o.shape, o.dtype, offsets[o.buffer] + int(o.offset) * np.dtype(ir.NUMPY_DTYPE[o.dtype]).itemsize)
-        spec["strides"] = [int(s) for s in o.strides]
-        return spec
+        return tensor_entry(name, o.shape, MANIFEST_DTYPE[o.dtype], offsets[o.buffer] + int(o.offset) * ITEMSIZE[o.dtype],
+                            o.strides)
 
     in_names = _input_names(model, len(inputs))
     state_names = ([f"param:{n}" for n in names] + [f"buffer:{n}" for n in bnames]
                    + [f"optimizer:{names[i]}:{s}" for i, s in slots] + ["optimizer:step"])
     manifest = {
-        "format": "torch_wasm_backend", "format_version": FORMAT_VERSION, "kind": "trainer",
+        **envelope_for(opts, {"memory": "memory", "forward": "forward", "prepare": "prepare",
+                              "train_step": "train_step"}, kind="trainer"),
         "inputs": [_spec(n, x.shape, _ir_dtype(x), place(fwd.program, fwd.offsets, len(params) + len(buffers) + k))
                    for k, (n, x) in enumerate(zip(in_names, inputs))],
         "outputs": [out_spec(fwd.program, fwd.offsets, k, f"output{k}") for k in range(len(fwd.program.outputs))],
@@ -268,13 +257,9 @@ def build_training(model: torch.nn.Module, loss_fn, optimizer, example_inputs, o
                   for k, (n, t) in enumerate(zip(state_names, flat_t[:n_state]))],
         "symbols": [],
         "memory": {"pages": pages, "bytes": end},
-        "exports": {"memory": "memory", "forward": "forward", "prepare": "prepare", "train_step": "train_step"},
         "optimizer": {"kind": type(opt).__name__.lower(), **dataclasses.asdict(opt)},
-        "requires": {"simd128": True, "relaxed_simd": opts.relaxed_simd, "threads": False},
-        "options": {k: v for k, v in dataclasses.asdict(opts).items() if k not in ("debug_dir", "interpret")},
-        "tools": {"torch_wasm_backend": __version__, "torch": torch.__version__, "wabt": wabt_version()},
     }
-    wasm = assemble(text) + custom_section(MANIFEST_SECTION, json.dumps(manifest, sort_keys=True).encode())
+    wasm = assemble(text) + manifest_section(manifest)
     _check(wasm, t_gm, flat_t, n_state, writes, f_gm, flat_f)
     return TrainerModule(text, wasm, manifest, train, fwd)
 

@@ -71,13 +71,13 @@ def libraries(plans, widen: bool = False) -> list:
 
 
 def constant_segments(prog: ir.Program, offsets: dict) -> list:
-    """One data segment per constant of ``prog``, at its offset."""
-    parts = []
+    """``(offset, bytes)``: one data segment per constant of ``prog``."""
+    segments = []
     for name in sorted(prog.constants):
         data = prog.constants[name].tobytes()
         if data and name in offsets:
-            parts.append(f"(data (i32.const {offsets[name]}) \"{text.data_string(data)}\")")
-    return parts
+            segments.append((offsets[name], data))
+    return segments
 
 
 def kernel_functions(sched: Schedule, offsets: dict, prepare: tuple | None = None) -> tuple[list, dict]:
@@ -111,32 +111,67 @@ def widen_calls(widen) -> list:
     return [f"(if (i32.eqz (global.get $widened)) (then{calls} (global.set $widened (i32.const 1))))"]
 
 
+@dataclass(frozen=True)
+class Part:
+    """One program of a module: its schedule, the byte offset of each of its buffers in the
+    module's one memory, and the prepare kernels to emit (None: all of the schedule's)."""
+
+    sched: Schedule
+    offsets: dict
+    prepare: tuple | None = None
+
+
+def build_module(parts: list, pages: int, segments: list, exports: dict, *, widen=(), start: bool = False) -> str:
+    """The text of a module holding ``parts`` (programs) over one memory of ``pages``:
+    ``segments`` (``(offset, bytes)`` data), the library routines their kernels call (once),
+    every part's kernel functions, and one exported function per ``exports`` entry, whose
+    body lists ``(part index, "prepare" | "forward")`` (that part's calls, in order) or raw
+    instructions. ``widen`` (``bake.Baked.widen``) starts ``prepare``; ``start`` makes
+    ``prepare`` the start function when it does anything."""
+    out = [f"(module\n(memory (export \"memory\") {pages})"]
+    out += [f"(data (i32.const {off}) \"{text.data_string(data)}\")" for off, data in segments]
+    if widen:
+        out.append("(global $widened (mut i32) (i32.const 0))")
+    plans = [p for part in parts for p in (*(part.sched.prepare if part.prepare is None else part.prepare),
+                                             *part.sched.forward)]
+    out += libraries(plans, widen=bool(widen))
+    calls = []
+    for part in parts:
+        funcs, entry = kernel_functions(part.sched, part.offsets, part.prepare)
+        out += funcs
+        calls.append(entry)
+    bodies = {}
+    for name, items in exports.items():
+        body = widen_calls(widen) if name == "prepare" else []
+        for item in items:
+            body += [item] if isinstance(item, str) else calls[item[0]][item[1]]
+        bodies[name] = body
+        out.append(entry_function(name, body))
+    if start and bodies.get("prepare"):
+        out.append("(start $prepare)")
+    return "\n".join(out) + ")\n"
+
+
 def emit_module(sched: Schedule, plan: MemoryPlan, persistent_data: bytes | None = None, *,
                 segments=None, prepare: tuple | None = None, widen=(), pages: int | None = None) -> WatModule:
-    """``persistent_data``: bytes of the persistent region (weights, constants, prepared
-    buffers) to bake in as one data segment at offset 16.
+    """One program's module (``build_module`` with one part), exporting ``prepare`` and
+    ``forward``. ``persistent_data``: bytes of the persistent region (weights, constants,
+    prepared buffers) to bake in as one data segment at offset 16.
     A saved artifact passes instead ``segments`` (``(offset, bytes)`` data segments), the
     ``prepare`` kernels it still runs, the ``widen`` calls before them
-    (``(routine, src, dst, count)``) and its memory ``pages`` (``bake.Baked``).
+    (``(routine, src, dst, count)``) and its memory ``pages`` (``bake.Baked``); its
+    ``prepare`` is then also the start function.
     For a dynamic-shape program, ``plan`` is any binding's plan: only the persistent
     offsets and the initial memory size are taken from it."""
     offsets = {name: p.offset for name, p in plan.placements.items()}
     pages = plan.pages if pages is None else pages
-    parts = [f"(module\n(memory (export \"memory\") {pages})"]
     if persistent_data is not None:
-        parts.append(f"(data (i32.const 16) \"{text.data_string(persistent_data)}\")")
+        data = [(16, persistent_data)]
     elif segments is not None:
-        parts += [f"(data (i32.const {off}) \"{text.data_string(data)}\")" for off, data in segments]
+        data = list(segments)
     else:
-        parts += constant_segments(sched.program, offsets)
-    if widen:
-        parts.append("(global $widened (mut i32) (i32.const 0))")
-    prepare_plans = sched.prepare if prepare is None else prepare
-    parts += libraries(list(prepare_plans) + list(sched.forward), widen=bool(widen))
-    funcs, entry = kernel_functions(sched, offsets, prepare_plans)
-    parts += funcs
-    entry["prepare"] = widen_calls(widen) + entry["prepare"]
-    parts += [entry_function(group, entry[group]) for group in ("prepare", "forward")]
-    if segments is not None and entry["prepare"]:
-        parts.append("(start $prepare)")
-    return WatModule("\n".join(parts) + ")\n", pages, ("prepare", "forward"))
+        data = constant_segments(sched.program, offsets)
+    exports = {"prepare": [(0, "prepare")], "forward": [(0, "forward")]}
+    wat = build_module([Part(sched, offsets, prepare)], pages, data, exports, widen=widen,
+                       start=segments is not None)
+    return WatModule(wat, pages, ("prepare", "forward"))

@@ -11,7 +11,11 @@ memory; the loaders call it before they make any view of memory for that binding
 Optional keys (absent in older version-1 files, which keep loading): ``traps`` (wasm
 function name -> message in user terms) and ``output_tree`` (the structure the model
 returned: ``{"tensor": k}``, ``{"tuple": [...]}``, ``{"list": [...]}``,
-``{"dict": [[key, subtree], ...]}``). The writer of the manifest is ``export.py``.
+``{"dict": [[key, subtree], ...]}``).
+
+Writing lives here too (the last section): ``dim_json``, ``tensor_entry`` and ``envelope``
+(the fields every manifest has), which ``export.py`` (``save``) and ``trainer.py``
+(``save_training``) fill in, and ``manifest_section`` to append it to a module.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import json
 import numpy as np
 
 from ..target import NUMPY_BY_NAME as DTYPES  # manifest dtype name -> numpy type
-from .wasm_binary import ArtifactError, custom_sections
+from .wasm_binary import ArtifactError, custom_section, custom_sections
 
 MANIFEST_SECTION = "torch_wasm_backend.manifest"
 FORMAT_VERSION = 1
@@ -300,3 +304,46 @@ def unflatten(tree, outputs: list):
     if kind == "list":
         return [unflatten(t, outputs) for t in value]
     return {k: unflatten(t, outputs) for k, t in value}
+
+
+# --------------------------------------------------------------------------- writing
+def dim_json(expr):
+    """A size for the manifest: an int, a symbol's name, or a polynomial
+    ``{"poly": [[coefficient, {symbol: power}], ...]}`` (what the loaders evaluate)."""
+    import sympy  # the writers' side only: loading an artifact needs no sympy
+
+    expr = sympy.expand(sympy.sympify(expr))
+    if expr.is_Integer:
+        return int(expr)
+    if expr.is_Symbol:
+        return str(expr)
+    terms = []
+    for mono, coef in sorted(expr.as_coefficients_dict().items(), key=lambda t: str(t[0])):
+        powers = mono.as_powers_dict()
+        if not coef.is_Integer or any(not (b.is_Symbol and e.is_Integer) for b, e in powers.items() if b != 1):
+            raise ValueError(f"size {expr} cannot be written to the manifest (only polynomials of the sizes)")
+        terms.append([int(coef), {str(b): int(e) for b, e in powers.items() if b != 1}])
+    return {"poly": terms}
+
+
+def tensor_entry(name: str, shape, dtype: str, offset, strides=None) -> dict:
+    """An input, output or state entry: ``dtype`` is the manifest's name (``float32``)."""
+    entry = {"name": name, "shape": [dim_json(s) for s in shape], "dtype": dtype, "offset": dim_json(offset)}
+    if strides is not None:
+        entry["strides"] = [dim_json(s) for s in strides]
+    return entry
+
+
+def envelope(exports: dict, *, relaxed_simd: bool, options: dict, tools: dict, kind: str | None = None) -> dict:
+    """The fields every manifest has: format, version, kind, exports, requirements, build
+    options and tool versions."""
+    head = {"format": "torch_wasm_backend", "format_version": FORMAT_VERSION}
+    if kind is not None:
+        head["kind"] = kind
+    return {**head, "exports": exports, "requires": {"simd128": True, "relaxed_simd": relaxed_simd, "threads": False},
+            "options": options, "tools": tools}
+
+
+def manifest_section(manifest: dict) -> bytes:
+    """The custom section holding ``manifest`` (deterministic JSON), to append to a module."""
+    return custom_section(MANIFEST_SECTION, json.dumps(manifest, sort_keys=True).encode())
