@@ -38,6 +38,7 @@ __all__ = [
     "WasmCompileError",
     "get_engine",
     "available_engines",
+    "wasm_initial_pages",
     "ENGINE_NAMES",
 ]
 
@@ -140,6 +141,43 @@ class Engine:
 
     def __repr__(self) -> str:  # pragma: no cover - cosmetic
         return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def _leb128(data: bytes, pos: int) -> Tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(data):
+            raise ValueError("truncated LEB128 number")
+        b = data[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return value, pos
+
+
+def wasm_initial_pages(wasm: bytes) -> Optional[int]:
+    """The initial size, in 64 KiB pages, of a module's first defined memory (from its
+    memory section), or None when it defines none or the bytes are not a wasm module
+    (the engine then reports what is wrong when it compiles them)."""
+    wasm = bytes(wasm)
+    if wasm[:4] != b"\0asm":
+        return None
+    try:
+        pos = 8
+        while pos < len(wasm):
+            section, pos = wasm[pos], pos + 1
+            size, pos = _leb128(wasm, pos)
+            if section == 5:
+                count, p = _leb128(wasm, pos)
+                if count == 0:
+                    return None
+                _flags, p = _leb128(wasm, p)
+                return _leb128(wasm, p)[0]
+            pos += size
+    except (ValueError, IndexError):
+        return None
+    return None
 
 
 # --------------------------------------------------------------------------
