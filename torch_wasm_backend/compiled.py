@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import weakref
 from ctypes import memmove
 from pathlib import Path
 
@@ -39,7 +40,9 @@ class Runner:
     written to the parameter block, views rebuilt."""
 
     def __init__(self, graph: "CompiledGraph"):
-        self.graph = graph
+        # weak: the graph holds its runners (threading.local); a cycle would keep the graph and
+        # its instances (linear memory) alive after Dynamo drops the graph, until a gc pass
+        self.graph = weakref.proxy(graph)
         self.instance = graph.module.instantiate()
         self.forward = self.instance.caller("forward")
         self.prepare = self.instance.caller("prepare")

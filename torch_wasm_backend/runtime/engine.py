@@ -38,7 +38,7 @@ __all__ = [
     "WasmCompileError",
     "get_engine",
     "available_engines",
-    "wasm_initial_pages",
+    "wasm_memory_limits",
     "ENGINE_NAMES",
 ]
 
@@ -156,10 +156,10 @@ def _leb128(data: bytes, pos: int) -> Tuple[int, int]:
             return value, pos
 
 
-def wasm_initial_pages(wasm: bytes) -> Optional[int]:
-    """The initial size, in 64 KiB pages, of a module's first defined memory (from its
-    memory section), or None when it defines none or the bytes are not a wasm module
-    (the engine then reports what is wrong when it compiles them)."""
+def wasm_memory_limits(wasm: bytes) -> Optional[Tuple[int, Optional[int], bool]]:
+    """``(initial pages, maximum pages or None, shared)`` of a module's first defined
+    memory (64 KiB pages, from its memory section), or None when it defines none or the
+    bytes are not a wasm module (the engine then says what is wrong when it compiles them)."""
     wasm = bytes(wasm)
     if wasm[:4] != b"\0asm":
         return None
@@ -172,8 +172,10 @@ def wasm_initial_pages(wasm: bytes) -> Optional[int]:
                 count, p = _leb128(wasm, pos)
                 if count == 0:
                     return None
-                _flags, p = _leb128(wasm, p)
-                return _leb128(wasm, p)[0]
+                flags, p = _leb128(wasm, p)
+                initial, p = _leb128(wasm, p)
+                maximum = _leb128(wasm, p)[0] if flags & 1 else None
+                return initial, maximum, bool(flags & 2)
             pos += size
     except (ValueError, IndexError):
         return None

@@ -37,7 +37,7 @@ from typing import Callable, Dict, Optional, Tuple
 import numpy as np
 import wasmtime
 
-from .engine import CompiledModule, Engine, Instance, WasmCompileError, WasmTrap, wasm_initial_pages
+from .engine import CompiledModule, Engine, Instance, WasmCompileError, WasmTrap, wasm_memory_limits
 from .module_cache import DiskCache
 from .wasmtime_traps import _trap_from_error, _trap_from_wasmtime
 
@@ -100,7 +100,7 @@ _MIB = 1 << 20
 _PAGE = 1 << 16
 MIN_RESERVATION = 1 * _MIB
 MAX_RESERVATION = 4 << 30
-GUARD_BYTES = 1 * _MIB  # >= every static offset our kernels use (< 64 KiB): one compare per access
+GUARD_BYTES = 64 << 10  # > every static offset our kernels use (< 33 KiB): one compare per access
 MIN_GROWTH = 16 * _MIB
 # wasmtime's own defaults on 64-bit hosts: no bounds checks, but 4 GiB + 2 x 32 MiB of
 # address space per instance. Kept for comparison (benchmarks/bounds_check_probe.py).
@@ -118,7 +118,7 @@ def memory_settings(initial_pages: Optional[int]) -> Dict[str, object]:
     * ``memory_reservation``: the initial size rounded up to a power of two
       (1 MiB .. 4 GiB): an instance reserves at most twice what it uses, and
       memories of similar size share a setting (and an Engine).
-    * ``memory_guard_size``: 1 MiB (wasmtime also puts one before the memory):
+    * ``memory_guard_size``: 64 KiB (wasmtime also puts one before the memory):
       accesses whose static offset fits in it need a single bounds compare.
     * ``memory_reservation_for_growth``: room left after a memory moves, the
       reservation again (at least 16 MiB): a dynamic-shape module that grows
@@ -307,7 +307,8 @@ class WasmtimeInstance(Instance):
 
     def grow_memory(self, pages: int) -> None:
         mem = self._mem
-        current = mem.size(self._store) if isinstance(mem, wasmtime.Memory) else mem.size()
+        # (SharedMemory.size() passes a wrong pointer type in wasmtime-py 50: use data_len)
+        current = mem.size(self._store) if isinstance(mem, wasmtime.Memory) else mem.data_len() // 65536
         if pages > current:
             if isinstance(mem, wasmtime.Memory):
                 mem.grow(self._store, pages - current)
@@ -457,7 +458,12 @@ class WasmtimeEngine(Engine):
         """The memory setting a module is compiled (and instantiated) with."""
         if self.fixed_memory is not None:
             return self.fixed_memory
-        return memory_settings(wasm_initial_pages(wasm))
+        limits = wasm_memory_limits(wasm)
+        if limits is None:
+            return memory_settings(None)
+        initial, maximum, shared = limits
+        # a shared memory never moves: reserve its maximum
+        return memory_settings(maximum if shared and maximum is not None else initial)
 
     def _backend(self, memory: Dict[str, object]) -> Tuple[wasmtime.Engine, DiskCache]:
         k = tuple(sorted(memory.items()))
