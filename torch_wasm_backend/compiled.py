@@ -167,6 +167,10 @@ class CompiledGraph:
             r = self._local.runner = Runner(self)
         return r
 
+    def release(self) -> None:
+        """Free every thread's instance (its linear memory) now; a later call makes a new one."""
+        self._local = threading.local()
+
     @property
     def instance(self):
         return self.runner().instance

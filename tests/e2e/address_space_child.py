@@ -5,8 +5,9 @@ importing torch, compiles N distinct tiny graphs (``x * k + j``, each its own co
 so Dynamo compiles each once), keeps them all, runs each on this thread and on a second
 thread (a second instance per graph) and checks every output.
 
-``python address_space_child.py cycles N``: N cycles of build a model, compile it, run it,
-drop it (``del``, ``torch._dynamo.reset()``), without calling ``gc.collect()``.
+``python address_space_child.py cycles N``: N cycles of build a model, compile it, run it
+(every other cycle forward and backward, through AOTAutograd), drop it (``del``,
+``torch._dynamo.reset()``), without calling ``gc.collect()``.
 
 Both print one JSON line of figures (MiB from ``/proc/self/status``) on stdout.
 """
@@ -82,8 +83,11 @@ def cycles(n: int) -> dict:
     for i in range(n):
         net = Net(1.0 + i)  # a distinct constant: a distinct module each cycle
         fast = torch.compile(net, backend="wasm", options={"strict": True})
-        with torch.no_grad():
-            torch.testing.assert_close(fast(x), net(x), rtol=1e-4, atol=1e-4)
+        if i % 2:  # every other cycle with autograd: forward and backward graphs, through AOTAutograd
+            fast(x).sum().backward()
+        else:
+            with torch.no_grad():
+                torch.testing.assert_close(fast(x), net(x), rtol=1e-4, atol=1e-4)
         del net, fast
         torch._dynamo.reset()
         if i + 1 in (10, n):
