@@ -40,8 +40,8 @@ SETTINGS = {
 }
 
 
-def graphs_of(fn) -> list:
-    """The CompiledGraphs reachable after compiling (found through the garbage collector)."""
+def live_graphs() -> list:
+    """The CompiledGraphs alive after compiling (found through the garbage collector)."""
     gc.collect()
     return [o for o in gc.get_objects() if type(o) is CompiledGraph]
 
@@ -54,7 +54,7 @@ def probe(name: str, rounds: int, calls: int) -> dict:
     with torch.no_grad():
         expected = model(*inputs)
         fast(*inputs)
-    graphs = graphs_of(fast)
+    graphs = live_graphs()
     variants = {}
     for label, kwargs in SETTINGS.items():
         eng = WasmtimeEngine(cache_dir=False, **kwargs)
@@ -90,7 +90,8 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     base, *others = SETTINGS
-    print(f"| model | {base} (median µs) | " + " | ".join(f"{o} (µs) | {o} / {base} (per round)" for o in others) + " |")
+    heads = " | ".join(f"{o} (µs) | {o} / {base} (per round)" for o in others)
+    print(f"| model | {base} (median µs) | {heads} |")
     print("|---|---|" + "---|---|" * len(others))
     for name in args.models:
         t = probe(name, args.rounds, args.calls)
