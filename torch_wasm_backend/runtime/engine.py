@@ -11,6 +11,11 @@ Contract for modules run here:
 * the functions called through :meth:`Instance.call` / :meth:`Instance.caller`
   have the type ``() -> ()`` (all data goes through memory).
 
+Address space: an instance reserves room for its memory as the engine decides;
+wasmtime's is fitted to the module's initial memory size
+(:func:`wasm_memory_limits`, ``wasmtime_engine.memory_settings``), and an
+instance is freed (memory unmapped) as soon as nothing references it.
+
 Typical use::
 
     eng = get_engine()                      # wasmtime, cached per settings

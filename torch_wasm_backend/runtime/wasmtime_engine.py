@@ -24,6 +24,7 @@
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import hashlib
 import json
@@ -413,6 +414,20 @@ class WasmtimeCompiledModule(CompiledModule):
         return WasmtimeInstance(self.wasmtime_engine, self.module)
 
 
+_FACADES: "weakref.WeakSet[WasmtimeEngine]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_engines() -> None:
+    """Free the wasmtime engines before the interpreter tears modules down: wasmtime-py's
+    finaliser prints "'NoneType' object is not callable" once its own globals are gone.
+    (Modules and stores still alive keep their own reference to the engine inside wasmtime.)"""
+    for facade in list(_FACADES):
+        for engine, _ in facade._backends.values():
+            engine.close()
+        facade._backends.clear()
+
+
 class WasmtimeEngine(Engine):
     """wasmtime engine with pinned settings, an in-process and an on-disk module cache.
 
@@ -445,6 +460,7 @@ class WasmtimeEngine(Engine):
         self._modules: "weakref.WeakValueDictionary[str, WasmtimeCompiledModule]" = weakref.WeakValueDictionary()
         self._lock = threading.Lock()
         self.stats = {"memory_hits": 0, "disk_hits": 0, "disk_errors": 0, "disk_writes": 0, "compiles": 0}
+        _FACADES.add(self)
 
     def _key(self, memory: Dict[str, object]) -> str:
         key_src = json.dumps(
