@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -76,3 +77,29 @@ def test_dynamic_shape_memory_grows_past_its_reservation():
     sizes = [g.instance.memory_view().size for g in graphs if g.params is not None]
     assert sizes and max(sizes) > 80 << 20, sizes  # it did grow (one module for every size)
     torch._dynamo.reset()
+
+
+def test_loaded_artifacts_reserve_what_their_manifest_needs(tmp_path):
+    # runtime/artifact.py's load() instantiates through the same engine: its reservation
+    # is fitted to the artifact's memory (manifest "memory.pages"), not 4 GiB
+    import torch_wasm_backend
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(12, 32), torch.nn.ReLU(), torch.nn.Linear(32, 3)).eval()
+    x = torch.randn(2, 12)
+    manifest = torch_wasm_backend.save(torch.compile(model, backend="wasm"), tmp_path / "m.wasm", example_inputs=(x,))
+    need_mib = manifest["memory"]["pages"] / 16
+    loaded = [torch_wasm_backend.load(tmp_path / "m.wasm")]
+    before = _vm_size_mib()
+    loaded += [torch_wasm_backend.load(tmp_path / "m.wasm") for _ in range(20)]
+    per_load = (_vm_size_mib() - before) / 20
+    assert per_load <= 2 * max(need_mib, 1) + 0.5, f"{per_load:.1f} MiB per loaded artifact of {need_mib:.2f} MiB"
+    with torch.no_grad():
+        expected = model(x).numpy()
+    for m in loaded[-3:]:  # a numpy array in, a numpy array out
+        np.testing.assert_allclose(m(x.numpy()), expected, rtol=1e-5, atol=1e-5)
+
+
+def _vm_size_mib() -> float:
+    text = Path("/proc/self/status").read_text()
+    return int(next(line.split()[1] for line in text.splitlines() if line.startswith("VmSize:"))) / 1024
