@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import logging
 import warnings
+import weakref
 
 import torch
 from functorch.compile import make_boxed_func
@@ -108,15 +109,23 @@ def _drop_constant_outputs(gm: torch.fx.GraphModule):
     return gm, constants, len(results)
 
 
-def make_compiler(options: Options, default_weights=(), kind: str = "forward", record: GraphRecord | None = None):
+def make_compiler(options: Options, default_weights=(), kind: str = "forward", record: GraphRecord | None = None,
+                  owned: list | None = None):
     """The compiler AOTAutograd calls on a forward, inference or backward graph (``kind``).
     Weights (inputs whose data is kept between calls and re-copied only when their
     ``_version`` changes) exist only in forward and inference graphs. What each ATen graph
-    became is added to ``record`` (see ``record.py``)."""
-    from .compiled import compile_graph
+    became is added to ``record`` (see ``record.py``); ``owned`` collects weak references to
+    the graphs compiled (``_aot`` frees their instances with its function)."""
+    from .compiled import compile_graph as _compile_graph
     from .partition import WasmRegion, partition
 
     record = record if record is not None else GraphRecord([])
+
+    def compile_graph(gm, example_inputs, weights, options):
+        g = _compile_graph(gm, example_inputs, weights, options)
+        if owned is not None and hasattr(g, "release"):
+            owned.append(weakref.ref(g))
+        return g
 
     def compile_static(gm, example_inputs, weights):
         gm, constants, n_outputs = _drop_constant_outputs(gm)  # a specialised retrace makes sizes literal
@@ -167,17 +176,30 @@ def make_compiler(options: Options, default_weights=(), kind: str = "forward", r
     return compiler
 
 
+def _release_graphs(owned: list) -> None:
+    for ref in owned:
+        g = ref()
+        if g is not None:
+            g.release()
+
+
 def _aot(gm, example_inputs, options: Options, default_weights, record: GraphRecord):
+    owned: list = []  # the forward graph, and the backward one when AOTAutograd compiles it
     try:
-        return aot_autograd(fw_compiler=make_compiler(options, default_weights, "forward", record),
-                            inference_compiler=make_compiler(options, default_weights, "inference", record),
-                            bw_compiler=make_compiler(options, (), "backward", record),
-                            decompositions=decompositions())(gm, example_inputs)
+        fn = aot_autograd(fw_compiler=make_compiler(options, default_weights, "forward", record, owned),
+                          inference_compiler=make_compiler(options, default_weights, "inference", record, owned),
+                          bw_compiler=make_compiler(options, (), "backward", record, owned),
+                          decompositions=decompositions())(gm, example_inputs)
     except Unsupported as e:  # raised while decomposing, before our compiler saw the graph
         record.add("inference" if not torch.is_grad_enabled() else "forward", gm,
                    eager={op: str(e) for op in op_counts(gm)})
         _fallback(options, e)
         return gm.forward
+    # AOTAutograd keeps the compiled graphs in a torch.autograd.Function subclass, which (a
+    # class) only a gc pass frees: free their instances when Dynamo drops AOTAutograd's
+    # function (Dynamo keeps the function under its ``disable`` wrapper, not the wrapper)
+    weakref.finalize(getattr(fn, "_torchdynamo_orig_callable", fn), _release_graphs, owned)
+    return fn
 
 
 def _static_inputs(gm: torch.fx.GraphModule) -> tuple:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import itertools
 import threading
-from typing import NamedTuple
+import weakref
 from ctypes import memmove
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import sympy
@@ -40,7 +41,9 @@ class Runner:
     written to the parameter block, views rebuilt."""
 
     def __init__(self, graph: "CompiledGraph"):
-        self.graph = graph
+        # weak: the graph holds its runners (threading.local); a cycle would keep the graph and
+        # its instances (linear memory) alive after Dynamo drops the graph, until a gc pass
+        self.graph = weakref.proxy(graph)
         self.instance = graph.module.instantiate()
         self.forward = self.instance.caller("forward")
         self.prepare = self.instance.caller("prepare")
@@ -199,6 +202,10 @@ class CompiledGraph:
         if r is None:
             r = self._local.runner = Runner(self)
         return r
+
+    def release(self) -> None:
+        """Free every thread's instance (its linear memory) now; a later call makes a new one."""
+        self._local = threading.local()
 
     @property
     def instance(self):

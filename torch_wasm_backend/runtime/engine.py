@@ -11,6 +11,11 @@ Contract for modules run here:
 * the functions called through :meth:`Instance.call` / :meth:`Instance.caller`
   have the type ``() -> ()`` (all data goes through memory).
 
+Address space: an instance reserves room for its memory as the engine decides;
+wasmtime's is fitted to the module's initial memory size
+(:func:`wasm_memory_limits`, ``wasmtime_engine.memory_settings``), and an
+instance is freed (memory unmapped) as soon as nothing references it.
+
 Typical use::
 
     eng = get_engine()                      # wasmtime, cached per settings
@@ -38,6 +43,7 @@ __all__ = [
     "WasmCompileError",
     "get_engine",
     "available_engines",
+    "wasm_memory_limits",
     "ENGINE_NAMES",
 ]
 
@@ -140,6 +146,45 @@ class Engine:
 
     def __repr__(self) -> str:  # pragma: no cover - cosmetic
         return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def _leb128(data: bytes, pos: int) -> Tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(data):
+            raise ValueError("truncated LEB128 number")
+        b = data[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return value, pos
+
+
+def wasm_memory_limits(wasm: bytes) -> Optional[Tuple[int, Optional[int], bool]]:
+    """``(initial pages, maximum pages or None, shared)`` of a module's first defined
+    memory (64 KiB pages, from its memory section), or None when it defines none or the
+    bytes are not a wasm module (the engine then says what is wrong when it compiles them)."""
+    wasm = bytes(wasm)
+    if wasm[:4] != b"\0asm":
+        return None
+    try:
+        pos = 8
+        while pos < len(wasm):
+            section, pos = wasm[pos], pos + 1
+            size, pos = _leb128(wasm, pos)
+            if section == 5:
+                count, p = _leb128(wasm, pos)
+                if count == 0:
+                    return None
+                flags, p = _leb128(wasm, p)
+                initial, p = _leb128(wasm, p)
+                maximum = _leb128(wasm, p)[0] if flags & 1 else None
+                return initial, maximum, bool(flags & 2)
+            pos += size
+    except (ValueError, IndexError):
+        return None
+    return None
 
 
 # --------------------------------------------------------------------------

@@ -3,10 +3,18 @@
 * Settings are pinned in one place: :func:`wasmtime_settings` (applied by
   :func:`build_wasmtime_config`).  The disk-cache key is derived from the
   same dict, so it changes whenever a setting does.
-* ``Engine.compile`` caches modules in process (sha256 of the wasm bytes)
-  and on disk (``Module.serialize()`` bytes, keyed by sha256 + wasmtime
-  version + settings).  Unreadable, corrupt or incompatible entries are
-  ignored: the module is recompiled and the entry overwritten.
+* Linear memory reserves what the module needs, not wasmtime's default 4 GiB
+  + guards per instance: :func:`memory_settings` derives the reservation,
+  guard and growth reservation from the module's initial memory size (read
+  from the wasm bytes), rounded up to a power of two, so a few settings
+  cover every module.  One ``wasmtime.Engine`` is kept per distinct memory
+  setting (compiled code depends on it).  Growth past the reservation moves
+  the memory (``memory_may_move``), so ``memory.grow`` always works.
+* ``Engine.compile`` caches modules in process (sha256 of the wasm bytes;
+  weakly: a module no graph uses any more is freed) and on disk
+  (``Module.serialize()`` bytes, keyed by sha256 + wasmtime version +
+  settings, memory settings included).  Unreadable, corrupt or incompatible
+  entries are ignored: the module is recompiled and the entry overwritten.
 * ``Instance.caller()`` calls ``wasmtime_func_call_unchecked`` through a
   ctypes function pointer with every argument pre-built (store context,
   func struct, raw-argument array, trap out-pointer).  This uses private
@@ -16,6 +24,7 @@
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import hashlib
 import json
@@ -23,18 +32,21 @@ import logging
 import os
 import platform
 import threading
-from typing import Callable, Dict, Optional
+import weakref
+from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 import wasmtime
 
-from .engine import CompiledModule, Engine, Instance, WasmCompileError, WasmTrap
+from .engine import CompiledModule, Engine, Instance, WasmCompileError, WasmTrap, wasm_memory_limits
 from .module_cache import DiskCache
 from .wasmtime_traps import _trap_from_error, _trap_from_wasmtime
 
 __all__ = [
     "WasmtimeEngine",
     "wasmtime_settings",
+    "memory_settings",
+    "FULL_RESERVATION",
     "build_wasmtime_config",
     "wasmtime_version",
     "default_cache_dir",
@@ -49,8 +61,11 @@ CACHE_DIR_ENV = "TORCH_WASM_CACHE_DIR"
 # settings: the ONE place where wasmtime's configuration is pinned
 
 
-def wasmtime_settings(*, relaxed_simd: bool = False, threads: bool = False) -> Dict[str, object]:
-    """The wasmtime ``Config`` attributes used by this backend, in the order applied.
+def wasmtime_settings(
+    *, relaxed_simd: bool = False, threads: bool = False, spectre_mitigation: Optional[bool] = None
+) -> Dict[str, object]:
+    """The wasmtime ``Config`` attributes used by this backend, in the order applied
+    (``cranelift_flags``: ``Config.cranelift_flag_set`` calls).
 
     * SIMD is always on.  (Never disable SIMD: with relaxed SIMD still
       enabled, wasmtime aborts the whole process.)
@@ -58,7 +73,16 @@ def wasmtime_settings(*, relaxed_simd: bool = False, threads: bool = False) -> D
       do not depend on the host CPU.  Otherwise it is explicitly off.
     * Threads (atomics, shared memory) only when requested.
     * Cranelift optimizes for speed; no fuel metering.
+    * The Spectre mitigation of heap bounds checks (a conditional move per
+      access, 1.5x slower GEMMs; ``benchmarks/README.md``) is off unless
+      threads are on (``spectre_mitigation=None``).  It stops *speculative*
+      out-of-bounds reads from leaking through a cache-timing side channel;
+      bounds are still checked and trap.  A module run here imports nothing
+      (enforced), so without threads it has no clock to time anything with.
+      With threads, host threads sharing a memory could make one: kept on.
     """
+    if spectre_mitigation is None:
+        spectre_mitigation = bool(threads)
     s: Dict[str, object] = {
         "wasm_simd": True,
         "wasm_relaxed_simd": bool(relaxed_simd),
@@ -69,14 +93,69 @@ def wasmtime_settings(*, relaxed_simd: bool = False, threads: bool = False) -> D
     s["shared_memory"] = bool(threads)
     s["cranelift_opt_level"] = "speed"
     s["consume_fuel"] = False
+    s["cranelift_flags"] = {"enable_heap_access_spectre_mitigation": "true" if spectre_mitigation else "false"}
     return s
 
 
-def build_wasmtime_config(*, relaxed_simd: bool = False, threads: bool = False) -> wasmtime.Config:
-    """A fresh ``wasmtime.Config`` with :func:`wasmtime_settings` applied."""
+_MIB = 1 << 20
+_PAGE = 1 << 16
+MIN_RESERVATION = 1 * _MIB
+MAX_RESERVATION = 4 << 30
+GUARD_BYTES = 64 << 10  # > every static offset our kernels use (< 33 KiB): one compare per access
+MIN_GROWTH = 16 * _MIB
+# wasmtime's own defaults on 64-bit hosts: no bounds checks, but 4 GiB + 2 x 32 MiB of
+# address space per instance. Kept for comparison (benchmarks/bounds_check_probe.py).
+FULL_RESERVATION = {
+    "memory_reservation": 4 << 30,
+    "memory_guard_size": 32 * _MIB,
+    "memory_reservation_for_growth": 2 << 30,
+    "memory_may_move": True,
+}
+
+
+def memory_settings(initial_pages: Optional[int]) -> Dict[str, object]:
+    """Linear-memory settings for a module whose memory starts at ``initial_pages``.
+
+    * ``memory_reservation``: the initial size rounded up to a power of two
+      (1 MiB .. 4 GiB): an instance reserves at most twice what it uses, and
+      memories of similar size share a setting (and an Engine).
+    * ``memory_guard_size``: 64 KiB (wasmtime also puts one before the memory):
+      accesses whose static offset fits in it need a single bounds compare.
+    * ``memory_reservation_for_growth``: room left after a memory moves, the
+      reservation again (at least 16 MiB): a dynamic-shape module that grows
+      past its reservation moves once per doubling, not once per grow.
+    * ``memory_may_move``: growth past the reservation moves the memory
+      instead of failing.
+
+    Reservations below 4 GiB bring explicit bounds checks back into compiled
+    code (their cost is measured in ``benchmarks/README.md``).
+    """
+    need = max(int(initial_pages or 0) * _PAGE, MIN_RESERVATION)
+    reservation = min(1 << (need - 1).bit_length(), MAX_RESERVATION)
+    if reservation >= MAX_RESERVATION:
+        return dict(FULL_RESERVATION)
+    return {
+        "memory_reservation": reservation,
+        "memory_guard_size": GUARD_BYTES,
+        "memory_reservation_for_growth": max(reservation, MIN_GROWTH),
+        "memory_may_move": True,
+    }
+
+
+def build_wasmtime_config(
+    *, relaxed_simd: bool = False, threads: bool = False, spectre_mitigation: Optional[bool] = None,
+    memory: Optional[Dict[str, object]] = None,
+) -> wasmtime.Config:
+    """A fresh ``wasmtime.Config`` with :func:`wasmtime_settings` (and ``memory``, e.g.
+    :func:`memory_settings`, when given) applied."""
     cfg = wasmtime.Config()
-    for attr, value in wasmtime_settings(relaxed_simd=relaxed_simd, threads=threads).items():
-        setattr(cfg, attr, value)
+    settings = wasmtime_settings(relaxed_simd=relaxed_simd, threads=threads, spectre_mitigation=spectre_mitigation)
+    for attr, value in {**settings, **(memory or {})}.items():
+        if attr == "cranelift_flags":
+            for flag, v in value.items():
+                cfg.cranelift_flag_set(flag, v)
+        else:
+            setattr(cfg, attr, value)
     return cfg
 
 
@@ -229,7 +308,8 @@ class WasmtimeInstance(Instance):
 
     def grow_memory(self, pages: int) -> None:
         mem = self._mem
-        current = mem.size(self._store) if isinstance(mem, wasmtime.Memory) else mem.size()
+        # (SharedMemory.size() passes a wrong pointer type in wasmtime-py 50: use data_len)
+        current = mem.size(self._store) if isinstance(mem, wasmtime.Memory) else mem.data_len() // 65536
         if pages > current:
             if isinstance(mem, wasmtime.Memory):
                 mem.grow(self._store, pages - current)
@@ -322,51 +402,114 @@ def _public_caller(store: "wasmtime.Store", func: "wasmtime.Func", export: str) 
 
 
 class WasmtimeCompiledModule(CompiledModule):
-    def __init__(self, engine: "WasmtimeEngine", module: wasmtime.Module, sha256: str, source: str) -> None:
-        self._engine = engine
+    def __init__(self, engine: wasmtime.Engine, module: wasmtime.Module, sha256: str, source: str,
+                 memory: Dict[str, object]) -> None:
+        self.wasmtime_engine = engine
         self.module = module
         self.sha256 = sha256
         self.source = source  # "compiled" or "disk"
+        self.memory = memory  # the memory settings of the engine it was compiled for
 
     def instantiate(self) -> WasmtimeInstance:
-        return WasmtimeInstance(self._engine.wasmtime_engine, self.module)
+        return WasmtimeInstance(self.wasmtime_engine, self.module)
+
+
+_FACADES: "weakref.WeakSet[WasmtimeEngine]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_engines() -> None:
+    """Free the wasmtime engines before the interpreter tears modules down: wasmtime-py's
+    finaliser prints "'NoneType' object is not callable" once its own globals are gone.
+    (Modules and stores still alive keep their own reference to the engine inside wasmtime.)"""
+    for facade in list(_FACADES):
+        for engine, _ in facade._backends.values():
+            engine.close()
+        facade._backends.clear()
 
 
 class WasmtimeEngine(Engine):
     """wasmtime engine with pinned settings, an in-process and an on-disk module cache.
 
+    Behind it, one ``wasmtime.Engine`` per distinct memory setting
+    (:func:`memory_settings` of each module's initial memory size).
+    ``memory``: None -> fit each module; a dict (e.g. :data:`FULL_RESERVATION`)
+    -> that setting for every module.
     ``cache_dir``: None -> ``$TORCH_WASM_CACHE_DIR`` or ``~/.cache/torch_wasm_backend``;
     False -> no disk cache.
     """
 
     name = "wasmtime"
 
-    def __init__(self, *, relaxed_simd: bool = False, threads: bool = False, cache_dir=None) -> None:
+    def __init__(self, *, relaxed_simd: bool = False, threads: bool = False, cache_dir=None,
+                 memory: Optional[Dict[str, object]] = None, spectre_mitigation: Optional[bool] = None) -> None:
         self.relaxed_simd = bool(relaxed_simd)
         self.threads = bool(threads)
-        self.settings = wasmtime_settings(relaxed_simd=self.relaxed_simd, threads=self.threads)
-        self.wasmtime_engine = wasmtime.Engine(
-            build_wasmtime_config(relaxed_simd=self.relaxed_simd, threads=self.threads)
+        self.spectre_mitigation = spectre_mitigation
+        self.fixed_memory = dict(memory) if memory is not None else None
+        self.settings = wasmtime_settings(
+            relaxed_simd=self.relaxed_simd, threads=self.threads, spectre_mitigation=spectre_mitigation
         )
         if cache_dir is None:
             cache_dir = default_cache_dir()
         self.cache_dir: Optional[str] = os.path.join(cache_dir, "modules") if cache_dir else None
-        key_src = json.dumps(
-            {"wasmtime": wasmtime_version(), "machine": platform.machine(), "settings": self.settings},
-            sort_keys=True,
-        )
-        self.cache_key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
-        self._disk = DiskCache(self.cache_dir, self.cache_key)
-        self._modules: Dict[str, WasmtimeCompiledModule] = {}
+        self.cache_key = self._key({})
+        # memory setting (sorted items) -> (wasmtime.Engine, DiskCache)
+        self._backends: Dict[Tuple, Tuple[wasmtime.Engine, DiskCache]] = {}
+        # weak: a module is freed with the last graph (or artifact) that uses it
+        self._modules: "weakref.WeakValueDictionary[str, WasmtimeCompiledModule]" = weakref.WeakValueDictionary()
         self._lock = threading.Lock()
         self.stats = {"memory_hits": 0, "disk_hits": 0, "disk_errors": 0, "disk_writes": 0, "compiles": 0}
+        _FACADES.add(self)
+
+    def _key(self, memory: Dict[str, object]) -> str:
+        key_src = json.dumps(
+            {"wasmtime": wasmtime_version(), "machine": platform.machine(), "settings": self.settings,
+             "memory": memory},
+            sort_keys=True,
+        )
+        return hashlib.sha256(key_src.encode()).hexdigest()[:16]
+
+    def memory_for(self, wasm: bytes) -> Dict[str, object]:
+        """The memory setting a module is compiled (and instantiated) with."""
+        if self.fixed_memory is not None:
+            return self.fixed_memory
+        limits = wasm_memory_limits(wasm)
+        if limits is None:
+            return memory_settings(None)
+        initial, maximum, shared = limits
+        # a shared memory never moves: reserve its maximum
+        return memory_settings(maximum if shared and maximum is not None else initial)
+
+    def _backend(self, memory: Dict[str, object]) -> Tuple[wasmtime.Engine, DiskCache]:
+        k = tuple(sorted(memory.items()))
+        b = self._backends.get(k)
+        if b is None:
+            cfg = build_wasmtime_config(relaxed_simd=self.relaxed_simd, threads=self.threads,
+                                        spectre_mitigation=self.spectre_mitigation, memory=memory)
+            b = self._backends[k] = (wasmtime.Engine(cfg), DiskCache(self.cache_dir, self._key(memory)))
+        return b
+
+    @property
+    def wasmtime_engine(self) -> wasmtime.Engine:
+        """The engine of the smallest memory setting (modules with a 1-page memory)."""
+        with self._lock:
+            return self._backend(self.fixed_memory or memory_settings(1))[0]
+
+    @property
+    def engine_count(self) -> int:
+        """How many ``wasmtime.Engine`` (distinct memory settings) are in use."""
+        return len(self._backends)
 
     @staticmethod
     def unavailable_reason() -> Optional[str]:
         return None  # importing this module already imported wasmtime
 
     def cache_path(self, sha256: str) -> Optional[str]:
-        return self._disk.path(sha256)
+        cm = self._modules.get(sha256)
+        memory = cm.memory if cm is not None else (self.fixed_memory or memory_settings(1))
+        with self._lock:
+            return self._backend(memory)[1].path(sha256)
 
     def compile(self, wasm: bytes) -> WasmtimeCompiledModule:
         wasm = bytes(wasm)
@@ -380,19 +523,21 @@ class WasmtimeEngine(Engine):
             if cm is not None:
                 self.stats["memory_hits"] += 1
                 return cm
-            module = self._disk.load(sha, self.wasmtime_engine, self.stats)
+            memory = self.memory_for(wasm)
+            engine, disk = self._backend(memory)
+            module = disk.load(sha, engine, self.stats)
             source = "disk"
             if module is None:
-                module = self._compile_fresh(wasm)
+                module = self._compile_fresh(engine, wasm)
                 source = "compiled"
-                self._disk.store(sha, module, self.stats)
-            cm = WasmtimeCompiledModule(self, module, sha, source)
+                disk.store(sha, module, self.stats)
+            cm = WasmtimeCompiledModule(engine, module, sha, source, memory)
             self._modules[sha] = cm
             return cm
 
-    def _compile_fresh(self, wasm: bytes) -> wasmtime.Module:
+    def _compile_fresh(self, engine: wasmtime.Engine, wasm: bytes) -> wasmtime.Module:
         try:
-            module = wasmtime.Module(self.wasmtime_engine, wasm)
+            module = wasmtime.Module(engine, wasm)
         except wasmtime.WasmtimeError as e:
             msg = str(e)
             if "relaxed SIMD support is not enabled" in msg:
