@@ -32,7 +32,7 @@ import numpy as np
 
 from . import ir
 from .memory import PAGE, MemoryPlan, align, param_block
-from .schedule import Schedule, _reads, _writes
+from .schedule import Schedule
 
 WEIGHT_DTYPES = {"float32": None, "float16": "f16", "bfloat16": "bf16"}
 MERGE_GAP = 64  # adjacent stored ranges closer than this become one segment (zeros in between)
@@ -59,7 +59,7 @@ def forward_reads(k) -> set:
     """Buffers a kernel reads as emitted: a packed GEMM reads its panels, not B."""
     if isinstance(k, ir.Gemm) and k.packed:
         return {k.a.buffer, k.packed} | ({k.bias} if k.bias else set())
-    return _reads(k)
+    return k.reads()
 
 
 def check_weights(weights) -> str:
@@ -73,7 +73,7 @@ def bake(sched: Schedule, plan: MemoryPlan, image: bytes, weights: str = "float3
     half = WEIGHT_DTYPES[check_weights(weights)]
     prog = sched.program
     buffers = {b.name: b for b in prog.buffers}
-    used = {n for p in sched.forward for n in forward_reads(p.kernel) | {_writes(p.kernel)}}
+    used = {n for p in sched.forward for n in forward_reads(p.kernel) | {p.kernel.writes()}}
     used |= {o.buffer for o in prog.outputs}
     need = {n for n in used if n in sched.persistent}
     kernels = ()
@@ -108,10 +108,10 @@ def _derivation(sched: Schedule, need: set) -> tuple[list, set]:
     need = set(need)
     chosen = []
     for p in reversed(sched.prepare):  # a kernel's inputs are written by earlier kernels
-        if _writes(p.kernel) in need:
+        if p.kernel.writes() in need:
             chosen.append(p)
-            need |= _reads(p.kernel)
-    derived = {_writes(p.kernel) for p in chosen}
+            need |= p.kernel.reads()
+    derived = {p.kernel.writes() for p in chosen}
     return chosen[::-1], need - derived
 
 

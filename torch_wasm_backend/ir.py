@@ -173,6 +173,14 @@ class Pointwise:
     def __post_init__(self):
         _sympify_fields(self, ("out_index",), ("ranges",))
 
+    def reads(self) -> set:
+        """Names of the buffers this kernel reads."""
+        return {ld.buffer for ld in loads(self.body)}
+
+    def writes(self) -> str:
+        """Name of the buffer this kernel writes."""
+        return self.out
+
     def __str__(self) -> str:
         loops = ", ".join(f"i{d}<{r}" for d, r in enumerate(self.ranges))
         return f"{self.name}: pointwise [{loops}]\n    {self.out}[{self.out_index}] = {self.body}"
@@ -194,6 +202,14 @@ class Reduce:
 
     def __post_init__(self):
         _sympify_fields(self, ("out_index",), ("ranges", "red_ranges"))
+
+    def reads(self) -> set:
+        """Names of the buffers this kernel reads."""
+        return {ld.buffer for ld in loads(self.body)}
+
+    def writes(self) -> str:
+        """Name of the buffer this kernel writes."""
+        return self.out
 
     def __str__(self) -> str:
         loops = ", ".join(f"i{d}<{r}" for d, r in enumerate(self.ranges))
@@ -230,6 +246,14 @@ class Scan:
 
     def __post_init__(self):
         _sympify_fields(self, ("out_index", "length"), ("ranges",))
+
+    def reads(self) -> set:
+        """Names of the buffers this kernel reads."""
+        return {ld.buffer for ld in loads(self.body)}
+
+    def writes(self) -> str:
+        """Name of the buffer this kernel writes."""
+        return self.out
 
     def __str__(self) -> str:
         loops = ", ".join(f"i{d}<{r}" for d, r in enumerate(self.ranges))
@@ -288,6 +312,15 @@ class Gemm:
         """Floats between the packed B of consecutive batch entries (0: one B for all)."""
         return 0 if self.batch == 1 or self.b.batch_stride == 0 else packed_size(self.k, self.n)
 
+    def reads(self) -> set:
+        """Names of the buffers this kernel reads."""
+        extra = {self.bias} if self.bias else set()
+        return {self.a.buffer, self.b.buffer} | extra | ({self.packed} if self.packed else set())
+
+    def writes(self) -> str:
+        """Name of the buffer this kernel writes."""
+        return self.c.buffer
+
     def __str__(self) -> str:
         extra = f" + bias {self.bias} (axis {self.bias_axis})" if self.bias else ""
         extra += " then relu" if self.relu else ""
@@ -324,6 +357,14 @@ class PackB:
     @property
     def transposed(self) -> bool:
         return self.src.col_stride != 1 and self.n != 1
+
+    def reads(self) -> set:
+        """Names of the buffers this kernel reads."""
+        return {self.src.buffer}
+
+    def writes(self) -> str:
+        """Name of the buffer this kernel writes."""
+        return self.out
 
     def __str__(self) -> str:
         how = "B^T" if self.transposed else "B"

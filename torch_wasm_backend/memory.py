@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import sympy
 
 from .errors import Unsupported
-from .schedule import Schedule, _reads, _writes
+from .schedule import Schedule
 
 PAGE = 65536
 MAX_MEMORY = 1 << 32
@@ -149,9 +149,9 @@ def plan_memory(sched: Schedule, alignment: int = 16, binding: dict | None = Non
 
     first, last = {}, {}
     for pos, k in enumerate(kernels):
-        for name in _reads(k):
+        for name in k.reads():
             last[name] = pos
-        w = _writes(k)
+        w = k.writes()
         first.setdefault(w, pos)
         last[w] = max(last.get(w, pos), pos)
     for o in prog.outputs:

@@ -58,30 +58,18 @@ class Schedule:
         return "\n".join(lines)
 
 
-def _reads(k) -> set:
-    if isinstance(k, ir.Gemm):
-        return {k.a.buffer, k.b.buffer} | ({k.bias} if k.bias else set()) | ({k.packed} if k.packed else set())
-    if isinstance(k, ir.PackB):
-        return {k.src.buffer}
-    return {ld.buffer for ld in ir.loads(k.body)}
-
-
-def _writes(k) -> str:
-    return k.c.buffer if isinstance(k, ir.Gemm) else k.out
-
-
 def split_prepare(prog: ir.Program) -> tuple[list, list, set]:
     """Kernels that read only weights/constants (or buffers computed that way) and are
     the sole writer of their output move to ``prepare``."""
     writers: dict[str, int] = {}
     for k in prog.kernels:
-        writers[_writes(k)] = writers.get(_writes(k), 0) + 1
+        writers[k.writes()] = writers.get(k.writes(), 0) + 1
     outputs = {o.buffer for o in prog.outputs}
     constant = {b.name for b in prog.buffers if b.kind in ("weight", "const")}
     prepare, forward = [], []
     for k in prog.kernels:
-        out = _writes(k)
-        if _reads(k) and _reads(k) <= constant and writers[out] == 1 and out not in outputs:
+        out = k.writes()
+        if k.reads() and k.reads() <= constant and writers[out] == 1 and out not in outputs:
             prepare.append(k)
             constant.add(out)
         else:
