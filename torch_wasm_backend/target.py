@@ -16,13 +16,16 @@ class DType:
     name: str  # the manifest's, numpy's and torch's name: "float32"
     itemsize: int
     numpy: type
+    wasm: str  # a scalar's WebAssembly value type
+    load: str  # the instruction loading one element from memory (into ``wasm``)
+    store: str  # and storing one
 
 
 DTYPES = (
-    DType("f32", "float32", 4, np.float32),
-    DType("i32", "int32", 4, np.int32),
-    DType("i64", "int64", 8, np.int64),
-    DType("bool", "bool", 1, np.bool_),
+    DType("f32", "float32", 4, np.float32, "f32", "f32.load", "f32.store"),
+    DType("i32", "int32", 4, np.int32, "i32", "i32.load", "i32.store"),
+    DType("i64", "int64", 8, np.int64, "i64", "i64.load", "i64.store"),
+    DType("bool", "bool", 1, np.bool_, "i32", "i32.load8_u", "i32.store8"),
 )
 IR_DTYPES = tuple(d.ir for d in DTYPES)
 ITEMSIZE = {d.ir: d.itemsize for d in DTYPES}

@@ -8,11 +8,11 @@ import numpy as np
 import sympy
 
 from ..indexing import FloorDiv, ModIndex
+from ..target import DTYPES, ITEMSIZE  # noqa: F401  (ITEMSIZE re-exported for the emitters)
 
-WASM_TYPE = {"f32": "f32", "i32": "i32", "i64": "i64", "bool": "i32"}
-LOAD = {"f32": "f32.load", "i32": "i32.load", "i64": "i64.load", "bool": "i32.load8_u"}
-STORE = {"f32": "f32.store", "i32": "i32.store", "i64": "i64.store", "bool": "i32.store8"}
-from ..target import ITEMSIZE  # noqa: F401  (re-exported for the emitters)
+WASM_TYPE = {d.ir: d.wasm for d in DTYPES}  # the value type a scalar of each dtype has in WebAssembly
+LOAD = {d.ir: d.load for d in DTYPES}
+STORE = {d.ir: d.store for d in DTYPES}
 
 
 def f32_literal(value: float) -> str:
