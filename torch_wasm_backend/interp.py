@@ -204,38 +204,43 @@ def _bound(k, binding: dict):
     return dataclasses.replace(k, **fields)
 
 
-def run_kernel(k, mem: dict) -> None:
-    if isinstance(k, ir.Pointwise):
-        if any(int(r) == 0 for r in k.ranges):
-            return
-        env, shape = _grid(k.ranges, index_vars(len(k.ranges)))
-        _store(mem, k, eval_expr(k.body, env, mem, shape), env, shape)
-    elif isinstance(k, ir.Reduce):
-        if any(int(r) == 0 for r in k.ranges):
-            return
-        ranges = tuple(k.ranges) + tuple(k.red_ranges)
-        variables = index_vars(len(k.ranges)) + reduction_vars(len(k.red_ranges))
-        env, shape = _grid(ranges, variables)
-        vals = eval_expr(k.body, env, mem, shape)
-        axes = tuple(range(len(k.ranges), len(ranges)))
-        if any(int(r) == 0 for r in k.red_ranges):
-            init = {"sum": 0, "prod": 1}[k.op]  # max/min of nothing is rejected in lowering
-            out = np.full(shape[: len(k.ranges)], init, dtype=vals.dtype)
-        else:
-            out = _reduce(k.op, vals, axes)
-        out_env, out_shape = _grid(k.ranges, index_vars(len(k.ranges)))
-        _store(mem, k, np.asarray(out), out_env, out_shape)
-    elif isinstance(k, ir.Scan):
-        if any(int(r) == 0 for r in k.ranges) or int(k.length) == 0:
-            return
-        env, shape = _grid(tuple(k.ranges) + (k.length,), index_vars(len(k.ranges)) + reduction_vars(1))
-        _store(mem, k, _scan(k.op, eval_expr(k.body, env, mem, shape)), env, shape)
-    elif isinstance(k, ir.Gemm):
-        _gemm(k, mem)  # a packed B is a layout of the same values: read the original
-    elif isinstance(k, ir.PackB):
-        _pack_b(k, mem)
+def _run_pointwise(k: ir.Pointwise, mem: dict) -> None:
+    if any(int(r) == 0 for r in k.ranges):
+        return
+    env, shape = _grid(k.ranges, index_vars(len(k.ranges)))
+    _store(mem, k, eval_expr(k.body, env, mem, shape), env, shape)
+
+
+def _run_reduce(k: ir.Reduce, mem: dict) -> None:
+    if any(int(r) == 0 for r in k.ranges):
+        return
+    ranges = tuple(k.ranges) + tuple(k.red_ranges)
+    variables = index_vars(len(k.ranges)) + reduction_vars(len(k.red_ranges))
+    env, shape = _grid(ranges, variables)
+    vals = eval_expr(k.body, env, mem, shape)
+    axes = tuple(range(len(k.ranges), len(ranges)))
+    if any(int(r) == 0 for r in k.red_ranges):
+        init = {"sum": 0, "prod": 1}[k.op]  # max/min of nothing is rejected in lowering
+        out = np.full(shape[: len(k.ranges)], init, dtype=vals.dtype)
     else:
+        out = _reduce(k.op, vals, axes)
+    out_env, out_shape = _grid(k.ranges, index_vars(len(k.ranges)))
+    _store(mem, k, np.asarray(out), out_env, out_shape)
+
+
+def _run_scan(k: ir.Scan, mem: dict) -> None:
+    if any(int(r) == 0 for r in k.ranges) or int(k.length) == 0:
+        return
+    env, shape = _grid(tuple(k.ranges) + (k.length,), index_vars(len(k.ranges)) + reduction_vars(1))
+    _store(mem, k, _scan(k.op, eval_expr(k.body, env, mem, shape)), env, shape)
+
+
+def run_kernel(k, mem: dict) -> None:
+    """Run one kernel on ``mem`` (buffer name -> flat numpy array)."""
+    run = _RUN.get(type(k))
+    if run is None:
         raise TypeError(k)
+    run(k, mem)
 
 
 def _operand(mem, op: ir.Operand, batch, rows, cols):
@@ -304,3 +309,7 @@ def run(prog: ir.Program, inputs: list) -> list:
         ) if shape else np.array(int(o.offset))
         outs.append(buf[np.asarray(idx)].copy())
     return outs
+
+
+# a packed B is a layout of the same values: GEMMs read the original, PackB only fills its buffer
+_RUN = {ir.Pointwise: _run_pointwise, ir.Reduce: _run_reduce, ir.Scan: _run_scan, ir.Gemm: _gemm, ir.PackB: _pack_b}

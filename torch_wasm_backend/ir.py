@@ -373,6 +373,10 @@ class PackB:
 
 
 Kernel = Union[Pointwise, Reduce, Scan, Gemm, PackB]
+# Every kernel kind. Each stage dispatches on the kind with a table keyed by these classes
+# (verify._CHECKS, interp._RUN, emit.kernels._EMIT); tests/unit/test_kernel_kinds.py checks
+# that every table covers every kind.
+KERNEL_KINDS = (Pointwise, Reduce, Scan, Gemm, PackB)
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,51 @@ def _check_scan(k: Scan, bufs: dict, written: set, size_syms: set) -> None:
     _check_index(k.length, size_syms, k.name)
 
 
+def _check_loop(k, bufs: dict, written: set, size_syms: set) -> None:
+    """A Pointwise or Reduce kernel."""
+    if k.out not in bufs:
+        raise IRError(f"{k.name}: unknown output buffer {k.out}")
+    if bufs[k.out].kind in ("input", "weight", "const"):
+        raise IRError(f"{k.name}: writes read-only buffer {k.out}")
+    syms = set(index_vars(len(k.ranges))) | size_syms
+    if isinstance(k, Reduce):
+        if k.op not in REDUCE_OPS:
+            raise IRError(f"{k.name}: unknown reduction {k.op}")
+        syms |= set(reduction_vars(len(k.red_ranges)))
+    _check_expr(k.body, bufs, syms, k.name)
+    for ld in loads(k.body):
+        if ld.buffer not in written:
+            raise IRError(f"{k.name}: reads {ld.buffer} before anything writes it")
+    _check_index(k.out_index, set(index_vars(len(k.ranges))) | size_syms, k.name)
+
+
+def _check_gemm(k: Gemm, bufs: dict, written: set, size_syms: set) -> None:
+    for opnd in (k.a, k.b, k.c):
+        if opnd.buffer not in bufs or bufs[opnd.buffer].dtype != "f32":
+            raise IRError(f"{k.name}: gemm operand {opnd.buffer} must be an f32 buffer")
+    for opnd in (k.a, k.b):
+        if opnd.buffer not in written:
+            raise IRError(f"{k.name}: reads {opnd.buffer} before anything writes it")
+    if k.c.col_stride != 1 or (k.b.col_stride != 1 and k.n != 1 and k.b.row_stride != 1 and k.k != 1):
+        raise IRError(f"{k.name}: C needs unit column stride, B unit column or row stride")
+    if k.bias is not None and k.bias not in written:
+        raise IRError(f"{k.name}: bias {k.bias} not written")
+    if k.packed is not None and k.packed not in written:
+        raise IRError(f"{k.name}: packed B {k.packed} not written")
+
+
+def _check_pack(k: PackB, bufs: dict, written: set, size_syms: set) -> None:
+    if k.src.buffer not in written:
+        raise IRError(f"{k.name}: reads {k.src.buffer} before anything writes it")
+    if k.transposed and k.src.row_stride != 1 and k.k != 1:
+        raise IRError(f"{k.name}: B needs unit column or row stride")
+    if bufs.get(k.out) is None or int(bufs[k.out].numel) < packed_size(k.k, k.n) * int(k.batch):
+        raise IRError(f"{k.name}: packed buffer {k.out} too small")
+
+
+_CHECKS = {Pointwise: _check_loop, Reduce: _check_loop, Scan: _check_scan, Gemm: _check_gemm, PackB: _check_pack}
+
+
 def verify(prog: Program) -> None:
     """Raise IRError unless ``prog`` is well formed."""
     bufs = {}
@@ -89,49 +134,11 @@ def verify(prog: Program) -> None:
         if k.name in names:
             raise IRError(f"duplicate kernel name {k.name}")
         names.add(k.name)
-        if isinstance(k, (Pointwise, Reduce)):
-            if k.out not in bufs:
-                raise IRError(f"{k.name}: unknown output buffer {k.out}")
-            if bufs[k.out].kind in ("input", "weight", "const"):
-                raise IRError(f"{k.name}: writes read-only buffer {k.out}")
-            syms = set(index_vars(len(k.ranges))) | size_syms
-            if isinstance(k, Reduce):
-                if k.op not in REDUCE_OPS:
-                    raise IRError(f"{k.name}: unknown reduction {k.op}")
-                syms |= set(reduction_vars(len(k.red_ranges)))
-            _check_expr(k.body, bufs, syms, k.name)
-            for ld in loads(k.body):
-                if ld.buffer not in written:
-                    raise IRError(f"{k.name}: reads {ld.buffer} before anything writes it")
-            _check_index(k.out_index, set(index_vars(len(k.ranges))) | size_syms, k.name)
-            written.add(k.out)
-        elif isinstance(k, Scan):
-            _check_scan(k, bufs, written, size_syms)
-            written.add(k.out)
-        elif isinstance(k, Gemm):
-            for opnd in (k.a, k.b, k.c):
-                if opnd.buffer not in bufs or bufs[opnd.buffer].dtype != "f32":
-                    raise IRError(f"{k.name}: gemm operand {opnd.buffer} must be an f32 buffer")
-            for opnd in (k.a, k.b):
-                if opnd.buffer not in written:
-                    raise IRError(f"{k.name}: reads {opnd.buffer} before anything writes it")
-            if k.c.col_stride != 1 or (k.b.col_stride != 1 and k.n != 1 and k.b.row_stride != 1 and k.k != 1):
-                raise IRError(f"{k.name}: C needs unit column stride, B unit column or row stride")
-            if k.bias is not None and k.bias not in written:
-                raise IRError(f"{k.name}: bias {k.bias} not written")
-            if k.packed is not None and k.packed not in written:
-                raise IRError(f"{k.name}: packed B {k.packed} not written")
-            written.add(k.c.buffer)
-        elif isinstance(k, PackB):
-            if k.src.buffer not in written:
-                raise IRError(f"{k.name}: reads {k.src.buffer} before anything writes it")
-            if k.transposed and k.src.row_stride != 1 and k.k != 1:
-                raise IRError(f"{k.name}: B needs unit column or row stride")
-            if bufs.get(k.out) is None or int(bufs[k.out].numel) < packed_size(k.k, k.n) * int(k.batch):
-                raise IRError(f"{k.name}: packed buffer {k.out} too small")
-            written.add(k.out)
-        else:
+        check = _CHECKS.get(type(k))
+        if check is None:
             raise IRError(f"unknown kernel type {type(k).__name__}")
+        check(k, bufs, written, size_syms)
+        written.add(k.writes())
     for o in prog.outputs:
         if o.buffer not in written:
             raise IRError(f"output reads {o.buffer}, which nothing writes")

@@ -87,24 +87,37 @@ def pack_b(fw: FunctionWriter, k: ir.PackB) -> None:
     fw.body += [call] if batch == 1 else fw.loop(b, 0, batch, 1, [call])
 
 
+def _emit_pack(fw, plan, buffers) -> bool:
+    pack_b(fw, plan.kernel)
+    return True
+
+
+def _emit_gemm(fw, plan, buffers) -> bool:
+    k = plan.kernel
+    if k.batch * k.m * k.n == 0:
+        return False
+    gemm(fw, k)
+    return True
+
+
+def _emit_loop(emitter):
+    """A Pointwise, Reduce or Scan kernel: nothing when its iteration space is empty."""
+
+    def emit(fw, plan, buffers) -> bool:
+        k = plan.kernel
+        if any(sympy.sympify(r) == 0 for r in k.ranges) or sympy.sympify(getattr(k, "length", 1)) == 0:
+            return False
+        emitter(fw, k, plan.mode, buffers[k.out].dtype)
+        return True
+
+    return emit
+
+
+_EMIT = {ir.PackB: _emit_pack, ir.Gemm: _emit_gemm, ir.Pointwise: _emit_loop(pointwise), ir.Reduce: _emit_loop(reduce),
+         ir.Scan: _emit_loop(scan)}
+
+
 def emit_kernel(plan: KernelPlan, offsets: dict, buffers: dict, params=None) -> str | None:
     """The WAT function for one kernel, or None when its iteration space is empty."""
-    k = plan.kernel
-    fw = FunctionWriter(f"${k.name}", offsets, params)
-    if isinstance(k, ir.PackB):
-        pack_b(fw, k)
-    elif isinstance(k, ir.Gemm):
-        if k.batch * k.m * k.n == 0:
-            return None
-        gemm(fw, k)
-    else:
-        if any(sympy.sympify(r) == 0 for r in k.ranges):
-            return None
-        out_dtype = buffers[k.out].dtype
-        if isinstance(k, ir.Scan):
-            if sympy.sympify(k.length) == 0:
-                return None
-            scan(fw, k, plan.mode, out_dtype)
-        else:
-            (pointwise if isinstance(k, ir.Pointwise) else reduce)(fw, k, plan.mode, out_dtype)
-    return fw.text()
+    fw = FunctionWriter(f"${plan.kernel.name}", offsets, params)
+    return fw.text() if _EMIT[type(plan.kernel)](fw, plan, buffers) else None
