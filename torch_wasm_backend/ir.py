@@ -28,8 +28,8 @@ from typing import Union
 import numpy as np
 import sympy
 
-
-from .target import IR_DTYPES as DTYPES, ITEMSIZE, NUMPY_DTYPE  # noqa: E402,F401  (the IR's dtypes)
+from .errors import IRError  # noqa: F401  (raised by every stage that checks IR)
+from .target import IR_DTYPES as DTYPES, ITEMSIZE, NUMPY_DTYPE  # noqa: F401  (the IR's dtypes)
 
 # Operator names understood by every stage (interpreter, emitter). Arity and result rule.
 UNARY_OPS = (
@@ -488,8 +488,7 @@ class Program:
         return "\n".join(lines)
 
     def verify(self) -> None:
+        """Raise IRError unless the program is well formed (``verify.py`` says what that is)."""
+        from .verify import verify
+
         verify(self)
-
-
-# verify() lives in verify.py (what a valid program is); re-exported here.
-from .verify import IRError, verify  # noqa: E402,F401

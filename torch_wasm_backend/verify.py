@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import sympy
 
+from .errors import IRError
 from .indexing import index_vars, reduction_vars
 from .ir import (BINARY_OPS, COMPARE_OPS, DTYPES, NUMPY_DTYPE, REDUCE_OPS, SCAN_OPS, UNARY_OPS, Gemm, Index, Load,
                  Op, PackB, Pointwise, Program, Reduce, Scan, loads, packed_size, walk)
-
-class IRError(ValueError):
-    pass
-
 
 def _check_expr(expr, bufs: dict, allowed_syms: set, where: str) -> None:
     for node in walk(expr):
