@@ -33,7 +33,6 @@ from .decompositions import decompositions
 from .lower import Unsupported
 from .record import GraphRecord, attach, eager_ops, input_names, op_counts
 
-
 log = logging.getLogger(__name__)
 
 

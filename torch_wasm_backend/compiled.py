@@ -32,7 +32,6 @@ from .runtime import WasmTrap, get_engine
 from .schedule import schedule
 
 
-
 class Runner:
     """One instance of the module with its memory views: what one thread calls into.
 

@@ -102,7 +102,8 @@ def _clone(x):
 def envelope_for(options: Options, exports: dict, kind: str | None = None) -> dict:
     """The manifest fields every artifact has (``runtime.manifest.envelope``), for ``options``."""
     return envelope(exports, relaxed_simd=options.relaxed_simd, kind=kind,
-                    options={k: v for k, v in dataclasses.asdict(options).items() if k not in ("debug_dir", "interpret")},
+                    options={k: v for k, v in dataclasses.asdict(options).items()
+                             if k not in ("debug_dir", "interpret")},
                     tools={"torch_wasm_backend": __version__, "torch": torch.__version__, "wabt": wabt_version()})
 
 

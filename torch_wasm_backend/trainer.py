@@ -236,8 +236,8 @@ def build_training(model: torch.nn.Module, loss_fn, optimizer, example_inputs, o
 
     def out_spec(prog, offsets, k, name):
         o = prog.outputs[k]
-        return tensor_entry(name, o.shape, MANIFEST_DTYPE[o.dtype], offsets[o.buffer] + int(o.offset) * ITEMSIZE[o.dtype],
-                            o.strides)
+        offset = offsets[o.buffer] + int(o.offset) * ITEMSIZE[o.dtype]
+        return tensor_entry(name, o.shape, MANIFEST_DTYPE[o.dtype], offset, o.strides)
 
     in_names = _input_names(model, len(inputs))
     state_names = ([f"param:{n}" for n in names] + [f"buffer:{n}" for n in bnames]

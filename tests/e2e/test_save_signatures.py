@@ -77,7 +77,7 @@ def test_skipped_frame_is_a_clear_error(tmp_path):
 def test_graph_break_error_gives_the_reason(tmp_path):
     def fn(x):
         y = x * 2
-        print("a side effect")  # noqa: T201  (a graph break)
+        print("a side effect")  # a graph break
         return y + 1
 
     with pytest.raises(SaveError, match="(?s)several graphs.*print"):

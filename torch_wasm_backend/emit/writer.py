@@ -26,7 +26,6 @@ from ..target import SIMD128
 from . import ops, text
 
 
-
 @dataclass(frozen=True)
 class Hoisted:
     """A loop-invariant sub-expression, computed once before the inner loops into the
