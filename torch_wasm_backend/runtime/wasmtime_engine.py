@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import gc
 import hashlib
 import json
 import logging
@@ -421,7 +422,17 @@ _FACADES: "weakref.WeakSet[WasmtimeEngine]" = weakref.WeakSet()
 def _close_engines() -> None:
     """Free the wasmtime engines before the interpreter tears modules down: wasmtime-py's
     finaliser prints "'NoneType' object is not callable" once its own globals are gone.
-    (Modules and stores still alive keep their own reference to the engine inside wasmtime.)"""
+    (Modules and stores still alive keep their own reference to the engine inside wasmtime.)
+    Stores, modules and the like still alive (held by a traceback or a cache until the very
+    end) are closed first, for the same reason."""
+    managed = getattr(getattr(wasmtime, "_managed", None), "Managed", None)
+    if managed is not None:
+        for obj in gc.get_objects():
+            if isinstance(obj, managed):
+                try:
+                    obj.close()
+                except Exception:  # noqa: BLE001  (exiting: nothing left to report it to)
+                    pass
     for facade in list(_FACADES):
         for engine, _ in facade._backends.values():
             engine.close()
