@@ -29,6 +29,7 @@ Typical use::
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import threading
 from typing import Callable, Dict, Optional, Tuple
@@ -137,12 +138,40 @@ class CompiledModule:
 
 class Engine:
     """A wasm engine with fixed settings.  One per process per settings
-    (see :func:`get_engine`); caches compiled modules."""
+    (see :func:`get_engine`); caches compiled modules in process by the sha256 of their
+    bytes (``compile``). A subclass sets ``_modules`` (a dict, or a weak one), ``_lock`` and
+    ``stats`` (with ``memory_hits`` and ``compiles``) and implements ``_compile``."""
 
     name: str = ""
 
+    @staticmethod
+    def unavailable_reason() -> Optional[str]:
+        """Why this engine cannot run here (its package missing, ...), or None."""
+        return None
+
     def compile(self, wasm: bytes) -> CompiledModule:
+        wasm = bytes(wasm)
+        sha = hashlib.sha256(wasm).hexdigest()
+        cm = self._modules.get(sha)
+        if cm is None:
+            with self._lock:
+                cm = self._modules.get(sha)
+                if cm is None:
+                    cm = self._modules[sha] = self._compile(wasm, sha)
+                    return cm
+        self.stats["memory_hits"] += 1
+        return cm
+
+    def _compile(self, wasm: bytes, sha256: str) -> CompiledModule:
+        """Compile ``wasm`` (not in the in-process cache): the engine's own work."""
         raise NotImplementedError
+
+    @staticmethod
+    def check_no_imports(names: list) -> None:
+        """Modules run by this backend import nothing (the one exception would be a threaded
+        module's shared memory)."""
+        if names:
+            raise WasmCompileError(f"modules run by this backend must import nothing; this one imports {names}")
 
     def __repr__(self) -> str:  # pragma: no cover - cosmetic
         return f"<{type(self).__name__} name={self.name!r}>"

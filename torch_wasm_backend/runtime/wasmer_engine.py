@@ -13,7 +13,6 @@ compiled modules are cached in process only (no disk cache).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import sys
 import threading
@@ -197,37 +196,22 @@ class WasmerEngine(Engine):
             return str(e)
         return None
 
-    def compile(self, wasm: bytes) -> WasmerCompiledModule:
+    def _compile(self, wasm: bytes, sha: str) -> WasmerCompiledModule:  # under self._lock (Engine.compile)
         import wasmer
 
-        wasm = bytes(wasm)
-        sha = hashlib.sha256(wasm).hexdigest()
-        cm = self._modules.get(sha)
-        if cm is not None:
-            self.stats["memory_hits"] += 1
-            return cm
-        with self._lock:
-            cm = self._modules.get(sha)
-            if cm is not None:
-                self.stats["memory_hits"] += 1
-                return cm
-            try:
-                module = wasmer.Module(self.store, wasm)
-            except Exception as e:
-                msg = str(e)
-                m = _RELAXED_OPCODE.search(msg)
-                if m and 0x100 <= int(m.group(1), 16) <= 0x1FF:  # relaxed SIMD opcodes are 0xfd 0x100..
-                    raise WasmCompileError(f"{_NO_RELAXED} (wasmer said: {msg})") from None
-                if "threads must be enabled" in msg:
-                    raise WasmCompileError(
-                        "the module uses threads/shared memory, which the wasmer engine does not "
-                        f"support; use the wasmtime engine with threads=True (wasmer said: {msg})"
-                    ) from None
-                raise WasmCompileError(f"wasmer could not compile the module: {msg}") from None
-            self.stats["compiles"] += 1
-            if list(module.imports):
-                names = [f"{i.module}.{i.name}" for i in module.imports]
-                raise WasmCompileError(f"modules run by this backend must import nothing; this one imports {names}")
-            cm = WasmerCompiledModule(module, sha)
-            self._modules[sha] = cm
-            return cm
+        try:
+            module = wasmer.Module(self.store, wasm)
+        except Exception as e:
+            msg = str(e)
+            m = _RELAXED_OPCODE.search(msg)
+            if m and 0x100 <= int(m.group(1), 16) <= 0x1FF:  # relaxed SIMD opcodes are 0xfd 0x100..
+                raise WasmCompileError(f"{_NO_RELAXED} (wasmer said: {msg})") from None
+            if "threads must be enabled" in msg:
+                raise WasmCompileError(
+                    "the module uses threads/shared memory, which the wasmer engine does not "
+                    f"support; use the wasmtime engine with threads=True (wasmer said: {msg})"
+                ) from None
+            raise WasmCompileError(f"wasmer could not compile the module: {msg}") from None
+        self.stats["compiles"] += 1
+        self.check_no_imports([f"{i.module}.{i.name}" for i in module.imports])
+        return WasmerCompiledModule(module, sha)

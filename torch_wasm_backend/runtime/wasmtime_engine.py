@@ -512,39 +512,22 @@ class WasmtimeEngine(Engine):
         """How many ``wasmtime.Engine`` (distinct memory settings) are in use."""
         return len(self._backends)
 
-    @staticmethod
-    def unavailable_reason() -> Optional[str]:
-        return None  # importing this module already imported wasmtime
-
     def cache_path(self, sha256: str) -> Optional[str]:
         cm = self._modules.get(sha256)
         memory = cm.memory if cm is not None else (self.fixed_memory or memory_settings(1))
         with self._lock:
             return self._backend(memory)[1].path(sha256)
 
-    def compile(self, wasm: bytes) -> WasmtimeCompiledModule:
-        wasm = bytes(wasm)
-        sha = hashlib.sha256(wasm).hexdigest()
-        cm = self._modules.get(sha)
-        if cm is not None:
-            self.stats["memory_hits"] += 1
-            return cm
-        with self._lock:
-            cm = self._modules.get(sha)
-            if cm is not None:
-                self.stats["memory_hits"] += 1
-                return cm
-            memory = self.memory_for(wasm)
-            engine, disk = self._backend(memory)
-            module = disk.load(sha, engine, self.stats)
-            source = "disk"
-            if module is None:
-                module = self._compile_fresh(engine, wasm)
-                source = "compiled"
-                disk.store(sha, module, self.stats)
-            cm = WasmtimeCompiledModule(engine, module, sha, source, memory)
-            self._modules[sha] = cm
-            return cm
+    def _compile(self, wasm: bytes, sha: str) -> WasmtimeCompiledModule:  # under self._lock (Engine.compile)
+        memory = self.memory_for(wasm)
+        engine, disk = self._backend(memory)
+        module = disk.load(sha, engine, self.stats)
+        source = "disk"
+        if module is None:
+            module = self._compile_fresh(engine, wasm)
+            source = "compiled"
+            disk.store(sha, module, self.stats)
+        return WasmtimeCompiledModule(engine, module, sha, source, memory)
 
     def _compile_fresh(self, engine: wasmtime.Engine, wasm: bytes) -> wasmtime.Module:
         try:
@@ -557,7 +540,5 @@ class WasmtimeEngine(Engine):
                 msg += "\n(the module uses threads/shared memory: use get_engine(..., threads=True))"
             raise WasmCompileError(f"wasmtime could not compile the module: {msg}") from None
         self.stats["compiles"] += 1
-        if module.imports:
-            names = [f"{i.module}.{i.name}" for i in module.imports]
-            raise WasmCompileError(f"modules run by this backend must import nothing; this one imports {names}")
+        self.check_no_imports([f"{i.module}.{i.name}" for i in module.imports])
         return module
