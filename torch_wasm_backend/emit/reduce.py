@@ -9,7 +9,7 @@ small static window (a 3x3 pool) is unrolled into one expression in the same ord
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import sympy
 
@@ -169,94 +169,130 @@ def _unrolled(k: ir.Reduce, value, combine, init_value: str, group: dict) -> str
     return total if blocked else acc
 
 
+@dataclass
+class _Loops:
+    """What every mode of one reduction kernel shares: its kernel, variables and loops."""
+
+    fw: FunctionWriter
+    k: ir.Reduce
+    out_dtype: str
+    env: dict
+    vs: tuple  # output index variables
+    rs: tuple  # reduction variables
+    out_loops: list
+    red_loops: list
+
+    @property
+    def dt(self) -> str:
+        return self.k.body.dtype
+
+    @property
+    def wt(self) -> str:
+        return text.WASM_TYPE[self.dt]
+
+    @property
+    def outer(self) -> list:  # the reduction loops around the innermost one
+        return self.red_loops[:-1]
+
+
 def reduce(fw: FunctionWriter, k: ir.Reduce, mode: str, out_dtype: str) -> None:
+    """One reduction kernel: arg-reductions and empty reductions first, then by ``mode``:
+    ``vector`` (lanes along the innermost output dim), ``vector_reduce`` (lanes along the
+    innermost reduction dim) or ``scalar``."""
     if not k.red_ranges:  # over no dims: one point, one loop of one iteration
         k = replace(k, red_ranges=(sympy.Integer(1),))
     vs, rs = index_vars(len(k.ranges)), reduction_vars(len(k.red_ranges))
-    env = _env(fw, vs + rs)
-    dt = k.body.dtype
-    wt = text.WASM_TYPE[dt]
-    out_loops = [(f"${v}", r) for v, r in zip(vs, k.ranges)]
-    red_loops = [(f"${r}", e) for r, e in zip(rs, k.red_ranges)]
-    outer = red_loops[:-1]
-    empty_red = any(e == 0 for e in k.red_ranges)
-
+    c = _Loops(fw, k, out_dtype, _env(fw, vs + rs), vs, rs, [(f"${v}", r) for v, r in zip(vs, k.ranges)],
+               [(f"${r}", e) for r, e in zip(rs, k.red_ranges)])
     if k.op in ("argmax", "argmin"):
-        acc = fw.local("$bidx", "i32")
-        best, pos, x = fw.local("$best", wt), fw.local("$pos", "i32"), fw.local("$x", wt)
-        pick = _arg_pick(k.op, dt, x, best)
-        update = [f"(local.set {x} {fw.scalar(k.body, env)})",
-                  f"(if {pick} (then (local.set {best} (local.get {x})) (local.set {acc} (local.get {pos}))))",
-                  f"(local.set {pos} (i32.add (local.get {pos}) (i32.const 1)))"]
-        inner = [f"(local.set {best} {text.const(_init(k.op, dt), dt)})", f"(local.set {acc} (i32.const 0))",
-                 f"(local.set {pos} (i32.const 0))"] + fw.nest(red_loops, update)
-        inner.append(fw.store(k.out, k.out_index, "i64", f"(i64.extend_i32_u (local.get {acc}))", env))
-        fw.body += fw.nest(out_loops, inner)
-        return
-
-    if empty_red:
-        value = text.const(_init(k.op, dt), dt)
-        fw.body += fw.nest(out_loops, [fw.store(k.out, k.out_index, out_dtype, value, env)])
-        return
-
+        return _arg_reduce(c)
+    if any(e == 0 for e in k.red_ranges):
+        value = text.const(_init(k.op, c.dt), c.dt)
+        fw.body += fw.nest(c.out_loops, [fw.store(k.out, k.out_index, out_dtype, value, c.env)])
+        return None
     # invariants of the reduction (and, but in vector_reduce mode, of the innermost output
     # dim) are computed once, before those loops
     inner_vars = set(rs) | ({vs[-1]} if vs and mode != "vector_reduce" else set())
-    body, pre = fw.hoist(k.body, inner_vars, env, mode != "scalar")
-    k = replace(k, body=body)
+    body, pre = fw.hoist(k.body, inner_vars, c.env, mode != "scalar")
+    c.k = replace(k, body=body)
+    return _MODES[mode](c, pre)
 
-    def scalar_point() -> list[str]:
-        init, run, (result,) = _accumulate(fw, k, lambda b: fw.scalar(b, env), wt, 1, "acc")
-        return init + (fw.nest(outer, run) if run else []) + [fw.store(k.out, k.out_index, out_dtype, result, env)]
 
-    if mode == "vector":  # lanes along the innermost output dim
-        v = vs[-1]
+def _arg_reduce(c: _Loops) -> None:
+    fw, k, env = c.fw, c.k, c.env
+    acc = fw.local("$bidx", "i32")
+    best, pos, x = fw.local("$best", c.wt), fw.local("$pos", "i32"), fw.local("$x", c.wt)
+    pick = _arg_pick(k.op, c.dt, x, best)
+    update = [f"(local.set {x} {fw.scalar(k.body, env)})",
+              f"(if {pick} (then (local.set {best} (local.get {x})) (local.set {acc} (local.get {pos}))))",
+              f"(local.set {pos} (i32.add (local.get {pos}) (i32.const 1)))"]
+    inner = [f"(local.set {best} {text.const(_init(k.op, c.dt), c.dt)})", f"(local.set {acc} (i32.const 0))",
+             f"(local.set {pos} (i32.const 0))"] + fw.nest(c.red_loops, update)
+    inner.append(fw.store(k.out, k.out_index, "i64", f"(i64.extend_i32_u (local.get {acc}))", env))
+    fw.body += fw.nest(c.out_loops, inner)
 
-        def vector_points(groups) -> list[str]:
-            init, run, results = _accumulate(fw, k, lambda b: fw.vector(b, env, v), "v128", 1, "vacc", groups)
-            stores = [fw.vstore(k.out, _shift(k.out_index, g), x, env) for g, x in zip(groups, results)]
-            return init + (fw.nest(outer, run) if run else []) + stores
 
-        extent = fw.bound(k.ranges[-1])
-        wide = 4 * OUTPUT_GROUPS
-        if isinstance(extent, int):
-            wide_end, vec_end = extent // wide * wide, extent // 4 * 4
-        else:
-            wide_end, vec_end = f"(i32.and {extent} (i32.const {-wide}))", f"(i32.and {extent} (i32.const -4))"
-        inner = []
-        if not isinstance(wide_end, int) or wide_end > 0:
-            inner += fw.loop(f"${v}", 0, wide_end, wide, vector_points([{v: 4 * g} for g in range(OUTPUT_GROUPS)]))
-        if not isinstance(wide_end, int) or vec_end > wide_end:
-            inner += fw.loop(f"${v}", wide_end, vec_end, 4, vector_points([{}]))
-        if not isinstance(vec_end, int) or extent > vec_end:
-            inner += fw.loop(f"${v}", vec_end, extent, 1, scalar_point())
-        fw.body += fw.nest(out_loops[:-1], pre + inner)
-        return
+def _scalar_point(c: _Loops) -> list[str]:
+    fw, k = c.fw, c.k
+    init, run, (result,) = _accumulate(fw, k, lambda b: fw.scalar(b, c.env), c.wt, 1, "acc")
+    return init + (fw.nest(c.outer, run) if run else []) + [fw.store(k.out, k.out_index, c.out_dtype, result, c.env)]
 
-    if mode == "vector_reduce":  # lanes along the innermost reduction dim, scalar tail
-        r = rs[-1]
-        init, run, (result,) = _accumulate(fw, k, lambda b: fw.vector(b, env, r), "v128", 4, "vacc")
-        acc = fw.local("$acc", wt)
-        vec_end, tail = fw.vector_split(k.red_ranges[-1])
-        if tail:
-            step = f"(local.set {acc} {_combine_scalar(k.op, dt, f'(local.get {acc})', fw.scalar(k.body, env), fw.tmp)})"
-            run = run + fw.loop(f"${r}", vec_end, fw.bound(k.red_ranges[-1]), 1, [step])
-        point = pre + init + ([f"(local.set {acc} {text.const(_init(k.op, dt), dt)})"] if tail else [])
-        point += fw.nest(outer, run)
-        if result.startswith("(local.get "):
-            vacc = result[len("(local.get "):-1]
-        else:
-            vacc = fw.local("$vsum", "v128")
-            point.append(f"(local.set {vacc} {result})")
-        lanes = [f"({dt}x4.extract_lane {i} (local.get {vacc}))" for i in range(4)]
-        total = _tree(lambda a, b: _combine_scalar(k.op, dt, a, b, fw.tmp), lanes)
-        if tail:
-            total = _combine_scalar(k.op, dt, total, f"(local.get {acc})", fw.tmp)
-        point.append(fw.store(k.out, k.out_index, out_dtype, total, env))
-        fw.body += fw.nest(out_loops, point)
-        return
 
-    fw.body += fw.nest(out_loops[:-1], pre + fw.nest(out_loops[-1:], scalar_point()))
+def _vector_out(c: _Loops, pre: list) -> None:
+    """Lanes along the innermost output dim: OUTPUT_GROUPS vectors at a time, then one, then
+    a scalar tail."""
+    fw, k, v = c.fw, c.k, c.vs[-1]
+
+    def vector_points(groups) -> list[str]:
+        init, run, results = _accumulate(fw, k, lambda b: fw.vector(b, c.env, v), "v128", 1, "vacc", groups)
+        stores = [fw.vstore(k.out, _shift(k.out_index, g), x, c.env) for g, x in zip(groups, results)]
+        return init + (fw.nest(c.outer, run) if run else []) + stores
+
+    extent = fw.bound(k.ranges[-1])
+    wide = 4 * OUTPUT_GROUPS
+    if isinstance(extent, int):
+        wide_end, vec_end = extent // wide * wide, extent // 4 * 4
+    else:
+        wide_end, vec_end = f"(i32.and {extent} (i32.const {-wide}))", f"(i32.and {extent} (i32.const -4))"
+    inner = []
+    if not isinstance(wide_end, int) or wide_end > 0:
+        inner += fw.loop(f"${v}", 0, wide_end, wide, vector_points([{v: 4 * g} for g in range(OUTPUT_GROUPS)]))
+    if not isinstance(wide_end, int) or vec_end > wide_end:
+        inner += fw.loop(f"${v}", wide_end, vec_end, 4, vector_points([{}]))
+    if not isinstance(vec_end, int) or extent > vec_end:
+        inner += fw.loop(f"${v}", vec_end, extent, 1, _scalar_point(c))
+    fw.body += fw.nest(c.out_loops[:-1], pre + inner)
+
+
+def _vector_red(c: _Loops, pre: list) -> None:
+    """Lanes along the innermost reduction dim, a scalar tail, the lanes combined at the end."""
+    fw, k, dt, r = c.fw, c.k, c.dt, c.rs[-1]
+    init, run, (result,) = _accumulate(fw, k, lambda b: fw.vector(b, c.env, r), "v128", 4, "vacc")
+    acc = fw.local("$acc", c.wt)
+    vec_end, tail = fw.vector_split(k.red_ranges[-1])
+    if tail:
+        step = f"(local.set {acc} {_combine_scalar(k.op, dt, f'(local.get {acc})', fw.scalar(k.body, c.env), fw.tmp)})"
+        run = run + fw.loop(f"${r}", vec_end, fw.bound(k.red_ranges[-1]), 1, [step])
+    point = pre + init + ([f"(local.set {acc} {text.const(_init(k.op, dt), dt)})"] if tail else [])
+    point += fw.nest(c.outer, run)
+    if result.startswith("(local.get "):
+        vacc = result[len("(local.get "):-1]
+    else:
+        vacc = fw.local("$vsum", "v128")
+        point.append(f"(local.set {vacc} {result})")
+    lanes = [f"({dt}x4.extract_lane {i} (local.get {vacc}))" for i in range(4)]
+    total = _tree(lambda a, b: _combine_scalar(k.op, dt, a, b, fw.tmp), lanes)
+    if tail:
+        total = _combine_scalar(k.op, dt, total, f"(local.get {acc})", fw.tmp)
+    point.append(fw.store(k.out, k.out_index, c.out_dtype, total, c.env))
+    fw.body += fw.nest(c.out_loops, point)
+
+
+def _scalar(c: _Loops, pre: list) -> None:
+    c.fw.body += c.fw.nest(c.out_loops[:-1], pre + c.fw.nest(c.out_loops[-1:], _scalar_point(c)))
+
+
+_MODES = {"vector": _vector_out, "vector_reduce": _vector_red, "scalar": _scalar}
 
 
 def _arg_pick(op: str, dt: str, x: str, best: str) -> str:
