@@ -14,12 +14,12 @@ from ..indexing import index_vars
 from ..schedule import KernelPlan
 from .reduce import reduce
 from .scan import scan
-from .writer import FunctionWriter, _env
+from .writer import FunctionWriter, loop_env
 
 
 def pointwise(fw: FunctionWriter, k: ir.Pointwise, mode: str, out_dtype: str) -> None:
     vs = index_vars(len(k.ranges))
-    env = _env(fw, vs)
+    env = loop_env(fw, vs)
     loops = [(f"${v}", r) for v, r in zip(vs, k.ranges)]
     v = vs[-1] if vs else None
     body, pre = fw.hoist(k.body, set(vs[-1:]), env, mode == "vector")

@@ -16,7 +16,7 @@ import sympy
 from .. import ir
 from ..indexing import index_vars, reduction_vars
 from . import ops, text
-from .writer import FunctionWriter, _env
+from .writer import FunctionWriter, loop_env
 
 INIT = {"sum": 0, "prod": 1}
 ACCUMULATORS = 8  # independent accumulators (a power of two): bound by throughput, not add latency
@@ -202,7 +202,7 @@ def reduce(fw: FunctionWriter, k: ir.Reduce, mode: str, out_dtype: str) -> None:
     if not k.red_ranges:  # over no dims: one point, one loop of one iteration
         k = replace(k, red_ranges=(sympy.Integer(1),))
     vs, rs = index_vars(len(k.ranges)), reduction_vars(len(k.red_ranges))
-    c = _Loops(fw, k, out_dtype, _env(fw, vs + rs), vs, rs, [(f"${v}", r) for v, r in zip(vs, k.ranges)],
+    c = _Loops(fw, k, out_dtype, loop_env(fw, vs + rs), vs, rs, [(f"${v}", r) for v, r in zip(vs, k.ranges)],
                [(f"${r}", e) for r, e in zip(rs, k.red_ranges)])
     if k.op in ("argmax", "argmin"):
         return _arg_reduce(c)
@@ -302,6 +302,3 @@ def _arg_pick(op: str, dt: str, x: str, best: str) -> str:
         first_nan = f"(i32.and (f32.ne {gx} {gx}) (f32.eq {gb} {gb}))"
         return f"(i32.or {better} {first_nan})"
     return f"({text.WASM_TYPE[dt]}.{'gt_s' if op == 'argmax' else 'lt_s'} {gx} {gb})"
-
-
-# --------------------------------------------------------------------------- gemm

@@ -30,7 +30,7 @@ from ..indexing import index_vars, reduction_vars
 from ..schedule import lane_coeffs
 from . import ops, text
 from .reduce import OUTPUT_GROUPS, _shift
-from .writer import FunctionWriter, _env
+from .writer import FunctionWriter, loop_env
 
 LO_HALF = " ".join(str(i) for i in range(8)) + " " + " ".join(str(16 + i) for i in range(8))  # lanes 0,1 | 0,1
 HI_TO_LO = " ".join([str(8 + i) for i in range(8)] * 2)  # lanes 2,3 of a f32x4 moved to lanes 0,1
@@ -167,7 +167,7 @@ def _vector_points(fw: FunctionWriter, k: ir.Scan, body, env: dict, groups: int)
 
 def scan(fw: FunctionWriter, k: ir.Scan, mode: str, out_dtype: str) -> None:
     vs, (r,) = index_vars(len(k.ranges)), reduction_vars(1)
-    env = _env(fw, tuple(vs) + (r,))
+    env = loop_env(fw, tuple(vs) + (r,))
     loops = [(f"${v}", e) for v, e in zip(vs, k.ranges)]
     if mode == "rows":  # several lines at a time, scalar: 16 then 4 adjacent ones, or 4 strided
         v = vs[-1]

@@ -280,8 +280,6 @@ def _invariant(expr, inner: set) -> bool:
     return True
 
 
-def _env(fw: FunctionWriter, variables) -> dict:
+def loop_env(fw: FunctionWriter, variables) -> dict:
+    """The WAT of each size symbol and loop variable (an i32 local named after it)."""
     return {**fw.sizes, **{v: f"(local.get {fw.local('$' + str(v), 'i32')})" for v in variables}}
-
-
-# --------------------------------------------------------------------------- pointwise
