@@ -15,10 +15,22 @@ import torch.fx
 
 from .. import ir
 from ..indexing import index_vars
-from . import conv, linalg, misc, norm, pointwise, reductions, scan, scatter, views  # noqa: F401  (register rules)
-from . import backward  # noqa: F401  (operators of training graphs)
+from . import (  # noqa: F401  (importing a rule module registers its rules)
+    backward,  # operators of training graphs
+    conv,
+    factories,
+    gather,
+    linalg,
+    masks,
+    norm,
+    pointwise,
+    reductions,
+    scan,
+    scatter,
+    views,
+)
 from .core import LowerContext, TensorValue, Unsupported, buffer_numel, stored
-from .registry import find_lowering, ir_dtype, cast
+from .registry import cast, find_lowering, ir_dtype
 
 __all__ = ["lower_graph", "Unsupported"]
 

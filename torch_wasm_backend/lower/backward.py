@@ -20,10 +20,19 @@ import torch
 
 from .. import ir
 from ..indexing import FloorDiv
-from .conv import (_avg_divisor, _pair, _pool_setup, adaptive_pool_matrix, col2im, conv_transpose, conv_weight_grad,
-                   convolution, squeeze_height)
-from .linalg import gemm
+from .conv import (
+    adaptive_pool_matrix,
+    avg_divisor,
+    col2im,
+    conv_transpose,
+    conv_weight_grad,
+    convolution,
+    pair,
+    pool_setup,
+    squeeze_height,
+)
 from .core import TensorValue, Unsupported, static_int
+from .linalg import gemm
 from .pointwise import binary
 from .registry import broadcast_to, cast, lower
 from .views import reshape, unsqueeze_dims
@@ -44,12 +53,12 @@ def convolution_backward(ctx, node, dy, x, weight, bias_sizes, stride, padding, 
     if x.ndim == 3:  # 1-d: a 2-d convolution of height 1
         grads = convolution_backward(
             ctx, node, unsqueeze_dims(dy, [2]), unsqueeze_dims(x, [2]), unsqueeze_dims(weight, [2]), bias_sizes,
-            [1] + _pair(stride, 1), [0] + _pair(padding, 1), [1] + _pair(dilation, 1), transposed,
-            [0] + _pair(output_padding, 1), groups, output_mask)
+            [1] + pair(stride, 1), [0] + pair(padding, 1), [1] + pair(dilation, 1), transposed,
+            [0] + pair(output_padding, 1), groups, output_mask)
         return [None if g is None else squeeze_height(g) if i < 2 else g for i, g in enumerate(grads)]
     if x.ndim != 4:
         raise Unsupported(f"convolution backward of a {x.ndim}-d input")
-    s, p, d = _pair(stride), _pair(padding), _pair(dilation)
+    s, p, d = pair(stride), pair(padding), pair(dilation)
     k = [static_int(v, "convolution backward weight") for v in weight.shape[2:]]
     gx = gw = gb = None
     if output_mask[0]:
@@ -74,7 +83,7 @@ def _pool_backward_setup(x, dy, kernel, stride, padding, dilation, ceil_mode):
     squeeze = x.ndim == 3
     x4 = unsqueeze_dims(x, [0]) if squeeze else x
     dy4 = unsqueeze_dims(dy, [0]) if squeeze else dy
-    k, s, p, d, ohw, _ = _pool_setup(x4, kernel, stride, padding, dilation, ceil_mode, dy4.shape)
+    k, s, p, d, ohw, _ = pool_setup(x4, kernel, stride, padding, dilation, ceil_mode, dy4.shape)
     hw = tuple(static_int(v, "pooling backward") for v in x4.shape[2:])
     return x4, dy4, squeeze, k, s, p, d, ohw, hw
 
@@ -107,7 +116,7 @@ def max_pool2d_backward(ctx, node, dy, x, kernel, stride, padding, dilation, cei
 def avg_pool2d_backward(ctx, node, dy, x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
     _f32(dy, x, what="avg_pool2d backward")
     x4, dy4, squeeze, k, s, p, d, ohw, hw = _pool_backward_setup(x, dy, kernel, stride, padding, 1, ceil_mode)
-    div = ctx.constant(_avg_divisor(hw[0], hw[1], k, s, p, ohw, ceil_mode, count_include_pad, divisor_override), "f32")
+    div = ctx.constant(avg_divisor(hw[0], hw[1], k, s, p, ohw, ceil_mode, count_include_pad, divisor_override), "f32")
     share = binary("div", dy4, broadcast_to(div, dy4.shape))
     gx = col2im(ctx, _taps(dy4, k, lambda idx: share.load((idx[0], idx[1], idx[4], idx[5]))), hw, s, d, p)
     return TensorValue(gx.shape[1:], "f32", lambda idx: gx.load((0,) + tuple(idx))) if squeeze else gx

@@ -31,7 +31,7 @@ from .views import reshape, unsqueeze_dims
 aten = torch.ops.aten
 
 
-def _pair(v, n=2):
+def pair(v, n=2):
     v = list(v) if isinstance(v, (list, tuple)) else [v]
     return v * n if len(v) == 1 else v
 
@@ -177,13 +177,13 @@ def convolution(ctx, node, x, weight, bias, stride, padding, dilation, transpose
         raise Unsupported(f"convolution of {x.dtype}")
     if x.ndim == 3:  # conv1d: a 2-D convolution with height 1
         return squeeze_height(convolution(
-            ctx, node, unsqueeze_dims(x, [2]), unsqueeze_dims(weight, [2]), bias, [1] + _pair(stride, 1),
-            [0] + _pair(padding, 1), [1] + _pair(dilation, 1), transposed, [0] + _pair(output_padding or 0, 1),
+            ctx, node, unsqueeze_dims(x, [2]), unsqueeze_dims(weight, [2]), bias, [1] + pair(stride, 1),
+            [0] + pair(padding, 1), [1] + pair(dilation, 1), transposed, [0] + pair(output_padding or 0, 1),
             groups))
     if x.ndim != 4 or isinstance(padding, str):
         raise Unsupported(f"convolution of a {x.ndim}-d input with padding {padding!r}")
     if transposed:
-        s, p, d, op = _pair(stride), _pair(padding), _pair(dilation), _pair(output_padding or 0)
+        s, p, d, op = pair(stride), pair(padding), pair(dilation), pair(output_padding or 0)
         k = [static_int(v, "transposed convolution weight") for v in weight.shape[2:]]
         h, w = (static_int(v, "transposed convolution") for v in x.shape[2:])
         out_hw = (_transposed_out(h, k[0], s[0], p[0], d[0], op[0]), _transposed_out(w, k[1], s[1], p[1], d[1], op[1]))
@@ -191,7 +191,7 @@ def convolution(ctx, node, x, weight, bias, stride, padding, dilation, transpose
         if bias is None:
             return out
         return binary("add", out, broadcast_to(unsqueeze_dims(unsqueeze_dims(bias, [0]), [2, 3]), out.shape))
-    s, p, d = _pair(stride), _pair(padding), _pair(dilation)
+    s, p, d = pair(stride), pair(padding), pair(dilation)
     n = x.shape[0]  # the batch may be a symbolic size; the rest is static
     cin, h, w = (static_int(v, "convolution") for v in x.shape[1:])
     cout, cg, kh, kw = (static_int(v, "convolution weight") for v in weight.shape)
@@ -231,10 +231,10 @@ def convolution(ctx, node, x, weight, bias, stride, padding, dilation, transpose
     return out
 
 
-def _pool_setup(x, kernel, stride, padding, dilation, ceil_mode, out_shape):
-    k = _pair(kernel)
-    s = _pair(stride) if stride else k
-    p, d = _pair(padding), _pair(dilation)
+def pool_setup(x, kernel, stride, padding, dilation, ceil_mode, out_shape):
+    k = pair(kernel)
+    s = pair(stride) if stride else k
+    p, d = pair(padding), pair(dilation)
     from . import size_expr
 
     oh, ow = (static_int(size_expr(v), "pooling") for v in out_shape[-2:])
@@ -300,7 +300,7 @@ def _max_indices(ctx, win: TensorValue, values: TensorValue, hw, k, s, p, d) -> 
 def max_pool2d(ctx, node, x, kernel, stride=(), padding=0, dilation=1, ceil_mode=False):
     squeeze = x.ndim == 3
     x4 = _as4d(x)
-    k, s, p, d, ohw, pads = _pool_setup(x4, kernel, stride, padding, dilation, ceil_mode, node.meta["val"][0].shape)
+    k, s, p, d, ohw, pads = pool_setup(x4, kernel, stride, padding, dilation, ceil_mode, node.meta["val"][0].shape)
     xp = pad_spatial(ctx, x4, pads, float("-inf"))
     win = _window(xp, ohw, k, s, d)
     out = ctx.reduce(win, (4, 5), "max", False)
@@ -314,7 +314,7 @@ def max_pool2d(ctx, node, x, kernel, stride=(), padding=0, dilation=1, ceil_mode
     return [out, indices]
 
 
-def _avg_divisor(h, w, k, s, p, ohw, ceil_mode, count_include_pad, divisor_override):
+def avg_divisor(h, w, k, s, p, ohw, ceil_mode, count_include_pad, divisor_override):
     """The per-output divisor, exactly as PyTorch's avg_pool2d computes it."""
     if divisor_override:
         return np.full(ohw, float(divisor_override), dtype=np.float32)
@@ -334,10 +334,10 @@ def avg_pool2d(ctx, node, x, kernel, stride=(), padding=0, ceil_mode=False, coun
                divisor_override=None):
     squeeze = x.ndim == 3
     x4 = _as4d(x)
-    k, s, p, d, ohw, pads = _pool_setup(x4, kernel, stride, padding, 1, ceil_mode, node.meta["val"].shape)
+    k, s, p, d, ohw, pads = pool_setup(x4, kernel, stride, padding, 1, ceil_mode, node.meta["val"].shape)
     xp = pad_spatial(ctx, x4, pads, 0.0)
     total = ctx.reduce(_window(xp, ohw, k, s, d), (4, 5), "sum", False)
-    div = ctx.constant(_avg_divisor(static_int(x4.shape[2], "pooling"), static_int(x4.shape[3], "pooling"), k, s, p, ohw, ceil_mode,
+    div = ctx.constant(avg_divisor(static_int(x4.shape[2], "pooling"), static_int(x4.shape[3], "pooling"), k, s, p, ohw, ceil_mode,
                                     count_include_pad, divisor_override), "f32")
     out = binary("div", total, broadcast_to(div, total.shape))
     if squeeze:
@@ -362,7 +362,7 @@ def adaptive_avg_pool2d(ctx, node, x, output_size):
     x4 = _as4d(x)
     n, c = x4.shape[:2]
     h, w = (static_int(v, "adaptive pooling") for v in x4.shape[2:])
-    oh, ow = _pair(output_size)
+    oh, ow = pair(output_size)
     if h % oh == 0 and w % ow == 0:
         kh, kw = h // oh, w // ow
         total = ctx.reduce(_window(x4, (oh, ow), (kh, kw), (kh, kw), (1, 1)), (4, 5), "sum", False)

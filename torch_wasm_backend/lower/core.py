@@ -10,7 +10,7 @@ loader is a plain affine load, which is how views stay free.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np

@@ -6,7 +6,7 @@ import torch
 
 from .. import ir
 from .core import TensorValue, Unsupported, static_int
-from .misc import _indirect, _stored_table
+from .gather import indirect, stored_table
 from .pointwise import binary, const_like, count_like, unary
 from .registry import cast, ir_dtype, lower
 from .views import permute
@@ -195,7 +195,7 @@ def topk(ctx, node, x, k, dim=-1, largest=True, sorted=True):
     if not 0 <= k <= n:
         raise Unsupported(f"topk k={k} out of range for a dimension of {n} (PyTorch raises)")
     order = [d for d in range(x.ndim) if d != dim] + [dim]
-    xt = _stored_table(ctx, permute(ctx, node, x, order))  # the top-k dim last
+    xt = stored_table(ctx, permute(ctx, node, x, order))  # the top-k dim last
     lead = tuple(xt.shape[:-1])
     nl = len(lead)
 
@@ -215,6 +215,6 @@ def topk(ctx, node, x, k, dim=-1, largest=True, sorted=True):
 
     pos = ctx.reduce(TensorValue(lead + (k, n), "i32", pick), (nl + 1,), "sum", False)
     sym = ctx.name("tk")
-    values = TensorValue(pos.shape, x.dtype, lambda idx: _indirect(xt, nl, pos.load(idx), idx[:nl], sym, wrap=False))
+    values = TensorValue(pos.shape, x.dtype, lambda idx: indirect(xt, nl, pos.load(idx), idx[:nl], sym, wrap=False))
     back = [order.index(d) for d in range(x.ndim)]
     return [permute(ctx, node, values, back), permute(ctx, node, cast(pos, "i64"), back)]

@@ -22,7 +22,8 @@ import torch
 from .. import ir
 from ..indexing import FloorDiv, ModIndex, contiguous_strides, linear_index
 from .core import TensorValue, Unsupported, static_int
-from .misc import _stored_table, trap_unless
+from .gather import stored_table
+from .masks import trap_unless
 from .pointwise import binary, const_like
 from .registry import broadcast_shapes, broadcast_to, cast, lower, scalar_value
 
@@ -126,7 +127,7 @@ def _scatter(ctx, node, x, dim, index, src, mode):
     last = last_match(ctx, x.shape, (m,), match)
     if mode == "value":
         return write_last(ctx, x, last, lambda j, e: src.load(()))
-    table = _stored_table(ctx, src)
+    table = stored_table(ctx, src)
     sym = sympy.Symbol(ctx.name("sc"), integer=True, nonnegative=True)
     return write_last(ctx, x, last, lambda j, e: indirect_at(ctx, table, at(j, (sym,)), sym, e, m))
 
@@ -197,7 +198,7 @@ def index_put(ctx, node, x, indices, values, accumulate=False):
     if accumulate:
         return sum_matches(ctx, x, bshape, match, lambda j, b: values.load(at(j, b)))
     last = last_match(ctx, x.shape, bshape, match)
-    table = _stored_table(ctx, values)
+    table = stored_table(ctx, values)
     sym = sympy.Symbol(ctx.name("ip"), integer=True, nonnegative=True)
     strides = contiguous_strides(bshape)
     # the flat position back to coordinates of the broadcast index shape
