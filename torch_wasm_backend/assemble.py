@@ -17,6 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import config
+
 FLAGS = ("--debug-names",)  # keep function names so runtime traps can name the kernel
 
 
@@ -41,8 +43,7 @@ def wabt_version() -> str:
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("TORCH_WASM_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "torch_wasm_backend")
-    return Path(root) / "wasm"
+    return Path(config.cache_dir()) / "wasm"
 
 
 def _context(wat: str, message: str) -> str:

@@ -10,6 +10,14 @@ import os
 from dataclasses import dataclass, fields
 
 DEBUG_ENV = "TORCH_WASM_DEBUG_DIR"
+CACHE_ENV = "TORCH_WASM_CACHE_DIR"
+
+
+def cache_dir() -> str:
+    """Where assembled modules and compiled engine code are cached: ``$TORCH_WASM_CACHE_DIR``
+    or ``~/.cache/torch_wasm_backend``."""
+    env = os.environ.get(CACHE_ENV)
+    return os.path.expanduser(env) if env else os.path.join(os.path.expanduser("~"), ".cache", "torch_wasm_backend")
 
 
 @dataclass(frozen=True)

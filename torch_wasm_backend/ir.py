@@ -25,11 +25,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Union
 
-import numpy as np
 import sympy
 
 from .errors import IRError  # noqa: F401  (raised by every stage that checks IR)
-from .target import IR_DTYPES as DTYPES, ITEMSIZE, NUMPY_DTYPE  # noqa: F401  (the IR's dtypes)
+from .target import IR_DTYPES as DTYPES  # noqa: F401  (the IR's dtypes)
+from .target import ITEMSIZE
 
 # Operator names understood by every stage (interpreter, emitter). Arity and result rule.
 UNARY_OPS = (

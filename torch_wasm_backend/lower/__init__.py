@@ -29,7 +29,7 @@ from . import (  # noqa: F401  (importing a rule module registers its rules)
     scatter,
     views,
 )
-from .core import LowerContext, TensorValue, Unsupported, buffer_numel, stored
+from .core import LowerContext, TensorValue, Unsupported, buffer_numel, size_expr, stored
 from .registry import cast, find_lowering, ir_dtype
 
 __all__ = ["lower_graph", "Unsupported"]
@@ -49,16 +49,6 @@ def _fetch_attr(gm, target: str):
     for part in target.split("."):
         obj = getattr(obj, part)
     return obj
-
-
-def size_expr(s) -> sympy.Expr:
-    """A tensor size (int or SymInt) as a sympy expression."""
-    if isinstance(s, torch.SymInt):
-        expr = s.node.expr
-        if not expr.free_symbols:
-            return sympy.Integer(int(expr))
-        return expr
-    return sympy.Integer(int(s))
 
 
 def result_layout(val, shape) -> ir.ResultLayout | None:

@@ -15,11 +15,22 @@ from typing import Callable
 
 import numpy as np
 import sympy
+import torch
 
 from .. import ir
 from ..errors import Unsupported  # noqa: F401  (re-exported: lowering rules raise it)
 from ..indexing import affine_coeffs, contiguous_strides, index_vars, linear_index, simplify
 from ..ir import map_expr
+
+
+def size_expr(s) -> sympy.Expr:
+    """A tensor size (int or SymInt) as a sympy expression."""
+    if isinstance(s, torch.SymInt):
+        expr = s.node.expr
+        if not expr.free_symbols:
+            return sympy.Integer(int(expr))
+        return expr
+    return sympy.Integer(int(s))
 
 
 def static_int(x, what: str) -> int:

@@ -14,7 +14,7 @@ import sympy
 import torch
 
 from ..indexing import FloorDiv, ModIndex, contiguous_strides
-from .core import TensorValue, Unsupported, buffer_numel, static_int, stored, strided
+from .core import TensorValue, Unsupported, buffer_numel, size_expr, static_int, stored, strided
 from .registry import broadcast_to, lower
 
 aten = torch.ops.aten
@@ -115,7 +115,6 @@ def _check_viewable(node, shape) -> None:
     val = getattr(node.args[0], "meta", {}).get("val")
     if not isinstance(val, torch.Tensor):
         return
-    from . import size_expr
 
     old_shape, old_strides = [size_expr(s) for s in val.shape], [size_expr(s) for s in val.stride()]
     if any(not x.is_Integer for x in old_shape + old_strides):
@@ -200,8 +199,7 @@ def slice_(ctx, node, x, dim=0, start=None, end=None, step=1):
         start, end, step = slice(start, end, step).indices(int(size))
         n = max(0, (end - start + step - 1) // step)
     else:  # symbolic: Dynamo computed the result size; normalise a negative start
-        from . import size_expr
-
+    
         start = sympy.sympify(start or 0)
         if start.is_Integer and start < 0:
             start = size + start
@@ -253,7 +251,6 @@ def getitem(ctx, node, seq, i):
 def cat(ctx, node, tensors, dim=0):
     from .registry import cast, ir_dtype
 
-    from . import size_expr
 
     want = ir_dtype(node.meta["val"].dtype)
     tensors = [cast(t, want) for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)]

@@ -39,6 +39,8 @@ from typing import Callable, Dict, Optional, Tuple
 import numpy as np
 import wasmtime
 
+from ..config import CACHE_ENV as CACHE_DIR_ENV  # noqa: F401  (CACHE_DIR_ENV kept for callers)
+from ..config import cache_dir
 from .engine import CompiledModule, Engine, Instance, WasmCompileError, WasmTrap, wasm_memory_limits
 from .module_cache import DiskCache
 from .wasmtime_traps import _trap_from_error, _trap_from_wasmtime
@@ -55,7 +57,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CACHE_DIR_ENV = "TORCH_WASM_CACHE_DIR"
 
 
 # --------------------------------------------------------------------------
@@ -170,10 +171,7 @@ def wasmtime_version() -> str:
 
 
 def default_cache_dir() -> str:
-    env = os.environ.get(CACHE_DIR_ENV)
-    if env:
-        return os.path.expanduser(env)
-    return os.path.join(os.path.expanduser("~"), ".cache", "torch_wasm_backend")
+    return cache_dir()  # the one place: config.cache_dir
 
 
 # --------------------------------------------------------------------------
