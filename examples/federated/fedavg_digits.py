@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import argparse
 import copy
+import itertools
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 BATCH = 32
 LR = 0.3
@@ -43,7 +44,7 @@ def digits(n_clients: int, n_test: int = 10 * BATCH, seed: int = 0):
     x, y = x[:-n_test], y[:-n_test]
     cuts = np.cumsum(np.arange(1, n_clients + 1))
     bounds = np.concatenate([[0], (cuts / cuts[-1] * len(x)).astype(int)])
-    return [(x[a:b], y[a:b]) for a, b in zip(bounds[:-1], bounds[1:])], test
+    return [(x[a:b], y[a:b]) for a, b in itertools.pairwise(bounds)], test
 
 
 def mlp(seed: int = 0) -> nn.Module:
@@ -60,12 +61,14 @@ def build_trainer(model: nn.Module, path) -> dict:
                                             {"name": "sgd", "lr": LR}, (x, y), path)
 
 
-def eager_fedavg(model: nn.Module, shards, rounds: int, local_epochs: int = LOCAL_EPOCHS, seed: int = 0) -> list:
+def eager_fedavg(model: nn.Module, shards, rounds: int, local_epochs: int = LOCAL_EPOCHS, seed: int = 0,
+                 weighted: bool = True) -> list:
     """The reference: FedAvg in eager PyTorch, the global parameters after each round
     (round 0: the initial ones) as ``{"param:<name>": ndarray}``. Client k runs
     ``torch.optim.SGD`` over full batches in the order
     ``default_rng([seed + k, round, epoch]).permutation(len(shard))``; the average is
-    weighted by shard size (in float64)."""
+    weighted by shard size (in float64), or plain (``weighted=False``, to show that the
+    weighting matters)."""
     global_w = {n: p.detach().clone() for n, p in model.named_parameters()}
     history = [{f"param:{n}": p.numpy().copy() for n, p in global_w.items()}]
     for server_round in range(1, rounds + 1):
@@ -84,7 +87,7 @@ def eager_fedavg(model: nn.Module, shards, rounds: int, local_epochs: int = LOCA
                     opt.zero_grad()
                     F.cross_entropy(local(xt[idx]), yt[idx]).backward()
                     opt.step()
-            results.append(({n: p.detach().double() for n, p in local.named_parameters()}, len(x)))
+            results.append(({n: p.detach().double() for n, p in local.named_parameters()}, len(x) if weighted else 1))
         total = sum(m for _, m in results)
         global_w = {n: (sum(w[n] * m for w, m in results) / total).float() for n in global_w}
         history.append({f"param:{n}": p.numpy().copy() for n, p in global_w.items()})
