@@ -8,6 +8,7 @@ the global model against eager PyTorch FedAvg with the same initial weights, sha
 batch order and rounds.
 
     python examples/federated/fedavg_digits.py [--clients 3] [--rounds 3] [--out DIR]
+    python examples/federated/fedavg_digits.py --prepare --clients 2 --out DIR   # files for a deployment
 
 The functions are also used by ``tests/e2e/test_federated.py``.
 """
@@ -111,6 +112,8 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out", type=Path, default=None, help="directory for trainer.wasm (default: a temporary one)")
+    ap.add_argument("--prepare", action="store_true",
+                    help="only write trainer.wasm, shard<k>.npz and test.npz to --out (for a real deployment)")
     args = ap.parse_args()
     from torch_wasm_backend.federated import simulate
 
@@ -121,6 +124,12 @@ def main() -> None:
     build_trainer(model, path)
     shards, test = digits(args.clients)
     print(f"{path}: {path.stat().st_size} bytes; shards {[len(s[0]) for s in shards]}, test {len(test[0])}")
+    if args.prepare:
+        for k, (x, y) in enumerate(shards):
+            np.savez(out / f"shard{k}.npz", x=x, y=y)
+        np.savez(out / "test.npz", x=test[0], y=test[1])
+        print(f"wrote {out}/shard0..{len(shards) - 1}.npz and test.npz")
+        return
     t0 = time.perf_counter()
     history = simulate(path, shards, test, rounds=args.rounds, local_epochs=LOCAL_EPOCHS)
     seconds = time.perf_counter() - t0
