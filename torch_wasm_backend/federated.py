@@ -76,6 +76,10 @@ def _check_data(trainer: LoadedTrainer, data, what: str) -> tuple:
     if n < batch:
         raise ArtifactError(f"{what}: {n} examples, fewer than one batch of {batch} (the trainer's static batch "
                             f"size); give each client at least {batch}")
+    for a, s in zip(arrays, specs):
+        if not np.can_cast(a.dtype, np.dtype(s["dtype"]), casting="same_kind"):
+            raise ArtifactError(f"{what}: {s['name']!r} is {a.dtype}, the trainer takes {s['dtype']} "
+                                f"(convert it with .astype first)")
     return tuple(a.astype(np.dtype(s["dtype"]), copy=False) for a, s in zip(arrays, specs))
 
 
@@ -212,15 +216,13 @@ def simulate(path, shards, test, *, rounds: int = 3, local_epochs: int = 1, seed
     client_app = ClientApp(client_fn=ClientFactory(path, shards, local_epochs=local_epochs, seed=seed, share=share))
     backend = {"client_resources": {"num_cpus": cpus_per_client, "num_gpus": 0.0},
                "init_args": {"num_cpus": num_cpus, "include_dashboard": False}}
-    pythonpath = os.environ.get("PYTHONPATH")  # Flower's Ray backend overwrites it for the workers
+    environ = dict(os.environ)  # Flower's Ray backend sets PYTHONPATH (for its workers) and Ray sets RAY_* here
     try:
         run_simulation(ServerApp(server_fn=server_fn), client_app, num_supernodes=n, backend_config=backend,
                        verbose_logging=verbose)
     finally:
-        if pythonpath is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = pythonpath
+        os.environ.clear()
+        os.environ.update(environ)
     if len(evaluator.history) != rounds + 1:
         raise RuntimeError(f"the simulation ran {len(evaluator.history) - 1} of {rounds} rounds (see Flower's log)")
     return evaluator.history

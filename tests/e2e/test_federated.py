@@ -6,6 +6,7 @@ initial weights, shards, batch order and rounds. The client needs no torch."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")  # read when flwr is imported: no usage reports from tests
+os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # silences Ray's FutureWarning about GPUs
 pytest.importorskip("flwr", reason="Flower is not installed: pip install 'torch_wasm_backend[federated]'")
 pytest.importorskip("ray", reason="Flower's simulation engine needs Ray: pip install 'torch_wasm_backend[federated]'")
 pytest.importorskip("sklearn", reason="the digits data set comes with scikit-learn: "
@@ -95,6 +98,8 @@ def test_errors(artifact):
         TrainerClient(path, (x[:5], y[:5]))
     with pytest.raises(Exception, match=r"should be \[N, 64\]"):
         TrainerClient(path, (x[:, :10], y))
+    with pytest.raises(Exception, match="'target' is float64, the trainer takes int64"):
+        TrainerClient(path, (x, y.astype(np.float64)))
     with pytest.raises(Exception, match="expected 2 arrays"):
         TrainerClient(path, (x,))
     client = TrainerClient(path, shards[0])
