@@ -4,9 +4,9 @@ A trainer artifact already is what a federated client needs: ``train_step`` (one
 step inside WebAssembly), ``get_weights`` and ``set_weights`` by the manifest's state
 names. ``TrainerClient`` is a Flower ``NumPyClient`` over it:
 
-- the parameters exchanged with the server are the state tensors whose names start with
-  one of ``share`` (default: the model's parameters and buffers, not the optimizer
-  state), as a list in manifest order (``TrainerClient.names``);
+- the parameters exchanged with the server are the floating-point state tensors whose
+  names start with one of ``share`` (default: the model's parameters and buffers, not the
+  optimizer state), as a list in manifest order (``TrainerClient.names``);
 - ``fit`` writes the global weights, runs ``local_epochs`` epochs of ``train_step`` over
   the client's shard and returns the new weights with the shard size (FedAvg weights the
   average by it). A trainer has static shapes, so an epoch is ``len(shard) // batch``
@@ -54,10 +54,15 @@ def _load(trainer) -> LoadedTrainer:
 
 
 def shared_names(trainer: LoadedTrainer, share=SHARE) -> list:
-    """The state names exchanged with the server, in manifest order."""
-    names = [n for n in trainer.state_names if n.startswith(tuple(share))]
+    """The state names exchanged with the server, in manifest order: floating-point state
+    whose name starts with one of ``share``. Integer state (batch norm's
+    ``num_batches_tracked``) stays local: an average of counters means nothing, and FedAvg's
+    in-place average would truncate it."""
+    names = [s["name"] for s in trainer.manifest["state"]
+             if s["name"].startswith(tuple(share)) and s["dtype"].startswith(("float", "bfloat"))]
     if not names:
-        raise ArtifactError(f"no state name starts with {list(share)}; the trainer has {trainer.state_names}")
+        raise ArtifactError(f"no floating-point state name starts with {list(share)}; the trainer has "
+                            f"{trainer.state_names}")
     return names
 
 

@@ -106,8 +106,37 @@ def test_errors(artifact):
     client = TrainerClient(path, shards[0])
     with pytest.raises(Exception, match="the server sent 1 arrays; this trainer shares 4"):
         client.fit([np.zeros(3, np.float32)], {})
-    with pytest.raises(Exception, match="no state name starts with"):
+    with pytest.raises(Exception, match="no floating-point state name starts with"):
         TrainerClient(path, shards[0], share=("nothing:",))
     # without Flower the module says what to install
     out = subprocess.run([sys.executable, "-c", WITHOUT_FLWR], check=False, capture_output=True, text=True, cwd=ROOT)
     assert out.returncode != 0 and "pip install 'torch_wasm_backend[federated]'" in out.stderr
+
+
+def test_batch_norm_and_momentum_state(tmp_path):
+    """Buffers are exchanged, integer counters and optimizer state are not; fit trains
+    (with momentum) from the weights the server sends."""
+    import torch
+    from torch import nn
+
+    import torch_wasm_backend
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 10))
+    path = tmp_path / "bn.wasm"
+    torch_wasm_backend.save_training(model, "cross_entropy", {"name": "sgd", "lr": 0.1, "momentum": 0.9},
+                                     (torch.rand(32, 64), torch.randint(0, 10, (32,))), path)
+    shards, _test = fd.digits(CLIENTS)
+    client = TrainerClient(path, shards[2], shards[1])
+    assert client.names == ["param:0.weight", "param:0.bias", "param:1.weight", "param:1.bias", "param:3.weight",
+                            "param:3.bias", "buffer:1.running_mean", "buffer:1.running_var"]
+    start = client.get_parameters({})
+    loss0, n, metrics0 = client.evaluate(start, {})
+    weights, _n, fit_metrics = client.fit(start, {"server_round": 1, "local_epochs": 3})
+    assert fit_metrics["steps"] == 3 * (len(shards[2][0]) // 32)
+    assert not np.allclose(weights[6], start[6]), "the running mean should have moved"
+    loss1, _n, metrics1 = client.evaluate(weights, {})
+    assert n == 32 * (len(shards[1][0]) // 32)
+    assert loss1 < 0.5 * loss0 and metrics1["accuracy"] > metrics0["accuracy"] + 0.3
+    momentum = client.trainer.get_weights("optimizer:0.weight")
+    assert np.abs(next(iter(momentum.values()))).max() > 0, "momentum is local state the client keeps"
