@@ -29,9 +29,6 @@ flwr is an optional dependency: ``pip install torch_wasm_backend[federated]``.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 
 from .runtime.artifact import ArtifactError, LoadedTrainer, load
@@ -150,7 +147,8 @@ class TrainerClient(NumPyClient):
         for epoch in range(int(config.get("local_epochs", self.local_epochs))):
             order = np.random.default_rng([self.seed, server_round, epoch]).permutation(n)
             losses += [self.trainer.train_step(*b) for b in _batches(self.train, self.batch, order)]
-        return self.get_parameters({}), n, {"train_loss": float(np.mean(losses)), "steps": len(losses)}
+        mean = float(np.mean(losses)) if losses else float("nan")  # local_epochs=0: nothing trained
+        return self.get_parameters({}), n, {"train_loss": mean, "steps": len(losses)}
 
     def evaluate(self, parameters, config):
         self._set(parameters)
@@ -196,17 +194,33 @@ class ServerEvaluator:
 
 
 def simulate(path, shards, test, *, rounds: int = 3, local_epochs: int = 1, seed: int = 0, share=SHARE,
-             num_cpus: int = 2, cpus_per_client: float = 1, verbose: bool = False) -> list:
+             num_cpus: int = 2, cpus_per_client: float = 1, verbose: bool = False, isolate: bool = True) -> list:
     """Run Flower's simulation engine (Ray) with FedAvg over ``len(shards)`` clients, each
     training its own copy of the artifact at ``path`` on its shard; every client takes part
     in every round and a failing client fails the run. Returns ``ServerEvaluator.history``
-    (the global weights and their loss/accuracy on ``test`` after each round)."""
+    (the global weights and their loss/accuracy on ``test`` after each round).
+
+    ``isolate`` (default) runs the simulation in a fresh (spawned) process: ``ray.init``
+    replaces the process's SIGILL/SIGSEGV/SIGFPE handlers with its crash reporter, after which
+    a WebAssembly trap (which wasmtime raises through those signals) kills the process
+    instead of raising ``WasmTrap``; it also sets PYTHONPATH and RAY_* variables."""
+    kwargs = {"rounds": rounds, "local_epochs": local_epochs, "seed": seed, "share": tuple(share),
+              "num_cpus": num_cpus, "cpus_per_client": cpus_per_client, "verbose": verbose}
+    if not isolate:
+        return _simulate(str(path), list(shards), test, **kwargs)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_simulate, str(path), list(shards), test, **kwargs).result()
+
+
+def _simulate(path, shards, test, *, rounds, local_epochs, seed, share, num_cpus, cpus_per_client, verbose) -> list:
     from flwr.common import ndarrays_to_parameters
     from flwr.server import ServerApp, ServerAppComponents, ServerConfig
     from flwr.server.strategy import FedAvg
     from flwr.simulation import run_simulation
 
-    path = Path(path)
     evaluator = ServerEvaluator(path, test, share)
     initial = TrainerClient(path, shards[0], share=share).get_parameters({})
     n = len(shards)
@@ -221,13 +235,8 @@ def simulate(path, shards, test, *, rounds: int = 3, local_epochs: int = 1, seed
     client_app = ClientApp(client_fn=ClientFactory(path, shards, local_epochs=local_epochs, seed=seed, share=share))
     backend = {"client_resources": {"num_cpus": cpus_per_client, "num_gpus": 0.0},
                "init_args": {"num_cpus": num_cpus, "include_dashboard": False}}
-    environ = dict(os.environ)  # Flower's Ray backend sets PYTHONPATH (for its workers) and Ray sets RAY_* here
-    try:
-        run_simulation(ServerApp(server_fn=server_fn), client_app, num_supernodes=n, backend_config=backend,
-                       verbose_logging=verbose)
-    finally:
-        os.environ.clear()
-        os.environ.update(environ)
+    run_simulation(ServerApp(server_fn=server_fn), client_app, num_supernodes=n, backend_config=backend,
+                   verbose_logging=verbose)
     if len(evaluator.history) != rounds + 1:
         raise RuntimeError(f"the simulation ran {len(evaluator.history) - 1} of {rounds} rounds (see Flower's log)")
     return evaluator.history
