@@ -28,8 +28,8 @@ from typing import Union
 import sympy
 
 from .errors import IRError  # noqa: F401  (raised by every stage that checks IR)
-from .target import IR_DTYPES as DTYPES  # noqa: F401  (the IR's dtypes)
-from .target import ITEMSIZE
+from .target import IR_DTYPES as DTYPES  # noqa: F401  (the IR's dtypes, re-exported)
+from .target import ITEMSIZE, NUMPY_DTYPE  # noqa: F401
 
 # Operator names understood by every stage (interpreter, emitter). Arity and result rule.
 UNARY_OPS = (
