@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Weights of a benchmark model (``benchmarks/models.py``) for the TF.js builders in
 ``tfjs_models.mjs``: ``DIR/<name>.tfjs.json`` (layer list and tensor table) and
 ``DIR/<name>.tfjs.bin`` (the float32 tensors, little-endian, one after another).
