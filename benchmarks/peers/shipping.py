@@ -60,6 +60,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))  # benchmarks/: models.py, gemm_probe.py
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))  # torch_wasm_backend of this checkout, not another editable install
 
 import engines
 import export as onnx_export
@@ -136,6 +137,8 @@ def build_peaks(out: Path) -> dict[str, Path]:
 def prepare(name: str, work: Path) -> Prepared:
     import torch_wasm_backend
 
+    if Path(torch_wasm_backend.__file__).resolve().parents[1] != ROOT:
+        raise SystemExit(f"torch_wasm_backend imports from {torch_wasm_backend.__file__}, not from {ROOT}")
     case = CASES[name]
     d = work / name
     d.mkdir(parents=True, exist_ok=True)
@@ -155,6 +158,7 @@ def prepare(name: str, work: Path) -> Prepared:
     else:
         p.skipped["tfjs"] = tfjs_export.NO_TFJS.get(name, "no TF.js builder")
     art = d / f"{name}.wasm"
+    torch._dynamo.reset()  # a model of the same class (gemm256, gemm1024) would otherwise recompile dynamic
     engines.save_artifact(model, inputs, art)
     p.files["ours"] = art
     p.ours_wasmtime = np.asarray(torch_wasm_backend.load(art)(*p.np_inputs))
