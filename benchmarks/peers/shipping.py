@@ -43,6 +43,7 @@ import os
 import platform
 import queue
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -193,7 +194,10 @@ class Server:
                 self.send_header("content-length", str(len(body)))
                 self.send_header("cache-control", "no-store")
                 self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):  # the page went away (browser closed)
+                    pass
 
             def do_GET(self):
                 parts = self.path.split("?")[0].strip("/").split("/")
@@ -371,30 +375,34 @@ class PyDriver(Driver):
         return [np.asarray(self.fn())]
 
 
-def wasmtime_peak(path: Path, export: str) -> PyDriver:
+def wasmtime_kernel(path: Path, export: str, iters: int) -> PyDriver:
+    """A ``(param i32 f32) (result f32)`` export (a peak kernel, gemm_harness.wat) in wasmtime."""
     import wasmtime
 
     engine = wasmtime.Engine(wasmtime.Config())
     store = wasmtime.Store(engine)
     fn = wasmtime.Instance(store, wasmtime.Module.from_file(engine, str(path)), []).exports(store)[export]
-    return PyDriver(lambda: fn(store, PEAK_ITERS, 1.0), {"export": export})
+    return PyDriver(lambda: np.float32(fn(store, iters, 1.0)), {"export": export, "iters": iters})
 
 
-def peak_spec(work: Path, export: str) -> Path:
-    path = work / f"{export}.json"
-    path.write_text(json.dumps({"inputs": [], "peak": {"export": export, "iters": PEAK_ITERS}}))
-    return path
+def make_kernel(engine: str, key: str, wasm: Path, export: str, iters: int, pages, work: Path,
+                relaxed: bool = False) -> Driver:
+    """One call = ``export(iters, 1.0)`` of ``wasm`` (no imports): run_peak.mjs in Node (with
+    ``--experimental-wasm-relaxed-simd`` if ``relaxed``), page.mjs's "peak" runtime in Chromium
+    (page ``key``), wasmtime here."""
+    if engine == "node":
+        spec = work / f"{key}.json"
+        spec.write_text(json.dumps({"inputs": [], "peak": {"export": export, "iters": iters}}))
+        return NodeDriver(engines.RUN_PEAK, wasm, spec, NODE_RELAXED if relaxed else engines.NODE_FLAGS)
+    if engine == "chromium":
+        return PageDriver(pages(key), {"op": "load", "runtime": "peak", "model": pages.server.url(wasm),
+                                       "peak": {"export": export, "iters": iters}})
+    return wasmtime_kernel(wasm, export, iters)
 
 
 def make_peak(engine: str, export: str, peaks: dict, work: Path, pages) -> Driver:
     wasm = peaks["simd" if export == "peak_muladd" else "relaxed"]
-    if engine == "node":
-        flags = engines.NODE_FLAGS if export == "peak_muladd" else NODE_RELAXED
-        return NodeDriver(engines.RUN_PEAK, wasm, peak_spec(work, export), flags)
-    if engine == "chromium":
-        return PageDriver(pages(export), {"op": "load", "runtime": "peak", "model": pages.server.url(wasm),
-                                          "peak": {"export": export, "iters": PEAK_ITERS}})
-    return wasmtime_peak(wasm, export)
+    return make_kernel(engine, export, wasm, export, PEAK_ITERS, pages, work, relaxed=export == "peak_fma")
 
 
 def make_runtime(engine: str, rt: str, p: Prepared, pages) -> Driver:
@@ -556,6 +564,7 @@ def main(argv=None) -> int:
     ap.add_argument("--work", type=Path, help="working directory (default: a fresh temporary one)")
     ap.add_argument("--json", type=Path, required=True, help="results file for report_shipping.py")
     args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: close every browser
     names = args.models or (list(CASES) if args.large else default)
     unknown = [n for n in names if n not in CASES]
     if unknown:
