@@ -154,7 +154,7 @@ class NodeEngine:
         return self._read()
 
     def request(self, **cmd) -> dict:
-        self.info  # noqa: B018 (consume the start-up line first)
+        self.info
         self.send(**cmd)
         return self._read()
 

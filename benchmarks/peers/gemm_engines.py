@@ -30,8 +30,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import shipping  # noqa: E402 - also puts benchmarks/ on sys.path
-from gemm_probe import plain_part  # noqa: E402
+import shipping
+from gemm_probe import plain_part
 
 ROOT = shipping.ROOT
 KERNEL = "csrc/wat/f32_gemm_packed.wat"

@@ -152,7 +152,7 @@ def prepare(name: str, work: Path) -> Prepared:
                  model_flops(name))
     try:
         p.files["ort"] = Path(onnx_export.export_case(name, d).path)
-    except Exception as e:  # noqa: BLE001 - reported, the other runtimes still run
+    except Exception as e:
         p.skipped["ort"] = f"ONNX export failed: {e}"
     if name in tfjs_export.TFJS_MODELS:
         p.files["tfjs"] = tfjs_export.export(name, d)
@@ -293,7 +293,7 @@ class Page:
         self.id = f"{runtime}{Page.count}"
         self.server = server
         self.profile = tempfile.mkdtemp(prefix="chromium_bench_")
-        self.log = open(log_dir / f"chromium_{self.id}.log", "w")  # noqa: SIM115 - closed in close()
+        self.log = open(log_dir / f"chromium_{self.id}.log", "w")
         url = f"http://127.0.0.1:{server.port}/peers/page.html?id={self.id}"
         self.proc = subprocess.Popen([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}", url],
                                      stdout=self.log, stderr=subprocess.STDOUT)
@@ -485,7 +485,7 @@ def _run_stage(engine: str, prepared: list[Prepared], peaks: dict, work: Path, a
         try:
             peak_drivers[e] = make_peak(engine, e, peaks, work, pages)
             stage["peak_info"][e] = peak_drivers[e].load()
-        except Exception as ex:  # noqa: BLE001 - e.g. no relaxed SIMD in this engine
+        except Exception as ex:
             stage["peak_info"][e] = {"error": str(ex)[:500]}
             peak_drivers.pop(e, None)
     peak_calls = {e: calls_for(d.warmup(args.warmup_ms), args.batch_ms) for e, d in peak_drivers.items()}
@@ -498,7 +498,7 @@ def _run_stage(engine: str, prepared: list[Prepared], peaks: dict, work: Path, a
             for rt in rts:  # start every process first: their compiles overlap
                 try:
                     drivers[rt] = make_runtime(engine, rt, p, pages)
-                except Exception as ex:  # noqa: BLE001
+                except Exception as ex:
                     row["problems"][rt] = f"start: {ex}"
             try:
                 calls = {}
@@ -512,7 +512,7 @@ def _run_stage(engine: str, prepared: list[Prepared], peaks: dict, work: Path, a
                         if not row["checks"][rt]["ok"]:
                             raise RuntimeError(f"wrong output: {row['checks'][rt]}")
                         calls[rt] = calls_for(drivers[rt].warmup(args.warmup_ms), args.batch_ms)
-                    except Exception as ex:  # noqa: BLE001
+                    except Exception as ex:
                         row["problems"][rt] = str(ex)[:1000]
                         drivers.pop(rt).close()
                 timed = {**{rt: drivers[rt] for rt in calls}, **peak_drivers}
