@@ -154,7 +154,7 @@ class NodeEngine:
         return self._read()
 
     def request(self, **cmd) -> dict:
-        self.info
+        self.info  # noqa: B018 (consume the start-up line first)
         self.send(**cmd)
         return self._read()
 

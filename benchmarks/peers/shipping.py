@@ -299,7 +299,7 @@ class Page:
         self.id = f"{runtime}{Page.count}"
         self.server = server
         self.profile = tempfile.mkdtemp(prefix="chromium_bench_")
-        self.log = open(log_dir / f"chromium_{self.id}.log", "w")
+        self.log = open(log_dir / f"chromium_{self.id}.log", "w")  # noqa: SIM115 (closed in close())
         url = f"http://127.0.0.1:{server.port}/peers/page.html?id={self.id}"
         self.proc = subprocess.Popen([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}", url],
                                      stdout=self.log, stderr=subprocess.STDOUT)
