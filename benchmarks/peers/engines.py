@@ -57,7 +57,7 @@ def ort_installed() -> bool:
 
 
 def ensure_node_modules(timeout: float = 600) -> None:
-    """Install onnxruntime-web (pinned in package.json / package-lock.json) into
+    """Install onnxruntime-web and TF.js (pinned in package.json / package-lock.json) into
     ``benchmarks/peers/node_modules`` if it is not there yet."""
     if ort_installed():
         return
