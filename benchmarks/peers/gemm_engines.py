@@ -138,6 +138,7 @@ def main(argv=None) -> int:
                 args.json.write_text(json.dumps(result, indent=1))
     finally:
         server.close()
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

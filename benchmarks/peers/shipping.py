@@ -568,7 +568,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=15, help="batches per runtime and model (default 15)")
     ap.add_argument("--batch-ms", type=float, default=25, help="target length of one batch (default 25 ms)")
     ap.add_argument("--warmup-ms", type=float, default=1500, help="warm-up per runtime and model (default 1500)")
-    ap.add_argument("--work", type=Path, help="working directory (default: a fresh temporary one)")
+    ap.add_argument("--work", type=Path, help="working directory, kept (default: a temporary one, removed at the end)")
     ap.add_argument("--json", type=Path, required=True, help="results file for report_shipping.py")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: close every browser
@@ -612,6 +612,8 @@ def main(argv=None) -> int:
             args.json.write_text(json.dumps(result, indent=1))
     finally:
         server.close()
+        if args.work is None:  # a temporary directory of ours: artifacts, ONNX files, weights, logs
+            shutil.rmtree(work, ignore_errors=True)
     args.json.write_text(json.dumps(result, indent=1))
     problems = {(e, m): r["problems"] for e, s in result["stages"].items() for m, r in s["models"].items()
                 if r["problems"]}
