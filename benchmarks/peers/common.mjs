@@ -14,6 +14,7 @@
 //   --serve: print {"ready": true, ...} then answer one JSON command per stdin line:
 //     {"op": "warmup", "ms": 1000, "min_runs": 5}  -> {"runs": n, "ms": elapsed}
 //     {"op": "time", "runs": k}                    -> {"times_ms": [k per-call times], ...drain()}
+//     {"op": "batch", "calls": c}                  -> {"ms": wall time of c back-to-back calls}
 //     {"op": "outputs", "dir": "/path"}            -> {"outputs": [{name, shape, dtype, file}]}
 //     {"op": "quit"}                               -> exits
 //   so that Python can interleave blocks of calls of several engines in one benchmark run.
@@ -21,6 +22,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { join } from "node:path";
+import { timeBatch, warmup } from "./timing.mjs";
 
 export const ARRAY_TYPES = {
   float32: Float32Array, int32: Int32Array, int64: BigInt64Array, bool: Uint8Array,
@@ -96,18 +98,6 @@ export async function timeRuns(run, count) {
   return times;
 }
 
-/** Run until both `ms` milliseconds and `minRuns` calls have passed. */
-export async function warmup(run, ms, minRuns) {
-  const t0 = performance.now();
-  let runs = 0;
-  while (runs < minRuns || performance.now() - t0 < ms) {
-    const r = run();
-    if (isPromise(r)) await r;
-    runs++;
-  }
-  return { runs, ms: performance.now() - t0 };
-}
-
 export function writeOutputs(outputs, dir) {
   mkdirSync(dir, { recursive: true });
   return outputs.map((o, i) => {
@@ -137,6 +127,7 @@ async function serve(engine, engineName) {
         const times_ms = await timeRuns(engine.run, cmd.runs ?? 1);
         send({ times_ms, ...(engine.drain?.() ?? {}) });
       }
+      else if (cmd.op === "batch") send({ ms: await timeBatch(engine.run, cmd.calls ?? 1) });
       else if (cmd.op === "outputs") {
         let out = engine.run();
         if (isPromise(out)) out = await out;

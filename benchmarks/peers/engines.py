@@ -27,6 +27,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 RUN_ORT = HERE / "run_ort.mjs"
 RUN_OURS = HERE / "run_ours.mjs"
+RUN_TFJS = HERE / "run_tfjs.mjs"
+RUN_PEAK = HERE / "run_peak.mjs"
 # V8 flags for both Node engines. --no-liftoff: compile every wasm function with the optimising
 # compiler (TurboFan) up front; with the default tiering a short warm-up still runs Liftoff
 # (baseline) code and measured onnxruntime-web up to 10x too slow on this machine.
@@ -46,12 +48,16 @@ def node_missing() -> str | None:
     return None
 
 
+NPM_PACKAGES = ("onnxruntime-web", "@tensorflow/tfjs-core", "@tensorflow/tfjs-backend-wasm")
+
+
 def ort_installed() -> bool:
-    return (HERE / "node_modules" / "onnxruntime-web" / "package.json").is_file()
+    """Every package of package.json is in node_modules (onnxruntime-web and TF.js)."""
+    return all((HERE / "node_modules" / p / "package.json").is_file() for p in NPM_PACKAGES)
 
 
 def ensure_node_modules(timeout: float = 600) -> None:
-    """Install onnxruntime-web (pinned in package.json / package-lock.json) into
+    """Install onnxruntime-web and TF.js (pinned in package.json / package-lock.json) into
     ``benchmarks/peers/node_modules`` if it is not there yet."""
     if ort_installed():
         return
@@ -64,9 +70,9 @@ def ensure_node_modules(timeout: float = 600) -> None:
         raise PeerUnavailable(f"`{' '.join(cmd[1:])}` in {HERE} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
 
 
-def ort_version() -> str | None:
+def ort_version(package: str = "onnxruntime-web") -> str | None:
     try:
-        return json.loads((HERE / "node_modules" / "onnxruntime-web" / "package.json").read_text())["version"]
+        return json.loads((HERE / "node_modules" / package / "package.json").read_text())["version"]
     except (OSError, ValueError, KeyError):
         return None
 
@@ -100,12 +106,12 @@ def save_artifact(model: torch.nn.Module, inputs, path: Path) -> dict:
 class NodeEngine:
     """One long-lived ``node --no-liftoff run_*.mjs MODEL --inputs SPEC --serve`` process."""
 
-    def __init__(self, script: Path, model: Path, inputs_spec: Path):
+    def __init__(self, script: Path, model: Path, inputs_spec: Path, flags: tuple[str, ...] = NODE_FLAGS):
         node = shutil.which("node")
         if node is None:
             raise PeerUnavailable(node_missing())
         self.script = script
-        self.cmd = [node, *NODE_FLAGS, str(script), str(model), "--inputs", str(inputs_spec), "--serve"]
+        self.cmd = [node, *flags, str(script), str(model), "--inputs", str(inputs_spec), "--serve"]
         self.proc = subprocess.Popen(self.cmd, cwd=HERE, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, bufsize=1)
         self._stderr: list[str] = []

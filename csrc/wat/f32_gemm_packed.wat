@@ -113,9 +113,22 @@
 ;;   v128.load32_zero / load64_zero (+ load32_lane), never past A[i, k-1];
 ;;   the packed B group is zero-padded.  n % 4 != 0 -> the last panel is
 ;;   zero-padded; its extra columns are computed and dropped.
+;;   k2 loads each B vector of a group once into $b0..$b3 and uses it for
+;;   both rows.  Cranelift and Chromium 156's V8 merge the two identical
+;;   loads of the earlier form themselves, Node 20's V8 (11.3, TurboFan) does
+;;   not: it loaded B twice (10 loads per group instead of 6), ran out of its
+;;   15 allocatable xmm (xmm15 is its scratch) and spilled 3 accumulators to
+;;   the stack, stored and reloaded in every iteration (node
+;;   --print-wasm-code).  With the locals its loop is 6 loads + 16 arith, no
+;;   spill (V8 unrolls it 2x), and Cranelift's code is the same instructions
+;;   as before.  Same operations in the same order: bit-identical results.
+;;   benchmarks/peers/gemm_engines.py (before/after in one run, load 7-8 on
+;;   2 cores, medians): Node 20 1.5-1.9x faster at 256^3, 1024^3,
+;;   32x512x784, 64x3136x576; Chromium 156 and wasmtime within noise
+;;   (0.94-1.16).
 ;;   Cranelift details that mattered (check Module.serialize() disassembly
-;;   after edits): identical B loads are CSE'd across the 2 rows (so 2 x 4
-;;   fits in registers, 3 x 4 and 4 x 3 spill); loads are not folded into
+;;   after edits): 2 x 4 fits in registers, 3 x 4 and 4 x 3 spill; loads are
+;;   not folded into
 ;;   vmulps; a loop-invariant end pointer that is live across the epilogue
 ;;   calls is stored and reloaded in every k iteration (the k loop therefore
 ;;   ends on an A pointer derived per row pair: 31.9 -> 36.6 GFLOP/s at
@@ -335,6 +348,7 @@
   (local $a0 i32) (local $a1 i32) (local $b i32) (local $aend i32) (local $r i32)
   (local $pfend i32) (local $lpp i32) (local $x i32)
   (local $s v128) (local $t v128) (local $u v128)
+  (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
   (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128)
   (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128)
   ;; $pf: start of the next panel (same size, Kp*16 bytes, a multiple of 64)
@@ -379,16 +393,20 @@
       (if (i32.ne (local.get $a0) (local.get $aend))
         (then
           (loop $p
+            (local.set $b0 (v128.load (local.get $b)))
+            (local.set $b1 (v128.load offset=16 (local.get $b)))
+            (local.set $b2 (v128.load offset=32 (local.get $b)))
+            (local.set $b3 (v128.load offset=48 (local.get $b)))
             (local.set $s (v128.load (local.get $a0)))
-            (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $s) (v128.load (local.get $b)))))
-            (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $s) (v128.load offset=16 (local.get $b)))))
-            (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $s) (v128.load offset=32 (local.get $b)))))
-            (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $s) (v128.load offset=48 (local.get $b)))))
+            (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $s) (local.get $b0))))
+            (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $s) (local.get $b1))))
+            (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $s) (local.get $b2))))
+            (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $s) (local.get $b3))))
             (local.set $s (v128.load (local.get $a1)))
-            (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $s) (v128.load (local.get $b)))))
-            (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $s) (v128.load offset=16 (local.get $b)))))
-            (local.set $c12 (f32x4.add (local.get $c12) (f32x4.mul (local.get $s) (v128.load offset=32 (local.get $b)))))
-            (local.set $c13 (f32x4.add (local.get $c13) (f32x4.mul (local.get $s) (v128.load offset=48 (local.get $b)))))
+            (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $s) (local.get $b0))))
+            (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $s) (local.get $b1))))
+            (local.set $c12 (f32x4.add (local.get $c12) (f32x4.mul (local.get $s) (local.get $b2))))
+            (local.set $c13 (f32x4.add (local.get $c13) (f32x4.mul (local.get $s) (local.get $b3))))
             (local.set $a0 (i32.add (local.get $a0) (i32.const 16)))
             (local.set $a1 (i32.add (local.get $a1) (i32.const 16)))
             (local.set $b (i32.add (local.get $b) (i32.const 64)))
@@ -396,26 +414,30 @@
       (if (local.get $r)
         (then
           ;; last k % 4 values of each row (zero lanes above), zero-padded B group
+          (local.set $b0 (v128.load (local.get $b)))
+          (local.set $b1 (v128.load offset=16 (local.get $b)))
+          (local.set $b2 (v128.load offset=32 (local.get $b)))
+          (local.set $b3 (v128.load offset=48 (local.get $b)))
           (local.set $s
             (if (result v128) (i32.eq (local.get $r) (i32.const 1))
               (then (v128.load32_zero (local.get $a0)))
               (else (if (result v128) (i32.eq (local.get $r) (i32.const 2))
                 (then (v128.load64_zero (local.get $a0)))
                 (else (v128.load32_lane offset=8 2 (local.get $a0) (v128.load64_zero (local.get $a0))))))))
-          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $s) (v128.load (local.get $b)))))
-          (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $s) (v128.load offset=16 (local.get $b)))))
-          (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $s) (v128.load offset=32 (local.get $b)))))
-          (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $s) (v128.load offset=48 (local.get $b)))))
+          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $s) (local.get $b0))))
+          (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $s) (local.get $b1))))
+          (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $s) (local.get $b2))))
+          (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $s) (local.get $b3))))
           (local.set $s
             (if (result v128) (i32.eq (local.get $r) (i32.const 1))
               (then (v128.load32_zero (local.get $a1)))
               (else (if (result v128) (i32.eq (local.get $r) (i32.const 2))
                 (then (v128.load64_zero (local.get $a1)))
                 (else (v128.load32_lane offset=8 2 (local.get $a1) (v128.load64_zero (local.get $a1))))))))
-          (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $s) (v128.load (local.get $b)))))
-          (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $s) (v128.load offset=16 (local.get $b)))))
-          (local.set $c12 (f32x4.add (local.get $c12) (f32x4.mul (local.get $s) (v128.load offset=32 (local.get $b)))))
-          (local.set $c13 (f32x4.add (local.get $c13) (f32x4.mul (local.get $s) (v128.load offset=48 (local.get $b)))))))
+          (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $s) (local.get $b0))))
+          (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $s) (local.get $b1))))
+          (local.set $c12 (f32x4.add (local.get $c12) (f32x4.mul (local.get $s) (local.get $b2))))
+          (local.set $c13 (f32x4.add (local.get $c13) (f32x4.mul (local.get $s) (local.get $b3))))))
       ;; lane reduction: out[j] = (acc_j[0] + acc_j[2]) + (acc_j[1] + acc_j[3])
       (local.set $t (f32x4.add
         (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $c00) (local.get $c01))
@@ -656,6 +678,7 @@
   (local $a0 i32) (local $a1 i32) (local $b i32) (local $aend i32) (local $r i32)
   (local $pfend i32) (local $lpp i32) (local $x i32)
   (local $s v128) (local $t v128) (local $u v128)
+  (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
   (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128)
   (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128)
   ;; $pf: start of the next panel (same size, Kp*16 bytes, a multiple of 64)
@@ -700,16 +723,20 @@
       (if (i32.ne (local.get $a0) (local.get $aend))
         (then
           (loop $p
+            (local.set $b0 (v128.load (local.get $b)))
+            (local.set $b1 (v128.load offset=16 (local.get $b)))
+            (local.set $b2 (v128.load offset=32 (local.get $b)))
+            (local.set $b3 (v128.load offset=48 (local.get $b)))
             (local.set $s (v128.load (local.get $a0)))
-            (local.set $c00 (f32x4.relaxed_madd (local.get $s) (v128.load (local.get $b)) (local.get $c00)))
-            (local.set $c01 (f32x4.relaxed_madd (local.get $s) (v128.load offset=16 (local.get $b)) (local.get $c01)))
-            (local.set $c02 (f32x4.relaxed_madd (local.get $s) (v128.load offset=32 (local.get $b)) (local.get $c02)))
-            (local.set $c03 (f32x4.relaxed_madd (local.get $s) (v128.load offset=48 (local.get $b)) (local.get $c03)))
+            (local.set $c00 (f32x4.relaxed_madd (local.get $s) (local.get $b0) (local.get $c00)))
+            (local.set $c01 (f32x4.relaxed_madd (local.get $s) (local.get $b1) (local.get $c01)))
+            (local.set $c02 (f32x4.relaxed_madd (local.get $s) (local.get $b2) (local.get $c02)))
+            (local.set $c03 (f32x4.relaxed_madd (local.get $s) (local.get $b3) (local.get $c03)))
             (local.set $s (v128.load (local.get $a1)))
-            (local.set $c10 (f32x4.relaxed_madd (v128.load (local.get $b)) (local.get $s) (local.get $c10)))
-            (local.set $c11 (f32x4.relaxed_madd (v128.load offset=16 (local.get $b)) (local.get $s) (local.get $c11)))
-            (local.set $c12 (f32x4.relaxed_madd (v128.load offset=32 (local.get $b)) (local.get $s) (local.get $c12)))
-            (local.set $c13 (f32x4.relaxed_madd (v128.load offset=48 (local.get $b)) (local.get $s) (local.get $c13)))
+            (local.set $c10 (f32x4.relaxed_madd (local.get $b0) (local.get $s) (local.get $c10)))
+            (local.set $c11 (f32x4.relaxed_madd (local.get $b1) (local.get $s) (local.get $c11)))
+            (local.set $c12 (f32x4.relaxed_madd (local.get $b2) (local.get $s) (local.get $c12)))
+            (local.set $c13 (f32x4.relaxed_madd (local.get $b3) (local.get $s) (local.get $c13)))
             (local.set $a0 (i32.add (local.get $a0) (i32.const 16)))
             (local.set $a1 (i32.add (local.get $a1) (i32.const 16)))
             (local.set $b (i32.add (local.get $b) (i32.const 64)))
@@ -717,26 +744,30 @@
       (if (local.get $r)
         (then
           ;; last k % 4 values of each row (zero lanes above), zero-padded B group
+          (local.set $b0 (v128.load (local.get $b)))
+          (local.set $b1 (v128.load offset=16 (local.get $b)))
+          (local.set $b2 (v128.load offset=32 (local.get $b)))
+          (local.set $b3 (v128.load offset=48 (local.get $b)))
           (local.set $s
             (if (result v128) (i32.eq (local.get $r) (i32.const 1))
               (then (v128.load32_zero (local.get $a0)))
               (else (if (result v128) (i32.eq (local.get $r) (i32.const 2))
                 (then (v128.load64_zero (local.get $a0)))
                 (else (v128.load32_lane offset=8 2 (local.get $a0) (v128.load64_zero (local.get $a0))))))))
-          (local.set $c00 (f32x4.relaxed_madd (local.get $s) (v128.load (local.get $b)) (local.get $c00)))
-          (local.set $c01 (f32x4.relaxed_madd (local.get $s) (v128.load offset=16 (local.get $b)) (local.get $c01)))
-          (local.set $c02 (f32x4.relaxed_madd (local.get $s) (v128.load offset=32 (local.get $b)) (local.get $c02)))
-          (local.set $c03 (f32x4.relaxed_madd (local.get $s) (v128.load offset=48 (local.get $b)) (local.get $c03)))
+          (local.set $c00 (f32x4.relaxed_madd (local.get $s) (local.get $b0) (local.get $c00)))
+          (local.set $c01 (f32x4.relaxed_madd (local.get $s) (local.get $b1) (local.get $c01)))
+          (local.set $c02 (f32x4.relaxed_madd (local.get $s) (local.get $b2) (local.get $c02)))
+          (local.set $c03 (f32x4.relaxed_madd (local.get $s) (local.get $b3) (local.get $c03)))
           (local.set $s
             (if (result v128) (i32.eq (local.get $r) (i32.const 1))
               (then (v128.load32_zero (local.get $a1)))
               (else (if (result v128) (i32.eq (local.get $r) (i32.const 2))
                 (then (v128.load64_zero (local.get $a1)))
                 (else (v128.load32_lane offset=8 2 (local.get $a1) (v128.load64_zero (local.get $a1))))))))
-          (local.set $c10 (f32x4.relaxed_madd (v128.load (local.get $b)) (local.get $s) (local.get $c10)))
-          (local.set $c11 (f32x4.relaxed_madd (v128.load offset=16 (local.get $b)) (local.get $s) (local.get $c11)))
-          (local.set $c12 (f32x4.relaxed_madd (v128.load offset=32 (local.get $b)) (local.get $s) (local.get $c12)))
-          (local.set $c13 (f32x4.relaxed_madd (v128.load offset=48 (local.get $b)) (local.get $s) (local.get $c13)))))
+          (local.set $c10 (f32x4.relaxed_madd (local.get $b0) (local.get $s) (local.get $c10)))
+          (local.set $c11 (f32x4.relaxed_madd (local.get $b1) (local.get $s) (local.get $c11)))
+          (local.set $c12 (f32x4.relaxed_madd (local.get $b2) (local.get $s) (local.get $c12)))
+          (local.set $c13 (f32x4.relaxed_madd (local.get $b3) (local.get $s) (local.get $c13)))))
       ;; lane reduction: out[j] = (acc_j[0] + acc_j[2]) + (acc_j[1] + acc_j[3])
       (local.set $t (f32x4.add
         (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $c00) (local.get $c01))

@@ -339,8 +339,9 @@ def random_case(rng, m, n, k) -> Case:
 # structure of the fragments
 # ---------------------------------------------------------------------------
 
+# the B operand is a load, or a B vector that k2 loaded into $b0..$b3 once for both rows
 MAC = re.compile(r"\(f32x4\.add \(local\.get (\$c\w+)\) \(f32x4\.mul \(local\.get \$s\) "
-                 r"(\(v128\.load[^()]*\(local\.get \$\w+\)\))\)\)")
+                 r"(\(v128\.load[^()]*\(local\.get \$\w+\)\)|\(local\.get \$b[0-3]\))\)\)")
 TWINS = ["$f32_gemm_packed_k2", "$f32_gemm_packed_row", "$f32_gemm_packed"]
 
 
@@ -395,6 +396,24 @@ def test_fma_twins_are_the_mechanical_copy():
     squash = lambda t: re.sub(r"\s+", " ", t).strip()
     assert squash(relaxed) == squash(expected)
     assert relaxed.count("relaxed_madd") == 32
+
+
+@pytest.mark.parametrize("name", ["$f32_gemm_packed_k2", "$f32_gemm_packed_fma_k2"])
+def test_k2_loads_each_b_vector_once_per_group(name):
+    """Node 20's V8 does not merge two identical v128.loads: with B loaded once per row it
+    needed 10 loads per group and spilled accumulators (see the header). The k loop and the
+    k tail must load the 4 B vectors once, into $b0..$b3, and A once per row."""
+    code = _code(PACKED.read_text())
+    i = code.index(f"\n(func {name} ")
+    body = code[i:code.index("\n(func ", i + 1)]
+    loop = body[body.index("(loop $p"):body.index("(br_if $p")]
+    tail = body[body.index("(if (local.get $r)"):body.index("(local.set $t (f32x4.add")]  # up to the lane reduction
+    for part in (loop, tail):
+        b_loads = re.findall(r"\(v128\.load(?: offset=(\d+))? \(local\.get \$b\)\)", part)
+        assert sorted(b_loads) == ["", "16", "32", "48"], b_loads
+        for j in range(4):
+            assert part.count(f"(local.get $b{j})") == 2  # both rows use the one load
+    assert loop.count("(v128.load (local.get $a0))") == 1 and loop.count("(v128.load (local.get $a1))") == 1
 
 
 def test_tiles_header_matches_code():
