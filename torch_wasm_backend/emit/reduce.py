@@ -16,7 +16,7 @@ import sympy
 from .. import ir
 from ..indexing import index_vars, reduction_vars
 from . import ops, text
-from .writer import FunctionWriter, loop_env
+from .writer import FunctionWriter, lane_loops, loop_env
 
 INIT = {"sum": 0, "prod": 1}
 ACCUMULATORS = 8  # independent accumulators (a power of two): bound by throughput, not add latency
@@ -248,19 +248,9 @@ def _vector_out(c: _Loops, pre: list) -> None:
         stores = [fw.vstore(k.out, _shift(k.out_index, g), x, c.env) for g, x in zip(groups, results)]
         return init + (fw.nest(c.outer, run) if run else []) + stores
 
-    extent = fw.bound(k.ranges[-1])
-    wide = 4 * OUTPUT_GROUPS
-    if isinstance(extent, int):
-        wide_end, vec_end = extent // wide * wide, extent // 4 * 4
-    else:
-        wide_end, vec_end = f"(i32.and {extent} (i32.const {-wide}))", f"(i32.and {extent} (i32.const -4))"
-    inner = []
-    if not isinstance(wide_end, int) or wide_end > 0:
-        inner += fw.loop(f"${v}", 0, wide_end, wide, vector_points([{v: 4 * g} for g in range(OUTPUT_GROUPS)]))
-    if not isinstance(wide_end, int) or vec_end > wide_end:
-        inner += fw.loop(f"${v}", wide_end, vec_end, 4, vector_points([{}]))
-    if not isinstance(vec_end, int) or extent > vec_end:
-        inner += fw.loop(f"${v}", vec_end, extent, 1, _scalar_point(c))
+    inner = lane_loops(fw, v, k.ranges[-1], OUTPUT_GROUPS,
+                       lambda: vector_points([{v: 4 * g} for g in range(OUTPUT_GROUPS)]),
+                       lambda: vector_points([{}]), lambda: _scalar_point(c))
     fw.body += fw.nest(c.out_loops[:-1], pre + inner)
 
 

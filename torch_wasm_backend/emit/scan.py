@@ -30,7 +30,7 @@ from ..indexing import index_vars, reduction_vars
 from ..schedule import lane_coeffs
 from . import ops, text
 from .reduce import OUTPUT_GROUPS, _shift
-from .writer import FunctionWriter, loop_env
+from .writer import FunctionWriter, lane_loops, loop_env
 
 LO_HALF = " ".join(str(i) for i in range(8)) + " " + " ".join(str(16 + i) for i in range(8))  # lanes 0,1 | 0,1
 HI_TO_LO = " ".join([str(8 + i) for i in range(8)] * 2)  # lanes 2,3 of a f32x4 moved to lanes 0,1
@@ -193,17 +193,6 @@ def scan(fw: FunctionWriter, k: ir.Scan, mode: str, out_dtype: str) -> None:
         return
     v = vs[-1]
     body, pre = fw.hoist(k.body, {r, v}, env, True)
-    extent = fw.bound(k.ranges[-1])
-    wide = 4 * OUTPUT_GROUPS
-    if isinstance(extent, int):
-        wide_end, vec_end = extent // wide * wide, extent // 4 * 4
-    else:
-        wide_end, vec_end = f"(i32.and {extent} (i32.const {-wide}))", f"(i32.and {extent} (i32.const -4))"
-    inner = []
-    if not isinstance(wide_end, int) or wide_end > 0:
-        inner += fw.loop(f"${v}", 0, wide_end, wide, _vector_points(fw, k, body, env, OUTPUT_GROUPS))
-    if not isinstance(wide_end, int) or vec_end > wide_end:
-        inner += fw.loop(f"${v}", wide_end, vec_end, 4, _vector_points(fw, k, body, env, 1))
-    if not isinstance(vec_end, int) or extent > vec_end:
-        inner += fw.loop(f"${v}", vec_end, extent, 1, _scalar_point(fw, k, body, env, out_dtype))
+    inner = lane_loops(fw, v, k.ranges[-1], OUTPUT_GROUPS, lambda: _vector_points(fw, k, body, env, OUTPUT_GROUPS),
+                       lambda: _vector_points(fw, k, body, env, 1), lambda: _scalar_point(fw, k, body, env, out_dtype))
     fw.body += fw.nest(loops[:-1], pre + inner)

@@ -280,6 +280,25 @@ def _invariant(expr, inner: set) -> bool:
     return True
 
 
+def lane_loops(fw: FunctionWriter, var, bound, groups: int, wide, one, tail) -> list[str]:
+    """Loops over ``var`` in [0, ``bound``): ``groups`` v128s per iteration (``wide()``), then
+    one (``one()``), then one element at a time (``tail()``). The bodies are built only for
+    the loops emitted (loops known to be empty are left out), in that order."""
+    extent, step = fw.bound(bound), 4 * groups
+    if isinstance(extent, int):
+        wide_end, vec_end = extent // step * step, extent // 4 * 4
+    else:
+        wide_end, vec_end = f"(i32.and {extent} (i32.const {-step}))", f"(i32.and {extent} (i32.const -4))"
+    out = []
+    if not isinstance(wide_end, int) or wide_end > 0:
+        out += fw.loop(f"${var}", 0, wide_end, step, wide())
+    if not isinstance(wide_end, int) or vec_end > wide_end:
+        out += fw.loop(f"${var}", wide_end, vec_end, 4, one())
+    if not isinstance(vec_end, int) or extent > vec_end:
+        out += fw.loop(f"${var}", vec_end, extent, 1, tail())
+    return out
+
+
 def loop_env(fw: FunctionWriter, variables) -> dict:
     """The WAT of each size symbol and loop variable (an i32 local named after it)."""
     return {**fw.sizes, **{v: f"(local.get {fw.local('$' + str(v), 'i32')})" for v in variables}}

@@ -36,6 +36,8 @@ from typing import Callable, Dict, Optional, Tuple
 
 import numpy
 
+from .wasm_binary import read_leb128, sections
+
 __all__ = [
     "Engine",
     "CompiledModule",
@@ -177,41 +179,21 @@ class Engine:
         return f"<{type(self).__name__} name={self.name!r}>"
 
 
-def _leb128(data: bytes, pos: int) -> Tuple[int, int]:
-    value = shift = 0
-    while True:
-        if pos >= len(data):
-            raise ValueError("truncated LEB128 number")
-        b = data[pos]
-        pos += 1
-        value |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return value, pos
-
-
 def wasm_memory_limits(wasm: bytes) -> Optional[Tuple[int, Optional[int], bool]]:
     """``(initial pages, maximum pages or None, shared)`` of a module's first defined
     memory (64 KiB pages, from its memory section), or None when it defines none or the
     bytes are not a wasm module (the engine then says what is wrong when it compiles them)."""
-    wasm = bytes(wasm)
-    if wasm[:4] != b"\0asm":
-        return None
     try:
-        pos = 8
-        while pos < len(wasm):
-            section, pos = wasm[pos], pos + 1
-            size, pos = _leb128(wasm, pos)
+        for section, start, _ in sections(bytes(wasm)):
             if section == 5:
-                count, p = _leb128(wasm, pos)
+                count, p = read_leb128(wasm, start)
                 if count == 0:
                     return None
-                flags, p = _leb128(wasm, p)
-                initial, p = _leb128(wasm, p)
-                maximum = _leb128(wasm, p)[0] if flags & 1 else None
+                flags, p = read_leb128(wasm, p)
+                initial, p = read_leb128(wasm, p)
+                maximum = read_leb128(wasm, p)[0] if flags & 1 else None
                 return initial, maximum, bool(flags & 2)
-            pos += size
-    except (ValueError, IndexError):
+    except (ValueError, IndexError):  # ArtifactError is a ValueError
         return None
     return None
 
