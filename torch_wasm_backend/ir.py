@@ -37,9 +37,11 @@ NUMPY_DTYPE = {"f32": np.float32, "i32": np.int32, "i64": np.int64, "bool": np.b
 UNARY_OPS = (
     "neg", "abs", "sqrt", "rsqrt", "exp", "log", "tanh", "erf", "sigmoid", "relu",
     "floor", "ceil", "round", "trunc", "recip", "not", "isnan", "sign",
+    "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
+    "log1p", "expm1", "log2", "log10", "exp2",
 )
 BINARY_OPS = (
-    "add", "sub", "mul", "div", "floordiv", "mod", "max", "min", "pow",
+    "add", "sub", "mul", "div", "floordiv", "mod", "max", "min", "pow", "atan2", "hypot",
     "lt", "le", "gt", "ge", "eq", "ne", "and", "or", "xor",
 )
 COMPARE_OPS = ("lt", "le", "gt", "ge", "eq", "ne", "isnan")

@@ -225,6 +225,23 @@ for _name, _op in [("exp", aten.exp.default), ("log", aten.log.default), ("tanh"
                    ("rsqrt", aten.rsqrt.default), ("recip", aten.reciprocal.default)]:
     _float_unary(_name, _op)
 
+# float64-evaluated routines of csrc/wat/math_f32x4_f64.wat (correctly rounded float32 results)
+for _name in ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
+              "log1p", "expm1", "log2", "log10", "exp2"):
+    _float_unary(_name, getattr(aten, _name).default)
+
+
+@lower(aten.atan2.default, promote=INT_TO_FLOAT)
+def atan2(ctx, node, a, b):
+    _float_only("atan2", a)
+    return binary("atan2", a, b)
+
+
+@lower(aten.hypot.default, promote=DEFAULT)
+def hypot(ctx, node, a, b):
+    _float_only("hypot", a)
+    return binary("hypot", a, b)
+
 
 def _same_unary(op_name, *ops):
     @lower(*ops, promote=DEFAULT)
@@ -308,13 +325,28 @@ def pow_scalar(ctx, node, x, e):
                 for _ in range(abs(k)):
                     y = binary("mul", y, x)
                 return y if k >= 0 else unary("recip", y)
+        return binary("pow", x, const_like(x, float(ex)))  # exp(ex * log|x|) in float64, C's special cases
     if x.dtype in ("i32", "i64") and isinstance(ex, int) and not isinstance(ex, bool) and 0 <= ex <= 8:
         y = const_like(x, 1)  # integer powers: exact repeated multiplication (wraps like PyTorch)
         for _ in range(ex):
             y = binary("mul", y, x)
         return y
-    raise Unsupported(f"pow of {x.dtype} with exponent {ex!r} (float32 with exponents 0.5, -0.5 and integers "
-                      f"|k| <= 8, integer tensors with 0 <= k <= 8 are supported)")
+    raise Unsupported(f"pow of {x.dtype} with exponent {ex!r} (float32 with any exponent and integer tensors "
+                      f"with integer exponents 0 <= k <= 8 are supported)")
+
+
+@lower(aten.pow.Tensor_Tensor, promote=DEFAULT)
+def pow_tensor(ctx, node, x, e):
+    if x.dtype != "f32":
+        raise Unsupported(f"pow of two {x.dtype} tensors (float32 is supported)")
+    return binary("pow", x, e)
+
+
+@lower(aten.pow.Scalar, promote=DEFAULT)
+def pow_scalar_base(ctx, node, base, e):
+    if e.dtype != "f32":
+        raise Unsupported(f"pow of a scalar base and a {e.dtype} exponent tensor (float32 is supported)")
+    return binary("pow", base, e)
 
 
 @lower(aten.clamp.default, aten.clamp.Tensor, promote=None)

@@ -1,0 +1,107 @@
+"""End to end: the float64-evaluated math routines (csrc/wat/math_f32x4_f64.wat) against
+eager PyTorch, on the odd sizes (scalar tail and f32x4 body), NaN/+-Inf, signed zeros,
+non-contiguous and empty inputs, integer inputs (promoted to float32), and every
+special-value pair of the binary ones (atan2 quadrants, pow's special cases).
+
+Eager PyTorch (SLEEF, glibc) is within ~1 ulp of the correctly rounded result and so are
+we (unit tests: tests/unit/test_math_f64_wat.py), so the default float32 tolerance of
+``assert_close`` holds everywhere; signed zeros are compared bit for bit separately.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests.e2e.helpers import check, make_input, run_wasm
+from tests.e2e.test_ops import INF, NAN, apply_all, layout_inputs, sized_inputs
+
+UNARY = {
+    "sin": torch.sin, "cos": torch.cos, "tan": torch.tan, "asin": torch.asin, "acos": torch.acos,
+    "atan": torch.atan, "sinh": torch.sinh, "cosh": torch.cosh, "asinh": torch.asinh, "acosh": torch.acosh,
+    "atanh": torch.atanh, "log1p": torch.log1p, "expm1": torch.expm1, "log2": torch.log2, "log10": torch.log10,
+    "exp2": torch.exp2,
+}
+# inputs inside the domain, so that a comparison tests numbers rather than NaN == NaN
+DOMAIN = {"asin": (-1.0, 1.0), "acos": (-1.0, 1.0), "atanh": (-1.0, 1.0), "acosh": (1.0, 50.0),
+          "log1p": (-1.0, 30.0), "log2": (0.0, 1e4), "log10": (0.0, 1e4)}
+SPECIALS = torch.tensor([0.0, -0.0, NAN, INF, -INF, 1.0, -1.0, 0.5, -0.5, 1e-30, -1e-30, 1e-8, -1e-8, 2.0, -2.0,
+                         88.0, 89.5, -90.0, 100.0, -104.0, 3.4e38, -3.4e38, 1e-45, 0.99999994, -0.99999994,
+                         1.0000001, 3.1415927, -1.5707964, 1e5, 123456.7])
+
+
+def _domain_input(name, n):
+    lo, hi = DOMAIN.get(name, (-10.0, 10.0))
+    return make_input((n,), low=lo, high=hi)
+
+
+def _same_signed_zeros(out, ref):
+    zero = ref == 0
+    assert torch.equal(torch.signbit(out[zero]), torch.signbit(ref[zero])), (out, ref)
+
+
+@pytest.mark.parametrize("name", list(UNARY))
+def test_unary(name):
+    op = UNARY[name]
+    sized = sized_inputs(nonfinite=(NAN, INF, -INF)) + [_domain_input(name, n) for n in (5, 64, 127)]
+    laid = layout_inputs()
+    check(apply_all(op, sized, laid), *sized, *laid, interp=name in ("sin", "log1p"))
+
+
+@pytest.mark.parametrize("name", list(UNARY))
+def test_unary_specials(name):
+    op = UNARY[name]
+    out, _ = run_wasm(op, SPECIALS)
+    ref = op(SPECIALS)
+    torch.testing.assert_close(out, ref, equal_nan=True)
+    _same_signed_zeros(out, ref)
+
+
+@pytest.mark.parametrize("name", ["sin", "exp2", "log1p", "atan"])
+def test_unary_int_inputs(name):
+    x = make_input((3, 5), torch.int64, low=0, high=9)
+    check(UNARY[name], x)
+
+
+_VALS = torch.tensor([NAN, INF, -INF, 0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 3.0, -3.0, 2.5, 1e-30, 1e30])
+_A = _VALS.repeat_interleave(len(_VALS))
+_B = _VALS.repeat(len(_VALS))
+BINARY = {"atan2": torch.atan2, "hypot": torch.hypot, "pow": torch.pow}
+
+
+@pytest.mark.parametrize("name", list(BINARY))
+def test_binary_special_pairs(name):
+    op = BINARY[name]
+    out, _ = run_wasm(op, _A, _B)
+    ref = op(_A, _B)
+    torch.testing.assert_close(out, ref, equal_nan=True)
+    _same_signed_zeros(out, ref)
+
+
+@pytest.mark.parametrize("name", list(BINARY))
+def test_binary_sizes_layouts(name):
+    op = BINARY[name]
+    a = [make_input((n,), specials=True) for n in (1, 3, 4, 5, 17, 127)]
+    b = [make_input((n,), low=-4.0, high=4.0) for n in (1, 3, 4, 5, 17, 127)]
+    if name == "pow":
+        a = [x.abs() for x in a]
+    c, d = make_input((17, 5)), make_input((5,), low=0.1, high=3.0)
+
+    def fn(*xs):
+        outs = [op(x, y) for x, y in zip(xs[:6], xs[6:12])]
+        c, d = xs[12:]
+        return (*outs, op(c.t().abs(), d[:, None]), op(c[::2], d), op(d[:0], d[:0]))
+
+    check(fn, *a, *b, c, d)
+
+
+def test_pow_forms():
+    x = make_input((4, 33), specials=True)
+    check(lambda x: (x.abs() ** 2.5, x ** 3.0, x ** 11, x.abs() ** -1.7, 2.0 ** x, 0.5 ** x, torch.pow(x, x.abs()),
+                     torch.pow(-x.abs(), torch.round(x))), x)
+
+
+def test_chain_fuses():
+    """A chain of the new routines and the float32 ones in one kernel (both libraries)."""
+    x = make_input((6, 35), low=-3.0, high=3.0)
+    check(lambda x: torch.atan2(torch.sin(x), torch.exp(x)) + torch.log1p(torch.tanh(x).abs()), x)
