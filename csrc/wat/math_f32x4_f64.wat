@@ -891,9 +891,6 @@
     (local $r v128) (local $int v128) (local $odd v128)
     ;; as C's powf: exp(y * log|x|), negated for x < 0 (or -0, -inf) and odd integer y, NaN for x < 0 and
     ;; non-integer finite y (x > -inf); 1 for y == +-0 (even with x NaN), x == 1 (even with y NaN), x == -1 and y == +-inf
-    (local $r v128)
-    (local $int v128)
-    (local $odd v128)
     (local.set $r (call $f64x2_exp (f64x2.mul (local.get $y) (call $f64x2_log (f64x2.abs (local.get $x))))))
     (local.set $int (f64x2.eq (f64x2.floor (local.get $y)) (local.get $y)))
     (local.set $odd
