@@ -20,7 +20,7 @@
 ;; Functions (param $x v128) (result v128):
 ;;   $f32x4_sin $f32x4_cos $f32x4_tan $f32x4_asin $f32x4_acos $f32x4_atan
 ;;   $f32x4_sinh $f32x4_cosh $f32x4_asinh $f32x4_acosh $f32x4_atanh
-;;   $f32x4_log1p $f32x4_expm1 $f32x4_log2 $f32x4_log10 $f32x4_exp2
+;;   $f32x4_log1p $f32x4_expm1 $f32x4_log2 $f32x4_log10 $f32x4_exp2 $f32x4_erfc
 ;; and (param $x v128) (param $y v128) (result v128):
 ;;   $f32x4_atan2 (atan2(x, y): x is the "y" of C's atan2, as torch.atan2(input, other))
 ;;   $f32x4_hypot $f32x4_pow (x ** y)
@@ -45,14 +45,17 @@
 ;; atanh = log((1+x)/(1-x))/2 (Taylor for |x| < 2^-5), log1p = log(u)*x/(u-1) with u = 1+x,
 ;; expm1 = exp(x) - 1 (Taylor for |x| < 2^-10), log2/log10 = log(x) times 1/ln2 or 1/ln10,
 ;; exp2 = exp(x*ln2), asin = atan2(x, sqrt((1-x)(1+x))), acos = atan2(sqrt((1-x)(1+x)), x),
-;; hypot = sqrt(x^2 + y^2), pow = exp(y*log|x|) with C's special cases (below).
+;; hypot = sqrt(x^2 + y^2), pow = exp(y*log|x|) with C's special cases (below);
+;; erfc: |x| < 0.5: 1 - erf(x) (Taylor to x^21); else exp(-b^2) * G(t), b = min(|x|, 11),
+;; t = (b-2)/(b+2), G of degree 18 (Chebyshev fit of erfc(x)*exp(x^2), rel. err 7e-14), and
+;; 2 - erfc(-x) for x < 0.
 ;;
 ;; Domain/specials (as C99/glibc and PyTorch): NaN -> NaN everywhere except pow(x, +-0) = 1,
 ;; pow(1, y) = 1, pow(-1, +-inf) = 1, hypot(+-inf, y) = +inf even for y NaN.  Signs of zero kept:
 ;; sin, tan, asin, atan, sinh, asinh, atanh, log1p, expm1 of -0 are -0; atan2 as C (atan2(+-0, -0)
 ;; = +-pi, atan2(+-0, +0) = +-0, atan2(+-inf, +-inf) = +-pi/4 or +-3pi/4).  sin/cos/tan(+-inf) =
 ;; NaN; asin/acos of |x| > 1, acosh(x < 1), atanh(|x| > 1), log*(x < domain) = NaN; atanh(+-1) =
-;; +-inf, log1p(-1) = -inf, log2/log10(+-0) = -inf; sinh, cosh, expm1, exp2 overflow to inf above
+;; +-inf, erfc(-inf) = 2, erfc(+inf) = 0, log1p(-1) = -inf, log2/log10(+-0) = -inf; sinh, cosh, expm1, exp2 overflow to inf above
 ;; the float32 range (expm1(x) -> -1 for x -> -inf); exp2 gives subnormals down to 2^-149.
 ;; pow: negative x (incl. -0, -inf) with odd integer y gives the negated |x|^y, with non-integer
 ;; finite y NaN; pow(+-0, y < 0) = +inf (-inf for -0 and odd y); |x| < 1 and y = +inf -> +0, etc.
@@ -63,7 +66,7 @@
 ;; them): per function 2^24 random float32 bit patterns (all exponents, NaN/inf dropped)
 ;; plus 2^22-point grids over its interesting range (sin/cos/tan/sinh/cosh: [-100, 100];
 ;; expm1: [-110, 100] and [-1e-3, 1e-3]; exp2: [-160, 130]; asin/acos/atanh: [-1, 1];
-;; acosh: [1, 3]; log1p: [-1, 2] and [-1e-3, 1e-3]; binary: pairs of random bit patterns
+;; acosh: [1, 3]; log1p: [-1, 2] and [-1e-3, 1e-3]; erfc: [-4, 11] and [-0.6, 0.6]; binary: pairs of random bit patterns
 ;; plus uniform pairs in [-10, 10]^2, pow also x in [0, 4] with y in [-30, 30] and x in
 ;; [-4, 0] with integer y), 2.1e7 to 3.3e7 inputs per function, and by the default-suite
 ;; sweeps (2^18 patterns) and the large-argument test of sin/cos/tan (geometric grid
@@ -864,6 +867,150 @@
       (f64x2.lt (f64x2.abs (local.get $x)) (v128.const f64x2 0.03125 0.03125)))
   )
 
+  (func $f64x2_erfc (param $x v128) (result v128)
+    (local $a v128) (local $b v128) (local $e v128)
+    ;; |x| < 0.5: 1 - x*P(x^2), P the Taylor series of erf(x)/x to x^20 (truncation < 2e-14)
+    ;; |x| >= 0.5: b = min(|x|, 11) (erfc(11) rounds to 0), erfc(b) = exp(-b^2) * G(t), t = (b - 2)/(b + 2) in
+    ;; [-0.6, 0.7], G ~ erfc(x)*exp(x^2) of degree 18 in t (Chebyshev fit, relative error 7e-14); b^2 is exact;
+    ;; erfc(x) = 2 - erfc(-x) for x < 0
+    (local.set $a (f64x2.abs (local.get $x)))
+    (local.set $b (f64x2.pmin (local.get $a) (v128.const f64x2 11.0 11.0)))
+    (local.set $e
+      (f64x2.div
+        (f64x2.sub (local.get $b) (v128.const f64x2 2.0 2.0))
+        (f64x2.add (local.get $b) (v128.const f64x2 2.0 2.0))))
+    (local.set $e
+      (f64x2.mul
+        (call $f64x2_exp (f64x2.neg (f64x2.mul (local.get $b) (local.get $b))))
+        (f64x2.add
+          (v128.const f64x2 0.25539567631050614 0.25539567631050614)
+          (f64x2.mul
+            (local.get $e)
+            (f64x2.add
+              (v128.const f64x2 -0.4271858474139589 -0.4271858474139589)
+              (f64x2.mul
+                (local.get $e)
+                (f64x2.add
+                  (v128.const f64x2 0.2416581942424138 0.2416581942424138)
+                  (f64x2.mul
+                    (local.get $e)
+                    (f64x2.add
+                      (v128.const f64x2 -0.0789785810160416 -0.0789785810160416)
+                      (f64x2.mul
+                        (local.get $e)
+                        (f64x2.add
+                          (v128.const f64x2 0.0037328924063519246 0.0037328924063519246)
+                          (f64x2.mul
+                            (local.get $e)
+                            (f64x2.add
+                              (v128.const f64x2 0.006997461756532416 0.006997461756532416)
+                              (f64x2.mul
+                                (local.get $e)
+                                (f64x2.add
+                                  (v128.const f64x2 -0.0008471432851042469 -0.0008471432851042469)
+                                  (f64x2.mul
+                                    (local.get $e)
+                                    (f64x2.add
+                                      (v128.const f64x2 -0.0009819773868415982 -0.0009819773868415982)
+                                      (f64x2.mul
+                                        (local.get $e)
+                                        (f64x2.add
+                                          (v128.const f64x2 4.355588820781373e-05 4.355588820781373e-05)
+                                          (f64x2.mul
+                                            (local.get $e)
+                                            (f64x2.add
+                                              (v128.const f64x2 0.00017436497217847963 0.00017436497217847963)
+                                              (f64x2.mul
+                                                (local.get $e)
+                                                (f64x2.add
+                                                  (v128.const f64x2 2.7524213005438052e-05 2.7524213005438052e-05)
+                                                  (f64x2.mul
+                                                    (local.get $e)
+                                                    (f64x2.add
+                                                      (v128.const f64x2 -2.7602717894097763e-05 -2.7602717894097763e-05)
+                                                      (f64x2.mul
+                                                        (local.get $e)
+                                                        (f64x2.add
+                                                          (v128.const f64x2 -1.3964294748086322e-05 -1.3964294748086322e-05)
+                                                          (f64x2.mul
+                                                            (local.get $e)
+                                                            (f64x2.add
+                                                              (v128.const f64x2 1.4721461629269783e-06 1.4721461629269783e-06)
+                                                              (f64x2.mul
+                                                                (local.get $e)
+                                                                (f64x2.add
+                                                                  (v128.const f64x2 3.775242699311385e-06 3.775242699311385e-06)
+                                                                  (f64x2.mul
+                                                                    (local.get $e)
+                                                                    (f64x2.add
+                                                                      (v128.const f64x2 1.032141988053223e-06 1.032141988053223e-06)
+                                                                      (f64x2.mul
+                                                                        (local.get $e)
+                                                                        (f64x2.add
+                                                                          (v128.const f64x2 -4.909937144952338e-07 -4.909937144952338e-07)
+                                                                          (f64x2.mul
+                                                                            (local.get $e)
+                                                                            (f64x2.add
+                                                                              (v128.const f64x2 -3.281862960111279e-07 -3.281862960111279e-07)
+                                                                              (f64x2.mul
+                                                                                (local.get $e)
+                                                                                (v128.const f64x2 -2.3390470658687837e-08 -2.3390470658687837e-08)))))))))))))))))))))))))))))))))))))))
+    (local.set $e
+      (v128.bitselect
+        (f64x2.sub (v128.const f64x2 2.0 2.0) (local.get $e))
+        (local.get $e)
+        (f64x2.lt (local.get $x) (v128.const f64x2 0.0 0.0))))
+    (local.set $b (f64x2.mul (local.get $x) (local.get $x)))
+    (v128.bitselect
+      (f64x2.sub
+        (v128.const f64x2 1.0 1.0)
+        (f64x2.mul
+          (local.get $x)
+          (f64x2.add
+            (v128.const f64x2 1.1283791670955126 1.1283791670955126)
+            (f64x2.mul
+              (local.get $b)
+              (f64x2.add
+                (v128.const f64x2 -0.37612638903183754 -0.37612638903183754)
+                (f64x2.mul
+                  (local.get $b)
+                  (f64x2.add
+                    (v128.const f64x2 0.11283791670955128 0.11283791670955128)
+                    (f64x2.mul
+                      (local.get $b)
+                      (f64x2.add
+                        (v128.const f64x2 -0.026866170645131252 -0.026866170645131252)
+                        (f64x2.mul
+                          (local.get $b)
+                          (f64x2.add
+                            (v128.const f64x2 0.005223977625442188 0.005223977625442188)
+                            (f64x2.mul
+                              (local.get $b)
+                              (f64x2.add
+                                (v128.const f64x2 -0.0008548327023450853 -0.0008548327023450853)
+                                (f64x2.mul
+                                  (local.get $b)
+                                  (f64x2.add
+                                    (v128.const f64x2 0.00012055332981789665 0.00012055332981789665)
+                                    (f64x2.mul
+                                      (local.get $b)
+                                      (f64x2.add
+                                        (v128.const f64x2 -1.4925650358406252e-05 -1.4925650358406252e-05)
+                                        (f64x2.mul
+                                          (local.get $b)
+                                          (f64x2.add
+                                            (v128.const f64x2 1.6462114365889248e-06 1.6462114365889248e-06)
+                                            (f64x2.mul
+                                              (local.get $b)
+                                              (f64x2.add
+                                                (v128.const f64x2 -1.6365844691234924e-07 -1.6365844691234924e-07)
+                                                (f64x2.mul
+                                                  (local.get $b)
+                                                  (v128.const f64x2 1.480719281587922e-08 1.480719281587922e-08)))))))))))))))))))))))
+      (local.get $e)
+      (f64x2.lt (local.get $a) (v128.const f64x2 0.5 0.5)))
+  )
+
   (func $f64x2_log2 (param $x v128) (result v128)
     (f64x2.mul (call $f64x2_log (local.get $x)) (v128.const f64x2 1.4426950408889634 1.4426950408889634))
   )
@@ -1007,6 +1154,11 @@
     (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
       (f32x4.demote_f64x2_zero (call $f64x2_exp2 (f64x2.promote_low_f32x4 (local.get $x))))
       (f32x4.demote_f64x2_zero (call $f64x2_exp2 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $x) (local.get $x)))))))
+
+  (func $f32x4_erfc (param $x v128) (result v128)
+    (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+      (f32x4.demote_f64x2_zero (call $f64x2_erfc (f64x2.promote_low_f32x4 (local.get $x))))
+      (f32x4.demote_f64x2_zero (call $f64x2_erfc (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $x) (local.get $x)))))))
 
   (func $f32x4_atan2 (param $x v128) (param $y v128) (result v128)
     (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23

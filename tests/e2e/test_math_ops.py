@@ -20,7 +20,7 @@ UNARY = {
     "sin": torch.sin, "cos": torch.cos, "tan": torch.tan, "asin": torch.asin, "acos": torch.acos,
     "atan": torch.atan, "sinh": torch.sinh, "cosh": torch.cosh, "asinh": torch.asinh, "acosh": torch.acosh,
     "atanh": torch.atanh, "log1p": torch.log1p, "expm1": torch.expm1, "log2": torch.log2, "log10": torch.log10,
-    "exp2": torch.exp2,
+    "exp2": torch.exp2, "erfc": torch.erfc,
 }
 # inputs inside the domain, so that a comparison tests numbers rather than NaN == NaN
 DOMAIN = {"asin": (-1.0, 1.0), "acos": (-1.0, 1.0), "atanh": (-1.0, 1.0), "acosh": (1.0, 50.0),

@@ -15,6 +15,7 @@ random float32 bit patterns per function) gives the figures quoted in the .wat h
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import subprocess
@@ -32,6 +33,7 @@ REF = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
     "sinh": np.sinh, "cosh": np.cosh, "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
     "log1p": np.log1p, "expm1": np.expm1, "log2": np.log2, "log10": np.log10, "exp2": np.exp2,
+    "erfc": lambda x: np.vectorize(math.erfc, otypes=[np.float64])(x),
 }
 REF2 = {"atan2": np.arctan2, "hypot": np.hypot, "pow": np.power}
 # dense grids over each function's interesting range, on top of random bit patterns
@@ -39,7 +41,7 @@ GRIDS = {
     "sin": [(-100, 100)], "cos": [(-100, 100)], "tan": [(-100, 100)], "sinh": [(-100, 100)],
     "cosh": [(-100, 100)], "expm1": [(-110, 100), (-1e-3, 1e-3)], "exp2": [(-160, 130)], "asin": [(-1, 1)],
     "acos": [(-1, 1)], "atanh": [(-1, 1)], "acosh": [(1, 3)], "log1p": [(-1, 2), (-1e-3, 1e-3)],
-    "asinh": [(-3, 3)], "atan": [(-3, 3)], "log2": [(0, 4)], "log10": [(0, 20)],
+    "asinh": [(-3, 3)], "erfc": [(-4, 11), (-0.6, 0.6)], "atan": [(-3, 3)], "log2": [(0, 4)], "log10": [(0, 20)],
 }
 CORRECTLY_ROUNDED = 0.5 + 1e-3  # exact ulp error bound for normal results
 
