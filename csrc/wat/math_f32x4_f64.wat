@@ -21,6 +21,7 @@
 ;;   $f32x4_sin $f32x4_cos $f32x4_tan $f32x4_asin $f32x4_acos $f32x4_atan
 ;;   $f32x4_sinh $f32x4_cosh $f32x4_asinh $f32x4_acosh $f32x4_atanh
 ;;   $f32x4_log1p $f32x4_expm1 $f32x4_log2 $f32x4_log10 $f32x4_exp2 $f32x4_erfc
+;;   $f32x4_erfinv
 ;; and (param $x v128) (param $y v128) (result v128):
 ;;   $f32x4_atan2 (atan2(x, y): x is the "y" of C's atan2, as torch.atan2(input, other))
 ;;   $f32x4_hypot $f32x4_pow (x ** y)
@@ -48,14 +49,15 @@
 ;; hypot = sqrt(x^2 + y^2), pow = exp(y*log|x|) with C's special cases (below);
 ;; erfc: |x| < 0.5: 1 - erf(x) (Taylor to x^21); else exp(-b^2) * G(t), b = min(|x|, 11),
 ;; t = (b-2)/(b+2), G of degree 18 (Chebyshev fit of erfc(x)*exp(x^2), rel. err 7e-14), and
-;; 2 - erfc(-x) for x < 0.
+;; 2 - erfc(-x) for x < 0; erfinv: Giles' float32 approximation as first guess, then two
+;; Newton steps on erf(y) = |x| (residual from the erf Taylor series below 0.5, from erfc above).
 ;;
 ;; Domain/specials (as C99/glibc and PyTorch): NaN -> NaN everywhere except pow(x, +-0) = 1,
 ;; pow(1, y) = 1, pow(-1, +-inf) = 1, hypot(+-inf, y) = +inf even for y NaN.  Signs of zero kept:
 ;; sin, tan, asin, atan, sinh, asinh, atanh, log1p, expm1 of -0 are -0; atan2 as C (atan2(+-0, -0)
 ;; = +-pi, atan2(+-0, +0) = +-0, atan2(+-inf, +-inf) = +-pi/4 or +-3pi/4).  sin/cos/tan(+-inf) =
 ;; NaN; asin/acos of |x| > 1, acosh(x < 1), atanh(|x| > 1), log*(x < domain) = NaN; atanh(+-1) =
-;; +-inf, erfc(-inf) = 2, erfc(+inf) = 0, log1p(-1) = -inf, log2/log10(+-0) = -inf; sinh, cosh, expm1, exp2 overflow to inf above
+;; +-inf, erfinv(+-1) = +-inf, erfinv(|x| > 1) = NaN, erfc(-inf) = 2, erfc(+inf) = 0, log1p(-1) = -inf, log2/log10(+-0) = -inf; sinh, cosh, expm1, exp2 overflow to inf above
 ;; the float32 range (expm1(x) -> -1 for x -> -inf); exp2 gives subnormals down to 2^-149.
 ;; pow: negative x (incl. -0, -inf) with odd integer y gives the negated |x|^y, with non-integer
 ;; finite y NaN; pow(+-0, y < 0) = +inf (-inf for -0 and odd y); |x| < 1 and y = +inf -> +0, etc.
@@ -66,7 +68,8 @@
 ;; them): per function 2^24 random float32 bit patterns (all exponents, NaN/inf dropped)
 ;; plus 2^22-point grids over its interesting range (sin/cos/tan/sinh/cosh: [-100, 100];
 ;; expm1: [-110, 100] and [-1e-3, 1e-3]; exp2: [-160, 130]; asin/acos/atanh: [-1, 1];
-;; acosh: [1, 3]; log1p: [-1, 2] and [-1e-3, 1e-3]; erfc: [-4, 11] and [-0.6, 0.6]; binary: pairs of random bit patterns
+;; acosh: [1, 3]; log1p: [-1, 2] and [-1e-3, 1e-3]; erfc: [-4, 11] and [-0.6, 0.6];
+;; erfinv: [-1, 1] and [0.999, 1] (reference scipy.special.erfinv); binary: pairs of random bit patterns
 ;; plus uniform pairs in [-10, 10]^2, pow also x in [0, 4] with y in [-30, 30] and x in
 ;; [-4, 0] with integer y), 2.1e7 to 3.3e7 inputs per function, and by the default-suite
 ;; sweeps (2^18 patterns) and the large-argument test of sin/cos/tan (geometric grid
@@ -1011,6 +1014,231 @@
       (f64x2.lt (local.get $a) (v128.const f64x2 0.5 0.5)))
   )
 
+  (func $f64x2_erfinv (param $x v128) (result v128)
+    (local $a v128) (local $c v128) (local $w v128) (local $y v128) (local $z v128) (local $r v128)
+    ;; a = |x|; first guess: Giles' float32 approximation (relative error 1.2e-7 measured): w = -log((1-a)(1+a)),
+    ;; w < 5: P1(w - 2.5) * a, else P2(sqrt(w) - 3) * a; then two Newton steps (quadratic: 1e-7 -> 1e-14 -> 1e-28)
+    (local.set $a (f64x2.abs (local.get $x)))
+    (local.set $c (f64x2.sub (v128.const f64x2 1.0 1.0) (local.get $a)))
+    (local.set $w
+      (f64x2.neg
+        (call $f64x2_log (f64x2.mul (local.get $c) (f64x2.add (v128.const f64x2 1.0 1.0) (local.get $a))))))
+    (local.set $z (f64x2.sub (local.get $w) (v128.const f64x2 2.5 2.5)))
+    (local.set $y
+      (f64x2.add
+        (v128.const f64x2 1.50140941 1.50140941)
+        (f64x2.mul
+          (local.get $z)
+          (f64x2.add
+            (v128.const f64x2 0.246640727 0.246640727)
+            (f64x2.mul
+              (local.get $z)
+              (f64x2.add
+                (v128.const f64x2 -0.00417768164 -0.00417768164)
+                (f64x2.mul
+                  (local.get $z)
+                  (f64x2.add
+                    (v128.const f64x2 -0.00125372503 -0.00125372503)
+                    (f64x2.mul
+                      (local.get $z)
+                      (f64x2.add
+                        (v128.const f64x2 0.00021858087 0.00021858087)
+                        (f64x2.mul
+                          (local.get $z)
+                          (f64x2.add
+                            (v128.const f64x2 -4.39150654e-06 -4.39150654e-06)
+                            (f64x2.mul
+                              (local.get $z)
+                              (f64x2.add
+                                (v128.const f64x2 -3.5233877e-06 -3.5233877e-06)
+                                (f64x2.mul
+                                  (local.get $z)
+                                  (f64x2.add
+                                    (v128.const f64x2 3.43273939e-07 3.43273939e-07)
+                                    (f64x2.mul
+                                      (local.get $z)
+                                      (v128.const f64x2 2.81022636e-08 2.81022636e-08))))))))))))))))))
+    (local.set $z (f64x2.sub (f64x2.sqrt (local.get $w)) (v128.const f64x2 3.0 3.0)))
+    (local.set $y
+      (f64x2.mul
+        (local.get $a)
+        (v128.bitselect
+          (local.get $y)
+          (f64x2.add
+            (v128.const f64x2 2.83297682 2.83297682)
+            (f64x2.mul
+              (local.get $z)
+              (f64x2.add
+                (v128.const f64x2 1.00167406 1.00167406)
+                (f64x2.mul
+                  (local.get $z)
+                  (f64x2.add
+                    (v128.const f64x2 0.00943887047 0.00943887047)
+                    (f64x2.mul
+                      (local.get $z)
+                      (f64x2.add
+                        (v128.const f64x2 -0.0076224613 -0.0076224613)
+                        (f64x2.mul
+                          (local.get $z)
+                          (f64x2.add
+                            (v128.const f64x2 0.00573950773 0.00573950773)
+                            (f64x2.mul
+                              (local.get $z)
+                              (f64x2.add
+                                (v128.const f64x2 -0.00367342844 -0.00367342844)
+                                (f64x2.mul
+                                  (local.get $z)
+                                  (f64x2.add
+                                    (v128.const f64x2 0.00134934322 0.00134934322)
+                                    (f64x2.mul
+                                      (local.get $z)
+                                      (f64x2.add
+                                        (v128.const f64x2 0.000100950558 0.000100950558)
+                                        (f64x2.mul
+                                          (local.get $z)
+                                          (v128.const f64x2 -0.000200214257 -0.000200214257)))))))))))))))))
+          (f64x2.lt (local.get $w) (v128.const f64x2 5.0 5.0)))))
+    ;; Newton step on erf(y) = a: residual y*P(y^2) - a for y < 0.5, (1 - a) - erfc(y) above (1 - a is exact,
+    ;; and erfc keeps the relative accuracy near a = 1), divided by erf'(y) = 2/sqrt(pi) * exp(-y^2)
+    (local.set $z (f64x2.mul (local.get $y) (local.get $y)))
+    (local.set $r
+      (v128.bitselect
+        (f64x2.sub
+          (f64x2.mul
+            (local.get $y)
+            (f64x2.add
+              (v128.const f64x2 1.1283791670955126 1.1283791670955126)
+              (f64x2.mul
+                (local.get $z)
+                (f64x2.add
+                  (v128.const f64x2 -0.37612638903183754 -0.37612638903183754)
+                  (f64x2.mul
+                    (local.get $z)
+                    (f64x2.add
+                      (v128.const f64x2 0.11283791670955128 0.11283791670955128)
+                      (f64x2.mul
+                        (local.get $z)
+                        (f64x2.add
+                          (v128.const f64x2 -0.026866170645131252 -0.026866170645131252)
+                          (f64x2.mul
+                            (local.get $z)
+                            (f64x2.add
+                              (v128.const f64x2 0.005223977625442188 0.005223977625442188)
+                              (f64x2.mul
+                                (local.get $z)
+                                (f64x2.add
+                                  (v128.const f64x2 -0.0008548327023450853 -0.0008548327023450853)
+                                  (f64x2.mul
+                                    (local.get $z)
+                                    (f64x2.add
+                                      (v128.const f64x2 0.00012055332981789665 0.00012055332981789665)
+                                      (f64x2.mul
+                                        (local.get $z)
+                                        (f64x2.add
+                                          (v128.const f64x2 -1.4925650358406252e-05 -1.4925650358406252e-05)
+                                          (f64x2.mul
+                                            (local.get $z)
+                                            (f64x2.add
+                                              (v128.const f64x2 1.6462114365889248e-06 1.6462114365889248e-06)
+                                              (f64x2.mul
+                                                (local.get $z)
+                                                (f64x2.add
+                                                  (v128.const f64x2 -1.6365844691234924e-07 -1.6365844691234924e-07)
+                                                  (f64x2.mul
+                                                    (local.get $z)
+                                                    (v128.const f64x2 1.480719281587922e-08 1.480719281587922e-08))))))))))))))))))))))
+          (local.get $a))
+        (f64x2.sub (local.get $c) (call $f64x2_erfc (local.get $y)))
+        (f64x2.lt (local.get $y) (v128.const f64x2 0.5 0.5))))
+    (local.set $y
+      (f64x2.sub
+        (local.get $y)
+        (f64x2.div
+          (local.get $r)
+          (f64x2.mul
+            (v128.const f64x2 1.1283791670955126 1.1283791670955126)
+            (call $f64x2_exp (f64x2.neg (local.get $z)))))))
+    ;; Newton step on erf(y) = a: residual y*P(y^2) - a for y < 0.5, (1 - a) - erfc(y) above (1 - a is exact,
+    ;; and erfc keeps the relative accuracy near a = 1), divided by erf'(y) = 2/sqrt(pi) * exp(-y^2)
+    (local.set $z (f64x2.mul (local.get $y) (local.get $y)))
+    (local.set $r
+      (v128.bitselect
+        (f64x2.sub
+          (f64x2.mul
+            (local.get $y)
+            (f64x2.add
+              (v128.const f64x2 1.1283791670955126 1.1283791670955126)
+              (f64x2.mul
+                (local.get $z)
+                (f64x2.add
+                  (v128.const f64x2 -0.37612638903183754 -0.37612638903183754)
+                  (f64x2.mul
+                    (local.get $z)
+                    (f64x2.add
+                      (v128.const f64x2 0.11283791670955128 0.11283791670955128)
+                      (f64x2.mul
+                        (local.get $z)
+                        (f64x2.add
+                          (v128.const f64x2 -0.026866170645131252 -0.026866170645131252)
+                          (f64x2.mul
+                            (local.get $z)
+                            (f64x2.add
+                              (v128.const f64x2 0.005223977625442188 0.005223977625442188)
+                              (f64x2.mul
+                                (local.get $z)
+                                (f64x2.add
+                                  (v128.const f64x2 -0.0008548327023450853 -0.0008548327023450853)
+                                  (f64x2.mul
+                                    (local.get $z)
+                                    (f64x2.add
+                                      (v128.const f64x2 0.00012055332981789665 0.00012055332981789665)
+                                      (f64x2.mul
+                                        (local.get $z)
+                                        (f64x2.add
+                                          (v128.const f64x2 -1.4925650358406252e-05 -1.4925650358406252e-05)
+                                          (f64x2.mul
+                                            (local.get $z)
+                                            (f64x2.add
+                                              (v128.const f64x2 1.6462114365889248e-06 1.6462114365889248e-06)
+                                              (f64x2.mul
+                                                (local.get $z)
+                                                (f64x2.add
+                                                  (v128.const f64x2 -1.6365844691234924e-07 -1.6365844691234924e-07)
+                                                  (f64x2.mul
+                                                    (local.get $z)
+                                                    (v128.const f64x2 1.480719281587922e-08 1.480719281587922e-08))))))))))))))))))))))
+          (local.get $a))
+        (f64x2.sub (local.get $c) (call $f64x2_erfc (local.get $y)))
+        (f64x2.lt (local.get $y) (v128.const f64x2 0.5 0.5))))
+    (local.set $y
+      (f64x2.sub
+        (local.get $y)
+        (f64x2.div
+          (local.get $r)
+          (f64x2.mul
+            (v128.const f64x2 1.1283791670955126 1.1283791670955126)
+            (call $f64x2_exp (f64x2.neg (local.get $z)))))))
+    ;; erfinv(+-1) = +-inf, NaN for |x| > 1, erfinv(+-0) = +-0; the sign of x
+    (local.set $y
+      (v128.bitselect
+        (v128.const f64x2 inf inf)
+        (local.get $y)
+        (f64x2.eq (local.get $a) (v128.const f64x2 1.0 1.0))))
+    (local.set $y
+      (v128.bitselect
+        (v128.const i64x2 0x7ff8000000000000 0x7ff8000000000000)
+        (local.get $y)
+        (f64x2.gt (local.get $a) (v128.const f64x2 1.0 1.0))))
+    (local.set $y
+      (v128.bitselect
+        (v128.const f64x2 0.0 0.0)
+        (local.get $y)
+        (f64x2.eq (local.get $a) (v128.const f64x2 0.0 0.0))))
+    (v128.or
+      (local.get $y)
+      (v128.and (local.get $x) (v128.const i64x2 0x8000000000000000 0x8000000000000000)))
+  )
+
   (func $f64x2_log2 (param $x v128) (result v128)
     (f64x2.mul (call $f64x2_log (local.get $x)) (v128.const f64x2 1.4426950408889634 1.4426950408889634))
   )
@@ -1159,6 +1387,11 @@
     (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
       (f32x4.demote_f64x2_zero (call $f64x2_erfc (f64x2.promote_low_f32x4 (local.get $x))))
       (f32x4.demote_f64x2_zero (call $f64x2_erfc (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $x) (local.get $x)))))))
+
+  (func $f32x4_erfinv (param $x v128) (result v128)
+    (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+      (f32x4.demote_f64x2_zero (call $f64x2_erfinv (f64x2.promote_low_f32x4 (local.get $x))))
+      (f32x4.demote_f64x2_zero (call $f64x2_erfinv (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $x) (local.get $x)))))))
 
   (func $f32x4_atan2 (param $x v128) (param $y v128) (result v128)
     (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23

@@ -73,7 +73,7 @@ CLAIMED = [
     "neg", "abs", "sign", "floor", "ceil", "round", "trunc", "exp", "log", "sqrt", "rsqrt",
     "reciprocal", "sigmoid", "tanh", "erf", "square", "pow",
     "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh", "atanh",
-    "log1p", "expm1", "log2", "log10", "exp2", "hypot", "erfc",
+    "log1p", "expm1", "log2", "log10", "exp2", "hypot", "erfc", "erfinv",
     "nn.functional.relu", "nn.functional.leaky_relu", "nn.functional.hardtanh", "nn.functional.relu6",
     "nn.functional.hardswish", "nn.functional.hardsigmoid", "nn.functional.gelu", "nn.functional.silu",
     "clamp", "clamp_min", "clamp_max",

@@ -20,10 +20,10 @@ UNARY = {
     "sin": torch.sin, "cos": torch.cos, "tan": torch.tan, "asin": torch.asin, "acos": torch.acos,
     "atan": torch.atan, "sinh": torch.sinh, "cosh": torch.cosh, "asinh": torch.asinh, "acosh": torch.acosh,
     "atanh": torch.atanh, "log1p": torch.log1p, "expm1": torch.expm1, "log2": torch.log2, "log10": torch.log10,
-    "exp2": torch.exp2, "erfc": torch.erfc,
+    "exp2": torch.exp2, "erfc": torch.erfc, "erfinv": torch.erfinv,
 }
 # inputs inside the domain, so that a comparison tests numbers rather than NaN == NaN
-DOMAIN = {"asin": (-1.0, 1.0), "acos": (-1.0, 1.0), "atanh": (-1.0, 1.0), "acosh": (1.0, 50.0),
+DOMAIN = {"erfinv": (-1.0, 1.0), "asin": (-1.0, 1.0), "acos": (-1.0, 1.0), "atanh": (-1.0, 1.0), "acosh": (1.0, 50.0),
           "log1p": (-1.0, 30.0), "log2": (0.0, 1e4), "log10": (0.0, 1e4)}
 SPECIALS = torch.tensor([0.0, -0.0, NAN, INF, -INF, 1.0, -1.0, 0.5, -0.5, 1e-30, -1e-30, 1e-8, -1e-8, 2.0, -2.0,
                          88.0, 89.5, -90.0, 100.0, -104.0, 3.4e38, -3.4e38, 1e-45, 0.99999994, -0.99999994,

@@ -227,7 +227,7 @@ for _name, _op in [("exp", aten.exp.default), ("log", aten.log.default), ("tanh"
 
 # float64-evaluated routines of csrc/wat/math_f32x4_f64.wat (correctly rounded float32 results)
 for _name in ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
-              "log1p", "expm1", "log2", "log10", "exp2", "erfc"):
+              "log1p", "expm1", "log2", "log10", "exp2", "erfc", "erfinv"):
     _float_unary(_name, getattr(aten, _name).default)
 
 
