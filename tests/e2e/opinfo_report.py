@@ -76,6 +76,7 @@ CLAIMED = [
     "log1p", "expm1", "log2", "log10", "exp2", "hypot", "erfc", "erfinv",
     "nn.functional.relu", "nn.functional.leaky_relu", "nn.functional.hardtanh", "nn.functional.relu6",
     "nn.functional.hardswish", "nn.functional.hardsigmoid", "nn.functional.gelu", "nn.functional.silu",
+    "nn.functional.elu", "nn.functional.selu", "nn.functional.celu",
     "clamp", "clamp_min", "clamp_max",
     # dtype casts
     "float", "int", "long", "bool",

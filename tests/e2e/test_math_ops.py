@@ -101,6 +101,19 @@ def test_pow_forms():
                      torch.pow(-x.abs(), torch.round(x))), x)
 
 
+@pytest.mark.parametrize("name", ["elu", "elu_alpha", "selu", "celu"])
+def test_elu_family(name):
+    import torch.nn.functional as F
+
+    op = {"elu": F.elu, "elu_alpha": lambda x: F.elu(x, 0.3), "selu": F.selu, "celu": lambda x: F.celu(x, 2.0)}[name]
+    sized = sized_inputs(nonfinite=(NAN, INF, -INF))
+    laid = layout_inputs()
+    check(apply_all(op, sized, laid), *sized, *laid, interp=True)
+    out, _ = run_wasm(op, SPECIALS)
+    torch.testing.assert_close(out, op(SPECIALS), equal_nan=True)
+    _same_signed_zeros(out, op(SPECIALS))
+
+
 def test_chain_fuses():
     """A chain of the new routines and the float32 ones in one kernel (both libraries)."""
     x = make_input((6, 35), low=-3.0, high=3.0)

@@ -417,6 +417,16 @@ def silu(ctx, node, x):
     return binary("mul", x, unary("sigmoid", x))
 
 
+@lower(aten.elu.default, promote=None)
+def elu(ctx, node, x, alpha=1.0, scale=1.0, input_scale=1.0):
+    """As PyTorch's kernel: ``x > 0 ? x * scale : expm1(x * input_scale) * alpha * scale``
+    (selu is elu with fixed constants); NaN and -0 take the second branch."""
+    _float_only("elu", x)
+    neg = binary("mul", unary("expm1", binary("mul", x, const_like(x, float(input_scale)))),
+                 const_like(x, float(alpha) * float(scale)))
+    return _where(binary("gt", x, const_like(x, 0.0), "bool"), binary("mul", x, const_like(x, float(scale))), neg)
+
+
 @lower(aten.hardswish.default, promote=None)
 def hardswish(ctx, node, x):
     _float_only("hardswish", x)
