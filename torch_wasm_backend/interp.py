@@ -67,12 +67,30 @@ def _erfinv64(x: float) -> float:
     return math.copysign(y, x)
 
 
+def _erfcx64(x: float) -> float:
+    """exp(x^2) * erfc(x) in float64 (numpy has none): directly where it does not
+    underflow, else the asymptotic series (x > 26: erfc underflows in float64); inf
+    below -26 (2 exp(x^2) overflows float32 already below -9.4)."""
+    if x != x:
+        return math.nan
+    if x < -26:
+        return math.inf
+    if x < 26:
+        return math.exp(x * x) * math.erfc(x)
+    s, term = 1.0, 1.0
+    for k in range(1, 10):
+        term *= -(2 * k - 1) / (2 * x * x)
+        s += term
+    return s / (x * math.sqrt(math.pi))
+
+
 _F64_UNARY = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
     "sinh": np.sinh, "cosh": np.cosh, "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
     "log1p": np.log1p, "expm1": np.expm1, "log2": np.log2, "log10": np.log10, "exp2": np.exp2,
     "erfc": np.vectorize(math.erfc, otypes=[np.float64]),
     "erfinv": np.vectorize(_erfinv64, otypes=[np.float64]),
+    "erfcx": np.vectorize(_erfcx64, otypes=[np.float64]),
 }
 
 

@@ -21,7 +21,7 @@
 ;;   $f32x4_sin $f32x4_cos $f32x4_tan $f32x4_asin $f32x4_acos $f32x4_atan
 ;;   $f32x4_sinh $f32x4_cosh $f32x4_asinh $f32x4_acosh $f32x4_atanh
 ;;   $f32x4_log1p $f32x4_expm1 $f32x4_log2 $f32x4_log10 $f32x4_exp2 $f32x4_erfc
-;;   $f32x4_erfinv
+;;   $f32x4_erfinv $f32x4_erfcx
 ;; and (param $x v128) (param $y v128) (result v128):
 ;;   $f32x4_atan2 (atan2(x, y): x is the "y" of C's atan2, as torch.atan2(input, other))
 ;;   $f32x4_hypot $f32x4_pow (x ** y)
@@ -50,7 +50,8 @@
 ;; erfc: |x| < 0.5: 1 - erf(x) (Taylor to x^21); else exp(-b^2) * G(t), b = min(|x|, 11),
 ;; t = (b-2)/(b+2), G of degree 18 (Chebyshev fit of erfc(x)*exp(x^2), rel. err 7e-14), and
 ;; 2 - erfc(-x) for x < 0; erfinv: Giles' float32 approximation as first guess, then two
-;; Newton steps on erf(y) = |x| (residual from the erf Taylor series below 0.5, from erfc above).
+;; Newton steps on erf(y) = |x| (residual from the erf Taylor series below 0.5, from erfc above);
+;; erfcx = exp(x^2) * erfc(x) below 0.5, erfc's G(t) on [0.5, 11], the asymptotic series above.
 ;;
 ;; Domain/specials (as C99/glibc and PyTorch): NaN -> NaN everywhere except pow(x, +-0) = 1,
 ;; pow(1, y) = 1, pow(-1, +-inf) = 1, hypot(+-inf, y) = +inf even for y NaN.  Signs of zero kept:
@@ -69,7 +70,8 @@
 ;; plus 2^22-point grids over its interesting range (sin/cos/tan/sinh/cosh: [-100, 100];
 ;; expm1: [-110, 100] and [-1e-3, 1e-3]; exp2: [-160, 130]; asin/acos/atanh: [-1, 1];
 ;; acosh: [1, 3]; log1p: [-1, 2] and [-1e-3, 1e-3]; erfc: [-4, 11] and [-0.6, 0.6];
-;; erfinv: [-1, 1] and [0.999, 1] (reference scipy.special.erfinv); binary: pairs of random bit patterns
+;; erfinv: [-1, 1] and [0.999, 1] (reference scipy.special.erfinv); erfcx: [-10, 30] (reference
+;; scipy.special.erfcx); binary: pairs of random bit patterns
 ;; plus uniform pairs in [-10, 10]^2, pow also x in [0, 4] with y in [-30, 30] and x in
 ;; [-4, 0] with integer y), 2.1e7 to 3.3e7 inputs per function, and by the default-suite
 ;; sweeps (2^18 patterns) and the large-argument test of sin/cos/tan (geometric grid
@@ -1239,6 +1241,142 @@
       (v128.and (local.get $x) (v128.const i64x2 0x8000000000000000 0x8000000000000000)))
   )
 
+  (func $f64x2_erfcx (param $x v128) (result v128)
+    (local $b v128) (local $t v128) (local $s v128)
+    ;; erfcx(x) = exp(x^2) * erfc(x): x < 0.5: exactly that (exp(x^2) overflows to inf below -9.4 in float32);
+    ;; 0.5 <= x <= 11: G(t) of $f64x2_erfc itself; x > 11: (1 + sum_k (-1)^k (2k-1)!! s^k) / (x sqrt(pi)),
+    ;; s = 1/(2x^2), k <= 9 (asymptotic series, truncation < 1e-13 at x = 11)
+    (local.set $b
+      (f64x2.pmin (f64x2.pmax (local.get $x) (v128.const f64x2 0.5 0.5)) (v128.const f64x2 11.0 11.0)))
+    (local.set $t
+      (f64x2.div
+        (f64x2.sub (local.get $b) (v128.const f64x2 2.0 2.0))
+        (f64x2.add (local.get $b) (v128.const f64x2 2.0 2.0))))
+    (local.set $t
+      (f64x2.add
+        (v128.const f64x2 0.25539567631050614 0.25539567631050614)
+        (f64x2.mul
+          (local.get $t)
+          (f64x2.add
+            (v128.const f64x2 -0.4271858474139589 -0.4271858474139589)
+            (f64x2.mul
+              (local.get $t)
+              (f64x2.add
+                (v128.const f64x2 0.2416581942424138 0.2416581942424138)
+                (f64x2.mul
+                  (local.get $t)
+                  (f64x2.add
+                    (v128.const f64x2 -0.0789785810160416 -0.0789785810160416)
+                    (f64x2.mul
+                      (local.get $t)
+                      (f64x2.add
+                        (v128.const f64x2 0.0037328924063519246 0.0037328924063519246)
+                        (f64x2.mul
+                          (local.get $t)
+                          (f64x2.add
+                            (v128.const f64x2 0.006997461756532416 0.006997461756532416)
+                            (f64x2.mul
+                              (local.get $t)
+                              (f64x2.add
+                                (v128.const f64x2 -0.0008471432851042469 -0.0008471432851042469)
+                                (f64x2.mul
+                                  (local.get $t)
+                                  (f64x2.add
+                                    (v128.const f64x2 -0.0009819773868415982 -0.0009819773868415982)
+                                    (f64x2.mul
+                                      (local.get $t)
+                                      (f64x2.add
+                                        (v128.const f64x2 4.355588820781373e-05 4.355588820781373e-05)
+                                        (f64x2.mul
+                                          (local.get $t)
+                                          (f64x2.add
+                                            (v128.const f64x2 0.00017436497217847963 0.00017436497217847963)
+                                            (f64x2.mul
+                                              (local.get $t)
+                                              (f64x2.add
+                                                (v128.const f64x2 2.7524213005438052e-05 2.7524213005438052e-05)
+                                                (f64x2.mul
+                                                  (local.get $t)
+                                                  (f64x2.add
+                                                    (v128.const f64x2 -2.7602717894097763e-05 -2.7602717894097763e-05)
+                                                    (f64x2.mul
+                                                      (local.get $t)
+                                                      (f64x2.add
+                                                        (v128.const f64x2 -1.3964294748086322e-05 -1.3964294748086322e-05)
+                                                        (f64x2.mul
+                                                          (local.get $t)
+                                                          (f64x2.add
+                                                            (v128.const f64x2 1.4721461629269783e-06 1.4721461629269783e-06)
+                                                            (f64x2.mul
+                                                              (local.get $t)
+                                                              (f64x2.add
+                                                                (v128.const f64x2 3.775242699311385e-06 3.775242699311385e-06)
+                                                                (f64x2.mul
+                                                                  (local.get $t)
+                                                                  (f64x2.add
+                                                                    (v128.const f64x2 1.032141988053223e-06 1.032141988053223e-06)
+                                                                    (f64x2.mul
+                                                                      (local.get $t)
+                                                                      (f64x2.add
+                                                                        (v128.const f64x2 -4.909937144952338e-07 -4.909937144952338e-07)
+                                                                        (f64x2.mul
+                                                                          (local.get $t)
+                                                                          (f64x2.add
+                                                                            (v128.const f64x2 -3.281862960111279e-07 -3.281862960111279e-07)
+                                                                            (f64x2.mul
+                                                                              (local.get $t)
+                                                                              (v128.const f64x2 -2.3390470658687837e-08 -2.3390470658687837e-08))))))))))))))))))))))))))))))))))))))
+    (local.set $s (f64x2.div (v128.const f64x2 0.5 0.5) (f64x2.mul (local.get $x) (local.get $x))))
+    (local.set $s
+      (f64x2.div
+        (f64x2.add
+          (v128.const f64x2 1.0 1.0)
+          (f64x2.mul
+            (local.get $s)
+            (f64x2.add
+              (v128.const f64x2 -1.0 -1.0)
+              (f64x2.mul
+                (local.get $s)
+                (f64x2.add
+                  (v128.const f64x2 3.0 3.0)
+                  (f64x2.mul
+                    (local.get $s)
+                    (f64x2.add
+                      (v128.const f64x2 -15.0 -15.0)
+                      (f64x2.mul
+                        (local.get $s)
+                        (f64x2.add
+                          (v128.const f64x2 105.0 105.0)
+                          (f64x2.mul
+                            (local.get $s)
+                            (f64x2.add
+                              (v128.const f64x2 -945.0 -945.0)
+                              (f64x2.mul
+                                (local.get $s)
+                                (f64x2.add
+                                  (v128.const f64x2 10395.0 10395.0)
+                                  (f64x2.mul
+                                    (local.get $s)
+                                    (f64x2.add
+                                      (v128.const f64x2 -135135.0 -135135.0)
+                                      (f64x2.mul
+                                        (local.get $s)
+                                        (f64x2.add
+                                          (v128.const f64x2 2027025.0 2027025.0)
+                                          (f64x2.mul
+                                            (local.get $s)
+                                            (v128.const f64x2 -34459425.0 -34459425.0)))))))))))))))))))
+        (f64x2.mul (local.get $x) (v128.const f64x2 1.7724538509055159 1.7724538509055159))))
+    (local.set $t
+      (v128.bitselect (local.get $s) (local.get $t) (f64x2.gt (local.get $x) (v128.const f64x2 11.0 11.0))))
+    (v128.bitselect
+      (f64x2.mul
+        (call $f64x2_exp (f64x2.mul (local.get $x) (local.get $x)))
+        (call $f64x2_erfc (local.get $x)))
+      (local.get $t)
+      (f64x2.lt (local.get $x) (v128.const f64x2 0.5 0.5)))
+  )
+
   (func $f64x2_log2 (param $x v128) (result v128)
     (f64x2.mul (call $f64x2_log (local.get $x)) (v128.const f64x2 1.4426950408889634 1.4426950408889634))
   )
@@ -1392,6 +1530,11 @@
     (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
       (f32x4.demote_f64x2_zero (call $f64x2_erfinv (f64x2.promote_low_f32x4 (local.get $x))))
       (f32x4.demote_f64x2_zero (call $f64x2_erfinv (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $x) (local.get $x)))))))
+
+  (func $f32x4_erfcx (param $x v128) (result v128)
+    (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+      (f32x4.demote_f64x2_zero (call $f64x2_erfcx (f64x2.promote_low_f32x4 (local.get $x))))
+      (f32x4.demote_f64x2_zero (call $f64x2_erfcx (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $x) (local.get $x)))))))
 
   (func $f32x4_atan2 (param $x v128) (param $y v128) (result v128)
     (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23

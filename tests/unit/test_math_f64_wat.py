@@ -36,6 +36,7 @@ REF = {
     "erfc": lambda x: np.vectorize(math.erfc, otypes=[np.float64])(x),
     # numpy has none; scipy's gives erfinv(-0) = +0, PyTorch (and we) -0
     "erfinv": lambda x: np.copysign(pytest.importorskip("scipy.special").erfinv(x), x),
+    "erfcx": lambda x: pytest.importorskip("scipy.special").erfcx(x),
 }
 REF2 = {"atan2": np.arctan2, "hypot": np.hypot, "pow": np.power}
 # dense grids over each function's interesting range, on top of random bit patterns
@@ -44,7 +45,7 @@ GRIDS = {
     "cosh": [(-100, 100)], "expm1": [(-110, 100), (-1e-3, 1e-3)], "exp2": [(-160, 130)], "asin": [(-1, 1)],
     "acos": [(-1, 1)], "atanh": [(-1, 1)], "acosh": [(1, 3)], "log1p": [(-1, 2), (-1e-3, 1e-3)],
     "asinh": [(-3, 3)], "erfc": [(-4, 11), (-0.6, 0.6)],
-    "erfinv": [(-1, 1), (0.999, 1)], "atan": [(-3, 3)], "log2": [(0, 4)], "log10": [(0, 20)],
+    "erfinv": [(-1, 1), (0.999, 1)], "erfcx": [(-10, 30)], "atan": [(-3, 3)], "log2": [(0, 4)], "log10": [(0, 20)],
 }
 CORRECTLY_ROUNDED = 0.5 + 1e-3  # exact ulp error bound for normal results
 

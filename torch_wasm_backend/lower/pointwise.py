@@ -229,6 +229,7 @@ for _name, _op in [("exp", aten.exp.default), ("log", aten.log.default), ("tanh"
 for _name in ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
               "log1p", "expm1", "log2", "log10", "exp2", "erfc", "erfinv"):
     _float_unary(_name, getattr(aten, _name).default)
+_float_unary("erfcx", aten.special_erfcx.default)
 
 
 @lower(aten.atan2.default, promote=INT_TO_FLOAT)
