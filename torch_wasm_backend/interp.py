@@ -84,6 +84,31 @@ def _erfcx64(x: float) -> float:
     return s / (x * math.sqrt(math.pi))
 
 
+def _besseli64(x: float, nu: int, scaled: bool) -> float:
+    """Modified Bessel I0/I1 (optionally times exp(-|x|)) in float64: the power series up
+    to |x| = 30, the asymptotic series above."""
+    a = abs(x)
+    if a != a:
+        return math.nan
+    if a <= 30:
+        q, term, s = a * a / 4, 1.0, 1.0
+        for k in range(1, 65):
+            term *= q / (k * (k + nu))
+            s += term
+        r = s * (a / 2 if nu else 1.0) * (math.exp(-a) if scaled else 1.0)
+    elif a == math.inf:  # I(+-inf) = NaN, as PyTorch (Cephes)
+        r = 0.0 if scaled else math.nan
+    else:
+        term, s = 1.0, 1.0
+        for k in range(1, 15):
+            term *= -(4 * nu * nu - (2 * k - 1) ** 2) / (8 * k * a)
+            s += term
+        r = s / math.sqrt(2 * math.pi * a)
+        if not scaled:
+            r = r * math.exp(a) if a < 700 else math.inf
+    return math.copysign(r, x) if nu and x != 0 else r  # I1(-0) = +0, as PyTorch
+
+
 _F64_UNARY = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
     "sinh": np.sinh, "cosh": np.cosh, "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
@@ -91,6 +116,8 @@ _F64_UNARY = {
     "erfc": np.vectorize(math.erfc, otypes=[np.float64]),
     "erfinv": np.vectorize(_erfinv64, otypes=[np.float64]),
     "erfcx": np.vectorize(_erfcx64, otypes=[np.float64]),
+    **{name: np.vectorize(lambda x, nu=nu, scaled=scaled: _besseli64(x, nu, scaled), otypes=[np.float64])
+       for name, nu, scaled in (("i0", 0, False), ("i0e", 0, True), ("i1", 1, False), ("i1e", 1, True))},
 }
 
 

@@ -21,7 +21,7 @@
 ;;   $f32x4_sin $f32x4_cos $f32x4_tan $f32x4_asin $f32x4_acos $f32x4_atan
 ;;   $f32x4_sinh $f32x4_cosh $f32x4_asinh $f32x4_acosh $f32x4_atanh
 ;;   $f32x4_log1p $f32x4_expm1 $f32x4_log2 $f32x4_log10 $f32x4_exp2 $f32x4_erfc
-;;   $f32x4_erfinv $f32x4_erfcx
+;;   $f32x4_erfinv $f32x4_erfcx $f32x4_i0 $f32x4_i0e $f32x4_i1 $f32x4_i1e
 ;; and (param $x v128) (param $y v128) (result v128):
 ;;   $f32x4_atan2 (atan2(x, y): x is the "y" of C's atan2, as torch.atan2(input, other))
 ;;   $f32x4_hypot $f32x4_pow (x ** y)
@@ -51,7 +51,9 @@
 ;; t = (b-2)/(b+2), G of degree 18 (Chebyshev fit of erfc(x)*exp(x^2), rel. err 7e-14), and
 ;; 2 - erfc(-x) for x < 0; erfinv: Giles' float32 approximation as first guess, then two
 ;; Newton steps on erf(y) = |x| (residual from the erf Taylor series below 0.5, from erfc above);
-;; erfcx = exp(x^2) * erfc(x) below 0.5, erfc's G(t) on [0.5, 11], the asymptotic series above.
+;; erfcx = exp(x^2) * erfc(x) below 0.5, erfc's G(t) on [0.5, 11], the asymptotic series above;
+;; i0, i0e, i1, i1e ($f64x2_besseli): power series (64 terms, a loop) for |x| <= 30, asymptotic
+;; series (14 terms) above; i0(+-inf) = i1(+-inf) = NaN and i1(-0) = +0 as PyTorch (Cephes).
 ;;
 ;; Domain/specials (as C99/glibc and PyTorch): NaN -> NaN everywhere except pow(x, +-0) = 1,
 ;; pow(1, y) = 1, pow(-1, +-inf) = 1, hypot(+-inf, y) = +inf even for y NaN.  Signs of zero kept:
@@ -71,7 +73,7 @@
 ;; expm1: [-110, 100] and [-1e-3, 1e-3]; exp2: [-160, 130]; asin/acos/atanh: [-1, 1];
 ;; acosh: [1, 3]; log1p: [-1, 2] and [-1e-3, 1e-3]; erfc: [-4, 11] and [-0.6, 0.6];
 ;; erfinv: [-1, 1] and [0.999, 1] (reference scipy.special.erfinv); erfcx: [-10, 30] (reference
-;; scipy.special.erfcx); binary: pairs of random bit patterns
+;; scipy.special.erfcx); i0/i0e/i1/i1e: [-100, 100] (reference scipy.special); binary: pairs of random bit patterns
 ;; plus uniform pairs in [-10, 10]^2, pow also x in [0, 4] with y in [-30, 30] and x in
 ;; [-4, 0] with integer y), 2.1e7 to 3.3e7 inputs per function, and by the default-suite
 ;; sweeps (2^18 patterns) and the large-argument test of sin/cos/tan (geometric grid
@@ -1377,6 +1379,194 @@
       (f64x2.lt (local.get $x) (v128.const f64x2 0.5 0.5)))
   )
 
+  (func $f64x2_besseli (param $x v128) (param $nu v128) (param $scaled v128) (result v128)
+    ;; modified Bessel functions I0, I1 (optionally exp-scaled), float64
+    (local $a v128) (local $q v128) (local $k v128) (local $term v128) (local $sum v128) (local $asy v128) (local $res v128) (local $n i32)
+    ;; nu = 0 or 1 (I0, I1), scaled = 1: times exp(-|x|) (i0e, i1e).  a = |x| <= 30: the power series
+    ;; (a/2)^nu * sum_k (a^2/4)^k / (k! (k+nu)!), 64 terms (all positive: relative error ~1e-15);
+    ;; a > 30: exp(a)/sqrt(2 pi a) * sum_k A_k(nu) / a^k, the asymptotic series to k = 14 (relative error
+    ;; 3e-16 at a = 30); then the sign of x for I1
+    (local.set $a (f64x2.abs (local.get $x)))
+    (local.set $q (f64x2.mul (f64x2.mul (local.get $a) (local.get $a)) (v128.const f64x2 0.25 0.25)))
+    (local.set $k (v128.const f64x2 0.0 0.0))
+    (local.set $term (v128.const f64x2 1.0 1.0))
+    (local.set $sum (v128.const f64x2 1.0 1.0))
+    (local.set $n (i32.const 64))
+    (loop $next
+      (local.set $k (f64x2.add (local.get $k) (v128.const f64x2 1.0 1.0)))
+      (local.set $term
+        (f64x2.div
+          (f64x2.mul (local.get $term) (local.get $q))
+          (f64x2.mul (local.get $k) (f64x2.add (local.get $k) (local.get $nu)))))
+      (local.set $sum (f64x2.add (local.get $sum) (local.get $term)))
+      (br_if $next (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (local.set $sum
+      (v128.bitselect
+        (f64x2.mul (local.get $sum) (f64x2.mul (local.get $a) (v128.const f64x2 0.5 0.5)))
+        (local.get $sum)
+        (f64x2.eq (local.get $nu) (v128.const f64x2 1.0 1.0))))
+    (local.set $q (f64x2.div (v128.const f64x2 1.0 1.0) (local.get $a)))
+    (local.set $asy
+      (f64x2.div
+        (v128.bitselect
+          (f64x2.add
+            (v128.const f64x2 1.0 1.0)
+            (f64x2.mul
+              (local.get $q)
+              (f64x2.add
+                (v128.const f64x2 -0.375 -0.375)
+                (f64x2.mul
+                  (local.get $q)
+                  (f64x2.add
+                    (v128.const f64x2 -0.1171875 -0.1171875)
+                    (f64x2.mul
+                      (local.get $q)
+                      (f64x2.add
+                        (v128.const f64x2 -0.1025390625 -0.1025390625)
+                        (f64x2.mul
+                          (local.get $q)
+                          (f64x2.add
+                            (v128.const f64x2 -0.144195556640625 -0.144195556640625)
+                            (f64x2.mul
+                              (local.get $q)
+                              (f64x2.add
+                                (v128.const f64x2 -0.2775764465332031 -0.2775764465332031)
+                                (f64x2.mul
+                                  (local.get $q)
+                                  (f64x2.add
+                                    (v128.const f64x2 -0.6765925884246826 -0.6765925884246826)
+                                    (f64x2.mul
+                                      (local.get $q)
+                                      (f64x2.add
+                                        (v128.const f64x2 -1.993531733751297 -1.993531733751297)
+                                        (f64x2.mul
+                                          (local.get $q)
+                                          (f64x2.add
+                                            (v128.const f64x2 -6.883914268109947 -6.883914268109947)
+                                            (f64x2.mul
+                                              (local.get $q)
+                                              (f64x2.add
+                                                (v128.const f64x2 -27.248827311268542 -27.248827311268542)
+                                                (f64x2.mul
+                                                  (local.get $q)
+                                                  (f64x2.add
+                                                    (v128.const f64x2 -121.59789187653587 -121.59789187653587)
+                                                    (f64x2.mul
+                                                      (local.get $q)
+                                                      (f64x2.add
+                                                        (v128.const f64x2 -603.8440767050702 -603.8440767050702)
+                                                        (f64x2.mul
+                                                          (local.get $q)
+                                                          (f64x2.add
+                                                            (v128.const f64x2 -3302.2722944808525 -3302.2722944808525)
+                                                            (f64x2.mul
+                                                              (local.get $q)
+                                                              (f64x2.add
+                                                                (v128.const f64x2 -19718.37591223663 -19718.37591223663)
+                                                                (f64x2.mul
+                                                                  (local.get $q)
+                                                                  (v128.const f64x2 -127641.2726461746 -127641.2726461746)))))))))))))))))))))))))))))
+          (f64x2.add
+            (v128.const f64x2 1.0 1.0)
+            (f64x2.mul
+              (local.get $q)
+              (f64x2.add
+                (v128.const f64x2 0.125 0.125)
+                (f64x2.mul
+                  (local.get $q)
+                  (f64x2.add
+                    (v128.const f64x2 0.0703125 0.0703125)
+                    (f64x2.mul
+                      (local.get $q)
+                      (f64x2.add
+                        (v128.const f64x2 0.0732421875 0.0732421875)
+                        (f64x2.mul
+                          (local.get $q)
+                          (f64x2.add
+                            (v128.const f64x2 0.112152099609375 0.112152099609375)
+                            (f64x2.mul
+                              (local.get $q)
+                              (f64x2.add
+                                (v128.const f64x2 0.22710800170898438 0.22710800170898438)
+                                (f64x2.mul
+                                  (local.get $q)
+                                  (f64x2.add
+                                    (v128.const f64x2 0.5725014209747314 0.5725014209747314)
+                                    (f64x2.mul
+                                      (local.get $q)
+                                      (f64x2.add
+                                        (v128.const f64x2 1.7277275025844574 1.7277275025844574)
+                                        (f64x2.mul
+                                          (local.get $q)
+                                          (f64x2.add
+                                            (v128.const f64x2 6.074042001273483 6.074042001273483)
+                                            (f64x2.mul
+                                              (local.get $q)
+                                              (f64x2.add
+                                                (v128.const f64x2 24.380529699556064 24.380529699556064)
+                                                (f64x2.mul
+                                                  (local.get $q)
+                                                  (f64x2.add
+                                                    (v128.const f64x2 110.01714026924674 110.01714026924674)
+                                                    (f64x2.mul
+                                                      (local.get $q)
+                                                      (f64x2.add
+                                                        (v128.const f64x2 551.3358961220206 551.3358961220206)
+                                                        (f64x2.mul
+                                                          (local.get $q)
+                                                          (f64x2.add
+                                                            (v128.const f64x2 3038.090510922384 3038.090510922384)
+                                                            (f64x2.mul
+                                                              (local.get $q)
+                                                              (f64x2.add
+                                                                (v128.const f64x2 18257.755474293175 18257.755474293175)
+                                                                (f64x2.mul
+                                                                  (local.get $q)
+                                                                  (v128.const f64x2 118838.42625678325 118838.42625678325)))))))))))))))))))))))))))))
+          (f64x2.eq (local.get $nu) (v128.const f64x2 1.0 1.0)))
+        (f64x2.sqrt (f64x2.mul (local.get $a) (v128.const f64x2 6.283185307179586 6.283185307179586)))))
+    ;; scaled: series * exp(-a) or asy; unscaled: series or asy * exp(a) (I(+-inf) = NaN, as PyTorch and Cephes)
+    (local.set $res
+      (v128.bitselect
+        (v128.bitselect
+          (f64x2.mul (local.get $sum) (call $f64x2_exp (f64x2.neg (local.get $a))))
+          (local.get $asy)
+          (f64x2.le (local.get $a) (v128.const f64x2 30.0 30.0)))
+        (v128.bitselect
+          (local.get $sum)
+          (v128.bitselect
+            (v128.const i64x2 0x7ff8000000000000 0x7ff8000000000000)
+            (f64x2.mul (local.get $asy) (call $f64x2_exp (local.get $a)))
+            (f64x2.eq (local.get $a) (v128.const f64x2 inf inf)))
+          (f64x2.le (local.get $a) (v128.const f64x2 30.0 30.0)))
+        (f64x2.eq (local.get $scaled) (v128.const f64x2 1.0 1.0))))
+    ;; I1 is odd, but I1(-0) = +0 (as PyTorch)
+    (v128.bitselect
+      (v128.or
+        (local.get $res)
+        (v128.and (local.get $x) (v128.const i64x2 0x8000000000000000 0x8000000000000000)))
+      (local.get $res)
+      (v128.and
+        (f64x2.eq (local.get $nu) (v128.const f64x2 1.0 1.0))
+        (f64x2.ne (local.get $x) (v128.const f64x2 0.0 0.0))))
+  )
+
+  (func $f64x2_i0 (param $x v128) (result v128)
+    (call $f64x2_besseli (local.get $x) (v128.const f64x2 0.0 0.0) (v128.const f64x2 0.0 0.0))
+  )
+
+  (func $f64x2_i0e (param $x v128) (result v128)
+    (call $f64x2_besseli (local.get $x) (v128.const f64x2 0.0 0.0) (v128.const f64x2 1.0 1.0))
+  )
+
+  (func $f64x2_i1 (param $x v128) (result v128)
+    (call $f64x2_besseli (local.get $x) (v128.const f64x2 1.0 1.0) (v128.const f64x2 0.0 0.0))
+  )
+
+  (func $f64x2_i1e (param $x v128) (result v128)
+    (call $f64x2_besseli (local.get $x) (v128.const f64x2 1.0 1.0) (v128.const f64x2 1.0 1.0))
+  )
+
   (func $f64x2_log2 (param $x v128) (result v128)
     (f64x2.mul (call $f64x2_log (local.get $x)) (v128.const f64x2 1.4426950408889634 1.4426950408889634))
   )
@@ -1535,6 +1725,26 @@
     (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
       (f32x4.demote_f64x2_zero (call $f64x2_erfcx (f64x2.promote_low_f32x4 (local.get $x))))
       (f32x4.demote_f64x2_zero (call $f64x2_erfcx (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $x) (local.get $x)))))))
+
+  (func $f32x4_i0 (param $x v128) (result v128)
+    (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+      (f32x4.demote_f64x2_zero (call $f64x2_i0 (f64x2.promote_low_f32x4 (local.get $x))))
+      (f32x4.demote_f64x2_zero (call $f64x2_i0 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $x) (local.get $x)))))))
+
+  (func $f32x4_i0e (param $x v128) (result v128)
+    (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+      (f32x4.demote_f64x2_zero (call $f64x2_i0e (f64x2.promote_low_f32x4 (local.get $x))))
+      (f32x4.demote_f64x2_zero (call $f64x2_i0e (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $x) (local.get $x)))))))
+
+  (func $f32x4_i1 (param $x v128) (result v128)
+    (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+      (f32x4.demote_f64x2_zero (call $f64x2_i1 (f64x2.promote_low_f32x4 (local.get $x))))
+      (f32x4.demote_f64x2_zero (call $f64x2_i1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $x) (local.get $x)))))))
+
+  (func $f32x4_i1e (param $x v128) (result v128)
+    (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+      (f32x4.demote_f64x2_zero (call $f64x2_i1e (f64x2.promote_low_f32x4 (local.get $x))))
+      (f32x4.demote_f64x2_zero (call $f64x2_i1e (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $x) (local.get $x)))))))
 
   (func $f32x4_atan2 (param $x v128) (param $y v128) (result v128)
     (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23

@@ -24,6 +24,7 @@ UNARY = {
     # eager's float32 erfcx is off by up to ~5e-6 below x = -6 (exp of a rounded x^2; ours matches
     # scipy there, see the unit tests): compare above -5
     "erfcx": lambda x: torch.special.erfcx(x.clamp(min=-5.0)),
+    "i0": torch.i0, "i0e": torch.special.i0e, "i1": torch.special.i1, "i1e": torch.special.i1e,
 }
 # inputs inside the domain, so that a comparison tests numbers rather than NaN == NaN
 DOMAIN = {"erfinv": (-1.0, 1.0), "asin": (-1.0, 1.0), "acos": (-1.0, 1.0), "atanh": (-1.0, 1.0), "acosh": (1.0, 50.0),
@@ -51,11 +52,18 @@ def test_unary(name):
     check(apply_all(op, sized, laid), *sized, *laid, interp=True)
 
 
+# eager's float32 i0/i1 compute exp(|x|) in float32 and overflow above 88.72, where the
+# result (< 3.4e38 up to |x| = 91.9) is still finite: ours is (checked against scipy in the
+# unit tests), so leave those inputs out of the comparison with eager
+EAGER_OVERFLOWS = {"i0", "i1"}
+
+
 @pytest.mark.parametrize("name", list(UNARY))
 def test_unary_specials(name):
     op = UNARY[name]
-    out, _ = run_wasm(op, SPECIALS)
-    ref = op(SPECIALS)
+    x = SPECIALS[~((SPECIALS.abs() > 88.72) & (SPECIALS.abs() < 92))] if name in EAGER_OVERFLOWS else SPECIALS
+    out, _ = run_wasm(op, x)
+    ref = op(x)
     torch.testing.assert_close(out, ref, equal_nan=True)
     _same_signed_zeros(out, ref)
 

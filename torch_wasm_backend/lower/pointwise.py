@@ -230,6 +230,10 @@ for _name in ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asin
               "log1p", "expm1", "log2", "log10", "exp2", "erfc", "erfinv"):
     _float_unary(_name, getattr(aten, _name).default)
 _float_unary("erfcx", aten.special_erfcx.default)
+_float_unary("i0", aten.i0.default)
+_float_unary("i0e", aten.special_i0e.default)
+_float_unary("i1", aten.special_i1.default)
+_float_unary("i1e", aten.special_i1e.default)
 
 
 @lower(aten.atan2.default, promote=INT_TO_FLOAT)
