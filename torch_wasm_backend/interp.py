@@ -109,6 +109,29 @@ def _besseli64(x: float, nu: int, scaled: bool) -> float:
     return math.copysign(r, x) if nu and x != 0 else r  # I1(-0) = +0, as PyTorch
 
 
+def _digamma64(x: float) -> float:
+    """digamma in float64 with PyTorch's special values (psi(+-0) = -+inf, NaN at negative
+    integers): reflection below 0, recurrence to 10, asymptotic series."""
+    if x != x or x == -math.inf:
+        return math.nan
+    if x == 0:
+        return math.copysign(math.inf, -x)
+    if x == math.inf:
+        return math.inf
+    extra = 0.0
+    if x < 0:
+        r = x - round(x)
+        if r == 0:
+            return math.nan
+        extra, x = -math.pi / math.tan(math.pi * r), 1 - x
+    s = 0.0
+    while x < 10:
+        s, x = s + 1 / x, x + 1
+    z = 1 / (x * x)
+    series = z * (1 / 12 - z * (1 / 120 - z * (1 / 252 - z * (1 / 240 - z * (1 / 132 - z * (691 / 32760 - z / 12))))))
+    return math.log(x) - 0.5 / x - series - s + extra
+
+
 _F64_UNARY = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
     "sinh": np.sinh, "cosh": np.cosh, "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
@@ -116,6 +139,7 @@ _F64_UNARY = {
     "erfc": np.vectorize(math.erfc, otypes=[np.float64]),
     "erfinv": np.vectorize(_erfinv64, otypes=[np.float64]),
     "erfcx": np.vectorize(_erfcx64, otypes=[np.float64]),
+    "digamma": np.vectorize(_digamma64, otypes=[np.float64]),
     **{name: np.vectorize(lambda x, nu=nu, scaled=scaled: _besseli64(x, nu, scaled), otypes=[np.float64])
        for name, nu, scaled in (("i0", 0, False), ("i0e", 0, True), ("i1", 1, False), ("i1e", 1, True))},
 }

@@ -22,6 +22,7 @@
 ;;   $f32x4_sinh $f32x4_cosh $f32x4_asinh $f32x4_acosh $f32x4_atanh
 ;;   $f32x4_log1p $f32x4_expm1 $f32x4_log2 $f32x4_log10 $f32x4_exp2 $f32x4_erfc
 ;;   $f32x4_erfinv $f32x4_erfcx $f32x4_i0 $f32x4_i0e $f32x4_i1 $f32x4_i1e
+;;   $f32x4_digamma
 ;; and (param $x v128) (param $y v128) (result v128):
 ;;   $f32x4_atan2 (atan2(x, y): x is the "y" of C's atan2, as torch.atan2(input, other))
 ;;   $f32x4_hypot $f32x4_pow (x ** y)
@@ -53,7 +54,10 @@
 ;; Newton steps on erf(y) = |x| (residual from the erf Taylor series below 0.5, from erfc above);
 ;; erfcx = exp(x^2) * erfc(x) below 0.5, erfc's G(t) on [0.5, 11], the asymptotic series above;
 ;; i0, i0e, i1, i1e ($f64x2_besseli): power series (64 terms, a loop) for |x| <= 30, asymptotic
-;; series (14 terms) above; i0(+-inf) = i1(+-inf) = NaN and i1(-0) = +0 as PyTorch (Cephes).
+;; series (14 terms) above; i0(+-inf) = i1(+-inf) = NaN and i1(-0) = +0 as PyTorch (Cephes);
+;; digamma: reflection for x < 0 (pi / tan(pi r), r = x - nearest(x)), recurrence to y >= 10
+;; (10 selected steps), asymptotic series (Bernoulli numbers to B14); psi(+-0) = -+inf and NaN
+;; at negative integers, as PyTorch.
 ;;
 ;; Domain/specials (as C99/glibc and PyTorch): NaN -> NaN everywhere except pow(x, +-0) = 1,
 ;; pow(1, y) = 1, pow(-1, +-inf) = 1, hypot(+-inf, y) = +inf even for y NaN.  Signs of zero kept:
@@ -73,7 +77,8 @@
 ;; expm1: [-110, 100] and [-1e-3, 1e-3]; exp2: [-160, 130]; asin/acos/atanh: [-1, 1];
 ;; acosh: [1, 3]; log1p: [-1, 2] and [-1e-3, 1e-3]; erfc: [-4, 11] and [-0.6, 0.6];
 ;; erfinv: [-1, 1] and [0.999, 1] (reference scipy.special.erfinv); erfcx: [-10, 30] (reference
-;; scipy.special.erfcx); i0/i0e/i1/i1e: [-100, 100] (reference scipy.special); binary: pairs of random bit patterns
+;; scipy.special.erfcx); i0/i0e/i1/i1e: [-100, 100] (reference scipy.special);
+;; digamma: [-20, 20] and [0, 3] (reference scipy.special.digamma); binary: pairs of random bit patterns
 ;; plus uniform pairs in [-10, 10]^2, pow also x in [0, 4] with y in [-30, 30] and x in
 ;; [-4, 0] with integer y), 2.1e7 to 3.3e7 inputs per function, and by the default-suite
 ;; sweeps (2^18 patterns) and the large-argument test of sin/cos/tan (geometric grid
@@ -1567,6 +1572,96 @@
     (call $f64x2_besseli (local.get $x) (v128.const f64x2 1.0 1.0) (v128.const f64x2 1.0 1.0))
   )
 
+  (func $f64x2_digamma (param $x v128) (result v128)
+    (local $y v128) (local $s v128) (local $z v128) (local $r v128) (local $t v128) (local $n i32)
+    ;; x < 0 (not an integer): reflection psi(x) = psi(1 - x) - pi / tan(pi r), r = x - nearest(x) (exact);
+    ;; then y >= 10 by the recurrence psi(y) = psi(y + 1) - 1/y (10 steps, lane-wise selects), and the
+    ;; asymptotic series psi(y) = log y - 1/(2y) - sum_k B_2k / (2k y^2k), k <= 7 (truncation < 1e-15 at 10)
+    (local.set $t (f64x2.sub (local.get $x) (f64x2.nearest (local.get $x))))
+    (local.set $y
+      (v128.bitselect
+        (f64x2.sub (v128.const f64x2 1.0 1.0) (local.get $x))
+        (local.get $x)
+        (f64x2.lt (local.get $x) (v128.const f64x2 0.0 0.0))))
+    (local.set $s (v128.const f64x2 0.0 0.0))
+    (local.set $n (i32.const 10))
+    (loop $next
+      (local.set $s
+        (f64x2.add
+          (local.get $s)
+          (v128.and
+            (f64x2.div (v128.const f64x2 1.0 1.0) (local.get $y))
+            (f64x2.lt (local.get $y) (v128.const f64x2 10.0 10.0)))))
+      (local.set $y
+        (f64x2.add
+          (local.get $y)
+          (v128.and (v128.const f64x2 1.0 1.0) (f64x2.lt (local.get $y) (v128.const f64x2 10.0 10.0)))))
+      (br_if $next (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (local.set $z (f64x2.div (v128.const f64x2 1.0 1.0) (f64x2.mul (local.get $y) (local.get $y))))
+    (local.set $r
+      (f64x2.sub
+        (f64x2.sub
+          (f64x2.sub (call $f64x2_log (local.get $y)) (f64x2.div (v128.const f64x2 0.5 0.5) (local.get $y)))
+          (f64x2.mul
+            (local.get $z)
+            (f64x2.add
+              (v128.const f64x2 0.08333333333333333 0.08333333333333333)
+              (f64x2.mul
+                (local.get $z)
+                (f64x2.add
+                  (v128.const f64x2 -0.008333333333333333 -0.008333333333333333)
+                  (f64x2.mul
+                    (local.get $z)
+                    (f64x2.add
+                      (v128.const f64x2 0.003968253968253968 0.003968253968253968)
+                      (f64x2.mul
+                        (local.get $z)
+                        (f64x2.add
+                          (v128.const f64x2 -0.004166666666666667 -0.004166666666666667)
+                          (f64x2.mul
+                            (local.get $z)
+                            (f64x2.add
+                              (v128.const f64x2 0.007575757575757576 0.007575757575757576)
+                              (f64x2.mul
+                                (local.get $z)
+                                (f64x2.add
+                                  (v128.const f64x2 -0.021092796092796094 -0.021092796092796094)
+                                  (f64x2.mul
+                                    (local.get $z)
+                                    (v128.const f64x2 0.08333333333333333 0.08333333333333333)))))))))))))))
+        (local.get $s)))
+    (local.set $r
+      (v128.bitselect
+        (f64x2.sub
+          (local.get $r)
+          (f64x2.div
+            (v128.const f64x2 3.141592653589793 3.141592653589793)
+            (call $f64x2_trig
+              (f64x2.mul (local.get $t) (v128.const f64x2 3.141592653589793 3.141592653589793))
+              (v128.const f64x2 2.0 2.0))))
+        (local.get $r)
+        (f64x2.lt (local.get $x) (v128.const f64x2 0.0 0.0))))
+    ;; as PyTorch: psi(+0) = -inf, psi(-0) = +inf, NaN at negative integers and -inf, psi(+inf) = +inf
+    (local.set $r
+      (v128.bitselect
+        (v128.const i64x2 0x7ff8000000000000 0x7ff8000000000000)
+        (local.get $r)
+        (v128.and
+          (f64x2.lt (local.get $x) (v128.const f64x2 0.0 0.0))
+          (f64x2.eq (local.get $t) (v128.const f64x2 0.0 0.0)))))
+    (local.set $r
+      (v128.bitselect
+        (v128.const f64x2 inf inf)
+        (local.get $r)
+        (f64x2.eq (local.get $x) (v128.const f64x2 inf inf))))
+    (v128.bitselect
+      (v128.xor
+        (v128.const f64x2 -inf -inf)
+        (v128.and (local.get $x) (v128.const i64x2 0x8000000000000000 0x8000000000000000)))
+      (local.get $r)
+      (f64x2.eq (local.get $x) (v128.const f64x2 0.0 0.0)))
+  )
+
   (func $f64x2_log2 (param $x v128) (result v128)
     (f64x2.mul (call $f64x2_log (local.get $x)) (v128.const f64x2 1.4426950408889634 1.4426950408889634))
   )
@@ -1745,6 +1840,11 @@
     (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
       (f32x4.demote_f64x2_zero (call $f64x2_i1e (f64x2.promote_low_f32x4 (local.get $x))))
       (f32x4.demote_f64x2_zero (call $f64x2_i1e (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $x) (local.get $x)))))))
+
+  (func $f32x4_digamma (param $x v128) (result v128)
+    (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+      (f32x4.demote_f64x2_zero (call $f64x2_digamma (f64x2.promote_low_f32x4 (local.get $x))))
+      (f32x4.demote_f64x2_zero (call $f64x2_digamma (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $x) (local.get $x)))))))
 
   (func $f32x4_atan2 (param $x v128) (param $y v128) (result v128)
     (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.e2e.helpers import check, make_input, run_wasm
+from tests.e2e.helpers import check, expect_unsupported, make_input, run_wasm
 from tests.e2e.test_ops import INF, NAN, apply_all, layout_inputs, sized_inputs
 
 UNARY = {
@@ -25,6 +25,7 @@ UNARY = {
     # scipy there, see the unit tests): compare above -5
     "erfcx": lambda x: torch.special.erfcx(x.clamp(min=-5.0)),
     "i0": torch.i0, "i0e": torch.special.i0e, "i1": torch.special.i1, "i1e": torch.special.i1e,
+    "digamma": torch.digamma,
 }
 # inputs inside the domain, so that a comparison tests numbers rather than NaN == NaN
 DOMAIN = {"erfinv": (-1.0, 1.0), "asin": (-1.0, 1.0), "acos": (-1.0, 1.0), "atanh": (-1.0, 1.0), "acosh": (1.0, 50.0),
@@ -123,6 +124,12 @@ def test_elu_family(name):
     out, _ = run_wasm(op, SPECIALS)
     torch.testing.assert_close(out, op(SPECIALS), equal_nan=True)
     _same_signed_zeros(out, op(SPECIALS))
+
+
+def test_polygamma_order_0():
+    x = make_input((3, 17), specials=True)
+    check(lambda x: (torch.polygamma(0, x), torch.special.psi(x)), x)
+    expect_unsupported(lambda x: torch.polygamma(1, x), x, match="polygamma of order 1")
 
 
 def test_chain_fuses():

@@ -37,7 +37,8 @@ REF = {
     # numpy has none; scipy's gives erfinv(-0) = +0, PyTorch (and we) -0
     "erfinv": lambda x: np.copysign(pytest.importorskip("scipy.special").erfinv(x), x),
     "erfcx": lambda x: pytest.importorskip("scipy.special").erfcx(x),
-    **{n: (lambda x, n=n: getattr(pytest.importorskip("scipy.special"), n)(x)) for n in ("i0", "i0e", "i1", "i1e")},
+    **{n: (lambda x, n=n: getattr(pytest.importorskip("scipy.special"), n)(x))
+       for n in ("i0", "i0e", "i1", "i1e", "digamma")},
 }
 REF2 = {"atan2": np.arctan2, "hypot": np.hypot, "pow": np.power}
 # dense grids over each function's interesting range, on top of random bit patterns
@@ -47,7 +48,7 @@ GRIDS = {
     "acos": [(-1, 1)], "atanh": [(-1, 1)], "acosh": [(1, 3)], "log1p": [(-1, 2), (-1e-3, 1e-3)],
     "asinh": [(-3, 3)], "erfc": [(-4, 11), (-0.6, 0.6)],
     "erfinv": [(-1, 1), (0.999, 1)], "erfcx": [(-10, 30)],
-    **{n: [(-100, 100), (-32, 32)] for n in ("i0", "i0e", "i1", "i1e")}, "atan": [(-3, 3)], "log2": [(0, 4)], "log10": [(0, 20)],
+    **{n: [(-100, 100), (-32, 32)] for n in ("i0", "i0e", "i1", "i1e")}, "digamma": [(-20, 20), (0, 3)], "atan": [(-3, 3)], "log2": [(0, 4)], "log10": [(0, 20)],
 }
 CORRECTLY_ROUNDED = 0.5 + 1e-3  # exact ulp error bound for normal results
 

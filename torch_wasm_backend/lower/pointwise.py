@@ -234,6 +234,16 @@ _float_unary("i0", aten.i0.default)
 _float_unary("i0e", aten.special_i0e.default)
 _float_unary("i1", aten.special_i1.default)
 _float_unary("i1e", aten.special_i1e.default)
+_float_unary("digamma", aten.digamma.default)
+
+
+@lower(aten.polygamma.default, promote=INT_TO_FLOAT)
+def polygamma(ctx, node, n, x):
+    order = node.args[0]  # the Python int (the registry made ``n`` a value)
+    if order != 0:
+        raise Unsupported(f"polygamma of order {order} (only order 0, digamma, is lowered)")
+    _float_only("polygamma", x)
+    return unary("digamma", x)
 
 
 @lower(aten.atan2.default, promote=INT_TO_FLOAT)
