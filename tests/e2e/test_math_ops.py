@@ -136,3 +136,41 @@ def test_chain_fuses():
     """A chain of the new routines and the float32 ones in one kernel (both libraries)."""
     x = make_input((6, 35), low=-3.0, high=3.0)
     check(lambda x: torch.atan2(torch.sin(x), torch.exp(x)) + torch.log1p(torch.tanh(x).abs()), x)
+
+
+class _MathModel(torch.nn.Module):
+    def forward(self, x, y):
+        return (torch.sin(x * 1e5) + torch.atan2(x, y) + torch.log1p(x.abs()) + torch.pow(y.abs(), x),
+                torch.erfinv(torch.tanh(x)) * torch.digamma(y.abs() + 0.5) + torch.special.i0e(x) + torch.erfc(y))
+
+
+def test_artifact_in_node_matches_python(tmp_path):
+    """The float64 routines in a saved artifact: Node (csrc/js/loader.mjs) gives the same bytes
+    as the Python loader, which matches eager."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+
+    import torch_wasm_backend
+    from tests.e2e.test_node import NODE, RUNNER, node
+
+    if NODE is None:
+        pytest.skip("node is not on PATH")
+    model = _MathModel().eval()
+    x, y = make_input((5, 7), specials=True), make_input((5, 7))
+    torch._dynamo.reset()
+    artifact = tmp_path / "math.wasm"
+    torch_wasm_backend.save(torch.compile(model, backend="wasm"), artifact, example_inputs=(x, y))
+    files = []
+    for name, t in (("x", x), ("y", y)):
+        files.append(tmp_path / f"{name}.bin")
+        files[-1].write_bytes(t.numpy().tobytes())
+    got = torch_wasm_backend.load(artifact)(x.numpy(), y.numpy())
+    report = json.loads(node(RUNNER, artifact, tmp_path, *files).stdout)
+    with torch.no_grad():
+        want = model(x, y)
+    assert len(report["outputs"]) == len(got) == len(want) == 2
+    for out, py, eager in zip(report["outputs"], got, want):
+        assert Path(out["file"]).read_bytes() == np.ascontiguousarray(py).tobytes(), out["name"]
+        torch.testing.assert_close(torch.from_numpy(np.asarray(py)), eager, equal_nan=True)
