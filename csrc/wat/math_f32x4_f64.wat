@@ -9,10 +9,10 @@
 ;; Strategy: each $f32x4_<name> splits its 4 lanes into two f64x2 halves
 ;; (f64x2.promote_low_f32x4), evaluates $f64x2_<name> on each, and rounds back
 ;; once (f32x4.demote_f64x2_zero).  In float64 the textbook formulas are accurate
-;; (their rounding errors are ~2^-50 relative, 2^26 times smaller than a float32
-;; ulp), float32 subnormals are float64 normals and float32 overflow cannot occur
-;; in the intermediate steps, so every result is the float64 value rounded once:
-;; correctly rounded except within ~2^-26 ulp of a rounding tie.  The price: two
+;; (their errors are below ~1e-13 relative, more than 2^19 times smaller than a
+;; float32 ulp), float32 subnormals are float64 normals and float32 overflow cannot
+;; occur in the intermediate steps, so every result is the float64 value rounded
+;; once: correctly rounded except very near a rounding tie.  The price: two
 ;; float64 evaluations per f32x4 (roughly half the throughput of a float32 routine of
 ;; the same degree; not benchmarked).  Constants are decimal (the shortest text that
 ;; reads back as the float64 intended; Taylor coefficients are 1/k! etc. rounded).
