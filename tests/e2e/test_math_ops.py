@@ -132,6 +132,13 @@ def test_polygamma_order_0():
     expect_unsupported(lambda x: torch.polygamma(1, x), x, match="polygamma of order 1")
 
 
+def test_isinf_family_and_logaddexp2():
+    sized = sized_inputs(nonfinite=(NAN, INF, -INF))
+    check(apply_all(lambda x: (torch.isinf(x), torch.isposinf(x), torch.isneginf(x), torch.isfinite(x),
+                               torch.logaddexp2(x, x.flip(0))), sized), *sized)
+    check(lambda i: (torch.isinf(i), torch.isposinf(i), torch.isneginf(i)), make_input((7,), torch.int64))
+
+
 def test_chain_fuses():
     """A chain of the new routines and the float32 ones in one kernel (both libraries)."""
     x = make_input((6, 35), low=-3.0, high=3.0)

@@ -319,6 +319,15 @@ def isnan(ctx, node, x):
     return unary("isnan", x, "bool")
 
 
+@lower(aten.isinf.default, aten.isposinf.default, aten.isneginf.default, promote=None)
+def isinf(ctx, node, x):
+    if x.dtype != "f32":
+        return const_like(TensorValue(x.shape, "bool", x.loader), False)
+    if node.target is aten.isinf.default:
+        return binary("eq", unary("abs", x), const_like(x, math.inf), "bool")
+    return binary("eq", x, const_like(x, math.inf if node.target is aten.isposinf.default else -math.inf), "bool")
+
+
 @lower(aten.pow.Tensor_Scalar, promote=DEFAULT)
 def pow_scalar(ctx, node, x, e):
     ex = node.args[1]
