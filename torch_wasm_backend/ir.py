@@ -35,9 +35,11 @@ from .target import ITEMSIZE, NUMPY_DTYPE  # noqa: F401
 UNARY_OPS = (
     "neg", "abs", "sqrt", "rsqrt", "exp", "log", "tanh", "erf", "sigmoid", "relu",
     "floor", "ceil", "round", "trunc", "recip", "not", "isnan", "sign",
+    "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
+    "log1p", "expm1", "log2", "log10", "exp2", "erfc", "erfinv", "erfcx", "i0", "i0e", "i1", "i1e", "digamma",
 )
 BINARY_OPS = (
-    "add", "sub", "mul", "div", "floordiv", "mod", "max", "min", "pow",
+    "add", "sub", "mul", "div", "floordiv", "mod", "max", "min", "pow", "atan2", "hypot",
     "lt", "le", "gt", "ge", "eq", "ne", "and", "or", "xor",
 )
 COMPARE_OPS = ("lt", "le", "gt", "ge", "eq", "ne", "isnan")

@@ -29,7 +29,9 @@ from .target import SIMD128
 VECTOR_OPS = {
     "f32": {"neg", "abs", "sqrt", "rsqrt", "exp", "log", "tanh", "erf", "sigmoid", "relu", "floor", "ceil",
             "round", "trunc", "recip", "isnan", "sign", "add", "sub", "mul", "div", "floordiv", "mod", "max",
-            "min", "lt", "le", "gt", "ge", "eq", "ne", "where", "cast"},
+            "min", "lt", "le", "gt", "ge", "eq", "ne", "where", "cast",
+            "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "log1p", "expm1",
+            "log2", "log10", "exp2", "erfc", "erfinv", "erfcx", "i0", "i0e", "i1", "i1e", "digamma", "atan2", "hypot", "pow"},
     "i32": {"neg", "abs", "add", "sub", "mul", "max", "min", "lt", "le", "gt", "ge", "eq", "ne", "and", "or",
             "xor", "where", "cast", "sign"},
     "bool": {"not", "and", "or", "xor", "eq", "ne", "where", "cast"},

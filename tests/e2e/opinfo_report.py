@@ -72,8 +72,13 @@ CLAIMED = [
     # unary math and activations
     "neg", "abs", "sign", "floor", "ceil", "round", "trunc", "exp", "log", "sqrt", "rsqrt",
     "reciprocal", "sigmoid", "tanh", "erf", "square", "pow",
+    "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh", "atanh",
+    "log1p", "expm1", "log2", "log10", "exp2", "hypot", "erfc", "erfinv", "special.erfcx",
+    "special.log_ndtr", "i0", "special.i0e", "special.i1", "special.i1e", "digamma",
+    "isinf", "isposinf", "isneginf", "isfinite", "logaddexp2",
     "nn.functional.relu", "nn.functional.leaky_relu", "nn.functional.hardtanh", "nn.functional.relu6",
     "nn.functional.hardswish", "nn.functional.hardsigmoid", "nn.functional.gelu", "nn.functional.silu",
+    "nn.functional.elu", "nn.functional.selu", "nn.functional.celu",
     "clamp", "clamp_min", "clamp_max",
     # dtype casts
     "float", "int", "long", "bool",

@@ -20,7 +20,8 @@ the steps one at a time (so it can shrink and delete them); each step is first e
 
 Operators: + - * / (tensor or Python scalar operands, either side), maximum, minimum,
 comparisons, where(comparison, a, b); relu, sigmoid, tanh, exp of a clamped input, abs, neg,
-sqrt of abs, gelu (erf and tanh forms), silu; sum/mean/amax/amin over one dim, several dims
+sqrt of abs, gelu (erf and tanh forms), silu, sin, atan, asinh, log1p of abs, expm1 of a
+clamped input; sum/mean/amax/amin over one dim, several dims
 or all, keepdim or not; cumsum/cumprod/cummax/cummin/logcumsumexp along one dim;
 softmax/log_softmax; permute, transpose, unsqueeze, squeeze, strided slices, expand,
 reshape/view/flatten, contiguous/clone; cat and stack; matmul (dot, matrix-vector, matrix,
@@ -400,6 +401,11 @@ UNARY = {
     "gelu": "F.gelu({}.clamp(max=1e30))",
     "gelu_tanh": 'F.gelu({}, approximate="tanh")',
     "silu": "F.silu({})",
+    "sin": "torch.sin({})",
+    "atan": "torch.atan({})",
+    "asinh": "torch.asinh({})",
+    "log1p": "torch.log1p(torch.abs({}))",
+    "expm1": "torch.expm1({}.clamp(-5, 5))",
 }
 
 

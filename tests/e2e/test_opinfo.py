@@ -37,8 +37,6 @@ from tests.e2e.opinfo_report import CLAIMED, MAX_SAMPLES, TIMEOUT, Sweeper
 # that do not run fully as WebAssembly. Sample indices are the order of
 # ``op.sample_inputs("cpu", torch.float32)`` after ``torch.manual_seed(0)``.
 EXPECTED: dict[tuple[str, str], dict[int, tuple[str, str]]] = {
-    ("pow", ""): {i: ("fallback", ("tensor exponent: aten.pow.Tensor_Tensor is not lowered "
-                                   "(only integer and +-0.5 scalar exponents are)")) for i in range(4)},
     ("narrow", ""): {
         1: ("fallback", "start is a 0-dim tensor: no CompiledGraph runs"),
         3: ("fallback", "start is a 0-dim tensor: no CompiledGraph runs"),

@@ -42,14 +42,14 @@ class WatModule:
     exports: tuple  # ("prepare", "forward")
 
 
-def _uses_math(plans) -> bool:
+def _uses_math(plans, names=ops.MATH) -> bool:
     for p in plans:
         k = p.kernel
         if isinstance(k, (ir.Gemm, ir.PackB)):
             continue
-        if any(isinstance(n, ir.Op) and n.name in ops.MATH for n in ir.walk(k.body)):
+        if any(isinstance(n, ir.Op) and n.name in names for n in ir.walk(k.body)):
             return True
-        if isinstance(k, ir.Scan) and k.op == "logsumexp":
+        if isinstance(k, ir.Scan) and k.op == "logsumexp" and names is ops.MATH:
             return True
     return False
 
@@ -60,6 +60,8 @@ def libraries(plans, widen: bool = False) -> list:
     parts = []
     if _uses_math(plans):
         parts.append(library_source("math_f32x4.wat"))
+    if _uses_math(plans, ops.MATH_F64 + ops.MATH_F64_BINARY):
+        parts.append(library_source("math_f32x4_f64.wat"))
     if any(isinstance(p.kernel, ir.Gemm) and not p.kernel.packed for p in plans):
         parts.append(library_source("f32_gemm.wat"))
     if widen:

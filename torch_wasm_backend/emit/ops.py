@@ -8,6 +8,11 @@ for operators that need an operand twice.
 from __future__ import annotations
 
 MATH = ("exp", "log", "tanh", "erf", "sigmoid")  # routines in csrc/wat/math_f32x4.wat
+# routines in csrc/wat/math_f32x4_f64.wat (evaluated in float64, correctly rounded): unary, binary
+MATH_F64 = ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
+            "log1p", "expm1", "log2", "log10", "exp2", "erfc", "erfinv", "erfcx",
+            "i0", "i0e", "i1", "i1e", "digamma")
+MATH_F64_BINARY = ("atan2", "hypot", "pow")
 
 _SIMPLE_SCALAR = {
     "f32": {"add": "f32.add", "sub": "f32.sub", "mul": "f32.mul", "div": "f32.div", "neg": "f32.neg", "abs": "f32.abs", "sqrt": "f32.sqrt", "floor": "f32.floor",
@@ -39,8 +44,10 @@ def scalar(name: str, src: str, dst: str, args: list, tmp) -> str:
         return _scalar_cast(src, dst, a)
     if name == "where":
         return f"(select {args[1]} {args[2]} {args[0]})"
-    if name in MATH:
+    if name in MATH or name in MATH_F64:
         return f"(f32x4.extract_lane 0 (call $f32x4_{name} (f32x4.splat {a})))"
+    if name in MATH_F64_BINARY and src == "f32":
+        return f"(f32x4.extract_lane 0 (call $f32x4_{name} (f32x4.splat {a}) (f32x4.splat {args[1]})))"
     if name == "rsqrt":
         return f"(f32.div (f32.const 1) (f32.sqrt {a}))"
     if name == "recip":
@@ -190,8 +197,10 @@ def vector(name: str, src: str, dst: str, args: list, tmp) -> str:
         return _vector_cast(src, dst, a)
     if name == "where":
         return f"(v128.bitselect {args[1]} {args[2]} {args[0]})"
-    if name in MATH:
+    if name in MATH or name in MATH_F64:
         return f"(call $f32x4_{name} {a})"
+    if name in MATH_F64_BINARY and src == "f32":
+        return f"(call $f32x4_{name} {a} {args[1]})"
     if name == "rsqrt":
         return f"(f32x4.div {ONE_F} (f32x4.sqrt {a}))"
     if name == "recip":

@@ -225,6 +225,38 @@ for _name, _op in [("exp", aten.exp.default), ("log", aten.log.default), ("tanh"
                    ("rsqrt", aten.rsqrt.default), ("recip", aten.reciprocal.default)]:
     _float_unary(_name, _op)
 
+# float64-evaluated routines of csrc/wat/math_f32x4_f64.wat (correctly rounded float32 results)
+for _name in ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
+              "log1p", "expm1", "log2", "log10", "exp2", "erfc", "erfinv"):
+    _float_unary(_name, getattr(aten, _name).default)
+_float_unary("erfcx", aten.special_erfcx.default)
+_float_unary("i0", aten.i0.default)
+_float_unary("i0e", aten.special_i0e.default)
+_float_unary("i1", aten.special_i1.default)
+_float_unary("i1e", aten.special_i1e.default)
+_float_unary("digamma", aten.digamma.default)
+
+
+@lower(aten.polygamma.default, promote=INT_TO_FLOAT)
+def polygamma(ctx, node, n, x):
+    order = node.args[0]  # the Python int (the registry made ``n`` a value)
+    if order != 0:
+        raise Unsupported(f"polygamma of order {order} (only order 0, digamma, is lowered)")
+    _float_only("polygamma", x)
+    return unary("digamma", x)
+
+
+@lower(aten.atan2.default, promote=INT_TO_FLOAT)
+def atan2(ctx, node, a, b):
+    _float_only("atan2", a)
+    return binary("atan2", a, b)
+
+
+@lower(aten.hypot.default, promote=DEFAULT)
+def hypot(ctx, node, a, b):
+    _float_only("hypot", a)
+    return binary("hypot", a, b)
+
 
 def _same_unary(op_name, *ops):
     @lower(*ops, promote=DEFAULT)
@@ -287,6 +319,15 @@ def isnan(ctx, node, x):
     return unary("isnan", x, "bool")
 
 
+@lower(aten.isinf.default, aten.isposinf.default, aten.isneginf.default, promote=None)
+def isinf(ctx, node, x):
+    if x.dtype != "f32":
+        return const_like(TensorValue(x.shape, "bool", x.loader), False)
+    if node.target is aten.isinf.default:
+        return binary("eq", unary("abs", x), const_like(x, math.inf), "bool")
+    return binary("eq", x, const_like(x, math.inf if node.target is aten.isposinf.default else -math.inf), "bool")
+
+
 @lower(aten.pow.Tensor_Scalar, promote=DEFAULT)
 def pow_scalar(ctx, node, x, e):
     ex = node.args[1]
@@ -308,13 +349,28 @@ def pow_scalar(ctx, node, x, e):
                 for _ in range(abs(k)):
                     y = binary("mul", y, x)
                 return y if k >= 0 else unary("recip", y)
+        return binary("pow", x, const_like(x, float(ex)))  # exp(ex * log|x|) in float64, C's special cases
     if x.dtype in ("i32", "i64") and isinstance(ex, int) and not isinstance(ex, bool) and 0 <= ex <= 8:
         y = const_like(x, 1)  # integer powers: exact repeated multiplication (wraps like PyTorch)
         for _ in range(ex):
             y = binary("mul", y, x)
         return y
-    raise Unsupported(f"pow of {x.dtype} with exponent {ex!r} (float32 with exponents 0.5, -0.5 and integers "
-                      f"|k| <= 8, integer tensors with 0 <= k <= 8 are supported)")
+    raise Unsupported(f"pow of {x.dtype} with exponent {ex!r} (float32 with any exponent and integer tensors "
+                      f"with integer exponents 0 <= k <= 8 are supported)")
+
+
+@lower(aten.pow.Tensor_Tensor, promote=DEFAULT)
+def pow_tensor(ctx, node, x, e):
+    if x.dtype != "f32":
+        raise Unsupported(f"pow of two {x.dtype} tensors (float32 is supported)")
+    return binary("pow", x, e)
+
+
+@lower(aten.pow.Scalar, promote=DEFAULT)
+def pow_scalar_base(ctx, node, base, e):
+    if e.dtype != "f32":
+        raise Unsupported(f"pow of a scalar base and a {e.dtype} exponent tensor (float32 is supported)")
+    return binary("pow", base, e)
 
 
 @lower(aten.clamp.default, aten.clamp.Tensor, promote=None)
@@ -383,6 +439,16 @@ def gelu(ctx, node, x, approximate="none"):
 def silu(ctx, node, x):
     _float_only("silu", x)
     return binary("mul", x, unary("sigmoid", x))
+
+
+@lower(aten.elu.default, promote=None)
+def elu(ctx, node, x, alpha=1.0, scale=1.0, input_scale=1.0):
+    """As PyTorch's kernel: ``x > 0 ? x * scale : expm1(x * input_scale) * alpha * scale``
+    (selu is elu with fixed constants); NaN and -0 take the second branch."""
+    _float_only("elu", x)
+    neg = binary("mul", unary("expm1", binary("mul", x, const_like(x, float(input_scale)))),
+                 const_like(x, float(alpha) * float(scale)))
+    return _where(binary("gt", x, const_like(x, 0.0), "bool"), binary("mul", x, const_like(x, float(scale))), neg)
 
 
 @lower(aten.hardswish.default, promote=None)

