@@ -3,8 +3,8 @@
 Start from PyTorch's core ATen decompositions, keep the ops we lower natively (``KEEP``:
 decomposing them would lose fusion or numerical care), and add decompositions for the
 fused inference fast paths of ``nn.TransformerEncoderLayer`` and ``nn.MultiheadAttention``
-(they have no ATen decomposition of their own) and for the backward of CPU flash attention
-(training graphs).
+(they have no ATen decomposition of their own), for the backward of CPU flash attention
+(training graphs), and for the backward of replicate padding.
 """
 
 from __future__ import annotations
@@ -121,6 +121,25 @@ def _refuse_bool(op, decomposition):
     return decomp
 
 
+def replication_pad_backward(grad, x, padding):
+    """The gradient of replicate padding: each edge element of ``x`` sums the gradient of
+    every output position clamped onto it (a sum over the pad plus itself), one dim at a
+    time from the last."""
+    for i in range(len(padding) // 2):
+        dim = grad.dim() - 1 - i
+        lo, hi = padding[2 * i], padding[2 * i + 1]
+        n = x.shape[dim]
+        if lo < 0 or hi < 0:
+            raise Unsupported("the backward of replicate padding with negative pads")
+        if n == 1:
+            grad = grad.sum(dim, keepdim=True)
+            continue
+        first = grad.narrow(dim, 0, lo + 1).sum(dim, keepdim=True)
+        last = grad.narrow(dim, lo + n - 1, hi + 1).sum(dim, keepdim=True)
+        grad = torch.cat([first, grad.narrow(dim, lo + 1, n - 2), last], dim)
+    return grad
+
+
 @functools.cache
 def decompositions() -> dict:
     keep = set(KEEP)
@@ -132,4 +151,6 @@ def decompositions() -> dict:
     table[aten._transformer_encoder_layer_fwd.default] = transformer_encoder_layer_fwd
     table[aten._native_multi_head_attention.default] = native_multi_head_attention
     table[aten._scaled_dot_product_flash_attention_for_cpu_backward.default] = sdpa_flash_cpu_backward
+    for op in (aten.replication_pad1d_backward, aten.replication_pad2d_backward, aten.replication_pad3d_backward):
+        table[op.default] = replication_pad_backward
     return table
