@@ -24,7 +24,7 @@ KEEP = (aten._softmax, aten._log_softmax, aten.native_layer_norm, aten.gelu, ate
         aten.hardsigmoid, aten.leaky_relu, aten.hardtanh, aten.embedding, aten.addmm, aten.mm, aten.bmm,
         aten.baddbmm, aten.convolution, aten._native_batch_norm_legit_no_training, aten.max_pool2d_with_indices,
         aten.avg_pool2d, aten._adaptive_avg_pool2d, aten.var, aten.clamp, aten.where, aten.index_select,
-        aten.embedding_dense_backward)
+        aten.embedding_dense_backward, aten.upsample_linear1d)
 
 
 def _attention(q_in, k_in, v_in, num_heads, qkv_weight, qkv_bias, proj_weight, proj_bias, mask, mask_type):

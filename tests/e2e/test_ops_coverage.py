@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from tests.e2e.helpers import check, expect_unsupported, make_input, recording
 
-EXACT = dict(rtol=0, atol=0)
+EXACT = {"rtol": 0, "atol": 0}
 NAN, INF = float("nan"), float("inf")
 
 
@@ -103,3 +103,83 @@ def test_circular_pad_negative_crops():
 @pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
 def test_pad_gradients(mode):
     check_grad(lambda x: F.pad(x, (1, 2, 2, 1), mode=mode), make_input((2, 3, 5, 7)))
+
+
+# --------------------------------------------------------------------------- upsampling
+def _interp_tol(*xs):
+    """Linear modes differ from PyTorch's fused multiply-adds by rounding (see
+    lower/upsample.py): allow 2 eps of the largest finite input magnitude."""
+    big = max(x[torch.isfinite(x)].abs().max().item() for x in xs if x.numel())
+    return {"rtol": 0, "atol": 2 * torch.finfo(torch.float32).eps * big}
+
+
+NEAREST_CASES = [  # (input shape, keyword arguments)
+    ((2, 3, 5, 7), {"scale_factor": 2}), ((2, 3, 5, 7), {"size": (7, 3)}), ((1, 2, 17, 4), {"scale_factor": 0.5}),
+    ((2, 3, 5, 7), {"scale_factor": (1.7, 0.4)}), ((1, 1, 3, 3), {"size": (17, 1)}), ((2, 3, 17), {"size": 40}),
+    ((2, 3, 17), {"scale_factor": 0.3}), ((1, 2, 3, 4, 5), {"size": (4, 7, 9)}), ((1, 2, 3, 4, 5), {"scale_factor": 1.5}),
+]
+
+
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
+def test_upsample_nearest_is_exact(mode):
+    xs = [with_nonfinite(make_input(shape)) for shape, _ in NEAREST_CASES]
+
+    def fn(*xs):
+        return [F.interpolate(x, mode=mode, **kw) for x, (_, kw) in zip(xs, NEAREST_CASES)]
+
+    check(fn, *xs, **EXACT)
+
+
+LINEAR_CASES = [  # (mode, input shape, keyword arguments)
+    ("bilinear", (2, 3, 5, 7), {"size": (7, 9)}), ("bilinear", (2, 3, 5, 7), {"scale_factor": 1.5}),
+    ("bilinear", (1, 4, 16, 16), {"size": (100, 90)}), ("bilinear", (2, 3, 5, 7), {"size": (3, 4)}),
+    ("bilinear", (2, 3, 1, 1), {"size": (5, 5)}), ("bilinear", (1, 2, 9, 40), {"size": (130, 7)}),
+    ("bilinear", (2, 3, 5, 7), {"scale_factor": (0.4, 2.3)}), ("bilinear", (1, 1, 4, 17), {"size": (4, 17)}),
+    ("linear", (2, 3, 17), {"size": 40}), ("linear", (2, 3, 17), {"scale_factor": 0.7}), ("linear", (1, 5, 1), {"size": 3}),
+    ("trilinear", (1, 2, 3, 4, 5), {"size": (4, 7, 9)}), ("trilinear", (2, 1, 3, 3, 3), {"scale_factor": 0.6}),
+]
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_upsample_linear_modes(align_corners):
+    xs = [make_input(shape, specials=True) for _, shape, _ in LINEAR_CASES]
+
+    def fn(*xs):
+        return [F.interpolate(x, mode=mode, align_corners=align_corners, **kw)
+                for x, (mode, _, kw) in zip(xs, LINEAR_CASES)]
+
+    check(fn, *xs, interp=True, **_interp_tol(*xs))
+
+
+def test_upsample_bilinear_layouts_nonfinite_and_empty():
+    a = make_input((2, 3, 7, 5)).transpose(2, 3)  # a non-contiguous input
+    b = with_nonfinite(make_input((1, 2, 5, 6)))
+    c = make_input((0, 3, 4, 4))
+
+    def fn(a, b, c):
+        return [F.interpolate(a, size=(9, 11), mode="bilinear"), F.interpolate(b, scale_factor=2, mode="bilinear"),
+                F.interpolate(c, size=(5, 5), mode="bilinear"), F.interpolate(a[:, :, ::2], size=(4, 4), mode="bilinear")]
+
+    check(fn, a, b, c, **_interp_tol(a, b))
+
+
+def test_upsample_linear_indices_and_weights_are_pytorch_s():
+    """Small integers and scales of 2 and 4 make every weight a multiple of 1/8 and every
+    product and sum exact, PyTorch's fused or not: the results must be bit-identical, so a
+    wrong index or weight shows."""
+    x = make_input((2, 3, 5, 7), torch.int32, low=-50, high=50).float()
+    y = make_input((1, 2, 3, 4, 6), torch.int32, low=-50, high=50).float()
+
+    def fn(x, y):
+        return [F.interpolate(x, scale_factor=2, mode="bilinear"), F.interpolate(x, scale_factor=4, mode="bilinear"),
+                F.interpolate(x, size=(9, 13), mode="bilinear", align_corners=True),
+                F.interpolate(x[:, :, 0], scale_factor=2, mode="linear"),
+                F.interpolate(y, scale_factor=2, mode="trilinear"),
+                F.interpolate(y, size=(5, 7, 11), mode="trilinear", align_corners=True)]
+
+    check(fn, x, y, **EXACT)
+
+
+def test_upsample_gradients():
+    check_grad(lambda x: F.interpolate(x, size=(7, 9), mode="bilinear"), make_input((2, 3, 5, 4)))
+    check_grad(lambda x: F.interpolate(x, scale_factor=2, mode="nearest"), make_input((2, 3, 5, 4)))
