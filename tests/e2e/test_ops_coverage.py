@@ -183,3 +183,44 @@ def test_upsample_linear_indices_and_weights_are_pytorch_s():
 def test_upsample_gradients():
     check_grad(lambda x: F.interpolate(x, size=(7, 9), mode="bilinear"), make_input((2, 3, 5, 4)))
     check_grad(lambda x: F.interpolate(x, scale_factor=2, mode="nearest"), make_input((2, 3, 5, 4)))
+
+
+# --------------------------------------------------------------------------- vector norms
+ORDS = [2, 1, INF, -INF, 0, 3, 0.5, -1, 1.5]
+NORM_TOL = {"rtol": 2e-5, "atol": 1e-5}
+
+
+@pytest.mark.parametrize("ord", ORDS)
+def test_vector_norm_ords_dims_keepdim(ord):
+    xs = [make_input((n,), specials=True) for n in (1, 3, 4, 5, 17, 64, 127)]
+    m = make_input((3, 5, 7), specials=True)
+    t = make_input((6, 9)).t()  # non-contiguous
+
+    def fn(m, t, *xs):
+        outs = [torch.linalg.vector_norm(x, ord) for x in xs]
+        outs += [torch.linalg.vector_norm(m, ord, dim=d, keepdim=k) for d in (None, 0, -1, (0, 2)) for k in (False, True)]
+        return outs + [torch.linalg.vector_norm(t, ord, dim=1)]
+
+    check(fn, m, t, *xs, **NORM_TOL)
+
+
+def test_vector_norm_nonfinite_and_empty():
+    x = with_nonfinite(make_input((4, 17)))
+    e = make_input((3, 0))
+    check(lambda x, e: [torch.linalg.vector_norm(x, o, dim=1) for o in ORDS] +
+          [torch.linalg.vector_norm(e, o, dim=1) for o in (2, 1, 0, 3)] + [torch.linalg.vector_norm(e, 2, dim=0)],
+          x, e, **NORM_TOL)
+
+
+def test_normalize_and_tensor_norm():
+    x = make_input((4, 5, 17), specials=True)
+    z = torch.zeros(2, 3)  # clamped by eps, not divided by zero
+    check(lambda x, z: [F.normalize(x, dim=1), F.normalize(x, p=1, dim=-1), x.norm(dim=-1), x.norm(p=INF),
+                        F.normalize(z, dim=1), torch.norm(x, dim=(0, 1))], x, z, **NORM_TOL)
+
+
+def test_vector_norm_gradients():
+    def fn(x):
+        return sum(torch.linalg.vector_norm(x, o, dim=1) for o in (2, 1, INF, 3)) + F.normalize(x, dim=1).sum(1)
+
+    check_grad(fn, make_input((4, 9)))
