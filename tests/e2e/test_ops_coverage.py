@@ -224,3 +224,58 @@ def test_vector_norm_gradients():
         return sum(torch.linalg.vector_norm(x, o, dim=1) for o in (2, 1, INF, 3)) + F.normalize(x, dim=1).sum(1)
 
     check_grad(fn, make_input((4, 9)))
+
+
+# --------------------------------------------------------------------------- repeat, roll, tril/triu, diagonal, unfold
+def test_repeat():
+    xs = [make_input((n,), specials=True) for n in (1, 3, 5, 17)]
+    m = make_input((3, 1, 5))
+    i = make_input((2, 3), torch.int64)
+
+    def fn(m, i, *xs):
+        return [x.repeat(3) for x in xs] + [xs[2].repeat(2, 2), m.repeat(2, 3, 1), m.repeat(1, 1, 1, 2),
+                                            m.transpose(0, 2).repeat(2, 1, 1), m.repeat(0, 2, 1), i.repeat(2, 2),
+                                            i.repeat(1, 1) * 3]
+
+    check(fn, m, i, *xs, interp=True, **EXACT)
+
+
+def test_roll_tril_triu():
+    x = make_input((4, 5, 7), specials=True)
+    b = make_input((6, 6), torch.bool)
+    check(lambda x, b: [torch.roll(x, 2, 1), torch.roll(x, -3, -1), torch.roll(x, 9), torch.roll(x, (1, 2), (0, 2)),
+                        torch.tril(x), torch.triu(x, 2), torch.tril(x, -1), torch.triu(x.transpose(1, 2), -2),
+                        torch.tril(b, 1), torch.triu(x, 10)], x, b, **EXACT)
+
+
+def test_diagonal_views_and_scatter():
+    x = make_input((4, 5, 7), specials=True)
+    s = make_input((6, 6))
+    i = make_input((5, 3), torch.int32)
+
+    def fn(x, s, i):
+        return [torch.diagonal(x), torch.diagonal(x, 1, 1, 2), torch.diagonal(x, -2, -1, 0), torch.diagonal(x, 9, 1, 2),
+                torch.diagonal(x, 1, 1, 2) * 2, torch.diag(s), torch.diag(s, -3), torch.diag(s[0]), torch.diagonal(i),
+                torch.diag_embed(s[:2]), torch.diagonal_scatter(s, s[0, :5] * 3, 1), torch.diagonal(s.t(), 1)]
+
+    check(fn, x, s, i, interp=True, **EXACT)
+
+
+def test_slice_and_select_scatter():
+    x = make_input((5, 7))
+    check(lambda x: [torch.slice_scatter(x, x[:, :3] * 2, 1, 0, 3), torch.slice_scatter(x, x[::2] * 2, 0, 0, 5, 2),
+                     torch.slice_scatter(x, x[:, 1::3] + 1, 1, 1, None, 3), torch.select_scatter(x, x[2] * 5, 0, -1),
+                     torch.select_scatter(x, x[:, 0] * 5, 1, 3)], x, **EXACT)
+
+
+def test_unfold():
+    x = make_input((3, 17), specials=True)
+    y = make_input((2, 4, 9))
+    check(lambda x, y: [x.unfold(1, 3, 2), x.unfold(1, 17, 1), x.unfold(0, 2, 1) * 2, y.unfold(-1, 4, 4),
+                        y.transpose(0, 2).unfold(0, 3, 3), x.unfold(1, 1, 5)], x, y, interp=True, **EXACT)
+
+
+def test_view_ops_gradients():
+    check_grad(lambda x: torch.diagonal(x, 1, 1, 2) * 3 + x.sum(1)[:, :4], make_input((2, 4, 5)))
+    check_grad(lambda x: x.unfold(1, 3, 2).sum(-1) + x.repeat(1, 2)[:, :6:2], make_input((3, 7)))
+    check_grad(lambda x: torch.roll(x, 2, 1) * torch.tril(x), make_input((5, 5)))
