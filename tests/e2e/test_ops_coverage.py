@@ -279,3 +279,28 @@ def test_view_ops_gradients():
     check_grad(lambda x: torch.diagonal(x, 1, 1, 2) * 3 + x.sum(1)[:, :4], make_input((2, 4, 5)))
     check_grad(lambda x: x.unfold(1, 3, 2).sum(-1) + x.repeat(1, 2)[:, :6:2], make_input((3, 7)))
     check_grad(lambda x: torch.roll(x, 2, 1) * torch.tril(x), make_input((5, 5)))
+
+
+# --------------------------------------------------------------------------- adaptive max pooling
+ADAPTIVE = [((2, 3, 8, 8), (4, 4)), ((1, 2, 7, 5), (3, 2)), ((2, 1, 5, 17), (2, 5)), ((1, 3, 4, 4), (1, 1)),
+            ((1, 2, 3, 3), (5, 7)), ((3, 6, 9), (4, 4)), ((1, 1, 1, 1), (2, 3))]
+
+
+def test_adaptive_max_pool2d_values_and_indices():
+    xs = [make_input(shape, specials=True) for shape, _ in ADAPTIVE]
+    xs[1] = with_nonfinite(xs[1])
+    xs[2][0, 0, :3, :4] = -INF  # a window that is all -inf
+    xs[2][0, 0, 3, 9] = NAN  # NaN wins over every value; with two NaNs the last
+    xs[2][0, 0, 4, 8] = NAN
+    ties = torch.ones(1, 1, 6, 6)  # ties: the first maximum
+
+    def fn(ties, *xs):
+        outs = [F.adaptive_max_pool2d(x, size, return_indices=True) for x, (_, size) in zip(xs, ADAPTIVE)]
+        return outs + [F.adaptive_max_pool2d(ties, (4, 3), return_indices=True), F.adaptive_max_pool2d(xs[0].transpose(2, 3), 3),
+                       F.adaptive_max_pool1d(xs[5], 4)]
+
+    check(fn, ties, *xs, interp=True, **EXACT)
+
+
+def test_adaptive_max_pool2d_gradients():
+    check_grad(lambda x: F.adaptive_max_pool2d(x, (3, 2)), make_input((2, 3, 7, 5)))
