@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.e2e.helpers import check, expect_unsupported, make_input, recording
+from tests.e2e.helpers import check, make_input, recording
 
 EXACT = {"rtol": 0, "atol": 0}
 NAN, INF = float("nan"), float("inf")
@@ -75,8 +75,10 @@ def test_constant_pad_nd_integer_bool_and_empty():
                            F.pad(e, (0, 0, 2, 1), value=3.0), F.pad(i, (-5, 0))], i, b, e, **EXACT)
 
 
-def test_constant_pad_nd_with_a_float_value_of_an_integer_tensor_is_refused():
-    expect_unsupported(lambda i: F.pad(i, (1, 1), value=0.5), make_input((3, 4), torch.int32), match="integer")
+def test_constant_pad_nd_float_value_of_an_integer_tensor_truncates():
+    i = make_input((3, 4), torch.int32)
+    check(lambda i: [F.pad(i, (1, 1), value=v) for v in (1.5, -1.5, -2.7, 0.5)] + [F.pad(i > 0, (1, 0), value=0.5)], i,
+          **EXACT)
 
 
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])

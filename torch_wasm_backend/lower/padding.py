@@ -30,9 +30,7 @@ def _fill_value(value, dtype: str):
         return float(value)
     if dtype == "bool":
         return bool(value)
-    if float(value) != int(value):
-        raise Unsupported(f"constant padding of an integer tensor with {value!r} (PyTorch raises)")
-    return int(value)
+    return int(value)  # a float value truncates towards zero, as PyTorch's cast does
 
 
 @lower(aten.constant_pad_nd.default)
