@@ -153,6 +153,23 @@ def test_upsample_linear_modes(align_corners):
     check(fn, *xs, interp=True, **_interp_tol(*xs))
 
 
+BICUBIC_CASES = [((2, 3, 5, 7), {"size": (7, 9)}), ((2, 3, 5, 7), {"scale_factor": 1.5}),
+                 ((1, 2, 16, 16), {"size": (100, 90)}), ((2, 3, 5, 7), {"size": (3, 4)}), ((2, 1, 1, 1), {"size": (5, 5)}),
+                 ((1, 2, 2, 3), {"size": (2, 3)}), ((3, 4, 17), {"size": (5, 2)})]
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_upsample_bicubic(align_corners):
+    xs = [make_input(shape, specials=True) for shape, _ in BICUBIC_CASES]
+    xs[-1] = xs[-1].transpose(0, 1).unsqueeze(0)  # a non-contiguous (1, 4, 3, 17) input
+
+    def fn(*xs):
+        return [F.interpolate(x, mode="bicubic", align_corners=align_corners, **kw) for x, (_, kw) in zip(xs, BICUBIC_CASES)]
+
+    tol = _interp_tol(*xs)
+    check(fn, *xs, interp=True, rtol=0, atol=2 * tol["atol"])
+
+
 def test_upsample_bilinear_layouts_nonfinite_and_empty():
     a = make_input((2, 3, 7, 5)).transpose(2, 3)  # a non-contiguous input
     b = with_nonfinite(make_input((1, 2, 5, 6)))
