@@ -103,6 +103,7 @@ CLAIMED = [
     "nn.functional.pad.circular", "nn.functional.pad.replicate_negative",
     "nn.functional.interpolate.nearest", "nn.functional.interpolate.nearest-exact",
     "nn.functional.interpolate.bilinear", "nn.functional.interpolate.linear", "nn.functional.interpolate.trilinear",
+    "nn.functional.interpolate.bicubic",
     "nn.functional.upsample_bilinear", "nn.functional.upsample_nearest",
     "linalg.vector_norm", "nn.functional.normalize", "norm", "norm.inf",
     "repeat", "roll", "tril", "triu", "diagonal", "linalg.diagonal", "diagonal_copy", "diag", "diag_embed",
