@@ -323,3 +323,25 @@ def test_adaptive_max_pool2d_values_and_indices():
 
 def test_adaptive_max_pool2d_gradients():
     check_grad(lambda x: F.adaptive_max_pool2d(x, (3, 2)), make_input((2, 3, 7, 5)))
+
+
+# --------------------------------------------------------------------------- dynamic batch
+def test_dynamic_batch_compiles_once():
+    """A variable batch (``mark_dynamic(x, 0)``; image sizes static, as the README says
+    pooling and indexing need): one symbolic module serves every batch size."""
+    def fn(x):
+        return [F.pad(x, (1, 2, -1, 1), value=2.0), F.pad(x, (1, 2, 1, 1), mode="reflect"),
+                F.pad(x, (1, 2, 1, 0), mode="circular"), F.interpolate(x, size=(7, 9), mode="bilinear"),
+                torch.linalg.vector_norm(x, 2, dim=-1), x.repeat(2, 1, 1, 3), torch.diagonal(x, 0, 2, 3),
+                x.unfold(3, 2, 1), F.adaptive_max_pool2d(x, (2, 3))]
+
+    torch._dynamo.reset()
+    compiled = torch.compile(fn, backend="wasm", options={"strict": True, "dynamic": "symbolic"})
+    with recording() as rec, torch.no_grad():
+        for n in (3, 5, 2):
+            x = make_input((n, 2, 5, 6))
+            torch._dynamo.mark_dynamic(x, 0)
+            for got, want in zip(compiled(x), fn(x)):
+                torch.testing.assert_close(got, want, **_interp_tol(x))
+    rec.assert_wasm_ran()
+    assert len(rec.compiled) == 1, f"{len(rec.compiled)} graphs compiled for three batch sizes"
