@@ -108,7 +108,8 @@ CLAIMED = [
     "linalg.vector_norm", "nn.functional.normalize", "norm", "norm.inf",
     "repeat", "roll", "tril", "triu", "diagonal", "linalg.diagonal", "diagonal_copy", "diag", "diag_embed",
     "diagonal_scatter", "slice_scatter", "select_scatter", "unfold", "unfold_copy",
-    "nn.functional.adaptive_max_pool2d", "nn.functional.adaptive_max_pool1d",
+    "nn.functional.adaptive_max_pool2d", "nn.functional.adaptive_max_pool1d", "nn.functional.max_pool3d",
+    "nn.functional.avg_pool3d",
 ]
 
 

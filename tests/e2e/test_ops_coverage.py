@@ -345,3 +345,34 @@ def test_dynamic_batch_compiles_once():
                 torch.testing.assert_close(got, want, **_interp_tol(x))
     rec.assert_wasm_ran()
     assert len(rec.compiled) == 1, f"{len(rec.compiled)} graphs compiled for three batch sizes"
+
+
+# --------------------------------------------------------------------------- 3-d pooling
+POOL3D = [  # (input shape, kernel, stride, padding, dilation, ceil_mode)
+    ((2, 3, 4, 5, 6), 2, None, 0, 1, False), ((1, 2, 5, 7, 6), (3, 2, 2), (2, 1, 2), (1, 0, 1), 1, False),
+    ((1, 2, 5, 7, 6), 3, 2, 1, 1, True), ((2, 1, 6, 6, 6), 2, 1, 0, (2, 1, 2), False), ((3, 5, 4, 6), 2, 2, 1, 1, True),
+]
+
+
+def test_max_pool3d_values_and_indices():
+    xs = [make_input(shape, specials=True) for shape, *_ in POOL3D]
+    xs[0] = with_nonfinite(xs[0])
+    xs[1][0, 0, :2, :2, :2] = -INF
+
+    def fn(*xs):
+        return [F.max_pool3d(x, k, s, p, d, ceil_mode=c, return_indices=True)
+                for x, (_, k, s, p, d, c) in zip(xs, POOL3D)]
+
+    check(fn, *xs, interp=True, **EXACT)
+
+
+@pytest.mark.parametrize("count_include_pad", [True, False])
+def test_avg_pool3d(count_include_pad):
+    xs = [make_input(shape, specials=True) for shape, *_ in POOL3D]
+
+    def fn(*xs):
+        outs = [F.avg_pool3d(x, k, s, p, ceil_mode=c, count_include_pad=count_include_pad)
+                for x, (_, k, s, p, _, c) in zip(xs, POOL3D)]
+        return outs + [F.avg_pool3d(xs[1], 2, divisor_override=3)]
+
+    check(fn, *xs, interp=True)

@@ -17,7 +17,7 @@ from .. import ir
 from ..indexing import index_vars
 from . import conv, linalg, misc, norm, pointwise, reductions, scan, scatter, views  # noqa: F401  (register rules)
 from . import backward  # noqa: F401  (operators of training graphs)
-from . import adaptive_max_pool, index_views, padding, upsample, vector_norm, view_scatter  # noqa: F401  (issue 14)
+from . import adaptive_max_pool, index_views, padding, pool3d, upsample, vector_norm, view_scatter  # noqa: F401  (issue 14)
 from .core import LowerContext, TensorValue, Unsupported, buffer_numel, stored
 from .registry import find_lowering, ir_dtype, cast
 
