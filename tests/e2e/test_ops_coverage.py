@@ -250,11 +250,12 @@ def test_repeat():
     xs = [make_input((n,), specials=True) for n in (1, 3, 5, 17)]
     m = make_input((3, 1, 5))
     i = make_input((2, 3), torch.int64)
+    xs.append(make_input((1, 0, 2)))  # an empty dim repeated (found by the fuzzer)
 
     def fn(m, i, *xs):
-        return [x.repeat(3) for x in xs] + [xs[2].repeat(2, 2), m.repeat(2, 3, 1), m.repeat(1, 1, 1, 2),
+        return [x.repeat(3) for x in xs[:-1]] + [xs[2].repeat(2, 2), m.repeat(2, 3, 1), m.repeat(1, 1, 1, 2),
                                             m.transpose(0, 2).repeat(2, 1, 1), m.repeat(0, 2, 1), i.repeat(2, 2),
-                                            i.repeat(1, 1) * 3]
+                                            i.repeat(1, 1) * 3, torch.diagonal(xs[-1].repeat(1, 2, 3), 1, 0, -1)]
 
     check(fn, m, i, *xs, interp=True, **EXACT)
 

@@ -64,7 +64,8 @@ def repeat(ctx, node, x, repeats):
     shape = list(repeats[:lead]) + [r * s for r, s in zip(repeats[lead:], sizes)]
 
     def fn(idx):
-        return tuple(i if r == 1 else (sympy.Integer(0) if s == 1 else ModIndex(i, s))
+        # (a size-0 or size-1 dim is only ever read at 0, if at all)
+        return tuple(i if r == 1 else (sympy.Integer(0) if s in (0, 1) else ModIndex(i, s))
                      for i, r, s in zip(idx[lead:], repeats[lead:], sizes))
 
     return remap(x, shape, fn)
