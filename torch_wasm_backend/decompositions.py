@@ -3,8 +3,8 @@
 Start from PyTorch's core ATen decompositions, keep the ops we lower natively (``KEEP``:
 decomposing them would lose fusion or numerical care), and add decompositions for the
 fused inference fast paths of ``nn.TransformerEncoderLayer`` and ``nn.MultiheadAttention``
-(they have no ATen decomposition of their own) and for the backward of CPU flash attention
-(training graphs).
+(they have no ATen decomposition of their own), for the backward of CPU flash attention
+(training graphs), and for the backward of replicate padding.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ KEEP = (aten._softmax, aten._log_softmax, aten.native_layer_norm, aten.gelu, ate
         aten.hardsigmoid, aten.leaky_relu, aten.hardtanh, aten.embedding, aten.addmm, aten.mm, aten.bmm,
         aten.baddbmm, aten.convolution, aten._native_batch_norm_legit_no_training, aten.max_pool2d_with_indices,
         aten.avg_pool2d, aten._adaptive_avg_pool2d, aten.var, aten.clamp, aten.where, aten.index_select,
-        aten.embedding_dense_backward)
+        aten.embedding_dense_backward, aten.upsample_linear1d)
 
 
 def _attention(q_in, k_in, v_in, num_heads, qkv_weight, qkv_bias, proj_weight, proj_bias, mask, mask_type):
@@ -123,6 +123,25 @@ def _refuse_bool(op, decomposition):
     return decomp
 
 
+def replication_pad_backward(grad, x, padding):
+    """The gradient of replicate padding: each edge element of ``x`` sums the gradient of
+    every output position clamped onto it (a sum over the pad plus itself), one dim at a
+    time from the last."""
+    for i in range(len(padding) // 2):
+        dim = grad.dim() - 1 - i
+        lo, hi = padding[2 * i], padding[2 * i + 1]
+        n = x.shape[dim]
+        if lo < 0 or hi < 0:
+            raise Unsupported("the backward of replicate padding with negative pads")
+        if n == 1:
+            grad = grad.sum(dim, keepdim=True)
+            continue
+        first = grad.narrow(dim, 0, lo + 1).sum(dim, keepdim=True)
+        last = grad.narrow(dim, lo + n - 1, hi + 1).sum(dim, keepdim=True)
+        grad = torch.cat([first, grad.narrow(dim, lo + 1, n - 2), last], dim)
+    return grad
+
+
 @functools.cache
 def decompositions() -> dict:
     keep = set(KEEP)
@@ -134,4 +153,6 @@ def decompositions() -> dict:
     table[aten._transformer_encoder_layer_fwd.default] = transformer_encoder_layer_fwd
     table[aten._native_multi_head_attention.default] = native_multi_head_attention
     table[aten._scaled_dot_product_flash_attention_for_cpu_backward.default] = sdpa_flash_cpu_backward
+    for op in (aten.replication_pad1d_backward, aten.replication_pad2d_backward, aten.replication_pad3d_backward):
+        table[op.default] = replication_pad_backward
     return table

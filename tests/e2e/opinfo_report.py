@@ -103,6 +103,18 @@ CLAIMED = [
     "nn.functional.embedding", "index_select", "gather",
     # factories
     "full", "zeros", "ones", "arange", "scalar_tensor",
+    # padding, interpolation, norms, index views and their scatters, adaptive max pooling (issue 14)
+    "constant_pad_nd", "nn.functional.pad.constant", "nn.functional.pad.reflect", "nn.functional.pad.replicate",
+    "nn.functional.pad.circular", "nn.functional.pad.replicate_negative",
+    "nn.functional.interpolate.nearest", "nn.functional.interpolate.nearest-exact",
+    "nn.functional.interpolate.bilinear", "nn.functional.interpolate.linear", "nn.functional.interpolate.trilinear",
+    "nn.functional.interpolate.bicubic",
+    "nn.functional.upsample_bilinear", "nn.functional.upsample_nearest",
+    "linalg.vector_norm", "nn.functional.normalize", "norm", "norm.inf",
+    "repeat", "roll", "tril", "triu", "diagonal", "linalg.diagonal", "diagonal_copy", "diag", "diag_embed",
+    "diagonal_scatter", "slice_scatter", "select_scatter", "unfold", "unfold_copy",
+    "nn.functional.adaptive_max_pool2d", "nn.functional.adaptive_max_pool1d", "nn.functional.max_pool3d",
+    "nn.functional.avg_pool3d",
 ]
 
 

@@ -8,12 +8,13 @@ import torch_wasm_backend
 
 
 def test_explain_no_grad_reports_the_inference_path():
-    """Bilinear interpolation falls back on aten.upsample_bilinear2d under no_grad (the
-    inference path keeps it); explain() used to decompose it and report 100%."""
-    fn = lambda x: F.interpolate(x, scale_factor=2, mode="bilinear")  # noqa: E731
+    """explain() under no_grad reports what the inference path did (it used to decompose
+    ops as autograd does and report 100% for a bilinear interpolation that fell back; that
+    one is lowered now, an antialiased one still falls back)."""
+    fn = lambda x: F.interpolate(x, scale_factor=0.5, mode="bilinear", antialias=True)  # noqa: E731
     with torch.no_grad():
         report = torch_wasm_backend.explain(fn, torch.randn(1, 2, 4, 4))
-    assert "aten.upsample_bilinear2d.default" in report.unsupported, str(report)
+    assert "aten._upsample_bilinear2d_aa.default" in report.unsupported, str(report)
     assert report.coverage < 1.0
 
 

@@ -4,7 +4,8 @@
 Profiles
 --------
 * CI (default): ``max_examples=40``, ``derandomize=True`` (the same 40 programs on every
-  run), no example database; ~5 s on two cores (the whole file ~10 s).
+  run), no example database; ~5 s on two cores (the whole file ~10 s). A second test draws
+  40 programs weighted towards the operators of issue 14 (``COVERAGE_FAMILIES``).
 * Long: ``TORCH_WASM_FUZZ_EXAMPLES=5000 python -m pytest tests/e2e/test_fuzz.py -q`` runs
   that many random examples (a new seed on each run; ``--hypothesis-seed=N`` repeats one),
   then shrinks the first failure. Expect ~0.2-0.5 s per example.
@@ -26,7 +27,9 @@ or all, keepdim or not; cumsum/cumprod/cummax/cummin/logcumsumexp along one dim;
 softmax/log_softmax; permute, transpose, unsqueeze, squeeze, strided slices, expand,
 reshape/view/flatten, contiguous/clone; cat and stack; matmul (dot, matrix-vector, matrix,
 batched with broadcasting, float and integer); layer_norm over the last dim with optional
-weight/bias. Shapes: rank 1-4 (0-d values arise from reductions), sizes from
+weight/bias; and the operators of issue 14 (``gen_coverage``: F.pad in every mode incl.
+negative constant pads, repeat, roll, tril/triu, diagonal, unfold, vector_norm, nearest and
+linear interpolation, adaptive_max_pool2d). Shapes: rank 1-4 (0-d values arise from reductions), sizes from
 ``DIMS`` (0, 1 and sizes that are not multiples of 4); operands broadcast against each other.
 Inputs: float32 mostly (int32/int64/bool too), contiguous or transposed/permuted/strided/
 expanded views, values N(0, 2) or rounded to integers (ties, exact and signed zeros), with
@@ -566,13 +569,56 @@ def gen_layer_norm(b: _Builder, a: str):
     return f"F.layer_norm({a}, ({n},), {w}, {bias}, eps={eps})"
 
 
+def gen_coverage(b: _Builder, a: str):
+    """The operators of issue 14: padding in every mode, repeat, roll, tril/triu, diagonal,
+    unfold, vector norms, nearest/linear interpolation, adaptive max pooling (a step that
+    does not fit the value's rank or dtype is dropped by the meta type-check)."""
+    t = b.env[a]
+    rank = t.dim()
+    if rank == 0:
+        return None
+    kind = b.pick(("pad", "pad", "repeat", "roll", "tri", "diagonal", "unfold", "norm", "interpolate", "adaptive"))
+    if kind == "pad":
+        mode = b.pick(("constant", "constant", "reflect", "replicate", "circular"))
+        n = b.draw(st.integers(1, min(rank, 3) if mode == "constant" else max(min(rank - 1, 3), 1)))
+        pads = [b.pick((0, 1, 2, 3, -1) if mode == "constant" else (0, 1, 2)) for _ in range(2 * n)]
+        if mode == "constant":
+            return f"F.pad({a}, {tuple(pads)!r}, value={b.pick(('0.0', '1.5', '-2.0'))})"
+        return f"F.pad({a}, {tuple(pads)!r}, mode={mode!r})"
+    if kind == "repeat":
+        reps = [b.pick((1, 1, 2, 3)) for _ in range(rank + b.draw(st.integers(0, 1)))]
+        return f"{a}.repeat({_args(reps)})"
+    if kind == "roll":
+        return f"torch.roll({a}, {b.draw(st.integers(-5, 5))}, {_dim(b, rank)})"
+    if kind == "tri":
+        return f"torch.{b.pick(('tril', 'triu'))}({a}, {b.draw(st.integers(-2, 2))})"
+    if kind == "diagonal":
+        return f"torch.diagonal({a}, {b.draw(st.integers(-2, 2))}, {_dim(b, rank)}, {_dim(b, rank)})"
+    if kind == "unfold":
+        return f"{a}.unfold({_dim(b, rank)}, {b.pick((1, 2, 3))}, {b.pick((1, 2, 3))})"
+    if kind == "norm":
+        ord = b.pick(("2", "1", 'float("inf")', 'float("-inf")', "0", "3"))
+        return f"torch.linalg.vector_norm({a}, {ord}, dim={_dim(b, rank)}, keepdim={b.flag()})"
+    if kind == "interpolate":
+        mode = b.pick(("nearest", "nearest", "nearest-exact", "bilinear", "linear"))
+        size = [b.pick((1, 3, 5, 8)) for _ in range(rank - 2)]
+        extra = "" if "nearest" in mode else f", align_corners={b.flag()}"
+        return f"F.interpolate({a}, size={tuple(size)!r}, mode={mode!r}{extra})"
+    size = (b.pick((1, 2, 3)), b.pick((1, 2, 5)))
+    return f"F.adaptive_max_pool2d({a}, {size!r})"
+
+
 GENERATORS = {
-    "unary": gen_unary, "binary": gen_binary, "view": gen_view, "reduce": gen_reduce, "where": gen_where,
+    "coverage": gen_coverage, "unary": gen_unary, "binary": gen_binary, "view": gen_view, "reduce": gen_reduce, "where": gen_where,
     "softmax": gen_softmax, "cat": gen_cat, "matmul": gen_matmul, "layer_norm": gen_layer_norm,
     "compare": gen_compare, "scan": gen_scan,
 }
 FAMILIES = ("unary", "binary", "view", "reduce", "view", "unary", "binary", "view", "where", "softmax", "cat",
-            "matmul", "layer_norm", "reduce", "compare", "view", "view", "scan")
+            "matmul", "layer_norm", "reduce", "compare", "view", "view", "scan", "coverage", "coverage")
+# the CI profile's own programs for the operators of issue 14 (FAMILIES draws them too, in
+# long runs; the CI profile's 40 programs of FAMILIES predate them and are kept as they were)
+COVERAGE_FAMILIES = ("coverage", "coverage", "coverage", "unary", "binary", "view", "reduce")
+CI_FAMILIES = FAMILIES[:-2] if _EXAMPLES <= 0 else FAMILIES
 
 
 @st.composite
@@ -854,8 +900,15 @@ def _compare(fn, compiled, rec, got, expected, eager_error, inputs, reproducer, 
 
 
 @FUZZ_SETTINGS
-@given(prog=programs())
+@given(prog=programs(families=CI_FAMILIES))
 def test_fuzz_wasm_matches_eager(prog):
+    note(prog.source())
+    check_program(prog)
+
+
+@FUZZ_SETTINGS
+@given(prog=programs(families=COVERAGE_FAMILIES))
+def test_fuzz_coverage_ops_match_eager(prog):
     note(prog.source())
     check_program(prog)
 

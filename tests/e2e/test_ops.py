@@ -938,7 +938,8 @@ UNSUPPORTED = {
     "nonadjacent_index": (lambda x, i: x[i, :, i], lambda: [make_input((4, 3, 4)), torch.tensor([0, 3])],
                           "non-adjacent"),
     "unlowered": (unlowered, lambda: [make_input((3, 4), low=0.0, high=3.0)], "no lowering"),
-    "max_pool3d": (lambda x: F.max_pool3d(x, 2), lambda: [make_input((1, 2, 4, 4, 4))], None),
+    "interpolate_antialias": (lambda x: F.interpolate(x, scale_factor=0.5, mode="bilinear", antialias=True),
+                              lambda: [make_input((1, 2, 4, 4))], "no lowering"),
     # PyTorch raises for these; Dynamo's fake tensors let them through, the lowering must not
     "relu_bool": (torch.relu, lambda: [make_input((5,), torch.bool)], "bool"),
     "abs_bool": (torch.abs, lambda: [make_input((5,), torch.bool)], "bool"),

@@ -16,17 +16,24 @@ import torch.fx
 from .. import ir
 from ..indexing import index_vars
 from . import (  # noqa: F401  (importing a rule module registers its rules)
+    adaptive_max_pool,
     backward,  # operators of training graphs
     conv,
     factories,
     gather,
+    index_views,
     linalg,
     masks,
     norm,
+    padding,
     pointwise,
+    pool3d,
     reductions,
     scan,
     scatter,
+    upsample,
+    vector_norm,
+    view_scatter,
     views,
 )
 from .core import LowerContext, TensorValue, Unsupported, buffer_numel, size_expr, stored

@@ -235,7 +235,7 @@ def pool_setup(x, kernel, stride, padding, dilation, ceil_mode, out_shape):
     k = pair(kernel)
     s = pair(stride) if stride else k
     p, d = pair(padding), pair(dilation)
-    from . import size_expr
+    from .core import size_expr
 
     oh, ow = (static_int(size_expr(v), "pooling") for v in out_shape[-2:])
     h, w = (static_int(v, "pooling") for v in x.shape[-2:])

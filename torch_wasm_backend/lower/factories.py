@@ -62,7 +62,7 @@ def ones_like(ctx, node, x, **kwargs):
 @lower(aten.arange.start_step, aten.arange.default, aten.arange.start)
 def arange(ctx, node, *args, **kwargs):
     dtype = _factory_dtype(node)
-    from . import size_expr
+    from .core import size_expr
 
     n = size_expr(node.meta["val"].shape[0])
     pos = [a for a in args if isinstance(a, (int, float))]

@@ -1,0 +1,67 @@
+"""``linalg_vector_norm`` (``torch.linalg.vector_norm``, ``Tensor.norm``, ``F.normalize``)
+as the reductions it is made of:
+
+* ord 2: ``sqrt(sum(x * x))``; ord 1: ``sum(|x|)``; ord 0: the count of non-zeros;
+* ord inf / -inf: ``amax`` / ``amin`` of ``|x|`` (NaN propagates, as in PyTorch);
+* other ord p: ``sum(|x|**p) ** (1/p)``, with ``|x|**p`` a product for integer p up to 8
+  and ``exp(p * log|x|)`` otherwise (0 stays 0), the root as ``exp(log(s) / p)``.
+
+Summation order differs from PyTorch's (as for ``sum``), and ``exp``/``log`` have the
+error bounds of ``csrc/wat/math_f32x4.wat``: the results agree to float32 rounding, not
+bit for bit. The backward of the norm is arithmetic AOTAutograd writes out itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .. import ir
+from .core import TensorValue, Unsupported
+from .pointwise import binary, const_like, unary
+from .reductions import _count, _dims
+from .registry import cast, ir_dtype, lower
+
+aten = torch.ops.aten
+
+
+def _power(x, p: float):
+    """``x ** p`` for ``x >= 0``."""
+    if float(p).is_integer() and 1 <= p <= 8:
+        y = x
+        for _ in range(int(p) - 1):
+            y = binary("mul", y, x)
+        return y
+    zero = binary("eq", x, const_like(x, 0.0), "bool")
+    y = unary("exp", binary("mul", unary("log", x), const_like(x, float(p))))
+    if p > 0:
+        return TensorValue(x.shape, "f32", lambda idx: ir.Op("where", (zero.load(idx), ir.Const(0.0, "f32"),
+                                                                        y.load(idx)), "f32"))
+    return y  # 0 ** negative p is inf: exp(p * log 0) = exp(+inf) already is
+
+
+@lower(aten.linalg_vector_norm.default)
+def linalg_vector_norm(ctx, node, x, ord=2, dim=None, keepdim=False, dtype=None):
+    out_dtype = ir_dtype(node.meta["val"].dtype)
+    if out_dtype != "f32":
+        raise Unsupported(f"linalg_vector_norm to {node.meta['val'].dtype} (float32 is supported)")
+    if x.dtype != "f32":
+        raise Unsupported(f"linalg_vector_norm of {x.dtype} (PyTorch takes floating point tensors)")
+    dims = _dims(x, dim)
+    a = unary("abs", x)
+    ord = float(ord)
+    if math.isinf(ord):
+        if _count(x, dims) == 0:
+            raise Unsupported("linalg_vector_norm with ord=inf of an empty dimension (PyTorch raises)")
+        return ctx.reduce(a, dims, "max" if ord > 0 else "min", keepdim)
+    if ord == 0:
+        return ctx.reduce(cast(binary("ne", x, const_like(x, 0.0), "bool"), "f32"), dims, "sum", keepdim)
+    if ord == 1:
+        return ctx.reduce(a, dims, "sum", keepdim)
+    if ord == 2:
+        return unary("sqrt", ctx.reduce(binary("mul", x, x), dims, "sum", keepdim))
+    if ord < 0 and _count(x, dims) == 0:
+        raise Unsupported(f"linalg_vector_norm with ord={ord} of an empty dimension")
+    s = ctx.reduce(_power(a, ord), dims, "sum", keepdim)
+    return _power(s, 1.0 / ord)
