@@ -15,3 +15,23 @@ def test_every_stage_handles_every_kernel_kind(table):
 @pytest.mark.parametrize("kind", ir.KERNEL_KINDS, ids=lambda k: k.__name__)
 def test_every_kind_declares_reads_and_writes(kind):
     assert callable(getattr(kind, "reads", None)) and callable(getattr(kind, "writes", None))
+
+
+def test_vectorised_ops_have_vector_wat():
+    """schedule.VECTOR_OPS (what the scheduler vectorises) and emit.ops.vector (what the
+    emitter can write) are kept in step: every op the scheduler vectorises has vector WAT."""
+    from torch_wasm_backend.emit import ops
+    from torch_wasm_backend.schedule import VECTOR_OPS
+
+    def tmp(_type):
+        return "$t"
+
+    missing = []
+    for src, names in VECTOR_OPS.items():
+        for name in sorted(names):
+            arity = 1 if name in ir.UNARY_OPS or name == "cast" else 3 if name == "where" else 2
+            try:
+                ops.vector(name, src, "f32" if name == "cast" and src != "f32" else src, ["(a)"] * arity, tmp)
+            except NotImplementedError:
+                missing.append((src, name))
+    assert not missing, f"VECTOR_OPS lists ops without vector WAT: {missing}"
