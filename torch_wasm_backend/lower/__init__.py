@@ -16,6 +16,7 @@ import torch.fx
 from .. import ir
 from ..indexing import index_vars
 from . import (  # noqa: F401  (importing a rule module registers its rules)
+    activations,
     adaptive_max_pool,
     backward,  # operators of training graphs
     conv,
@@ -28,6 +29,7 @@ from . import (  # noqa: F401  (importing a rule module registers its rules)
     padding,
     pointwise,
     pool3d,
+    power,
     reductions,
     scan,
     scatter,

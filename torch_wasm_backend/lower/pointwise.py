@@ -44,7 +44,7 @@ def count_like(x: TensorValue, n) -> TensorValue:
     return TensorValue(x.shape, "f32", lambda idx: ir.Op("cast", (ir.Index(n, "i32"),), "f32"))
 
 
-def _float_only(name, x):
+def float_only(name, x):
     if x.dtype != "f32":
         raise Unsupported(f"{name} on {x.dtype}")
 
@@ -100,7 +100,8 @@ def div(ctx, node, a, b):
     return binary("div", a, b)
 
 
-def _where(c: TensorValue, a: TensorValue, b: TensorValue) -> TensorValue:
+def select(c: TensorValue, a: TensorValue, b: TensorValue) -> TensorValue:
+    """``where(c, a, b)`` of same-shaped values (no promotion or broadcasting)."""
     return TensorValue(a.shape, a.dtype, lambda idx: ir.Op("where", (c.load(idx), a.load(idx), b.load(idx)), a.dtype))
 
 
@@ -108,7 +109,7 @@ def _float_fmod(a: TensorValue, b: TensorValue) -> TensorValue:
     """C ``fmod`` (sign of ``a``), exact: the IR's ``mod`` of the magnitudes (for
     non-negative operands floored and truncated remainders agree) with ``a``'s sign."""
     m = binary("mod", unary("abs", a), unary("abs", b))
-    return _where(binary("lt", a, const_like(a, 0.0), "bool"), unary("neg", m), m)
+    return select(binary("lt", a, const_like(a, 0.0), "bool"), unary("neg", m), m)
 
 
 def _float_floordiv(ctx, a: TensorValue, b: TensorValue) -> TensorValue:
@@ -119,14 +120,14 @@ def _float_floordiv(ctx, a: TensorValue, b: TensorValue) -> TensorValue:
     div = binary("div", binary("sub", a, mod), b)
     signs_differ = binary("ne", binary("lt", b, zero, "bool"), binary("lt", mod, zero, "bool"), "bool")
     fix = binary("and", binary("ne", mod, zero, "bool"), signs_differ, "bool")
-    div = _where(fix, binary("sub", div, const_like(a, 1.0)), div)
+    div = select(fix, binary("sub", div, const_like(a, 1.0)), div)
     fl = unary("floor", div)
-    fl = _where(binary("gt", binary("sub", div, fl), const_like(a, 0.5), "bool"),
+    fl = select(binary("gt", binary("sub", div, fl), const_like(a, 0.5), "bool"),
                 binary("add", fl, const_like(a, 1.0)), fl)
     q = binary("div", a, b)
-    signed_zero = _where(binary("lt", q, zero, "bool"), const_like(a, -0.0), zero)
-    fl = _where(binary("eq", div, zero, "bool"), signed_zero, fl)
-    return _where(binary("eq", b, zero, "bool"), q, fl)
+    signed_zero = select(binary("lt", q, zero, "bool"), const_like(a, -0.0), zero)
+    fl = select(binary("eq", div, zero, "bool"), signed_zero, fl)
+    return select(binary("eq", b, zero, "bool"), q, fl)
 
 
 @lower(aten.div.Tensor_mode, aten.div.Scalar_mode, promote=DEFAULT)
@@ -216,7 +217,7 @@ def bitwise_or(ctx, node, a, b):
 def _float_unary(op_name, *ops):
     @lower(*ops, promote=INT_TO_FLOAT)
     def rule(ctx, node, x):
-        _float_only(op_name, x)
+        float_only(op_name, x)
         return unary(op_name, x)
 
 
@@ -242,19 +243,19 @@ def polygamma(ctx, node, n, x):
     order = node.args[0]  # the Python int (the registry made ``n`` a value)
     if order != 0:
         raise Unsupported(f"polygamma of order {order} (only order 0, digamma, is lowered)")
-    _float_only("polygamma", x)
+    float_only("polygamma", x)
     return unary("digamma", x)
 
 
 @lower(aten.atan2.default, promote=INT_TO_FLOAT)
 def atan2(ctx, node, a, b):
-    _float_only("atan2", a)
+    float_only("atan2", a)
     return binary("atan2", a, b)
 
 
 @lower(aten.hypot.default, promote=DEFAULT)
 def hypot(ctx, node, a, b):
-    _float_only("hypot", a)
+    float_only("hypot", a)
     return binary("hypot", a, b)
 
 
@@ -328,51 +329,6 @@ def isinf(ctx, node, x):
     return binary("eq", x, const_like(x, math.inf if node.target is aten.isposinf.default else -math.inf), "bool")
 
 
-@lower(aten.pow.Tensor_Scalar, promote=DEFAULT)
-def pow_scalar(ctx, node, x, e):
-    ex = node.args[1]
-    if x.dtype == "f32" and isinstance(ex, (int, float)):
-        if ex == 2:
-            return binary("mul", x, x)
-        if ex == 1:
-            return x
-        if ex == 0.5:
-            return unary("sqrt", x)
-        if ex == -1:
-            return unary("recip", x)
-        if ex == -0.5:
-            return unary("rsqrt", x)
-        if isinstance(ex, int) or float(ex).is_integer():
-            k = int(ex)
-            if 0 <= abs(k) <= 8:
-                y = const_like(x, 1.0)
-                for _ in range(abs(k)):
-                    y = binary("mul", y, x)
-                return y if k >= 0 else unary("recip", y)
-        return binary("pow", x, const_like(x, float(ex)))  # exp(ex * log|x|) in float64, C's special cases
-    if x.dtype in ("i32", "i64") and isinstance(ex, int) and not isinstance(ex, bool) and 0 <= ex <= 8:
-        y = const_like(x, 1)  # integer powers: exact repeated multiplication (wraps like PyTorch)
-        for _ in range(ex):
-            y = binary("mul", y, x)
-        return y
-    raise Unsupported(f"pow of {x.dtype} with exponent {ex!r} (float32 with any exponent and integer tensors "
-                      f"with integer exponents 0 <= k <= 8 are supported)")
-
-
-@lower(aten.pow.Tensor_Tensor, promote=DEFAULT)
-def pow_tensor(ctx, node, x, e):
-    if x.dtype != "f32":
-        raise Unsupported(f"pow of two {x.dtype} tensors (float32 is supported)")
-    return binary("pow", x, e)
-
-
-@lower(aten.pow.Scalar, promote=DEFAULT)
-def pow_scalar_base(ctx, node, base, e):
-    if e.dtype != "f32":
-        raise Unsupported(f"pow of a scalar base and a {e.dtype} exponent tensor (float32 is supported)")
-    return binary("pow", base, e)
-
-
 @lower(aten.clamp.default, aten.clamp.Tensor, promote=None)
 def clamp(ctx, node, x, lo=None, hi=None):
     from torch._prims_common import elementwise_dtypes
@@ -411,8 +367,9 @@ def hardtanh(ctx, node, x, lo=-1.0, hi=1.0):
 
 @lower(aten.where.self, aten.where.ScalarSelf, aten.where.ScalarOther, aten.where.Scalar, promote=None)
 def where(ctx, node, cond, a, b):
-    from .registry import _torch_like, broadcast_shapes, broadcast_to, ir_dtype
     from torch._prims_common import elementwise_dtypes
+
+    from .registry import _torch_like, broadcast_shapes, broadcast_to, ir_dtype
 
     compute, _ = elementwise_dtypes(_torch_like(a), _torch_like(b), type_promotion_kind=NO_OPMATH)
     dt = ir_dtype(compute)
@@ -421,55 +378,6 @@ def where(ctx, node, cond, a, b):
     a, b = (cast(v, dt) for v in vals)
     c = broadcast_to(cast(cond, "bool"), shape)
     return TensorValue(shape, dt, lambda idx: ir.Op("where", (c.load(idx), a.load(idx), b.load(idx)), dt))
-
-
-@lower(aten.gelu.default, promote=None)
-def gelu(ctx, node, x, approximate="none"):
-    _float_only("gelu", x)
-    half = const_like(x, 0.5)
-    if approximate == "tanh":
-        inner = binary("mul", const_like(x, math.sqrt(2 / math.pi)),
-                       binary("add", x, binary("mul", const_like(x, 0.044715), binary("mul", x, binary("mul", x, x)))))
-        return binary("mul", binary("mul", half, x), binary("add", const_like(x, 1.0), unary("tanh", inner)))
-    erf = unary("erf", binary("mul", x, const_like(x, 1 / math.sqrt(2))))
-    return binary("mul", binary("mul", half, x), binary("add", const_like(x, 1.0), erf))
-
-
-@lower(aten.silu.default, promote=None)
-def silu(ctx, node, x):
-    _float_only("silu", x)
-    return binary("mul", x, unary("sigmoid", x))
-
-
-@lower(aten.elu.default, promote=None)
-def elu(ctx, node, x, alpha=1.0, scale=1.0, input_scale=1.0):
-    """As PyTorch's kernel: ``x > 0 ? x * scale : expm1(x * input_scale) * alpha * scale``
-    (selu is elu with fixed constants); NaN and -0 take the second branch."""
-    _float_only("elu", x)
-    neg = binary("mul", unary("expm1", binary("mul", x, const_like(x, float(input_scale)))),
-                 const_like(x, float(alpha) * float(scale)))
-    return _where(binary("gt", x, const_like(x, 0.0), "bool"), binary("mul", x, const_like(x, float(scale))), neg)
-
-
-@lower(aten.hardswish.default, promote=None)
-def hardswish(ctx, node, x):
-    _float_only("hardswish", x)
-    r6 = binary("min", binary("max", binary("add", x, const_like(x, 3.0)), const_like(x, 0.0)), const_like(x, 6.0))
-    return binary("div", binary("mul", x, r6), const_like(x, 6.0))
-
-
-@lower(aten.hardsigmoid.default, promote=None)
-def hardsigmoid(ctx, node, x):
-    _float_only("hardsigmoid", x)
-    r6 = binary("min", binary("max", binary("add", x, const_like(x, 3.0)), const_like(x, 0.0)), const_like(x, 6.0))
-    return binary("div", r6, const_like(x, 6.0))
-
-
-@lower(aten.leaky_relu.default, promote=None)
-def leaky_relu(ctx, node, x, slope=0.01):
-    c = binary("gt", x, const_like(x, 0.0), "bool")
-    return TensorValue(x.shape, x.dtype, lambda idx: ir.Op(
-        "where", (c.load(idx), x.load(idx), ir.Op("mul", (x.load(idx), ir.Const(float(slope), "f32")), "f32")), "f32"))
 
 
 @lower(aten._to_copy.default, aten.clone.default, aten.alias.default, aten.detach.default, aten.lift_fresh_copy.default,
