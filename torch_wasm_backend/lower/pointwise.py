@@ -329,23 +329,12 @@ def isinf(ctx, node, x):
     return binary("eq", x, const_like(x, math.inf if node.target is aten.isposinf.default else -math.inf), "bool")
 
 
-@lower(aten.clamp.default, aten.clamp.Tensor, promote=None)
+@lower(aten.clamp.default, aten.clamp.Tensor, promote=DEFAULT)
 def clamp(ctx, node, x, lo=None, hi=None):
-    from torch._prims_common import elementwise_dtypes
-
-    from .registry import _torch_like, broadcast_shapes, broadcast_to, ir_dtype
-
-    # the bounds take part in type promotion: an int64 tensor clamped to 0.5 is float32
-    given = [v for v in (x, lo, hi) if v is not None]
-    compute, _ = elementwise_dtypes(*[_torch_like(v) for v in given], type_promotion_kind=DEFAULT)
-    dt = ir_dtype(compute)
-    shape = broadcast_shapes(*[v.shape for v in given if isinstance(v, TensorValue)])
-    x = broadcast_to(cast(x, dt), shape)
+    # the bounds take part in type promotion (an int64 tensor clamped to 0.5 is float32)
     for bound, op in ((lo, "max"), (hi, "min")):
-        if bound is None:
-            continue
-        b = broadcast_to(bound if isinstance(bound, TensorValue) else scalar_value(bound, dt), shape)
-        x = binary(op, x, cast(b, dt))
+        if bound is not None:
+            x = binary(op, x, bound)
     return x
 
 
@@ -365,19 +354,10 @@ def hardtanh(ctx, node, x, lo=-1.0, hi=1.0):
     return binary("min", binary("max", x, const_like(x, lo)), const_like(x, hi))
 
 
-@lower(aten.where.self, aten.where.ScalarSelf, aten.where.ScalarOther, aten.where.Scalar, promote=None)
+@lower(aten.where.self, aten.where.ScalarSelf, aten.where.ScalarOther, aten.where.Scalar, promote=NO_OPMATH,
+       operands=(1, 2))
 def where(ctx, node, cond, a, b):
-    from torch._prims_common import elementwise_dtypes
-
-    from .registry import _torch_like, broadcast_shapes, broadcast_to, ir_dtype
-
-    compute, _ = elementwise_dtypes(_torch_like(a), _torch_like(b), type_promotion_kind=NO_OPMATH)
-    dt = ir_dtype(compute)
-    shape = broadcast_shapes(*[v.shape for v in (cond, a, b) if isinstance(v, TensorValue)])
-    vals = [broadcast_to(v if isinstance(v, TensorValue) else scalar_value(v, dt), shape) for v in (a, b)]
-    a, b = (cast(v, dt) for v in vals)
-    c = broadcast_to(cast(cond, "bool"), shape)
-    return TensorValue(shape, dt, lambda idx: ir.Op("where", (c.load(idx), a.load(idx), b.load(idx)), dt))
+    return select(cast(cond, "bool"), a, b)
 
 
 @lower(aten._to_copy.default, aten.clone.default, aten.alias.default, aten.detach.default, aten.lift_fresh_copy.default,

@@ -86,26 +86,32 @@ def _torch_like(x):
     return x
 
 
-def lower(*ops, promote=None):
-    """Register a lowering for ``ops``. With ``promote`` set, tensor/scalar arguments are
-    promoted to the computation dtype and broadcast to one shape first."""
+def lower(*ops, promote=None, operands=None):
+    """Register a lowering for ``ops``. With ``promote`` set (a PyTorch type-promotion kind),
+    the positional arguments in ``operands`` (default: every tensor and Python scalar) are
+    promoted to the computation dtype, scalars become rank-0 values, and every tensor
+    argument is broadcast to one shape first (``where``'s condition: broadcast, not promoted;
+    ``clamp``'s absent bounds: left as None)."""
 
     def deco(fn):
         def rule(ctx, node, *args, **kwargs):
             if promote is None:
                 return fn(ctx, node, *args, **kwargs)
-            operands = [a for a in args if isinstance(a, (TensorValue, int, float, bool))]
+            take = {i for i, a in enumerate(args) if isinstance(a, (TensorValue, int, float, bool))
+                    and (operands is None or i in operands)}
             # rank-0 tensors take part in promotion like tensors (PyTorch's rules treat
             # them as "dimensionless", which _torch_like reproduces)
-            compute, _ = elementwise_dtypes(*[_torch_like(a) for a in operands], type_promotion_kind=promote)
+            compute, _ = elementwise_dtypes(*[_torch_like(args[i]) for i in sorted(take)],
+                                            type_promotion_kind=promote)
             cdt = ir_dtype(compute)
             shape = broadcast_shapes(*[a.shape for a in args if isinstance(a, TensorValue)])
             conv = []
-            for a in args:
-                if isinstance(a, TensorValue):
-                    conv.append(broadcast_to(cast(a, cdt), shape))
-                elif isinstance(a, (int, float, bool)):
-                    conv.append(broadcast_to(scalar_value(a, cdt), shape))
+            for i, a in enumerate(args):
+                if i in take:
+                    conv.append(broadcast_to(cast(a, cdt) if isinstance(a, TensorValue) else scalar_value(a, cdt),
+                                             shape))
+                elif isinstance(a, TensorValue):
+                    conv.append(broadcast_to(a, shape))
                 else:
                     conv.append(a)
             return fn(ctx, node, *conv, **kwargs)
