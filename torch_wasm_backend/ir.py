@@ -162,8 +162,21 @@ class Buffer:
         return f"{self.kind} {self.name}: {self.dtype}[{self.numel}]"
 
 
+class _LoopKernel:
+    """What the loop kernels (Pointwise, Reduce, Scan) share: they read what their body
+    loads and write ``out``."""
+
+    def reads(self) -> set:
+        """Names of the buffers this kernel reads."""
+        return {ld.buffer for ld in loads(self.body)}
+
+    def writes(self) -> str:
+        """Name of the buffer this kernel writes."""
+        return self.out
+
+
 @dataclass(frozen=True)
-class Pointwise:
+class Pointwise(_LoopKernel):
     """``out[out_index] = body`` for every point ``(i0, ..)`` of ``ranges``."""
 
     name: str
@@ -175,21 +188,13 @@ class Pointwise:
     def __post_init__(self):
         _sympify_fields(self, ("out_index",), ("ranges",))
 
-    def reads(self) -> set:
-        """Names of the buffers this kernel reads."""
-        return {ld.buffer for ld in loads(self.body)}
-
-    def writes(self) -> str:
-        """Name of the buffer this kernel writes."""
-        return self.out
-
     def __str__(self) -> str:
         loops = ", ".join(f"i{d}<{r}" for d, r in enumerate(self.ranges))
         return f"{self.name}: pointwise [{loops}]\n    {self.out}[{self.out_index}] = {self.body}"
 
 
 @dataclass(frozen=True)
-class Reduce:
+class Reduce(_LoopKernel):
     """``out[out_index] = reduce_op over (r0, ..) < red_ranges of body`` for every point of
     ``ranges``. ``argmax``/``argmin`` store the i64 position in the flattened reduction
     space (first occurrence wins; NaN counts as the largest value, as in PyTorch)."""
@@ -205,14 +210,6 @@ class Reduce:
     def __post_init__(self):
         _sympify_fields(self, ("out_index",), ("ranges", "red_ranges"))
 
-    def reads(self) -> set:
-        """Names of the buffers this kernel reads."""
-        return {ld.buffer for ld in loads(self.body)}
-
-    def writes(self) -> str:
-        """Name of the buffer this kernel writes."""
-        return self.out
-
     def __str__(self) -> str:
         loops = ", ".join(f"i{d}<{r}" for d, r in enumerate(self.ranges))
         red = ", ".join(f"r{d}<{r}" for d, r in enumerate(self.red_ranges))
@@ -221,7 +218,7 @@ class Reduce:
 
 
 @dataclass(frozen=True)
-class Scan:
+class Scan(_LoopKernel):
     """An inclusive scan along one dim, as PyTorch's CPU ``cumsum``/``cumprod``/``cummax``:
     for every point of ``ranges`` (``i0, ..``) an accumulator starts afresh and, for
     ``r0 = 0, 1, .. < length`` in order, ``acc = op(acc, body)`` then
@@ -248,14 +245,6 @@ class Scan:
 
     def __post_init__(self):
         _sympify_fields(self, ("out_index", "length"), ("ranges",))
-
-    def reads(self) -> set:
-        """Names of the buffers this kernel reads."""
-        return {ld.buffer for ld in loads(self.body)}
-
-    def writes(self) -> str:
-        """Name of the buffer this kernel writes."""
-        return self.out
 
     def __str__(self) -> str:
         loops = ", ".join(f"i{d}<{r}" for d, r in enumerate(self.ranges))

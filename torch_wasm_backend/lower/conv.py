@@ -286,6 +286,15 @@ def _max_indices(ctx, win: TensorValue, values: TensorValue, hw, k, s, p, d) -> 
             start[y, x] = y0 * w + x0
     start = ctx.constant(start, "i64")
 
+    return pool_indices(win.shape[:4], values, first, last_nan, start, flat)
+
+
+def pool_indices(shape, values: TensorValue, first: TensorValue, last_nan: TensorValue, start: TensorValue, flat):
+    """Max pooling's indices by PyTorch's rules: the first maximum of each window; the last
+    NaN where the window holds one; the window's first in-bounds position (``start``) where
+    the maximum is -inf. ``first``/``last_nan`` are window positions, ``flat(pos, idx)`` turns
+    one into the input's flat spatial index."""
+
     def loader(idx):
         v = values.load(idx)
         pick = ir.Op("where", (ir.Op("eq", (v, ir.Const(float("-inf"), "f32")), "bool"),
@@ -293,7 +302,7 @@ def _max_indices(ctx, win: TensorValue, values: TensorValue, hw, k, s, p, d) -> 
         pick = ir.Op("where", (ir.Op("isnan", (v,), "bool"), flat(last_nan.load(idx), idx), pick), "i32")
         return ir.Op("cast", (pick,), "i64")
 
-    return TensorValue(win.shape[:4], "i64", loader)
+    return TensorValue(shape, "i64", loader)
 
 
 @lower(aten.max_pool2d_with_indices.default)

@@ -17,6 +17,7 @@ import sympy
 import torch
 
 from .. import ir
+from .conv import pool_indices
 from .core import TensorValue, Unsupported, static_int
 from .padding import constant_pad_nd
 from .pointwise import binary
@@ -97,14 +98,7 @@ def max_pool3d(ctx, node, x, kernel, stride=(), padding=0, dilation=1, ceil_mode
             return op("add", op("mul", op("add", op("mul", pos[0], ir.Const(size[1], "i32")), pos[1]),
                                 ir.Const(size[2], "i32")), pos[2])
 
-        def loader(idx):
-            v = values.load(idx)
-            pick = ir.Op("where", (ir.Op("eq", (v, ir.Const(float("-inf"), "f32")), "bool"),
-                                   ir.Op("cast", (start.load(idx[2:]),), "i32"), flat(first.load(idx), idx)), "i32")
-            pick = ir.Op("where", (ir.Op("isnan", (v,), "bool"), flat(last_nan.load(idx), idx), pick), "i32")
-            return ir.Op("cast", (pick,), "i64")
-
-        indices = TensorValue(values.shape, "i64", loader)
+        indices = pool_indices(values.shape, values, first, last_nan, start, flat)
     if x.ndim == 4:
         return [_drop_batch(values), None if indices is None else _drop_batch(indices)]
     return [values, indices]
