@@ -23,19 +23,9 @@ import sympy
 
 from . import ir
 from .config import Options
+from .emit.ops import VECTOR_OPS
 from .indexing import FloorDiv, ModIndex, affine_coeffs, index_vars, reduction_vars
 from .target import SIMD128
-
-VECTOR_OPS = {
-    "f32": {"neg", "abs", "sqrt", "rsqrt", "exp", "log", "tanh", "erf", "sigmoid", "relu", "floor", "ceil",
-            "round", "trunc", "recip", "isnan", "sign", "add", "sub", "mul", "div", "floordiv", "mod", "max",
-            "min", "lt", "le", "gt", "ge", "eq", "ne", "where", "cast",
-            "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "log1p", "expm1",
-            "log2", "log10", "exp2", "erfc", "erfinv", "erfcx", "i0", "i0e", "i1", "i1e", "digamma", "atan2", "hypot", "pow"},
-    "i32": {"neg", "abs", "add", "sub", "mul", "max", "min", "lt", "le", "gt", "ge", "eq", "ne", "and", "or",
-            "xor", "where", "cast", "sign"},
-    "bool": {"not", "and", "or", "xor", "eq", "ne", "where", "cast"},
-}
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ def test_every_kind_declares_reads_and_writes(kind):
 
 
 def test_vectorised_ops_have_vector_wat():
-    """schedule.VECTOR_OPS (what the scheduler vectorises) and emit.ops.vector (what the
-    emitter can write) are kept in step: every op the scheduler vectorises has vector WAT."""
+    """emit.ops.VECTOR_OPS (what the scheduler vectorises) is derived from the vector op
+    table: every op in it has vector WAT, on exactly the lane types it lists."""
     from torch_wasm_backend.emit import ops
-    from torch_wasm_backend.schedule import VECTOR_OPS
+    from torch_wasm_backend.emit.ops import VECTOR_OPS
 
     def tmp(_type):
         return "$t"
@@ -35,3 +35,12 @@ def test_vectorised_ops_have_vector_wat():
             except NotImplementedError:
                 missing.append((src, name))
     assert not missing, f"VECTOR_OPS lists ops without vector WAT: {missing}"
+
+
+def test_vector_table_refuses_what_it_does_not_list():
+    from torch_wasm_backend.emit import ops
+
+    for src, name in [("bool", "sign"), ("i32", "exp"), ("i32", "div"), ("f32", "not"), ("f32", "nosuchop")]:
+        assert name not in ops.VECTOR_OPS[src]
+        with pytest.raises(NotImplementedError):
+            ops.vector(name, src, src, ["(a)", "(b)"], lambda _t: "$t")

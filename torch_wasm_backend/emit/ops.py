@@ -187,54 +187,77 @@ ZERO = "(v128.const i32x4 0 0 0 0)"
 ONE_I = "(v128.const i32x4 1 1 1 1)"
 
 
+def _v_pmaxmin(name):
+    def write(src, dst, args, tmp):
+        # as PyTorch (and the scalar form): pmax/pmin keep the first operand on a tie
+        # (-0.0 vs 0.0) or when either is NaN; a NaN second operand is or-ed in as all ones
+        y = tmp("v128")
+        return f"(v128.or (f32x4.p{name} {args[0]} (local.tee {y} {args[1]})) (f32x4.ne (local.get {y}) (local.get {y})))"
+    return write
+
+
+def _v_isnan(src, dst, args, tmp):
+    x = tmp("v128")
+    return f"(f32x4.ne (local.tee {x} {args[0]}) (local.get {x}))"
+
+
+def _v_sign(src, dst, args, tmp):
+    x = tmp("v128")
+    g = f"(local.get {x})"
+    if src == "f32":
+        body = (f"(v128.bitselect {ONE_F} (v128.bitselect (v128.const f32x4 -1 -1 -1 -1) {g} "
+                f"(f32x4.lt {g} {ZERO})) (f32x4.gt {g} {ZERO}))")
+    else:
+        body = (f"(i32x4.sub (v128.and (i32x4.gt_s {g} {ZERO}) {ONE_I}) "
+                f"(v128.and (i32x4.lt_s {g} {ZERO}) {ONE_I}))")
+    return f"(block (result v128) (local.set {x} {args[0]}) {body})"
+
+
+def _v_floordiv(src, dst, args, tmp):
+    x, y = tmp("v128"), tmp("v128")
+    q = f"(f32x4.floor (f32x4.div (local.get {x}) (local.get {y})))"
+    return f"(block (result v128) (local.set {x} {args[0]}) (local.set {y} {args[1]}) {q})"
+
+
+def _v_routine(name):
+    return lambda src, dst, args, tmp: f"(call $f32x4_{name} {' '.join(args)})"
+
+
+# name -> (source lane types, writer(src, dst, args, tmp)) for operators that are not one
+# instruction; with _SIMPLE_VECTOR this is the whole vector op table
+_VECTOR_WRITERS = {
+    "cast": (("f32", "i32", "bool"), lambda src, dst, args, tmp: _vector_cast(src, dst, args[0])),
+    "where": (("f32", "i32", "bool"), lambda src, dst, args, tmp: f"(v128.bitselect {args[1]} {args[2]} {args[0]})"),
+    "not": (("bool",), lambda src, dst, args, tmp: f"(v128.not {args[0]})"),
+    "rsqrt": (("f32",), lambda src, dst, args, tmp: f"(f32x4.div {ONE_F} (f32x4.sqrt {args[0]}))"),
+    "recip": (("f32",), lambda src, dst, args, tmp: f"(f32x4.div {ONE_F} {args[0]})"),
+    # where(x < 0, 0, x), keeps -0.0 and NaN: exactly pmax(x, 0) = x < 0 ? 0 : x
+    "relu": (("f32",), lambda src, dst, args, tmp: f"(f32x4.pmax {args[0]} {ZERO})"),
+    "max": (("f32",), _v_pmaxmin("max")),
+    "min": (("f32",), _v_pmaxmin("min")),
+    "isnan": (("f32",), _v_isnan),
+    "sign": (("f32", "i32"), _v_sign),
+    "floordiv": (("f32",), _v_floordiv),
+    "mod": (("f32",), lambda src, dst, args, tmp: _lanewise("mod", src, args, tmp)),
+    **{name: (("f32",), _v_routine(name)) for name in MATH + MATH_F64 + MATH_F64_BINARY},
+}
+
+# what the scheduler may vectorise, by source lane type: derived from the table above
+VECTOR_OPS = {
+    src: frozenset(_SIMPLE_VECTOR.get(src, {})) | {n for n, (srcs, _) in _VECTOR_WRITERS.items() if src in srcs}
+    for src in ("f32", "i32", "bool")
+}
+
+
 def vector(name: str, src: str, dst: str, args: list, tmp) -> str:
     """WAT for ``name`` on 4-lane operands (v128)."""
     simple = _SIMPLE_VECTOR.get(src, {})
     if name in simple:
         return f"({simple[name]} {' '.join(args)})"
-    a = args[0]
-    if name == "cast":
-        return _vector_cast(src, dst, a)
-    if name == "where":
-        return f"(v128.bitselect {args[1]} {args[2]} {args[0]})"
-    if name in MATH or name in MATH_F64:
-        return f"(call $f32x4_{name} {a})"
-    if name in MATH_F64_BINARY and src == "f32":
-        return f"(call $f32x4_{name} {a} {args[1]})"
-    if name == "rsqrt":
-        return f"(f32x4.div {ONE_F} (f32x4.sqrt {a}))"
-    if name == "recip":
-        return f"(f32x4.div {ONE_F} {a})"
-    if name in ("max", "min") and src == "f32":
-        # as PyTorch (and the scalar form): pmax/pmin keep the first operand on a tie
-        # (-0.0 vs 0.0) or when either is NaN; a NaN second operand is or-ed in as all ones
-        y = tmp("v128")
-        return f"(v128.or (f32x4.p{name} {a} (local.tee {y} {args[1]})) (f32x4.ne (local.get {y}) (local.get {y})))"
-    if name == "relu":  # where(x < 0, 0, x), keeps -0.0 and NaN: exactly pmax(x, 0) = x < 0 ? 0 : x
-        return f"(f32x4.pmax {a} {ZERO})"
-    if name == "isnan":
-        x = tmp("v128")
-        return f"(f32x4.ne (local.tee {x} {a}) (local.get {x}))"
-    if name == "not":
-        return f"(v128.not {a})"
-    if name == "sign":
-        x = tmp("v128")
-        g = f"(local.get {x})"
-        if src == "f32":
-            body = (f"(v128.bitselect {ONE_F} (v128.bitselect (v128.const f32x4 -1 -1 -1 -1) {g} "
-                    f"(f32x4.lt {g} {ZERO})) (f32x4.gt {g} {ZERO}))")
-        else:
-            body = (f"(i32x4.sub (v128.and (i32x4.gt_s {g} {ZERO}) {ONE_I}) "
-                    f"(v128.and (i32x4.lt_s {g} {ZERO}) {ONE_I}))")
-        return f"(block (result v128) (local.set {x} {a}) {body})"
-    if name == "mod" and src == "f32":
-        return _lanewise(name, src, args, tmp)
-    if name in ("floordiv", "mod") and src == "f32":
-        x, y = tmp("v128"), tmp("v128")
-        q = f"(f32x4.floor (f32x4.div (local.get {x}) (local.get {y})))"
-        body = q if name == "floordiv" else f"(f32x4.sub (local.get {x}) (f32x4.mul {q} (local.get {y})))"
-        return f"(block (result v128) (local.set {x} {a}) (local.set {y} {args[1]}) {body})"
-    raise NotImplementedError(f"no vector WAT for {name} on {src}")
+    srcs, write = _VECTOR_WRITERS.get(name, ((), None))
+    if src not in srcs:
+        raise NotImplementedError(f"no vector WAT for {name} on {src}")
+    return write(src, dst, args, tmp)
 
 
 def _vector_cast(src: str, dst: str, a: str) -> str:
