@@ -143,31 +143,12 @@ def build_training(model: torch.nn.Module, loss_fn, optimizer, example_inputs, o
     ``forward`` (eval mode), ``prepare`` and ``memory``. It is checked against PyTorch on
     the example batch before it is returned."""
     opts = Options.from_dict(options)
-    if not isinstance(model, torch.nn.Module):
-        raise SaveError(f"save_training() expects an nn.Module, got {type(model).__name__}")
-    if isinstance(loss_fn, str):
-        if loss_fn not in LOSSES:
-            raise SaveError(f"unknown loss {loss_fn!r}; known: {sorted(LOSSES)} (or pass a callable)")
-        loss_fn = LOSSES[loss_fn]
-    example_inputs = tuple(example_inputs)
-    if len(example_inputs) < 2 or not all(isinstance(x, torch.Tensor) for x in example_inputs):
-        raise SaveError("example_inputs must be (inputs..., target): at least one model input and a target, "
-                        "all tensors")
-    inputs, target = example_inputs[:-1], example_inputs[-1]
+    loss_fn, inputs, target = _arguments(model, loss_fn, example_inputs)
     names = [n for n, _ in model.named_parameters()]
     params = [p.detach().clone() for p in model.parameters()]
     bnames = [n for n, _ in model.named_buffers()]
     buffers = [b.detach().clone() for b in model.buffers()]
-    try:
-        if isinstance(optimizer, torch.optim.Optimizer):
-            opt, init_state, step0 = from_torch(optimizer, list(model.parameters()))
-        else:
-            opt, init_state, step0 = from_config(optimizer), {}, 0.0
-    except OptimizerError as e:
-        raise SaveError(str(e)) from None
-    slots = [(i, s) for i in range(len(params)) for s in opt.state_names()]
-    state = [init_state.get(k, torch.zeros_like(params[k[0]])) for k in slots]
-    step = torch.tensor(step0, dtype=torch.float32)
+    opt, slots, state, step = _optimizer_state(optimizer, model, params)
     net = copy.deepcopy(model)
 
     def train_step(params, buffers, state, step, *batch):
@@ -209,10 +190,53 @@ def build_training(model: torch.nn.Module, loss_fn, optimizer, example_inputs, o
     except Unsupported as e:
         raise SaveError(f"some operators of the train step cannot run as WebAssembly: {e}") from None
 
-    # the module: two programs over one memory, the state baked as data, three entry points
+    text, pages = _module_text(train, fwd, end, flat_t[:n_state], writes)
+    in_names = _input_names(model, len(inputs))
+    state_names = ([f"param:{n}" for n in names] + [f"buffer:{n}" for n in bnames]
+                   + [f"optimizer:{names[i]}:{s}" for i, s in slots] + ["optimizer:step"])
+    manifest = _manifest(opts, opt, train, fwd, pages, end, list(zip(in_names, inputs)), target,
+                         list(zip(state_names, flat_t[:n_state])), len(params) + len(buffers))
+    wasm = assemble(text) + manifest_section(manifest)
+    _check(wasm, t_gm, flat_t, n_state, writes, f_gm, flat_f)
+    return TrainerModule(text, wasm, manifest, train, fwd)
+
+
+def _arguments(model, loss_fn, example_inputs):
+    """Check save_training()'s arguments: (loss function, model inputs, target)."""
+    if not isinstance(model, torch.nn.Module):
+        raise SaveError(f"save_training() expects an nn.Module, got {type(model).__name__}")
+    if isinstance(loss_fn, str):
+        if loss_fn not in LOSSES:
+            raise SaveError(f"unknown loss {loss_fn!r}; known: {sorted(LOSSES)} (or pass a callable)")
+        loss_fn = LOSSES[loss_fn]
+    example_inputs = tuple(example_inputs)
+    if len(example_inputs) < 2 or not all(isinstance(x, torch.Tensor) for x in example_inputs):
+        raise SaveError("example_inputs must be (inputs..., target): at least one model input and a target, "
+                        "all tensors")
+    return loss_fn, example_inputs[:-1], example_inputs[-1]
+
+
+def _optimizer_state(optimizer, model, params):
+    """(update rule, state slots (param index, name), their initial tensors, the step counter)."""
+    try:
+        if isinstance(optimizer, torch.optim.Optimizer):
+            opt, init_state, step0 = from_torch(optimizer, list(model.parameters()))
+        else:
+            opt, init_state, step0 = from_config(optimizer), {}, 0.0
+    except OptimizerError as e:
+        raise SaveError(str(e)) from None
+    slots = [(i, s) for i in range(len(params)) for s in opt.state_names()]
+    state = [init_state.get(k, torch.zeros_like(params[k[0]])) for k in slots]
+    return opt, slots, state, torch.tensor(step0, dtype=torch.float32)
+
+
+def _module_text(train, fwd, end: int, state: list, writes: dict):
+    """The module: two programs over one memory, the state baked as data, three entry points
+    (``train_step`` runs the train program, then copies each updated state tensor back over
+    its input). Returns (WAT, pages)."""
     pages = pages_for(end)
     segments = [seg for part in (train, fwd) for seg in wat.constant_segments(part.program, part.offsets)]
-    for k, t in enumerate(flat_t[:n_state]):
+    for k, t in enumerate(state):
         data = t.detach().contiguous().numpy().tobytes()
         if data:
             segments.append((train.offsets[train.program.inputs[k].buffer], data))
@@ -230,38 +254,38 @@ def build_training(model: torch.nn.Module, loss_fn, optimizer, example_inputs, o
                "forward": [(1, "forward")]}
     text = wat.build_module([wat.Part(train.sched, train.offsets), wat.Part(fwd.sched, fwd.offsets)], pages,
                             segments, exports)
+    return text, pages
 
-    def place(prog, offsets, pos):
-        return offsets[prog.inputs[pos].buffer]
 
-    def out_spec(prog, offsets, k, name):
-        o = prog.outputs[k]
-        offset = offsets[o.buffer] + int(o.offset) * ITEMSIZE[o.dtype]
+def _manifest(opts, opt, train, fwd, pages: int, end: int, inputs: list, target, state: list, n_weights: int):
+    """The trainer artifact's manifest: forward's inputs follow the weights (params and buffers,
+    shared with the train program); train_step's follow the whole state. ``inputs`` and
+    ``state``: (name, tensor) pairs."""
+
+    def place(part, pos):
+        return part.offsets[part.program.inputs[pos].buffer]
+
+    def out_spec(part, k, name):
+        o = part.program.outputs[k]
+        offset = part.offsets[o.buffer] + int(o.offset) * ITEMSIZE[o.dtype]
         return tensor_entry(name, o.shape, MANIFEST_DTYPE[o.dtype], offset, o.strides)
 
-    in_names = _input_names(model, len(inputs))
-    state_names = ([f"param:{n}" for n in names] + [f"buffer:{n}" for n in bnames]
-                   + [f"optimizer:{names[i]}:{s}" for i, s in slots] + ["optimizer:step"])
-    manifest = {
+    batch = [*inputs, ("target", target)]
+    return {
         **envelope_for(opts, {"memory": "memory", "forward": "forward", "prepare": "prepare",
                               "train_step": "train_step"}, kind="trainer"),
-        "inputs": [_spec(n, x.shape, _ir_dtype(x), place(fwd.program, fwd.offsets, len(params) + len(buffers) + k))
-                   for k, (n, x) in enumerate(zip(in_names, inputs))],
-        "outputs": [out_spec(fwd.program, fwd.offsets, k, f"output{k}") for k in range(len(fwd.program.outputs))],
+        "inputs": [_spec(n, x.shape, _ir_dtype(x), place(fwd, n_weights + k)) for k, (n, x) in enumerate(inputs)],
+        "outputs": [out_spec(fwd, k, f"output{k}") for k in range(len(fwd.program.outputs))],
         "train_step": {
-            "inputs": [_spec(n, x.shape, _ir_dtype(x), place(train.program, train.offsets, n_state + k))
-                       for k, (n, x) in enumerate(zip(in_names + ["target"], (*inputs, target)))],
-            "outputs": [out_spec(train.program, train.offsets, 0, "loss")],
+            "inputs": [_spec(n, x.shape, _ir_dtype(x), place(train, len(state) + k))
+                       for k, (n, x) in enumerate(batch)],
+            "outputs": [out_spec(train, 0, "loss")],
         },
-        "state": [_spec(n, t.shape, _ir_dtype(t), place(train.program, train.offsets, k))
-                  for k, (n, t) in enumerate(zip(state_names, flat_t[:n_state]))],
+        "state": [_spec(n, t.shape, _ir_dtype(t), place(train, k)) for k, (n, t) in enumerate(state)],
         "symbols": [],
         "memory": {"pages": pages, "bytes": end},
         "optimizer": {"kind": type(opt).__name__.lower(), **dataclasses.asdict(opt)},
     }
-    wasm = assemble(text) + manifest_section(manifest)
-    _check(wasm, t_gm, flat_t, n_state, writes, f_gm, flat_f)
-    return TrainerModule(text, wasm, manifest, train, fwd)
 
 
 def _check(wasm: bytes, t_gm, flat_t, n_state: int, writes: dict, f_gm, flat_f) -> None:
