@@ -12,7 +12,6 @@ import hashlib
 import logging
 import os
 import tempfile
-from typing import Optional
 
 import wasmtime
 
@@ -23,10 +22,10 @@ _DIGEST_LEN = 32
 
 
 class DiskCache:
-    def __init__(self, directory: Optional[str], key: str) -> None:
+    def __init__(self, directory: str | None, key: str) -> None:
         self.directory, self.key = directory, key
 
-    def path(self, sha256: str) -> Optional[str]:
+    def path(self, sha256: str) -> str | None:
         if not self.directory:
             return None
         return os.path.join(self.directory, f"{sha256}-{self.key}.cwasm")

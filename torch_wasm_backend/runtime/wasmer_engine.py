@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import sys
 import threading
-from typing import Callable, Dict, Optional
+from collections.abc import Callable
 
 import numpy as np
 
@@ -61,7 +61,7 @@ _FRAME = re.compile(r"^\s*at (.+?) \((.*)\)\s*$", re.M)
 _FRAME_NAME = re.compile(r"^<module>\[\d+\]|^<unnamed>|^<unknown>")
 
 
-def _trap_from_runtime_error(exc: BaseException, export: Optional[str]) -> WasmTrap:
+def _trap_from_runtime_error(exc: BaseException, export: str | None) -> WasmTrap:
     message = str(exc)
     lines = message.strip().splitlines()
     first = lines[0].strip() if lines else message
@@ -89,8 +89,8 @@ class WasmerInstance(Instance):
 
         self._instance = wasmer.Instance(module)
         self._exports = self._instance.exports
-        self._callers: Dict[str, Callable[[], None]] = {}
-        self._view: Optional[np.ndarray] = None
+        self._callers: dict[str, Callable[[], None]] = {}
+        self._view: np.ndarray | None = None
         self._view_len = -1
         try:
             mem = self._exports.memory
@@ -184,12 +184,12 @@ class WasmerEngine(Engine):
         self.relaxed_simd = False
         self.threads = False
         self.store = wasmer.Store(wasmer.engine.Universal(Compiler))
-        self._modules: Dict[str, WasmerCompiledModule] = {}
+        self._modules: dict[str, WasmerCompiledModule] = {}
         self._lock = threading.Lock()
         self.stats = {"memory_hits": 0, "compiles": 0}
 
     @staticmethod
-    def unavailable_reason() -> Optional[str]:
+    def unavailable_reason() -> str | None:
         try:
             _import_wasmer()
         except RuntimeError as e:

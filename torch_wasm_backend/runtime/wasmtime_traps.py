@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import List, Optional
 
 import wasmtime
 
@@ -25,15 +24,15 @@ def _reason_from_message(message: str) -> str:
     return reason
 
 
-def _frames_from_message(message: str) -> List[Optional[str]]:
-    out: List[Optional[str]] = []
+def _frames_from_message(message: str) -> list[str | None]:
+    out: list[str | None] = []
     for m in _FRAME_LINE.finditer(message):
         desc = m.group(1).strip()
         out.append(desc.split("!", 1)[1] if "!" in desc else None)
     return out
 
 
-def _trap_from_wasmtime(trap: "wasmtime.Trap", export: Optional[str]) -> WasmTrap:
+def _trap_from_wasmtime(trap: "wasmtime.Trap", export: str | None) -> WasmTrap:
     try:
         message = trap.message
     except Exception:
@@ -58,7 +57,7 @@ def _trap_from_wasmtime(trap: "wasmtime.Trap", export: Optional[str]) -> WasmTra
     )
 
 
-def _trap_from_error(message: str, export: Optional[str]) -> WasmTrap:
+def _trap_from_error(message: str, export: str | None) -> WasmTrap:
     frames = _frames_from_message(message)
     return WasmTrap(
         _reason_from_message(message),
