@@ -132,6 +132,15 @@ def _digamma64(x: float) -> float:
     return math.log(x) - 0.5 / x - series - s + extra
 
 
+def _lgamma64(x: float) -> float:
+    """log|Gamma(x)| in float64 with PyTorch's special values (+inf at the poles and at +-inf)."""
+    if x != x:
+        return math.nan
+    if math.isinf(x) or (x <= 0 and x == math.floor(x)):
+        return math.inf
+    return math.lgamma(x)
+
+
 _F64_UNARY = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
     "sinh": np.sinh, "cosh": np.cosh, "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
@@ -140,6 +149,7 @@ _F64_UNARY = {
     "erfinv": np.vectorize(_erfinv64, otypes=[np.float64]),
     "erfcx": np.vectorize(_erfcx64, otypes=[np.float64]),
     "digamma": np.vectorize(_digamma64, otypes=[np.float64]),
+    "lgamma": np.vectorize(_lgamma64, otypes=[np.float64]),
     **{name: np.vectorize(lambda x, nu=nu, scaled=scaled: _besseli64(x, nu, scaled), otypes=[np.float64])
        for name, nu, scaled in (("i0", 0, False), ("i0e", 0, True), ("i1", 1, False), ("i1e", 1, True))},
 }

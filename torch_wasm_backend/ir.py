@@ -36,7 +36,7 @@ UNARY_OPS = (
     "neg", "abs", "sqrt", "rsqrt", "exp", "log", "tanh", "erf", "sigmoid", "relu",
     "floor", "ceil", "round", "trunc", "recip", "not", "isnan", "sign",
     "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
-    "log1p", "expm1", "log2", "log10", "exp2", "erfc", "erfinv", "erfcx", "i0", "i0e", "i1", "i1e", "digamma",
+    "log1p", "expm1", "log2", "log10", "exp2", "erfc", "erfinv", "erfcx", "i0", "i0e", "i1", "i1e", "digamma", "lgamma",
 )
 BINARY_OPS = (
     "add", "sub", "mul", "div", "floordiv", "mod", "max", "min", "pow", "atan2", "hypot",

@@ -75,6 +75,7 @@ CLAIMED = [
     "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh", "atanh",
     "log1p", "expm1", "log2", "log10", "exp2", "hypot", "erfc", "erfinv", "special.erfcx",
     "special.log_ndtr", "i0", "special.i0e", "special.i1", "special.i1e", "digamma",
+    "lgamma", "mvlgamma.mvlgamma_p_1", "mvlgamma.mvlgamma_p_3", "mvlgamma.mvlgamma_p_5",
     "isinf", "isposinf", "isneginf", "isfinite", "logaddexp2",
     "nn.functional.relu", "nn.functional.leaky_relu", "nn.functional.hardtanh", "nn.functional.relu6",
     "nn.functional.hardswish", "nn.functional.hardsigmoid", "nn.functional.gelu", "nn.functional.silu",

@@ -25,7 +25,7 @@ UNARY = {
     # scipy there, see the unit tests): compare above -5
     "erfcx": lambda x: torch.special.erfcx(x.clamp(min=-5.0)),
     "i0": torch.i0, "i0e": torch.special.i0e, "i1": torch.special.i1, "i1e": torch.special.i1e,
-    "digamma": torch.digamma,
+    "digamma": torch.digamma, "lgamma": torch.lgamma,
 }
 # inputs inside the domain, so that a comparison tests numbers rather than NaN == NaN
 DOMAIN = {"erfinv": (-1.0, 1.0), "asin": (-1.0, 1.0), "acos": (-1.0, 1.0), "atanh": (-1.0, 1.0), "acosh": (1.0, 50.0),

@@ -11,7 +11,7 @@ MATH = ("exp", "log", "tanh", "erf", "sigmoid")  # routines in csrc/wat/math_f32
 # routines in csrc/wat/math_f32x4_f64.wat (evaluated in float64, correctly rounded): unary, binary
 MATH_F64 = ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
             "log1p", "expm1", "log2", "log10", "exp2", "erfc", "erfinv", "erfcx",
-            "i0", "i0e", "i1", "i1e", "digamma")
+            "i0", "i0e", "i1", "i1e", "digamma", "lgamma")
 MATH_F64_BINARY = ("atan2", "hypot", "pow")
 
 _SIMPLE_SCALAR = {

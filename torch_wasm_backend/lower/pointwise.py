@@ -236,6 +236,7 @@ _float_unary("i0e", aten.special_i0e.default)
 _float_unary("i1", aten.special_i1.default)
 _float_unary("i1e", aten.special_i1e.default)
 _float_unary("digamma", aten.digamma.default)
+_float_unary("lgamma", aten.lgamma.default)
 
 
 @lower(aten.polygamma.default, promote=INT_TO_FLOAT)
