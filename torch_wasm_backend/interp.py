@@ -141,6 +141,29 @@ def _lgamma64(x: float) -> float:
     return math.lgamma(x)
 
 
+def _polygamma64(n: float, x: float) -> float:
+    """polygamma(n, x), n >= 1, in float64 with PyTorch's special values (as the routine:
+    (-1)^(n+1) n! zeta(n + 1, x), direct terms below 2n + 10, then Euler-Maclaurin)."""
+    k = int(n)
+    sign_fact = math.factorial(k) * (1.0 if k % 2 else -1.0)
+    if x != x:
+        return math.nan
+    if x == math.inf:
+        return 0.0 if k == 1 else math.nan
+    if x <= 0 and x == math.floor(x):
+        return math.nan if (k == 1 and x == -math.inf) else math.copysign(math.inf, sign_fact)
+    s, acc, y = k + 1, 0.0, x
+    while y < 2 * k + 10:
+        acc, y = acc + y ** -s, y + 1
+    bern = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510)
+    e, f = 0.0, s / y
+    for j in range(1, 9):
+        if j > 1:
+            f *= (s + 2 * j - 3) * (s + 2 * j - 2) / (y * y)
+        e += f * bern[j - 1] / math.factorial(2 * j)
+    return sign_fact * (acc + y ** -s * (y / k + 0.5 + e))
+
+
 _F64_UNARY = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
     "sinh": np.sinh, "cosh": np.cosh, "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
@@ -178,7 +201,8 @@ BINARY = {
     # NaN propagates and a tie keeps the first operand (max(-0.0, 0.0) = -0.0), as PyTorch
     "max": lambda a, b: np.where((a >= b) | (a != a), a, b).astype(np.result_type(a, b)),
     "min": lambda a, b: np.where((a <= b) | (a != a), a, b).astype(np.result_type(a, b)),
-    "pow": _pow, "atan2": _f64(np.arctan2), "hypot": _f64(np.hypot), "lt": np.less, "le": np.less_equal, "gt": np.greater,
+    "pow": _pow, "atan2": _f64(np.arctan2), "hypot": _f64(np.hypot),
+    "polygamma": _f64(np.vectorize(_polygamma64, otypes=[np.float64])), "lt": np.less, "le": np.less_equal, "gt": np.greater,
     "ge": np.greater_equal, "eq": np.equal, "ne": np.not_equal,
     "and": lambda a, b: a & b, "or": lambda a, b: a | b, "xor": lambda a, b: a ^ b,
 }

@@ -26,6 +26,7 @@
 ;; and (param $x v128) (param $y v128) (result v128):
 ;;   $f32x4_atan2 (atan2(x, y): x is the "y" of C's atan2, as torch.atan2(input, other))
 ;;   $f32x4_hypot $f32x4_pow (x ** y)
+;;   $f32x4_polygamma (polygamma(n, x), n >= 1 an integer, the same in every lane)
 ;;
 ;; Float64 kernels (f64x2, used by the above):
 ;;   $f64x2_exp    clamp to [-700, 700]; n = nearest(x/ln2) (shifter), Cody-Waite r = x - n*LN2_HI -
@@ -63,6 +64,9 @@
 ;; 1/32 of 1 and 2 Taylor series in x - 1 and x - 2 (coefficients from zeta(k), k <= 13) instead, where
 ;; the recurrence would cancel; lgamma(1) = lgamma(2) = +0, +inf at 0, -0, the negative integers
 ;; and +-inf, as PyTorch.
+;; polygamma(n, x), n >= 1: (-1)^(n+1) n! zeta(n+1, x), the terms below 2n + 10 summed directly, the
+;; rest by Euler-Maclaurin (Bernoulli numbers to B16); PyTorch's values at the poles (x <= 0 an
+;; integer: (-1)^(n+1) inf) and at +inf (0 for n = 1, its trigamma; NaN for n >= 2, its zeta).
 ;;
 ;; Domain/specials (as C99/glibc and PyTorch): NaN -> NaN everywhere except pow(x, +-0) = 1,
 ;; pow(1, y) = 1, pow(-1, +-inf) = 1, hypot(+-inf, y) = +inf even for y NaN.  Signs of zero kept:
@@ -97,6 +101,8 @@
 ;;   sin/cos/tan over the whole float32 range (Payne-Hanek above 2^30): max 0.499999.
 ;;   lgamma: correctly rounded except next to its negative zeros (-2.457, -2.748, -3.144, ...), where
 ;;   the reflection's float64 cancellation gives at most 0.54 ulp (the tests assert <= 0.6 there).
+;;   polygamma, n = 1, 2, 3, 4, 7 (grid over [-20, 20], (0, 3), random positive float32, next to the
+;;   poles; reference scipy.special.polygamma): max 0.500000.
 
 ;; NaN results are a NaN of unspecified sign and payload.
 
@@ -1775,6 +1781,131 @@
         (f64x2.eq (f64x2.abs (local.get $x)) (v128.const f64x2 inf inf))))
   )
 
+  (func $f64x2_pow_int (param $t v128) (param $k i32) (result v128)
+    ;; t^k, k >= 1, by k - 1 multiplications (exact order, no exp/log)
+    (local $u v128)
+    (local.set $u (local.get $t))
+    (block $done
+      (loop $next
+        (br_if $done (i32.le_s (local.tee $k (i32.sub (local.get $k) (i32.const 1))) (i32.const 0)))
+        (local.set $u (f64x2.mul (local.get $u) (local.get $t)))
+        (br $next)))
+    (local.get $u)
+  )
+
+  (func $f64x2_polygamma (param $n v128) (param $x v128) (result v128)
+    ;; psi^(n)(x) = (-1)^(n+1) n! zeta(n + 1, x), n >= 1 the same in both lanes (the order: a constant
+    ;; of the call site). zeta(s, x) = sum_i (x + i)^-s: the terms with x + i < 2n + 10 directly (lanes
+    ;; step together; a lane below -2^23 is a pole and is not stepped), the rest by Euler-Maclaurin,
+    ;; y^(1-s)/(s-1) + y^-s/2 + y^-s sum_j B_2j/(2j)! s(s+1)...(s+2j-2) y^-(2j-1), j <= 8
+    (local $k i32) (local $i i32) (local $s v128) (local $y v128) (local $t v128) (local $t2 v128) (local $u v128)
+    (local $m v128) (local $acc v128) (local $f v128) (local $e v128) (local $lim v128) (local $fact f64) (local $r v128)
+    (local.set $k (i32.trunc_sat_f64_s (f64x2.extract_lane 0 (local.get $n))))
+    (local.set $s (f64x2.add (local.get $n) (v128.const f64x2 1.0 1.0)))
+    (local.set $lim (f64x2.add (f64x2.add (local.get $n) (local.get $n)) (v128.const f64x2 10.0 10.0)))
+    (local.set $y (local.get $x))
+    (local.set $acc (v128.const f64x2 0.0 0.0))
+    (block $done
+      (loop $next
+        (local.set $m
+          (v128.and
+            (f64x2.lt (local.get $y) (local.get $lim))
+            (f64x2.gt (local.get $x) (v128.const f64x2 -8388608.0 -8388608.0))))
+        (br_if $done (i32.eqz (v128.any_true (local.get $m))))
+        (local.set $acc
+          (f64x2.add
+            (local.get $acc)
+            (v128.and
+              (call $f64x2_pow_int (f64x2.div (v128.const f64x2 1.0 1.0) (local.get $y)) (i32.add (local.get $k) (i32.const 1)))
+              (local.get $m))))
+        (local.set $y (f64x2.add (local.get $y) (v128.and (v128.const f64x2 1.0 1.0) (local.get $m))))
+        (br $next)))
+    (local.set $t (f64x2.div (v128.const f64x2 1.0 1.0) (local.get $y)))
+    (local.set $t2 (f64x2.mul (local.get $t) (local.get $t)))
+    (local.set $u (call $f64x2_pow_int (local.get $t) (i32.add (local.get $k) (i32.const 1))))
+    (local.set $f (f64x2.mul (local.get $s) (local.get $t)))
+    (local.set $e (f64x2.mul (local.get $f) (v128.const f64x2 0.08333333333333333 0.08333333333333333)))
+    (local.set $f
+      (f64x2.mul
+        (f64x2.mul (local.get $f) (local.get $t2))
+        (f64x2.mul (f64x2.add (local.get $s) (v128.const f64x2 1.0 1.0)) (f64x2.add (local.get $s) (v128.const f64x2 2.0 2.0)))))
+    (local.set $e (f64x2.add (local.get $e) (f64x2.mul (local.get $f) (v128.const f64x2 -0.001388888888888889 -0.001388888888888889))))
+    (local.set $f
+      (f64x2.mul
+        (f64x2.mul (local.get $f) (local.get $t2))
+        (f64x2.mul (f64x2.add (local.get $s) (v128.const f64x2 3.0 3.0)) (f64x2.add (local.get $s) (v128.const f64x2 4.0 4.0)))))
+    (local.set $e (f64x2.add (local.get $e) (f64x2.mul (local.get $f) (v128.const f64x2 3.306878306878307e-05 3.306878306878307e-05))))
+    (local.set $f
+      (f64x2.mul
+        (f64x2.mul (local.get $f) (local.get $t2))
+        (f64x2.mul (f64x2.add (local.get $s) (v128.const f64x2 5.0 5.0)) (f64x2.add (local.get $s) (v128.const f64x2 6.0 6.0)))))
+    (local.set $e (f64x2.add (local.get $e) (f64x2.mul (local.get $f) (v128.const f64x2 -8.267195767195768e-07 -8.267195767195768e-07))))
+    (local.set $f
+      (f64x2.mul
+        (f64x2.mul (local.get $f) (local.get $t2))
+        (f64x2.mul (f64x2.add (local.get $s) (v128.const f64x2 7.0 7.0)) (f64x2.add (local.get $s) (v128.const f64x2 8.0 8.0)))))
+    (local.set $e (f64x2.add (local.get $e) (f64x2.mul (local.get $f) (v128.const f64x2 2.08767569878681e-08 2.08767569878681e-08))))
+    (local.set $f
+      (f64x2.mul
+        (f64x2.mul (local.get $f) (local.get $t2))
+        (f64x2.mul (f64x2.add (local.get $s) (v128.const f64x2 9.0 9.0)) (f64x2.add (local.get $s) (v128.const f64x2 10.0 10.0)))))
+    (local.set $e (f64x2.add (local.get $e) (f64x2.mul (local.get $f) (v128.const f64x2 -5.284190138687493e-10 -5.284190138687493e-10))))
+    (local.set $f
+      (f64x2.mul
+        (f64x2.mul (local.get $f) (local.get $t2))
+        (f64x2.mul (f64x2.add (local.get $s) (v128.const f64x2 11.0 11.0)) (f64x2.add (local.get $s) (v128.const f64x2 12.0 12.0)))))
+    (local.set $e (f64x2.add (local.get $e) (f64x2.mul (local.get $f) (v128.const f64x2 1.3382536530684679e-11 1.3382536530684679e-11))))
+    (local.set $f
+      (f64x2.mul
+        (f64x2.mul (local.get $f) (local.get $t2))
+        (f64x2.mul (f64x2.add (local.get $s) (v128.const f64x2 13.0 13.0)) (f64x2.add (local.get $s) (v128.const f64x2 14.0 14.0)))))
+    (local.set $e (f64x2.add (local.get $e) (f64x2.mul (local.get $f) (v128.const f64x2 -3.3896802963225827e-13 -3.3896802963225827e-13))))
+    (local.set $r
+      (f64x2.add
+        (local.get $acc)
+        (f64x2.mul
+          (local.get $u)
+          (f64x2.add
+            (f64x2.add
+              (f64x2.div (local.get $y) (local.get $n))
+              (v128.const f64x2 0.5 0.5))
+            (local.get $e)))))
+    ;; times (-1)^(n+1) n!
+    (local.set $fact (f64.const 1.0))
+    (local.set $i (i32.const 2))
+    (block $done
+      (loop $next
+        (br_if $done (i32.gt_s (local.get $i) (local.get $k)))
+        (local.set $fact (f64.mul (local.get $fact) (f64.convert_i32_s (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (if (i32.eqz (i32.and (local.get $k) (i32.const 1)))
+      (then (local.set $fact (f64.neg (local.get $fact)))))
+    (local.set $r (f64x2.mul (local.get $r) (f64x2.splat (local.get $fact))))
+    ;; as PyTorch: at the poles (x <= 0 an integer, -inf included) (-1)^(n+1) inf; at +inf 0 for n = 1
+    ;; (its trigamma) and NaN for n >= 2 (its zeta); trigamma(-inf) = NaN
+    (local.set $r
+      (v128.bitselect
+        (f64x2.mul (f64x2.splat (local.get $fact)) (v128.const f64x2 inf inf))
+        (local.get $r)
+        (v128.and
+          (f64x2.le (local.get $x) (v128.const f64x2 0.0 0.0))
+          (f64x2.eq (local.get $x) (f64x2.nearest (local.get $x))))))
+    (if (i32.eq (local.get $k) (i32.const 1))
+      (then
+        (local.set $r
+          (v128.bitselect
+            (v128.const i64x2 0x7ff8000000000000 0x7ff8000000000000)
+            (local.get $r)
+            (f64x2.eq (local.get $x) (v128.const f64x2 -inf -inf))))))
+    (v128.bitselect
+      (if (result v128) (i32.eq (local.get $k) (i32.const 1))
+        (then (v128.const f64x2 0.0 0.0))
+        (else (v128.const i64x2 0x7ff8000000000000 0x7ff8000000000000)))
+      (local.get $r)
+      (f64x2.eq (local.get $x) (v128.const f64x2 inf inf)))
+  )
+
   (func $f64x2_log2 (param $x v128) (result v128)
     (f64x2.mul (call $f64x2_log (local.get $x)) (v128.const f64x2 1.4426950408889634 1.4426950408889634))
   )
@@ -1963,6 +2094,11 @@
     (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
       (f32x4.demote_f64x2_zero (call $f64x2_lgamma (f64x2.promote_low_f32x4 (local.get $x))))
       (f32x4.demote_f64x2_zero (call $f64x2_lgamma (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $x) (local.get $x)))))))
+
+  (func $f32x4_polygamma (param $n v128) (param $x v128) (result v128)
+    (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+      (f32x4.demote_f64x2_zero (call $f64x2_polygamma (f64x2.promote_low_f32x4 (local.get $n)) (f64x2.promote_low_f32x4 (local.get $x))))
+      (f32x4.demote_f64x2_zero (call $f64x2_polygamma (f64x2.promote_low_f32x4 (local.get $n)) (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $x) (local.get $x)))))))
 
   (func $f32x4_atan2 (param $x v128) (param $y v128) (result v128)
     (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23

@@ -57,7 +57,7 @@ def fragment() -> str:
 
 @pytest.fixture(scope="module")
 def wm(fragment, tmp_path_factory) -> WasmMath:
-    return WasmMath(fragment, REF, REF2, tmp_path_factory.mktemp("mathf64"))
+    return WasmMath(fragment, REF, (*REF2, "polygamma"), tmp_path_factory.mktemp("mathf64"))
 
 
 def _inputs(name: str, n: int, seed: int) -> np.ndarray:
@@ -239,3 +239,22 @@ def test_lgamma_near_its_zeros(wm):
     assert _measure("lgamma", x[:2 << 16], wm("lgamma", x[:2 << 16]), REF["lgamma"](x[:2 << 16].astype(np.float64))) \
         <= CORRECTLY_ROUNDED
     _measure("lgamma", x, wm("lgamma", x), REF["lgamma"](x.astype(np.float64)), bound=0.6)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 7, 30])
+def test_polygamma_accuracy(wm, n):
+    """polygamma(n, x), n >= 1 (the order is the first operand, the same in every lane), against
+    scipy's float64 polygamma: grids over [-20, 20] and (0, 3), random positive bit patterns,
+    float32 next to the poles; the poles themselves as PyTorch ((-1)^(n+1) inf)."""
+    special = pytest.importorskip("scipy.special")
+    rng = np.random.default_rng(n)
+    bits = random_bits(1 << 16, n)
+    poles = np.arange(-20, 1, dtype=np.float32)
+    near = np.concatenate([np.nextafter(poles, np.float32(-np.inf)), np.nextafter(poles, np.float32(np.inf))])
+    x = np.concatenate([np.linspace(-20, 20, 1 << 16, dtype=np.float32), rng.uniform(0, 3, 1 << 14).astype(np.float32),
+                        np.abs(bits[np.abs(bits) < 1e30]), near])
+    ref = special.polygamma(n, x.astype(np.float64))
+    got = wm("polygamma", np.full_like(x, n), x)
+    _measure(f"polygamma({n})", x, got, ref)
+    at_poles = wm("polygamma", np.full_like(poles, n), poles)
+    assert np.all(at_poles == np.float32(np.inf if n % 2 else -np.inf)), at_poles

@@ -12,7 +12,7 @@ MATH = ("exp", "log", "tanh", "erf", "sigmoid")  # routines in csrc/wat/math_f32
 MATH_F64 = ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
             "log1p", "expm1", "log2", "log10", "exp2", "erfc", "erfinv", "erfcx",
             "i0", "i0e", "i1", "i1e", "digamma", "lgamma")
-MATH_F64_BINARY = ("atan2", "hypot", "pow")
+MATH_F64_BINARY = ("atan2", "hypot", "pow", "polygamma")  # polygamma(n, x): n the same in every lane
 
 _SIMPLE_SCALAR = {
     "f32": {"add": "f32.add", "sub": "f32.sub", "mul": "f32.mul", "div": "f32.div", "neg": "f32.neg", "abs": "f32.abs", "sqrt": "f32.sqrt", "floor": "f32.floor",

@@ -242,10 +242,14 @@ _float_unary("lgamma", aten.lgamma.default)
 @lower(aten.polygamma.default, promote=INT_TO_FLOAT)
 def polygamma(ctx, node, n, x):
     order = node.args[0]  # the Python int (the registry made ``n`` a value)
-    if order != 0:
-        raise Unsupported(f"polygamma of order {order} (only order 0, digamma, is lowered)")
     float_only("polygamma", x)
-    return unary("digamma", x)
+    if not isinstance(order, int) or order < 0:
+        raise Unsupported(f"polygamma of order {order!r} (a non-negative integer is needed)")
+    if order == 0:
+        return unary("digamma", x)
+    if order > 30:  # n! and the direct terms' powers leave float64 long before float32 results do
+        raise Unsupported(f"polygamma of order {order} (orders up to 30 are lowered)")
+    return binary("polygamma", const_like(x, float(order)), x)
 
 
 @lower(aten.atan2.default, promote=INT_TO_FLOAT)
