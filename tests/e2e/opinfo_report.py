@@ -70,7 +70,8 @@ CLAIMED = [
     "eq", "ne", "lt", "le", "gt", "ge",
     "logical_and", "logical_or", "logical_xor", "logical_not", "where", "masked_fill",
     # unary math and activations
-    "neg", "abs", "sign", "floor", "ceil", "round", "trunc", "exp", "log", "sqrt", "rsqrt",
+    "neg", "abs", "sign", "floor", "ceil", "round", "round.decimals_0", "round.decimals_3",
+    "round.decimals_neg_3", "trunc", "exp", "log", "sqrt", "rsqrt",
     "reciprocal", "sigmoid", "tanh", "erf", "square", "pow",
     "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh", "atanh",
     "log1p", "expm1", "log2", "log10", "exp2", "hypot", "erfc", "erfinv", "special.erfcx",

@@ -186,3 +186,12 @@ def test_artifact_in_node_matches_python(tmp_path):
     for out, py, eager in zip(report["outputs"], got, want):
         assert Path(out["file"]).read_bytes() == np.ascontiguousarray(py).tobytes(), out["name"]
         torch.testing.assert_close(torch.from_numpy(np.asarray(py)), eager, equal_nan=True)
+
+
+@pytest.mark.parametrize("decimals", [0, 1, 3, -1, -3, 40, -40])
+def test_round_decimals_bit_exact(decimals):
+    """round(x, decimals) rounds as PyTorch's float32 kernel does (x * 10^d, nearbyint, / 10^d),
+    so results are equal bit for bit, halves and overflow (10^40 is inf in float32) included."""
+    x = torch.cat([make_input((36,), specials=True) * 123.456, SPECIALS,
+                   torch.tensor([2.675, 0.125, -0.125, 1234.5678, 0.5, 1.5, -2.5])])
+    check(lambda x: torch.round(x, decimals=decimals), x, rtol=0, atol=0)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from .. import ir
@@ -280,6 +281,19 @@ _same_unary("floor", aten.floor.default)
 _same_unary("ceil", aten.ceil.default)
 _same_unary("round", aten.round.default)
 _same_unary("trunc", aten.trunc.default)
+
+
+@lower(aten.round.decimals, promote=DEFAULT)
+def round_decimals(ctx, node, x, decimals=0):
+    """As PyTorch's CPU kernel, in float32: nearbyint(x * 10^d) / 10^d, or for d < 0
+    nearbyint(x / 10^-d) * 10^-d (10^|d| rounded to float32 once)."""
+    reject_bool(node, "round")
+    if x.dtype != "f32":
+        raise Unsupported(f"round(decimals=) of {x.dtype} (PyTorch rounds floating tensors only)")
+    scale = const_like(x, float(np.float32(10.0 ** abs(decimals))))
+    if decimals < 0:
+        return binary("mul", unary("round", binary("div", x, scale)), scale)
+    return binary("div", unary("round", binary("mul", x, scale)), scale)
 
 
 @lower(aten.sign.default, promote=DEFAULT)
