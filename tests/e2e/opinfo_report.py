@@ -62,6 +62,9 @@ TOL: dict[str, tuple[float, float]] = {}  # "name" or "name.variant" -> (rtol, a
 UNINITIALIZED = {"empty", "empty_like", "empty_permuted", "empty_strided", "new_empty", "new_empty_strided",
                  "resize_", "resize_as_"}  # "name" or "name.variant" -> (rtol, atol)
 
+# Metadata-only ATen ops that count as views for the "views" classification (no compute).
+_METADATA_OPS_NAMES = ("alias", "lift_fresh", "detach", "sym_size", "sym_stride", "sym_numel", "sym_storage_offset")
+
 # Ops (OpInfo name or "name.variant") the README lists as supported: the CI list.
 CLAIMED = [
     # elementwise arithmetic and comparisons
@@ -104,7 +107,9 @@ CLAIMED = [
     "nn.functional.adaptive_avg_pool2d", "nn.functional.max_pool1d", "nn.functional.avg_pool1d",
     "nn.functional.adaptive_avg_pool1d",
     # indexing
-    "nn.functional.embedding", "index_select", "gather",
+    "nn.functional.embedding", "index_select", "gather", "scatter", "scatter_add", "scatter_reduce.sum",
+    "scatter_reduce.prod", "scatter_reduce.mean", "scatter_reduce.amax", "scatter_reduce.amin",
+    "index_reduce.prod", "index_reduce.mean", "index_reduce.amax", "index_reduce.amin",
     # factories
     "full", "zeros", "ones", "arange", "scalar_tensor",
     # padding, interpolation, norms, index views and their scatters, adaptive max pooling (issue 14)
@@ -129,6 +134,7 @@ class SampleResult:
     status: str
     detail: str = ""
     seconds: float = 0.0
+    kind: str = ""  # "random": eager calls a random-number op; "views": eager calls only view ops
 
 
 def op_key(op) -> str:
@@ -220,6 +226,37 @@ def _has_tensor(x) -> bool:
     return any(isinstance(a, torch.Tensor) for a in pytree.tree_leaves(x))
 
 
+def _eager_kind(fn, args) -> str:
+    """"random" if the eager call runs an ATen op tagged ``nondeterministic_seeded`` (random
+    numbers: dropout, bernoulli, randn, ...), "views" if every ATen op it runs is a view (or
+    it runs none), else "" -- read off the ops a dispatch mode sees."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Seen(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.ops = set()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.ops.add(func)
+            return func(*args, **(kwargs or {}))
+
+    seen, cloned = Seen(), _clone(args)
+    try:
+        with torch.no_grad(), seen:
+            torch.manual_seed(0)
+            fn(*cloned)
+    except Exception:  # noqa: BLE001 - only a classification; the sample was run already
+        return ""
+    if any(torch.Tag.nondeterministic_seeded in f.tags for f in seen.ops):
+        return "random"
+    metadata = {getattr(torch.ops.aten, n) for n in _METADATA_OPS_NAMES}
+    if all(f.is_view or f.overloadpacket in metadata for f in seen.ops):
+        return "views"
+    return ""
+
+
 def run_sample(op, sample, index: int) -> SampleResult:
     """Run one sample eagerly and through the wasm backend; classify it."""
     import warnings
@@ -233,8 +270,10 @@ def run_sample(op, sample, index: int) -> SampleResult:
     key = op_key(op)
     t0 = time.perf_counter()
 
+    kind = ""
+
     def res(status, detail=""):
-        return SampleResult(key, index, status, detail, round(time.perf_counter() - t0, 3))
+        return SampleResult(key, index, status, detail, round(time.perf_counter() - t0, 3), kind)
 
     if op.name in UNINITIALIZED:
         return res("skipped", "output is uninitialised memory")
@@ -256,6 +295,7 @@ def run_sample(op, sample, index: int) -> SampleResult:
         return res("skipped", "no tensor output")
     if _compare(again, expected, 0.0, 0.0) is not None:
         return res("skipped", "nondeterministic (two eager runs differ)")
+    kind = _eager_kind(fn, args)
 
     rtol, atol = TOL.get(key, TOL.get(op.name, (RTOL, ATOL)))
     torch._dynamo.reset()
@@ -406,10 +446,20 @@ class Sweeper:
 
 
 def summarize(results: list[SampleResult], n_ops: int) -> dict:
+    """Counts by status; and, for the samples that pass (wasm or fallback), how many call a
+    random-number op or only view ops eagerly (counted apart, as issue 14's goal says) and the
+    fraction of the others that runs fully as WebAssembly."""
     c = Counter(r.status for r in results if r.index >= 0)
     tried = sum(v for k, v in c.items() if k != "skipped")
+    passing = [r for r in results if r.index >= 0 and r.status in ("wasm", "fallback")]
+    counted = [r for r in passing if not r.kind]
+    wasm = sum(r.status == "wasm" for r in counted)
     return {"ops": n_ops, "samples": sum(c.values()), "samples_tried": tried,
-            **{s: c.get(s, 0) for s in STATUSES}}
+            **{s: c.get(s, 0) for s in STATUSES},
+            "passing_random": sum(r.kind == "random" for r in passing),
+            "passing_views": sum(r.kind == "views" for r in passing),
+            "passing_counted": len(counted), "wasm_counted": wasm,
+            "wasm_fraction": round(wasm / len(counted), 4) if counted else 0.0}
 
 
 def main(argv=None) -> int:
@@ -461,6 +511,9 @@ def main(argv=None) -> int:
     print(f"  wrong results:                {s['wrong']}")
     print(f"  crashes:                      {s['crash']}")
     print(f"  hangs:                        {s['hang']}")
+    print(f"  of the passing samples: {s['passing_random']} call random-number ops, {s['passing_views']} only "
+          f"views; of the other {s['passing_counted']}, {s['wasm_counted']} ({100 * s['wasm_fraction']:.1f}%) "
+          "run fully as WebAssembly")
     per_op: dict[str, Counter] = {}
     for r in results:
         per_op.setdefault(r.op, Counter())[r.status] += 1

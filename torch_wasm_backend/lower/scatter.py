@@ -1,4 +1,5 @@
-"""Scatters written as gathers: ``scatter``, ``scatter_add``, ``index_add``, ``index_put``.
+"""Scatters written as gathers: ``scatter``, ``scatter_add``, ``scatter_reduce``, ``index_add``,
+``index_reduce``, ``index_put``.
 
 The IR has no scattered store, so every output element looks for the input positions that
 write to it: ``out[j] = self[j] + sum_r src[r] * (index[r] == j)`` becomes one ``Reduce``
@@ -69,6 +70,42 @@ def sum_matches(ctx, base: TensorValue, red_shape, match, value) -> TensorValue:
     return binary("add", base, ctx.reduce(v, tuple(range(n, n + len(red_shape))), "sum", False))
 
 
+_COMBINE = {"sum": "add", "prod": "mul", "amax": "max", "amin": "min"}
+
+
+def reduce_matches(ctx, base: TensorValue, red_shape, match, value, reduce: str, include_self: bool) -> TensorValue:
+    """PyTorch's ``scatter_reduce``/``index_reduce``: ``reduce`` ("sum", "prod", "amax", "amin",
+    "mean") of ``value(j, r)`` over the ``r`` with ``match(j, r)``, combined with ``base[j]``
+    (``include_self``) or replacing it where anything matches. Non-matching positions take the
+    reduction's identity (a ``where``), so NaN elsewhere does not leak in; ``amax``/``amin``
+    propagate NaN as PyTorch's kernels do. Float sums and products may round differently from
+    PyTorch's sequential order; max and min are exact."""
+    dt = base.dtype
+    if reduce not in (*_COMBINE, "mean"):
+        raise Unsupported(f"scatter reduction {reduce!r}")
+    if dt == "bool" or (reduce == "mean" and dt != "f32"):
+        raise Unsupported(f"scatter reduction {reduce!r} of a {dt} tensor")
+    n = base.ndim
+    dims = tuple(range(n, n + len(red_shape)))
+    big = float("inf") if dt == "f32" else (2**31 - 1 if dt == "i32" else 2**63 - 1)
+    identity = {"sum": 0, "mean": 0, "prod": 1, "amax": -big if dt == "f32" else -big - 1, "amin": big}[reduce]
+    ident = ir.Const(float(identity) if dt == "f32" else identity, dt)
+    v = _pairs(base.shape, red_shape, dt, lambda j, r: ir.Op("where", (match(j, r), value(j, r), ident), dt))
+    red = ctx.reduce(v, dims, {"sum": "sum", "mean": "sum", "prod": "prod", "amax": "max", "amin": "min"}[reduce],
+                     False)
+    ones = _pairs(base.shape, red_shape, "i32", lambda j, r: ir.Op(
+        "where", (match(j, r), ir.Const(1, "i32"), ir.Const(0, "i32")), "i32"))
+    count = ctx.reduce(ones, dims, "sum", False)
+    if reduce == "mean":
+        total = binary("add", base, red) if include_self else red
+        n_in = binary("add", count, const_like(count, 1)) if include_self else count
+        red = binary("div", total, cast(n_in, dt))
+    elif include_self:
+        return binary(_COMBINE[reduce], base, red)
+    hit = binary("gt", count, const_like(count, 0), "bool")
+    return TensorValue(base.shape, dt, lambda j: ir.Op("where", (hit.load(j), red.load(j), base.load(j)), dt))
+
+
 def last_match(ctx, out_shape, red_shape, match) -> TensorValue:
     """The last (row-major) reduction position ``r`` with ``match(j, r)``, or -1 (i32)."""
     strides = contiguous_strides(red_shape)
@@ -100,30 +137,42 @@ def indirect_at(ctx, table: TensorValue, full_idx, sym, e: ir.Expr, bound) -> ir
 
 # --------------------------------------------------------------------------- scatter
 def _scatter_args(x, dim, index):
+    """The scatter dim and the other dims where the index is shorter than self (PyTorch
+    allows it: positions beyond the index's extent are not written)."""
     if x.ndim == 0 or index.ndim != x.ndim:
         raise Unsupported(f"scatter of a {x.ndim}-d tensor with a {index.ndim}-d index")
     dim %= x.ndim
+    short = []
     for d in range(x.ndim):
         if d != dim and sympy.sympify(index.shape[d] - x.shape[d]) != 0:
-            raise Unsupported("scatter with an index smaller than self outside the scatter dim")
-    return dim
+            if not (sympy.sympify(index.shape[d]).is_Integer and sympy.sympify(x.shape[d]).is_Integer):
+                raise Unsupported("scatter with an index shorter than self (symbolic sizes) outside the scatter dim")
+            short.append(d)
+    return dim, short
 
 
 def _scatter(ctx, node, x, dim, index, src, mode):
-    dim = _scatter_args(x, dim, index)
+    dim, short = _scatter_args(x, dim, index)
     m = index.shape[dim]
-    if m == 0:
+    if m == 0 or any(index.shape[d] == 0 for d in short):
         return x
     i = check_index(ctx, index, x.shape[dim])
 
-    def at(j, r):
-        return tuple(j[:dim]) + (r[0],) + tuple(j[dim + 1:])
+    def at(j, r):  # index (and src) coordinates of output position j, clamped where the index is shorter
+        c = [sympy.Min(j[d], int(index.shape[d]) - 1) if d in short else j[d] for d in range(x.ndim)]
+        return tuple(c[:dim]) + (r[0],) + tuple(c[dim + 1:])
 
     def match(j, r):
-        return _index_eq(i.load(at(j, r)), j[dim])
+        eq = _index_eq(i.load(at(j, r)), j[dim])
+        for d in short:
+            inside = ir.Op("lt", (ir.Index(j[d], "i32"), ir.Const(int(index.shape[d]), "i32")), "bool")
+            eq = ir.Op("and", (eq, inside), "bool")
+        return eq
 
     if mode == "add":
         return sum_matches(ctx, x, (m,), match, lambda j, r: src.load(at(j, r)))
+    if isinstance(mode, tuple):  # ("reduce", reduction, include_self)
+        return reduce_matches(ctx, x, (m,), match, lambda j, r: src.load(at(j, r)), mode[1], mode[2])
     last = last_match(ctx, x.shape, (m,), match)
     if mode == "value":
         return write_last(ctx, x, last, lambda j, e: src.load(()))
@@ -147,6 +196,49 @@ def scatter_add(ctx, node, x, dim, index, src):
     if x.dtype == "bool":
         raise Unsupported("scatter_add of a bool tensor")
     return _scatter(ctx, node, x, dim, index, cast(src, x.dtype), "add")
+
+
+@lower(aten.scatter_reduce.two)
+def scatter_reduce(ctx, node, x, dim, index, src, reduce, include_self=True):
+    return _scatter(ctx, node, x, dim, index, cast(src, x.dtype), ("reduce", reduce, bool(include_self)))
+
+
+_SCATTER_REDUCE = {"add": "sum", "multiply": "prod"}  # scatter(..., reduce=) names
+
+
+@lower(aten.scatter.reduce)
+def scatter_src_reduce(ctx, node, x, dim, index, src, reduce):
+    if reduce not in _SCATTER_REDUCE:
+        raise Unsupported(f"scatter(reduce={reduce!r})")
+    return _scatter(ctx, node, x, dim, index, cast(src, x.dtype), ("reduce", _SCATTER_REDUCE[reduce], True))
+
+
+@lower(aten.scatter.value_reduce)
+def scatter_value_reduce(ctx, node, x, dim, index, value, reduce):
+    if reduce not in _SCATTER_REDUCE:
+        raise Unsupported(f"scatter(reduce={reduce!r})")
+    value = broadcast_to(scalar_value(value, x.dtype), index.shape)
+    return _scatter(ctx, node, x, dim, index, value, ("reduce", _SCATTER_REDUCE[reduce], True))
+
+
+@lower(aten.index_reduce.default)
+def index_reduce(ctx, node, x, dim, index, source, reduce, include_self=True):
+    if x.ndim == 0 and index.ndim == 1 and source.ndim == 0:  # a scalar self is a 1-element vector
+        from .views import reshape
+
+        out = index_reduce(ctx, node, reshape(x, (1,)), 0, index, reshape(source, (1,)), reduce, include_self)
+        return reshape(out, ())
+    if x.ndim == 0 or index.ndim != 1:
+        raise Unsupported(f"index_reduce of a {x.ndim}-d tensor with a {index.ndim}-d index")
+    dim %= x.ndim
+    m = index.shape[0]
+    if m == 0:
+        return x
+    i = check_index(ctx, index, x.shape[dim])
+    source = cast(source, x.dtype)
+    return reduce_matches(ctx, x, (m,), lambda j, r: _index_eq(i.load((r[0],)), j[dim]),
+                          lambda j, r: source.load(tuple(j[:dim]) + (r[0],) + tuple(j[dim + 1:])),
+                          reduce, bool(include_self))
 
 
 @lower(aten.index_add.default)
