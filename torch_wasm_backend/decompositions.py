@@ -14,7 +14,7 @@ import math
 
 import torch
 import torch.nn.functional as F
-from torch._decomp import core_aten_decompositions
+from torch._decomp import core_aten_decompositions, decomposition_table
 
 from .lower.core import Unsupported
 
@@ -142,6 +142,46 @@ def replication_pad_backward(grad, x, padding):
     return grad
 
 
+EXTRA = (aten.addmv.default, aten.narrow_copy.default, aten.ldexp.Tensor, aten._batch_norm_with_update_functional.default,
+         aten.dist.default)
+
+
+def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
+    """beta * self + alpha * sum_b batch1[b] @ batch2[b] (PyTorch has no decomposition): one
+    matrix product over the batch and inner dims together, so one accumulator sums it all."""
+    b, n, k = batch1.shape
+    out = torch.mm(batch1.permute(1, 0, 2).reshape(n, b * k), batch2.reshape(b * k, batch2.shape[-1]))
+    if alpha != 1:
+        out = out * alpha
+    if beta == 0:  # as PyTorch: self is ignored (its NaN does not propagate)
+        return out.expand(torch.broadcast_shapes(self.shape, out.shape)).clone()
+    return (self * beta if beta != 1 else self) + out
+
+
+def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None, pin_memory=None):
+    """Uninitialised memory in a permuted layout: zeros laid out so (any content is valid)."""
+    physical = torch.zeros([size[i] for i in physical_layout], dtype=dtype, device=device)
+    inverse = [0] * len(physical_layout)
+    for i, p in enumerate(physical_layout):
+        inverse[p] = i
+    return physical.permute(inverse)
+
+
+def cdist_forward(x1, x2, p, compute_mode=None):
+    """p-norm distance between the rows of x1 and x2, by the difference of every pair (PyTorch
+    computes p = 2 through a matrix product for large inputs: values within rounding)."""
+    diff = (x1.unsqueeze(-2) - x2.unsqueeze(-3)).abs()
+    if p == 0:
+        return (diff != 0).to(x1.dtype).sum(-1)
+    if p == math.inf:
+        return diff.amax(-1) if diff.shape[-1] else diff.sum(-1)
+    if p == 1:
+        return diff.sum(-1)
+    if p == 2:
+        return diff.square().sum(-1).sqrt()
+    return diff.pow(p).sum(-1).pow(1.0 / p)
+
+
 @functools.cache
 def decompositions() -> dict:
     keep = set(KEEP)
@@ -155,4 +195,10 @@ def decompositions() -> dict:
     table[aten._scaled_dot_product_flash_attention_for_cpu_backward.default] = sdpa_flash_cpu_backward
     for op in (aten.replication_pad1d_backward, aten.replication_pad2d_backward, aten.replication_pad3d_backward):
         table[op.default] = replication_pad_backward
+    # PyTorch's own decompositions outside the core set, into ops we lower
+    for op in EXTRA:
+        table[op] = decomposition_table[op]
+    table[aten.addbmm.default] = addbmm
+    table[aten.empty_permuted.default] = empty_permuted
+    table[aten._cdist_forward.default] = cdist_forward
     return table

@@ -202,7 +202,8 @@ BINARY = {
     "max": lambda a, b: np.where((a >= b) | (a != a), a, b).astype(np.result_type(a, b)),
     "min": lambda a, b: np.where((a <= b) | (a != a), a, b).astype(np.result_type(a, b)),
     "pow": _pow, "atan2": _f64(np.arctan2), "hypot": _f64(np.hypot),
-    "polygamma": _f64(np.vectorize(_polygamma64, otypes=[np.float64])), "lt": np.less, "le": np.less_equal, "gt": np.greater,
+    "polygamma": _f64(np.vectorize(_polygamma64, otypes=[np.float64])),
+    "copysign": np.copysign, "lt": np.less, "le": np.less_equal, "gt": np.greater,
     "ge": np.greater_equal, "eq": np.equal, "ne": np.not_equal,
     "and": lambda a, b: a & b, "or": lambda a, b: a | b, "xor": lambda a, b: a ^ b,
 }

@@ -39,7 +39,7 @@ UNARY_OPS = (
     "log1p", "expm1", "log2", "log10", "exp2", "erfc", "erfinv", "erfcx", "i0", "i0e", "i1", "i1e", "digamma", "lgamma",
 )
 BINARY_OPS = (
-    "add", "sub", "mul", "div", "floordiv", "mod", "max", "min", "pow", "atan2", "hypot", "polygamma",
+    "add", "sub", "mul", "div", "floordiv", "mod", "max", "min", "pow", "atan2", "hypot", "polygamma", "copysign",
     "lt", "le", "gt", "ge", "eq", "ne", "and", "or", "xor",
 )
 COMPARE_OPS = ("lt", "le", "gt", "ge", "eq", "ne", "isnan")

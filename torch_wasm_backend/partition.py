@@ -78,14 +78,30 @@ class _Support(OperatorSupportBase):
 
 
 class WasmRegion(torch.nn.Module):
-    """A compiled region, called from the eager outer graph."""
+    """A compiled region, called from the eager outer graph. Its inputs come from eager nodes
+    whose dtypes were known at compile time only from PyTorch's meta kernels; where one of
+    those disagrees with its real kernel (``prims.signbit``'s meta says float32, the kernel
+    returns bool), the region runs eagerly instead, with one warning saying why."""
 
-    def __init__(self, compiled, n_outputs: int):
+    def __init__(self, compiled, n_outputs: int, eager: torch.nn.Module, name: str, examples):
         super().__init__()
-        self.compiled, self.n_outputs = compiled, n_outputs
+        self.compiled, self.n_outputs, self.eager, self.name = compiled, n_outputs, eager, name
+        self.dtypes = [getattr(e, "dtype", None) for e in examples]
+        self.mismatch = None  # (input position, compile-time dtype, run-time dtype) once seen
 
     def forward(self, *args):
-        outs = self.compiled(list(args))
+        if self.mismatch is None:
+            for k, (a, dt) in enumerate(zip(args, self.dtypes)):
+                if isinstance(a, torch.Tensor) and dt is not None and a.dtype != dt:
+                    self.mismatch = (k, dt, a.dtype)
+                    from .backend import WasmFallbackWarning
+                    import warnings
+
+                    warnings.warn(f"torch_wasm_backend: region {self.name} runs in eager PyTorch: its input {k} is "
+                                  f"{a.dtype} at run time but {dt} at compile time (a PyTorch meta kernel "
+                                  "disagrees with its real kernel)", WasmFallbackWarning, stacklevel=2)
+                    break
+        outs = self.eager(*args) if self.mismatch is not None else self.compiled(list(args))
         return tuple(outs) if self.n_outputs != 1 else outs[0]
 
 
@@ -119,6 +135,6 @@ def partition(gm: torch.fx.GraphModule, weight_indices, options: Options, compil
         except Unsupported as e:
             support.reasons[node.target] = f"region {node.target}: {e}"
             continue
-        setattr(fused, node.target, WasmRegion(compiled, n_out))
+        setattr(fused, node.target, WasmRegion(compiled, n_out, sub, node.target, examples))
     fused.recompile()
     return fused, support.reasons

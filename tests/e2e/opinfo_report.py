@@ -82,7 +82,7 @@ CLAIMED = [
     "lgamma", "polygamma.polygamma_n_0", "polygamma.polygamma_n_1", "polygamma.polygamma_n_2",
     "polygamma.polygamma_n_3", "polygamma.polygamma_n_4", "special.polygamma.special_polygamma_n_0",
     "mvlgamma.mvlgamma_p_1", "mvlgamma.mvlgamma_p_3", "mvlgamma.mvlgamma_p_5",
-    "isinf", "isposinf", "isneginf", "isfinite", "logaddexp2",
+    "isinf", "isposinf", "isneginf", "isfinite", "logaddexp2", "copysign", "fmax", "fmin", "ldexp",
     "nn.functional.relu", "nn.functional.leaky_relu", "nn.functional.hardtanh", "nn.functional.relu6",
     "nn.functional.hardswish", "nn.functional.hardsigmoid", "nn.functional.gelu", "nn.functional.silu",
     "nn.functional.elu", "nn.functional.selu", "nn.functional.celu",
@@ -99,9 +99,9 @@ CLAIMED = [
     "softmax", "log_softmax", "nn.functional.layer_norm", "nn.functional.batch_norm",
     # views and joins
     "view", "reshape", "permute", "transpose", "t", "expand", "squeeze", "unsqueeze", "narrow",
-    "select", "flatten", "split", "split_with_sizes", "chunk", "unbind", "cat", "stack", "__getitem__",
+    "narrow_copy", "select", "flatten", "split", "split_with_sizes", "chunk", "unbind", "cat", "stack", "__getitem__",
     # linear algebra
-    "mm", "bmm", "addmm", "baddbmm", "matmul", "nn.functional.linear",
+    "mm", "bmm", "addmm", "baddbmm", "matmul", "nn.functional.linear", "addbmm", "addmv", "cdist", "dist",
     # convolution and pooling
     "nn.functional.conv1d", "nn.functional.conv2d", "nn.functional.max_pool2d", "nn.functional.avg_pool2d",
     "nn.functional.adaptive_avg_pool2d", "nn.functional.max_pool1d", "nn.functional.avg_pool1d",

@@ -15,7 +15,7 @@ MATH_F64 = ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh"
 MATH_F64_BINARY = ("atan2", "hypot", "pow", "polygamma")  # polygamma(n, x): n the same in every lane
 
 _SIMPLE_SCALAR = {
-    "f32": {"add": "f32.add", "sub": "f32.sub", "mul": "f32.mul", "div": "f32.div", "neg": "f32.neg", "abs": "f32.abs", "sqrt": "f32.sqrt", "floor": "f32.floor",
+    "f32": {"add": "f32.add", "sub": "f32.sub", "mul": "f32.mul", "div": "f32.div", "copysign": "f32.copysign", "neg": "f32.neg", "abs": "f32.abs", "sqrt": "f32.sqrt", "floor": "f32.floor",
             "ceil": "f32.ceil", "round": "f32.nearest", "trunc": "f32.trunc", "lt": "f32.lt", "le": "f32.le",
             "gt": "f32.gt", "ge": "f32.ge", "eq": "f32.eq", "ne": "f32.ne"},
     "i32": {"add": "i32.add", "sub": "i32.sub", "mul": "i32.mul", "div": "i32.div_s", "lt": "i32.lt_s",
@@ -185,6 +185,7 @@ _SIMPLE_VECTOR = {
 ONE_F = "(v128.const f32x4 1 1 1 1)"
 ZERO = "(v128.const i32x4 0 0 0 0)"
 ONE_I = "(v128.const i32x4 1 1 1 1)"
+SIGN_BITS = "(v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000)"
 
 
 def _v_pmaxmin(name):
@@ -230,6 +231,8 @@ _VECTOR_WRITERS = {
     "where": (("f32", "i32", "bool"), lambda src, dst, args, tmp: f"(v128.bitselect {args[1]} {args[2]} {args[0]})"),
     "not": (("bool",), lambda src, dst, args, tmp: f"(v128.not {args[0]})"),
     "rsqrt": (("f32",), lambda src, dst, args, tmp: f"(f32x4.div {ONE_F} (f32x4.sqrt {args[0]}))"),
+    # |a| with b's sign bit (NaN's sign bit too), as f32.copysign
+    "copysign": (("f32",), lambda src, dst, args, tmp: f"(v128.bitselect {args[1]} {args[0]} {SIGN_BITS})"),
     "recip": (("f32",), lambda src, dst, args, tmp: f"(f32x4.div {ONE_F} {args[0]})"),
     # where(x < 0, 0, x), keeps -0.0 and NaN: exactly pmax(x, 0) = x < 0 ? 0 : x
     "relu": (("f32",), lambda src, dst, args, tmp: f"(f32x4.pmax {args[0]} {ZERO})"),

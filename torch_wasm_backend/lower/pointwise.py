@@ -259,6 +259,28 @@ def atan2(ctx, node, a, b):
     return binary("atan2", a, b)
 
 
+@lower(aten.copysign.Tensor, aten.copysign.Scalar, promote=INT_TO_FLOAT)
+def copysign(ctx, node, a, b):
+    float_only("copysign", a)
+    return binary("copysign", a, b)
+
+
+def _ignoring_nan(name):
+    @lower(getattr(aten, "f" + name).default, promote=DEFAULT)
+    def rule(ctx, node, a, b):
+        """fmax/fmin: a NaN operand is ignored (NaN only if both are)."""
+        if a.dtype != "f32":
+            return binary(name, a, b)
+        return TensorValue(a.shape, "f32", lambda idx: ir.Op("where", (
+            ir.Op("isnan", (b.load(idx),), "bool"), a.load(idx),
+            ir.Op("where", (ir.Op("isnan", (a.load(idx),), "bool"), b.load(idx),
+                            ir.Op(name, (a.load(idx), b.load(idx)), "f32")), "f32")), "f32"))
+
+
+_ignoring_nan("max")
+_ignoring_nan("min")
+
+
 @lower(aten.hypot.default, promote=DEFAULT)
 def hypot(ctx, node, a, b):
     float_only("hypot", a)
