@@ -29,7 +29,7 @@ from functorch.compile import make_boxed_func
 from torch._dynamo.backends.common import aot_autograd
 
 from .config import Options
-from .decompositions import decompositions
+from .decompositions import decompositions, eager_refusal
 from .lower import Unsupported
 from .record import GraphRecord, attach, eager_ops, input_names, op_counts
 
@@ -275,6 +275,12 @@ def compile_dynamo_graph(gm: torch.fx.GraphModule, example_inputs, options: Opti
     record = GraphRecord(input_names(gm))
     if sink is not None:
         sink.append(record)
+    refusal = eager_refusal(gm)
+    if refusal is not None:  # eager raises here; so must we (or run eagerly, which raises)
+        record.add("inference" if not torch.is_grad_enabled() else "forward", gm,
+                   eager={op: refusal for op in op_counts(gm)})
+        _fallback(options, Unsupported(refusal))
+        return attach(gm.forward, record)
     fast = _inference(gm, example_inputs, options, record)
     if fast is None:
         weights = tuple(i for i, x in enumerate(example_inputs) if isinstance(x, torch.nn.Parameter))

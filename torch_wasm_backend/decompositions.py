@@ -123,6 +123,37 @@ def _refuse_bool(op, decomposition):
     return decomp
 
 
+def _refuse_non_float(op, decomposition):
+    """PyTorch's nearest upsampling kernels take floating point and uint8 tensors only (int32
+    raises "not implemented for 'Int'"); their index decompositions would take anything."""
+
+    def decomp(x, *args, **kwargs):
+        if not (x.dtype.is_floating_point or x.dtype == torch.uint8):
+            raise Unsupported(f"{op} of {x.dtype} (PyTorch supports floating point and uint8 only)")
+        return decomposition(x, *args, **kwargs)
+
+    return decomp
+
+
+_NEAREST = ("nearest", "nearest-exact")
+
+
+def eager_refusal(gm: torch.fx.GraphModule) -> str | None:
+    """Why eager PyTorch would raise on this Dynamo graph where its decomposition would not:
+    the ``.vec`` nearest upsampling overloads decompose inside PyTorch's dispatcher (a
+    CompositeImplicit Python kernel) before any table of ours is consulted, so
+    ``F.interpolate(int_tensor, mode="nearest")`` is caught here, on the Dynamo graph."""
+    for node in gm.graph.nodes:
+        if node.op != "call_function" or node.target is not F.interpolate:
+            continue
+        x = node.args[0].meta.get("example_value") if node.args and isinstance(node.args[0], torch.fx.Node) else None
+        mode = node.kwargs.get("mode", node.args[3] if len(node.args) > 3 else "nearest")
+        if isinstance(x, torch.Tensor) and mode in _NEAREST and not (x.dtype.is_floating_point or
+                                                                      x.dtype == torch.uint8):
+            return f"{mode} interpolation of {x.dtype} (PyTorch supports floating point and uint8 only)"
+    return None
+
+
 def replication_pad_backward(grad, x, padding):
     """The gradient of replicate padding: each edge element of ``x`` sums the gradient of
     every output position clamped onto it (a sum over the pad plus itself), one dim at a
@@ -195,6 +226,12 @@ def decompositions() -> dict:
     table[aten._scaled_dot_product_flash_attention_for_cpu_backward.default] = sdpa_flash_cpu_backward
     for op in (aten.replication_pad1d_backward, aten.replication_pad2d_backward, aten.replication_pad3d_backward):
         table[op.default] = replication_pad_backward
+    for packet in (aten.upsample_nearest1d, aten.upsample_nearest2d, aten.upsample_nearest3d,
+                   aten._upsample_nearest_exact1d, aten._upsample_nearest_exact2d, aten._upsample_nearest_exact3d):
+        for name in packet.overloads():
+            op = getattr(packet, name)
+            if op in table:
+                table[op] = _refuse_non_float(op, table[op])
     # PyTorch's own decompositions outside the core set, into ops we lower
     for op in EXTRA:
         table[op] = decomposition_table[op]

@@ -571,13 +571,34 @@ def gen_layer_norm(b: _Builder, a: str):
 
 def gen_coverage(b: _Builder, a: str):
     """The operators of issue 14: padding in every mode, repeat, roll, tril/triu, diagonal,
-    unfold, vector norms, nearest/linear interpolation, adaptive max pooling (a step that
-    does not fit the value's rank or dtype is dropped by the meta type-check)."""
+    unfold, vector norms, nearest/linear interpolation, adaptive max pooling, lgamma,
+    polygamma, round to decimals, copysign, fmax/fmin, scatter_reduce (a step that does not
+    fit the value's rank or dtype is dropped by the meta type-check)."""
     t = b.env[a]
     rank = t.dim()
     if rank == 0:
         return None
-    kind = b.pick(("pad", "pad", "repeat", "roll", "tri", "diagonal", "unfold", "norm", "interpolate", "adaptive"))
+    kind = b.pick(("pad", "pad", "repeat", "roll", "tri", "diagonal", "unfold", "norm", "interpolate", "adaptive",
+                   "special", "scatter"))
+    if kind == "special":
+        fn = b.pick(("lgamma", "polygamma", "round", "copysign", "fmax", "fmin"))
+        if fn == "lgamma":
+            return f"torch.lgamma({a}.clamp(-30, 30))"
+        if fn == "polygamma":  # away from the poles, where eager's float32 trigamma loses digits
+            return f"torch.polygamma({b.pick((1, 2))}, {a}.clamp(0.25, 30))"
+        if fn == "round":
+            return f"torch.round({a}, decimals={b.pick((1, 2, -1))})"
+        if fn == "copysign":
+            return f"torch.copysign({a}, {b.operand(a)})"
+        return f"torch.{fn}({a}, {b.operand(a, scalar=False)})"
+    if kind == "scatter":  # every position of dim d written by a reversed index, duplicates included
+        d = _dim(b, rank)
+        n = t.shape[d]
+        if n == 0:
+            return None
+        idx = f"(torch.arange({t.numel()}).reshape({tuple(t.shape)!r}) % {n})"
+        red = b.pick(("sum", "prod", "mean", "amax", "amin"))
+        return f"torch.scatter_reduce({a}, {d}, {idx}, {a}.flip({d}), {red!r}, include_self={b.flag()})"
     if kind == "pad":
         mode = b.pick(("constant", "constant", "reflect", "replicate", "circular"))
         n = b.draw(st.integers(1, min(rank, 3) if mode == "constant" else max(min(rank - 1, 3), 1)))

@@ -73,3 +73,24 @@ def test_region_with_a_wrong_meta_dtype_runs_eagerly():
     assert torch.equal(out, fn(x, y)) and torch.equal(again, fn(x, y))
     said = [str(w.message) for w in caught if "meta kernel disagrees" in str(w.message)]
     assert len(said) == 1 and "torch.bool at run time but torch.float32 at compile time" in said[0]
+
+
+def test_nearest_interpolation_of_integers_raises_as_eager_does():
+    """PyTorch's nearest kernels refuse int32; their decomposition (run inside the dispatcher,
+    before our table) would not: the backend refuses too instead of returning a value."""
+    import torch.nn.functional as F
+
+    def fn(x):
+        return F.interpolate(x, size=(2,), mode="nearest")
+
+    x = torch.ones(1, 1, 4, dtype=torch.int32)
+    with pytest.raises(NotImplementedError):
+        fn(x)
+    with pytest.raises(Exception, match="nearest interpolation of torch.int32"):
+        torch.compile(fn, backend="wasm", options={"strict": True})(x)
+    torch._dynamo.reset()
+    with pytest.raises(NotImplementedError), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.compile(fn, backend="wasm")(x)  # falls back to eager, which raises
+    torch._dynamo.reset()
+    check(fn, x.float())
