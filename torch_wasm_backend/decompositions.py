@@ -174,7 +174,7 @@ def replication_pad_backward(grad, x, padding):
 
 
 EXTRA = (aten.addmv.default, aten.narrow_copy.default, aten.ldexp.Tensor, aten._batch_norm_with_update_functional.default,
-         aten.dist.default)
+         aten.dist.default, aten.grid_sampler_2d.default)
 
 
 def addbmm(self, batch1, batch2, *, beta=1, alpha=1):

@@ -115,7 +115,8 @@ CLAIMED = [
     # padding, interpolation, norms, index views and their scatters, adaptive max pooling (issue 14)
     "constant_pad_nd", "nn.functional.pad.constant", "nn.functional.pad.reflect", "nn.functional.pad.replicate",
     "nn.functional.pad.circular", "nn.functional.pad.replicate_negative",
-    "nn.functional.interpolate.nearest", "nn.functional.interpolate.nearest-exact",
+    "nn.functional.interpolate.nearest", "nn.functional.interpolate.nearest-exact", "grid_sampler_2d",
+    "nn.functional.grid_sample",
     "nn.functional.interpolate.bilinear", "nn.functional.interpolate.linear", "nn.functional.interpolate.trilinear",
     "nn.functional.interpolate.bicubic",
     "nn.functional.upsample_bilinear", "nn.functional.upsample_nearest",

@@ -9,6 +9,7 @@ import warnings
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from tests.e2e.helpers import check, make_input, run_wasm
 
@@ -94,3 +95,16 @@ def test_nearest_interpolation_of_integers_raises_as_eager_does():
         torch.compile(fn, backend="wasm")(x)  # falls back to eager, which raises
     torch._dynamo.reset()
     check(fn, x.float())
+
+
+# reflection padding's decomposition computes with int8 tensors (falls back until they lower)
+@pytest.mark.parametrize("mode,padding_mode,align_corners", [
+    ("bilinear", "zeros", False), ("bilinear", "border", True), ("nearest", "zeros", True),
+    ("nearest", "border", False), ("bicubic", "zeros", False), ("bicubic", "border", True)])
+def test_grid_sample(mode, padding_mode, align_corners):
+    """F.grid_sample through PyTorch's decomposition of grid_sampler_2d: grids reaching past
+    the borders, odd sizes, more channels than one."""
+    x = make_input((2, 3, 5, 7))
+    grid = make_input((2, 4, 6, 2), low=-1.3, high=1.3)
+    check(lambda x, g: F.grid_sample(x, g, mode=mode, padding_mode=padding_mode, align_corners=align_corners),
+          x, grid, rtol=1e-5, atol=1e-5)
