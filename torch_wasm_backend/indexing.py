@@ -82,7 +82,10 @@ def _bounds(expr, ranges: dict):
         if rest not in ranges:
             return None
         top = coeff * (ranges[rest] - 1)
-        lo, hi = lo + sympy.Min(0, top), hi + sympy.Max(0, top)
+        if top.is_Number:  # the common case, without building sympy Min/Max
+            lo, hi = (lo + top, hi) if top < 0 else (lo, hi + top)
+        else:
+            lo, hi = lo + sympy.Min(0, top), hi + sympy.Max(0, top)
     return lo, hi
 
 
