@@ -20,6 +20,7 @@ from . import (  # noqa: F401  (importing a rule module registers its rules)
     adaptive_max_pool,
     backward,  # operators of training graphs
     conv,
+    counting,
     factories,
     gather,
     index_views,
