@@ -15,6 +15,7 @@ import sympy
 
 from . import ir
 from .indexing import index_vars, reduction_vars
+from .interp_poly import POLY
 
 _NP = ir.NUMPY_DTYPE
 
@@ -203,7 +204,8 @@ BINARY = {
     "min": lambda a, b: np.where((a <= b) | (a != a), a, b).astype(np.result_type(a, b)),
     "pow": _pow, "atan2": _f64(np.arctan2), "hypot": _f64(np.hypot),
     "polygamma": _f64(np.vectorize(_polygamma64, otypes=[np.float64])),
-    "copysign": np.copysign, "lt": np.less, "le": np.less_equal, "gt": np.greater,
+    "copysign": np.copysign,
+    **POLY, "lt": np.less, "le": np.less_equal, "gt": np.greater,
     "ge": np.greater_equal, "eq": np.equal, "ne": np.not_equal,
     "and": lambda a, b: a & b, "or": lambda a, b: a | b, "xor": lambda a, b: a ^ b,
 }

@@ -40,6 +40,8 @@ UNARY_OPS = (
 )
 BINARY_OPS = (
     "add", "sub", "mul", "div", "floordiv", "mod", "max", "min", "pow", "atan2", "hypot", "polygamma", "copysign",
+    "chebyshev_t", "chebyshev_u", "chebyshev_v", "chebyshev_w", "shifted_chebyshev_t", "shifted_chebyshev_u",
+    "shifted_chebyshev_v", "shifted_chebyshev_w", "hermite_h", "hermite_he", "laguerre_l", "legendre_p",
     "lt", "le", "gt", "ge", "eq", "ne", "and", "or", "xor",
 )
 COMPARE_OPS = ("lt", "le", "gt", "ge", "eq", "ne", "isnan")

@@ -60,8 +60,10 @@ def libraries(plans, widen: bool = False) -> list:
     parts = []
     if _uses_math(plans):
         parts.append(library_source("math_f32x4.wat"))
-    if _uses_math(plans, ops.MATH_F64 + ops.MATH_F64_BINARY):
+    if _uses_math(plans, ops.MATH_F64 + ops.MATH_F64_BINARY + ops.POLY):  # POLY calls its acos, cos, sin
         parts.append(library_source("math_f32x4_f64.wat"))
+    if _uses_math(plans, ops.POLY):
+        parts.append(library_source("poly_f32.wat"))
     if any(isinstance(p.kernel, ir.Gemm) and not p.kernel.packed for p in plans):
         parts.append(library_source("f32_gemm.wat"))
     if widen:

@@ -13,6 +13,9 @@ MATH_F64 = ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh"
             "log1p", "expm1", "log2", "log10", "exp2", "erfc", "erfinv", "erfcx",
             "i0", "i0e", "i1", "i1e", "digamma", "lgamma")
 MATH_F64_BINARY = ("atan2", "hypot", "pow", "polygamma")  # polygamma(n, x): n the same in every lane
+# PyTorch's orthogonal polynomials p(x, n), float32 recurrences in csrc/wat/poly_f32.wat
+POLY = ("chebyshev_t", "chebyshev_u", "chebyshev_v", "chebyshev_w", "shifted_chebyshev_t", "shifted_chebyshev_u",
+        "shifted_chebyshev_v", "shifted_chebyshev_w", "hermite_h", "hermite_he", "laguerre_l", "legendre_p")
 
 _SIMPLE_SCALAR = {
     "f32": {"add": "f32.add", "sub": "f32.sub", "mul": "f32.mul", "div": "f32.div", "copysign": "f32.copysign", "neg": "f32.neg", "abs": "f32.abs", "sqrt": "f32.sqrt", "floor": "f32.floor",
@@ -48,6 +51,8 @@ def scalar(name: str, src: str, dst: str, args: list, tmp) -> str:
         return f"(f32x4.extract_lane 0 (call $f32x4_{name} (f32x4.splat {a})))"
     if name in MATH_F64_BINARY and src == "f32":
         return f"(f32x4.extract_lane 0 (call $f32x4_{name} (f32x4.splat {a}) (f32x4.splat {args[1]})))"
+    if name in POLY and src == "f32":
+        return f"(call $poly_{name} {a} {args[1]})"
     if name == "rsqrt":
         return f"(f32.div (f32.const 1) (f32.sqrt {a}))"
     if name == "recip":
@@ -242,7 +247,7 @@ _VECTOR_WRITERS = {
     "sign": (("f32", "i32"), _v_sign),
     "floordiv": (("f32",), _v_floordiv),
     "mod": (("f32",), lambda src, dst, args, tmp: _lanewise("mod", src, args, tmp)),
-    **{name: (("f32",), _v_routine(name)) for name in MATH + MATH_F64 + MATH_F64_BINARY},
+    **{name: (("f32",), _v_routine(name)) for name in MATH + MATH_F64 + MATH_F64_BINARY + POLY},
 }
 
 # what the scheduler may vectorise, by source lane type: derived from the table above

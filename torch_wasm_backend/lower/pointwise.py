@@ -422,3 +422,27 @@ def copy(ctx, node, dst, src, non_blocking=False):
     from .registry import broadcast_to
 
     return broadcast_to(cast(src, dst.dtype), dst.shape)
+
+
+
+# PyTorch's orthogonal polynomials p(x, n): IR op name -> ATen name (float32 recurrences of
+# csrc/wat/poly_f32.wat, operation for operation as PyTorch's CPU kernels)
+POLYNOMIALS = {
+    "chebyshev_t": "chebyshev_polynomial_t", "chebyshev_u": "chebyshev_polynomial_u",
+    "chebyshev_v": "chebyshev_polynomial_v", "chebyshev_w": "chebyshev_polynomial_w",
+    "shifted_chebyshev_t": "shifted_chebyshev_polynomial_t", "shifted_chebyshev_u": "shifted_chebyshev_polynomial_u",
+    "shifted_chebyshev_v": "shifted_chebyshev_polynomial_v", "shifted_chebyshev_w": "shifted_chebyshev_polynomial_w",
+    "hermite_h": "hermite_polynomial_h", "hermite_he": "hermite_polynomial_he",
+    "laguerre_l": "laguerre_polynomial_l", "legendre_p": "legendre_polynomial_p",
+}
+
+
+def _polynomial(name, packet):
+    @lower(packet.default, packet.n_scalar, packet.x_scalar, promote=INT_TO_FLOAT)
+    def rule(ctx, node, x, n):
+        float_only(name, x)
+        return binary(name, x, n)
+
+
+for _name, _aten in POLYNOMIALS.items():
+    _polynomial(_name, getattr(aten, "special_" + _aten))
