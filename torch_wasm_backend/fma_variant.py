@@ -22,8 +22,10 @@ from .schedule import Schedule
 
 
 def _fma(plans: tuple) -> tuple:
-    return tuple(replace(p, kernel=replace(p.kernel, fma=True)) if isinstance(p.kernel, ir.Gemm) and p.kernel.packed
-                 else p for p in plans)
+    return tuple(
+        replace(p, kernel=replace(p.kernel, fma=True)) if isinstance(p.kernel, ir.Gemm) and p.kernel.packed else p
+        for p in plans
+    )
 
 
 def fma_schedule(sched: Schedule) -> Schedule | None:

@@ -124,6 +124,9 @@ class LoadedModel:
         try:
             return eng.compile(code).instantiate()
         except WasmCompileError as e:
+            if self.variant == RELAXED and "variants" in self.manifest:
+                raise ArtifactError(f"the relaxed-SIMD variant does not compile: {e} (load it with "
+                                    "variant='simd128' to run the SIMD128 module)") from None
             raise ArtifactError(f"the artifact does not compile: {e}") from None
         except Exception as e:  # noqa: BLE001 - e.g. a data segment outside memory traps at instantiation
             raise ArtifactError(f"the artifact could not be instantiated: {type(e).__name__}: {e}") from None

@@ -70,11 +70,15 @@ def variant_entry(manifest: dict, wasm: bytes) -> bytes | None:
         return None
     payload = custom_sections(wasm).get(entry["section"])
     if payload is None:
-        raise ArtifactError(f"the manifest declares a relaxed-SIMD variant in custom section {entry['section']!r}, "
-                            "but the file has no such section (a truncated or edited artifact)")
+        raise ArtifactError(
+            f"the manifest declares a relaxed-SIMD variant in custom section {entry['section']!r}, "
+            "but the file has no such section (a truncated or edited artifact)"
+        )
     if len(payload) != entry["bytes"]:
-        raise ArtifactError(f"the relaxed-SIMD variant is {len(payload)} bytes, the manifest says {entry['bytes']} "
-                            "(a truncated or edited artifact)")
+        raise ArtifactError(
+            f"the relaxed-SIMD variant is {len(payload)} bytes, the manifest says {entry['bytes']} "
+            "(a truncated or edited artifact)"
+        )
     return payload
 
 
@@ -96,8 +100,9 @@ def check_variant(main: bytes, variant: bytes) -> None:
         raise ArtifactError(f"{where} has no code section")
     for sid, what in ((MEMORY, "memory"), (DATACOUNT, "data count")):
         if _section_bytes(variant, sid) != _section_bytes(main, sid):
-            raise ArtifactError(f"{where} declares another {what} section than the SIMD128 module; the two must "
-                                "share one memory layout")
+            raise ArtifactError(
+                f"{where} declares another {what} section than the SIMD128 module; the two must share one memory layout"
+            )
     if have != exports(main):
         raise ArtifactError(f"{where} exports {sorted(have)}, the SIMD128 module {sorted(exports(main))}")
     nested = [n for n in ARTIFACT_SECTIONS if n in names]
@@ -128,15 +133,21 @@ def choose(requested: str, has_variant: bool, engine_relaxed: bool, requires_rel
         raise ArtifactError(f"variant={requested!r}: expected one of {', '.join(map(repr, VARIANT_CHOICES))}")
     if requires_relaxed:
         if requested == SIMD128:
-            raise ArtifactError("variant='simd128': this artifact was saved with relaxed_simd=True and has no "
-                                "SIMD128 module; save it again with relaxed_simd='both' or False")
+            raise ArtifactError(
+                "variant='simd128': this artifact was saved with relaxed_simd=True and has no "
+                "SIMD128 module; save it again with relaxed_simd='both' or False"
+            )
         return RELAXED
     if requested == SIMD128 or (requested == "auto" and not (has_variant and engine_relaxed)):
         return SIMD128
     if not has_variant:
-        raise ArtifactError("variant='relaxed_simd': this artifact has no relaxed-SIMD variant (saved with "
-                            "relaxed_simd=False, or it has no packed GEMM that FMA would change)")
+        raise ArtifactError(
+            "variant='relaxed_simd': this artifact has no relaxed-SIMD variant (saved with "
+            "relaxed_simd=False, or it has no packed GEMM that FMA would change)"
+        )
     if not engine_relaxed:
-        raise ArtifactError("variant='relaxed_simd': this engine runs without relaxed SIMD (wasmer has none; pass "
-                            "an engine made with get_engine('wasmtime', relaxed_simd=True))")
+        raise ArtifactError(
+            "variant='relaxed_simd': this engine runs without relaxed SIMD (wasmer has none; pass "
+            "an engine made with get_engine('wasmtime', relaxed_simd=True))"
+        )
     return RELAXED
