@@ -229,3 +229,35 @@ def test_node_rejects_hostile_variants(mlp, tmp_path):
                 flags,
                 result,
             )
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not on PATH")
+def test_fma_variant_with_dynamic_sizes_and_half_weights(tmp_path):
+    """The variant shares the start function's widening of float16 weights and the parameter
+    block of dynamic sizes: Node (flag on) and Python run it to the same bits at every size."""
+    from tests.e2e.js.models import cpu_has_fma
+
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True).eval()
+    path = tmp_path / "dyn.wasm"
+    manifest = torch_wasm_backend.save(
+        torch.compile(layer, backend="wasm"),
+        path,
+        example_inputs=(torch.randn(2, 9, 32),),
+        dynamic={"src": {1: 48}},
+        weights="float16",
+    )
+    assert "variants" in manifest and manifest["weights"] == {"dtype": "float16"}
+    fused, plain = torch_wasm_backend.load(path), torch_wasm_backend.load(path, variant="simd128")
+    assert fused.variant == "relaxed_simd"
+    for s in (1, 17, 48):
+        x = np.random.default_rng(s).standard_normal((2, s, 32)).astype(np.float32)
+        (tmp_path / "x.bin").write_bytes(raw(x))
+        out = tmp_path / f"out{s}"
+        out.mkdir()
+        report = _node(RELAXED_FLAG, RUNNER, path, out, tmp_path / "x.bin")
+        assert report["variant"] == "relaxed_simd"
+        want = fused(x) if cpu_has_fma() else plain(x)
+        got = np.frombuffer(Path(report["outputs"][0]["file"]).read_bytes(), np.float32).reshape(want.shape)
+        assert got.tobytes() == np.ascontiguousarray(want).tobytes(), s
+        np.testing.assert_allclose(got, plain(x), rtol=1e-3, atol=1e-4)  # rounding apart from SIMD128
