@@ -11,13 +11,15 @@ __version__ = "0.1.0"
 __all__ = ["wasm_backend", "Options", "save", "save_training", "load", "explain"]
 
 
-def load(source, engine: str = "wasmtime"):
+def load(source, engine: str = "wasmtime", variant: str = "auto"):
     """Load a saved ``.wasm`` artifact (path or bytes): a callable taking and returning numpy
     arrays or torch tensors (a trainable artifact also has ``train_step``, ``get_weights``
-    and ``set_weights``). Needs numpy and a WebAssembly engine, not torch."""
+    and ``set_weights``). Needs numpy and a WebAssembly engine, not torch. ``variant``:
+    ``"auto"`` runs the artifact's relaxed-SIMD (FMA) code where the engine has relaxed SIMD,
+    ``"simd128"`` / ``"relaxed_simd"`` force one; ``model.variant`` says which runs."""
     from .runtime.artifact import load as _load
 
-    return _load(source, engine)
+    return _load(source, engine, variant)
 
 
 def __getattr__(name):

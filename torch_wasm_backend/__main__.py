@@ -121,6 +121,9 @@ def inspect_artifact(path: str) -> int:
     print(f"  code {sizes.get('code', 0)} bytes, weights and constants (data) {sizes.get('data', 0)} bytes, "
           f"custom sections {sizes.get('custom', 0)} bytes")
     print(f"  imports: {import_count(wasm)}")
+    for name, entry in manifest.get("variants", {}).items():
+        print(f"  variant {name}: {entry['bytes']} bytes of code in custom section {entry['section']!r} "
+              "(shares the weights; run where the engine has relaxed SIMD)")
     print(json.dumps(manifest, indent=2, sort_keys=True))
     return 0
 
@@ -160,7 +163,7 @@ def run_artifact(path: str, inputs: list, out_dir: str | None, engine: str, repe
     spread = f", min {min(times):.3f}, max {max(times):.3f}" if repeat > 1 else ""
     print(f"latency per call: {statistics.median(times):.3f} ms (median of {plural(repeat, 'run')}{spread}; "
           f"inputs copied in and outputs out; first run {first_ms:.3f} ms; loaded and compiled in {load_ms:.1f} ms; "
-          f"engine {engine})")
+          f"engine {engine}, variant {model.variant})")
     return 0
 
 

@@ -12,7 +12,9 @@ compile-and-run; when the artifact needs other settings than the compiled model 
 those settings. What ``forward`` reads of the persistent region of memory is then baked
 into the module as data segments (``bake.py``), the manifest is appended as a custom
 section, and the artifact is loaded back and checked against the compiled graph before
-``save`` returns.
+``save`` returns. By default a relaxed-SIMD (FMA) variant of the code follows in a second
+custom section, sharing the SIMD128 module's weights (``fma_variant.py``,
+``runtime/variants.py``); it is loaded back and checked too.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from .assemble import assemble, wabt_version
 from .bake import bake, check_weights, rounded_inputs
 from .config import Options
 from .emit.module import emit_module
+from .fma_variant import fma_variant
 from .ran import SaveError, call_from_last_graph, find_ran_graph, forward_of
 from .runtime.artifact import load
-from .runtime.manifest import envelope, manifest_section, tensor_entry
+from .runtime.manifest import envelope, manifest_section, read_manifest, tensor_entry
+from .runtime.variants import RELAXED, RELAXED_SECTION, SIMD128, variant_section
 from .target import ITEMSIZE, MANIFEST_DTYPE
 
 
@@ -107,16 +111,25 @@ def envelope_for(options: Options, exports: dict, kind: str | None = None) -> di
                     tools={"torch_wasm_backend": __version__, "torch": torch.__version__, "wabt": wabt_version()})
 
 
-def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool = False,
+RELAXED_CHOICES = ("both", False, True)
+# the FMA variant may differ from the SIMD128 module by rounding only: a relative bound,
+# generous for the long dot products of the benchmark models (float32, k up to ~5000)
+VARIANT_RTOL, VARIANT_ATOL = 1e-3, 1e-4
+
+
+def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd="both",
          weights: str = "float32") -> dict:
     """Write ``compiled`` (a ``torch.compile(..., backend="wasm")`` result) as one ``.wasm``
     file: code, baked weights and a manifest. Returns the manifest.
 
     ``dynamic`` keeps dimensions variable: ``{input index or name: {dim: max size}}``; the
     artifact then accepts any size from 1 to that maximum (its memory is sized for it).
-    ``relaxed_simd``: use the FMA GEMM kernels; the artifact then needs a runtime with
-    relaxed SIMD (``requires.relaxed_simd`` in its manifest). By default the artifact runs on
-    any SIMD128 runtime, whatever the compile option was (it is recompiled without).
+    ``relaxed_simd``: ``"both"`` (default) writes the SIMD128 module and, beside it, a
+    relaxed-SIMD (FMA) variant of its code that shares its weights (``manifest["variants"]``;
+    loaders run it where the engine has relaxed SIMD; results differ from the SIMD128
+    module's by rounding); ``False`` the SIMD128 module only; ``True`` one FMA module that
+    needs a runtime with relaxed SIMD (``requires.relaxed_simd``). Whatever the compile
+    option was, the model is recompiled to match.
     ``weights``: ``"float16"`` or ``"bfloat16"`` store the float32 weights (parameters and
     buffers) in half precision, rounded to nearest even, and widen them when the module is
     instantiated: about half the file, outputs those of the model with rounded weights."""
@@ -125,7 +138,10 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool =
     if isinstance(orig, torch.nn.Module) and orig.training:
         raise SaveError("the model is in training mode; call model.eval() before saving")
     ran_with = Options.from_dict({k: v for k, v in dict(raw_options).items() if k != "debug_dir"})
-    options = dataclasses.replace(ran_with, strict=False, interpret=False, relaxed_simd=bool(relaxed_simd))
+    if not any(relaxed_simd is c for c in RELAXED_CHOICES):
+        raise SaveError(f"relaxed_simd={relaxed_simd!r}: expected 'both' (SIMD128 module and FMA variant), False "
+                        "(SIMD128 only) or True (FMA only, needs relaxed SIMD)")
+    options = dataclasses.replace(ran_with, strict=False, interpret=False, relaxed_simd=relaxed_simd is True)
     fn = forward_of(orig)
     if example_inputs is None:
         call = call_from_last_graph(compiled, orig)
@@ -204,7 +220,10 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool =
     if unread:
         raise SaveError(f"inputs {unread} are passed to the model but the graph does not read them (Dynamo "
                         "dropped them); leave them out of example_inputs")
-    wasm = assemble(wat) + manifest_section(manifest)
+    variant = fma_variant(graph.schedule, plan, baked) if relaxed_simd == "both" else None
+    if variant is not None:
+        manifest["variants"] = {RELAXED: {"section": RELAXED_SECTION, "bytes": len(variant)}}
+    wasm = assemble(wat) + manifest_section(manifest) + (variant_section(variant) if variant else b"")
     _check(wasm, ran, weights_dtype)
     Path(path).write_bytes(wasm)
     return manifest
@@ -216,9 +235,21 @@ def _check(wasm: bytes, ran, weights_dtype: str) -> None:
     weights rounded so)."""
     outputs = ran.outputs if weights_dtype == "float32" else \
         ran.graph(rounded_inputs(ran.graph.program, ran.args, weights_dtype))
-    model = load(wasm)
+    requires_relaxed = read_manifest(wasm)["requires"]["relaxed_simd"]
+    model = load(wasm, variant="auto" if requires_relaxed else SIMD128)  # the variant that ran in save()
     got = model.run_flat(**ran.example)  # manifest order
     for g, want in zip(got, outputs):
         g = torch.as_tensor(np.asarray(g))
         if not torch.equal(torch.nan_to_num(g, 1.0), torch.nan_to_num(want, 1.0)):
             raise SaveError("internal error: the saved artifact does not reproduce the compiled model")
+    if "variants" not in model.manifest:
+        return
+    fused = load(wasm, variant=RELAXED).run_flat(**ran.example)
+    for g, want in zip(fused, got):
+        g, want = np.asarray(g), np.asarray(want)
+        scale = float(np.max(np.abs(want), initial=0.0)) if want.dtype.kind == "f" and want.size else 0.0
+        same = np.array_equal(g, want, equal_nan=True) if want.dtype.kind != "f" else \
+            np.allclose(g, want, rtol=VARIANT_RTOL, atol=VARIANT_ATOL * max(scale, 1.0), equal_nan=True)
+        if not same:
+            raise SaveError("internal error: the relaxed-SIMD variant's outputs are not those of the SIMD128 module "
+                            "up to rounding")

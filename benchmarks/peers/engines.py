@@ -106,12 +106,13 @@ def save_artifact(model: torch.nn.Module, inputs, path: Path) -> dict:
 class NodeEngine:
     """One long-lived ``node --no-liftoff run_*.mjs MODEL --inputs SPEC --serve`` process."""
 
-    def __init__(self, script: Path, model: Path, inputs_spec: Path, flags: tuple[str, ...] = NODE_FLAGS):
+    def __init__(self, script: Path, model: Path, inputs_spec: Path, flags: tuple[str, ...] = NODE_FLAGS,
+                 args: tuple[str, ...] = ()):
         node = shutil.which("node")
         if node is None:
             raise PeerUnavailable(node_missing())
         self.script = script
-        self.cmd = [node, *flags, str(script), str(model), "--inputs", str(inputs_spec), "--serve"]
+        self.cmd = [node, *flags, str(script), str(model), "--inputs", str(inputs_spec), *args, "--serve"]
         self.proc = subprocess.Popen(self.cmd, cwd=HERE, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, bufsize=1)
         self._stderr: list[str] = []

@@ -5,7 +5,7 @@
 // The page asks the server for its next command (GET /next/ID, which blocks until there is
 // one), runs it and posts the answer (POST /result/ID); "load" replaces the page's model, so one
 // page serves a runtime for a whole stage. Commands (like common.mjs's):
-//   {op: "load", runtime: "ours"|"ort"|"tfjs"|"peak", model: URL, inputs: [{name, shape,
+//   {op: "load", runtime: "ours"|"ort"|"tfjs"|"peak", model: URL, variant (ours: load()'s option), inputs: [{name, shape,
 //        dtype, url}], peak?: {export, iters}}                  -> {info}
 //   {op: "warmup", ms, min_runs}                                -> {runs, ms}
 //   {op: "batch", calls}                                        -> {ms}: calls back to back
@@ -44,9 +44,10 @@ async function fetchInputs(inputs) {
 const RUNTIMES = {
   async ours(cmd, inputs) {
     const { load } = await import("/csrc/js/loader.mjs");
-    const model = await load(fetch(cmd.model));
+    const model = await load(fetch(cmd.model), { variant: cmd.variant });
     const arrays = inputs.map((x) => x.data);
-    return { run: () => model.run(arrays), info: { memoryBytes: model.memory.buffer.byteLength } };
+    return { run: () => model.run(arrays),
+             info: { memoryBytes: model.memory.buffer.byteLength, variant: model.variant } };
   },
   async ort(cmd, inputs) {
     const ort = await import(`${NM}/onnxruntime-web/dist/ort.wasm.min.mjs`);

@@ -5,10 +5,12 @@
     python benchmarks/peers/report_shipping.py /tmp/ship.json
 
 1. Latency: the median per-call time of each runtime in each engine (each engine's figures
-   from its own stage of the run, interleaved), and "best peer / ours" (the faster of
-   onnxruntime-web and TF.js in that engine, divided by ours: >= 1.50 is the goal of issue
-   18). For wasmtime, which runs only ours, the ratio is against the best peer in Node.
-   A second table gives the same ratio from the fastest batches (min/min).
+   from its own stage of the run, interleaved): ours twice, the artifact's SIMD128 module
+   ("ours") and its relaxed-SIMD FMA variant ("ours FMA"), and "best peer / ours" (the
+   faster of onnxruntime-web and TF.js in that engine, divided by ours: >= 1.50 is the goal
+   of issue 18) for each. For wasmtime, which runs only ours, the ratio is against the best
+   peer in Node. A second table gives the same ratio from the fastest batches (min/min),
+   a third the FMA variant's speed-up over the SIMD128 module in each engine.
 2. Throughput: GFLOP/s (FLOPs of the matrix products and convolutions, see
    shipping.model_flops) of each runtime, the SIMD128 peaks (mul+add, relaxed_madd) measured
    in the same rounds (each the faster of csrc/wat/f32_peak.wat's and peak12.wat's kernel),
@@ -28,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from report import fmt_time  # benchmarks/report.py
 
 PEERS = ("ort", "tfjs")
-LABEL = {"ort": "ORT-web", "tfjs": "TF.js", "ours": "**ours**"}
+ENGINES = ("chromium", "node", "wasmtime")
+LABEL = {"ort": "ORT-web", "tfjs": "TF.js", "ours": "**ours**", "ours_fma": "**ours FMA**"}
 GOAL = 1.5
 
 
@@ -60,14 +63,31 @@ def best_case_table(res: dict) -> str:
     """best peer / ours from each runtime's fastest batch (min/min): on a loaded machine it
     moves less between runs than the ratio of medians."""
     stages = [e for e in ("chromium", "node") if e in res["stages"]]
-    head = ["model", *[f"{e}: best peer / ours (min/min)" for e in stages]]
-    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * len(stages)]
+    head = ["model", *[f"{e}: best peer / ours {v} (min/min)" for e in stages for v in ("FMA", "SIMD128")]]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     for m in res["flops"]:
         cells = [m]
         for e in stages:
             row = res["stages"][e]["models"].get(m, {})
             rt, best = _best_peer(row, "min_ms")
-            cells.append(_ratio(best, _ms(row, "ours", "min_ms")) + (f" ({LABEL[rt]})" if rt else ""))
+            peer = f" ({LABEL[rt]})" if rt else ""
+            cells += [_ratio(best, _ms(row, "ours_fma", "min_ms")) + peer, _ratio(best, _ms(row, "ours", "min_ms"))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def fma_table(res: dict) -> str:
+    """ours SIMD128 / ours FMA per engine (> 1: the FMA variant is faster), medians and min/min."""
+    stages = [e for e in ENGINES if e in res["stages"]]
+    head = ["model", *[f"{e}: SIMD128 / FMA (med, min/min)" for e in stages]]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * len(stages)]
+    for m in res["flops"]:
+        cells = [m]
+        for e in stages:
+            row = res["stages"][e]["models"].get(m, {})
+            a, b = _ms(row, "ours"), _ms(row, "ours_fma")
+            amin, bmin = _ms(row, "ours", "min_ms"), _ms(row, "ours_fma", "min_ms")
+            cells.append(f"{a / b:.2f}× ({amin / bmin:.2f}×)" if a and b else "–")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -78,9 +98,10 @@ def latency_table(res: dict) -> str:
     head = ["model"]
     for e in ("chromium", "node"):
         if e in stages:
-            head += [f"{e}: ORT-web", "TF.js", "**ours**", "best peer / ours"]
+            head += [f"{e}: ORT-web", "TF.js", "**ours FMA**", "**ours SIMD128**", "best peer / ours FMA",
+                     "best peer / ours SIMD128"]
     if "wasmtime" in stages:
-        head += ["wasmtime: **ours**", "best Node peer / ours (wasmtime)"]
+        head += ["wasmtime: **ours FMA**", "**ours SIMD128**", "best Node peer / ours FMA (wasmtime)"]
     lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     for m in models:
         cells = [f"{m} {res['inputs'].get(m, '')}"]
@@ -88,19 +109,20 @@ def latency_table(res: dict) -> str:
             if e in stages:
                 row = stages[e]["models"].get(m, {})
                 _, best = _best_peer(row)
-                cells += [_fmt(_ms(row, "ort")), _fmt(_ms(row, "tfjs")), _fmt(_ms(row, "ours"), True),
-                          _ratio(best, _ms(row, "ours"))]
+                cells += [_fmt(_ms(row, "ort")), _fmt(_ms(row, "tfjs")), _fmt(_ms(row, "ours_fma"), True),
+                          _fmt(_ms(row, "ours"), True), _ratio(best, _ms(row, "ours_fma")), _ratio(best, _ms(row, "ours"))]
         if "wasmtime" in stages:
-            ours = _ms(stages["wasmtime"]["models"].get(m, {}), "ours")
+            row = stages["wasmtime"]["models"].get(m, {})
             _, best = _best_peer(stages.get("node", {}).get("models", {}).get(m, {}))
-            cells += [_fmt(ours, True), _ratio(best, ours)]
+            cells += [_fmt(_ms(row, "ours_fma"), True), _fmt(_ms(row, "ours"), True),
+                      _ratio(best, _ms(row, "ours_fma") or _ms(row, "ours"))]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def throughput_table(res: dict) -> str:
-    head = ["model", "engine", "ORT-web", "TF.js", "ours", "peak mul+add", "peak FMA", "ours % mul+add peak (med / best)",
-            "ours % FMA peak (med)"]
+    head = ["model", "engine", "ORT-web", "TF.js", "ours SIMD128", "ours FMA", "peak mul+add", "peak FMA",
+            "ours SIMD128 % mul+add peak (med / best)", "ours FMA % FMA peak (med / best)"]
     lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
     for m, flops in res["flops"].items():
         if not flops:
@@ -128,9 +150,10 @@ def throughput_table(res: dict) -> str:
             pm, pf = peak("muladd"), peak("fma")
             ours, ours_best, pm_best = g("ours"), g("ours", "min_ms"), peak("muladd", "min_ms")
             frac = f"{100 * ours / pm:.0f}% / {100 * ours_best / pm_best:.0f}%" if ours and pm else "–"
-            frac_fma = f"{100 * ours / pf:.0f}%" if ours and pf else "–"
-            lines.append("| " + " | ".join([m, e, f(g("ort")), f(g("tfjs")), f(ours), f(pm), f(pf), frac, frac_fma])
-                         + " |")
+            fma, fma_best, pf_best = g("ours_fma"), g("ours_fma", "min_ms"), peak("fma", "min_ms")
+            frac_fma = f"{100 * fma / pf:.0f}% / {100 * fma_best / pf_best:.0f}%" if fma and pf else "–"
+            lines.append("| " + " | ".join([m, e, f(g("ort")), f(g("tfjs")), f(ours), f(fma), f(pm), f(pf), frac,
+                                            frac_fma]) + " |")
     return "\n".join(lines)
 
 
@@ -149,7 +172,8 @@ def notes(res: dict) -> list[str]:
             errs = [f"{LABEL[rt]} {c['max_abs_err']:.1g}" for rt, c in row.get("checks", {}).items()
                     if "max_abs_err" in c]
             if errs and m in ("cnn", "resnet18", "mobilenetv2", "transformer"):
-                out.append(f"{e} {m}: max abs error vs eager {', '.join(errs)}; ours bitwise = wasmtime")
+                out.append(f"{e} {m}: max abs error vs eager {', '.join(errs)}; ours (both variants) bitwise = "
+                           "the same variant in wasmtime")
     skipped = {rt: why for stage in res["stages"].values() for row in stage["models"].values()
                for rt, why in row.get("skipped", {}).items()}
     for rt, why in skipped.items():
@@ -171,6 +195,8 @@ def main(argv=None) -> int:
     print(latency_table(res))
     print()
     print(best_case_table(res))
+    print()
+    print(fma_table(res))
     print()
     print(throughput_table(res))
     print()

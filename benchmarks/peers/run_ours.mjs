@@ -2,7 +2,8 @@
 // Time a torch_wasm_backend artifact (the .wasm written by torch_wasm_backend.save) in Node,
 // through the project's own JavaScript loader, csrc/js/loader.mjs.
 //
-//   node --no-liftoff benchmarks/peers/run_ours.mjs model.wasm --inputs inputs.json --runs 200
+//   node --no-liftoff [--experimental-wasm-relaxed-simd] benchmarks/peers/run_ours.mjs model.wasm \
+//        --inputs inputs.json --runs 200 [--variant simd128|relaxed_simd]
 //
 // Prints one JSON object (median/min/mean ms per call; also forward_medianMs, the forward()
 // call alone as the loader's lastRunMs measures it); --serve answers timing commands on stdin
@@ -18,7 +19,7 @@ const LOADER = new URL("../../csrc/js/loader.mjs", import.meta.url);
 const { load } = await import(LOADER.href);
 
 await main("torch_wasm_backend", async (args, inputs) => {
-  const model = await load(args.model);
+  const model = await load(args.model, { variant: args.variant });
   const arrays = inputs.map((x) => x.data);
   model.inputs.forEach((s, i) => {
     if (!inputs[i] || JSON.stringify(s.shape) !== JSON.stringify(inputs[i].shape)) {
@@ -43,7 +44,7 @@ await main("torch_wasm_backend", async (args, inputs) => {
     info: {
       loader: fileURLToPath(LOADER),
       inputNames: model.inputs.map((s) => s.name), outputNames: model.outputs.map((s) => s.name),
-      memoryBytes: model.memory.buffer.byteLength,
+      memoryBytes: model.memory.buffer.byteLength, variant: model.variant,
     },
   };
 });

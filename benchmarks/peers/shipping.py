@@ -18,13 +18,19 @@ that engines never compete for the two cores:
   run_tfjs.mjs; common.mjs's line protocol).
 * wasmtime: ours through the Python loader (``torch_wasm_backend.load``), in this process.
 
+Ours runs as two runtimes, the artifact's two code variants forced with ``load()``'s
+``variant`` option: ``ours`` its SIMD128 module and ``ours_fma`` its relaxed-SIMD (FMA)
+variant (in Node 20 a process with ``--experimental-wasm-relaxed-simd``; Chromium and
+wasmtime have relaxed SIMD on). Both in the same rounds as the peers.
+
 In every stage the register-only SIMD128 peak (csrc/wat/f32_peak.wat: mul+add, and
 relaxed_madd where the engine has relaxed SIMD; in Node 20 a separate process with
 ``--experimental-wasm-relaxed-simd``) runs as two more runtimes, timed in the same rounds as
 each model, so every GFLOP/s figure has the peak measured beside it.
 
 Per model and stage: every runtime's output is checked first (ours bitwise equal to the same
-artifact in wasmtime; ORT-web and TF.js within rtol = atol = 1e-4 of eager; a runtime that
+artifact and variant in wasmtime, where the CPU fuses relaxed_madd as wasmtime does, else the
+FMA variant within the tolerance; ORT-web and TF.js within rtol = atol = 1e-4 of eager; a runtime that
 fails is reported and not timed), every runtime warms up, then ``--rounds`` rounds each time
 one batch of every runtime, in an order rotated each round. A batch is ``calls`` back-to-back
 calls timed as one interval (``calls`` sized from the warm-up to last about ``--batch-ms``),
@@ -69,7 +75,8 @@ import tfjs_export
 from models import CASES, build_model
 
 ENGINES = ("chromium", "node", "wasmtime")
-RUNTIMES = ("ours", "ort", "tfjs")
+RUNTIMES = ("ours", "ours_fma", "ort", "tfjs")
+VARIANT = {"ours": "simd128", "ours_fma": "relaxed_simd"}  # runtime -> the artifact's variant it runs
 # flops per iteration of the register-only peak kernels (csrc/wat/f32_peak.wat, peak12.wat)
 PEAKS = {"peak_muladd": 112, "peak12_muladd": 96, "peak_fma": 224, "peak12_fma": 192}
 PEAK_ITERS = 2_000_000  # ~5 ms per call: wasmtime's ~40 us per host call stays under 1%
@@ -96,7 +103,8 @@ class Prepared:
     flops: int | None
     files: dict = field(default_factory=dict)  # runtime -> model file
     skipped: dict = field(default_factory=dict)  # runtime -> reason it has no model file
-    ours_wasmtime: np.ndarray | None = None
+    ours_wasmtime: np.ndarray | None = None  # the SIMD128 module in wasmtime
+    ours_fma_wasmtime: np.ndarray | None = None  # the FMA variant in wasmtime (deterministic: fused)
 
 
 def model_flops(name: str) -> int | None:
@@ -168,8 +176,15 @@ def prepare(name: str, work: Path) -> Prepared:
     torch._dynamo.reset()  # a model of the same class (gemm256, gemm1024) would otherwise recompile dynamic
     engines.save_artifact(model, inputs, art)
     p.files["ours"] = art
-    p.ours_wasmtime = np.asarray(torch_wasm_backend.load(art)(*p.np_inputs))
+    p.ours_wasmtime = np.asarray(torch_wasm_backend.load(art, variant="simd128")(*p.np_inputs))
     torch.testing.assert_close(torch.from_numpy(p.ours_wasmtime), torch.from_numpy(expected), **case.tolerance)
+    if "variants" in torch_wasm_backend.load(art).manifest:
+        p.files["ours_fma"] = art
+        p.ours_fma_wasmtime = np.asarray(torch_wasm_backend.load(art, variant="relaxed_simd")(*p.np_inputs))
+        torch.testing.assert_close(torch.from_numpy(p.ours_fma_wasmtime), torch.from_numpy(expected),
+                                   **case.tolerance)
+    else:
+        p.skipped["ours_fma"] = "the artifact has no FMA variant (no packed GEMM)"
     (d / "expected.bin").write_bytes(expected.tobytes())
     return p
 
@@ -267,8 +282,8 @@ class Driver:
 
 
 class NodeDriver(Driver):
-    def __init__(self, script: Path, model: Path, spec: Path, flags=engines.NODE_FLAGS):
-        self.eng = engines.NodeEngine(script, model, spec, flags)
+    def __init__(self, script: Path, model: Path, spec: Path, flags=engines.NODE_FLAGS, args=()):
+        self.eng = engines.NodeEngine(script, model, spec, flags, args)
 
     def load(self):
         return self.eng.info
@@ -414,26 +429,38 @@ def make_peak(engine: str, export: str, peaks: dict, work: Path, pages) -> Drive
 
 def make_runtime(engine: str, rt: str, p: Prepared, pages) -> Driver:
     model = p.files[rt]
+    variant = VARIANT.get(rt)
     if engine == "node":
-        script = {"ours": engines.RUN_OURS, "ort": engines.RUN_ORT, "tfjs": engines.RUN_TFJS}[rt]
-        return NodeDriver(script, model, p.spec)
+        if variant:
+            flags = NODE_RELAXED if variant == "relaxed_simd" else engines.NODE_FLAGS
+            return NodeDriver(engines.RUN_OURS, model, p.spec, flags, ("--variant", variant))
+        return NodeDriver({"ort": engines.RUN_ORT, "tfjs": engines.RUN_TFJS}[rt], model, p.spec)
     if engine == "chromium":
         inputs = [{**x, "url": pages.server.url(Path(x["file"]))} for x in p.inputs]
-        return PageDriver(pages(rt), {"op": "load", "runtime": rt, "model": pages.server.url(model),
-                                      "inputs": inputs})
+        return PageDriver(pages(rt), {"op": "load", "runtime": "ours" if variant else rt,
+                                      "model": pages.server.url(model), "inputs": inputs, "variant": variant})
     import torch_wasm_backend
 
-    art = torch_wasm_backend.load(model)
-    return PyDriver(lambda: art(*p.np_inputs), {"loader": "torch_wasm_backend.load"})
+    art = torch_wasm_backend.load(model, variant=variant)
+    return PyDriver(lambda: art(*p.np_inputs), {"loader": "torch_wasm_backend.load", "variant": art.variant})
 
 
 # --------------------------------------------------------------------------- one stage
 
 
+def cpu_fuses() -> bool:
+    """V8 fuses relaxed_madd where the CPU has FMA3, as wasmtime's deterministic mode always does."""
+    try:
+        return " fma " in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
 def check(rt: str, out: np.ndarray, p: Prepared) -> dict:
-    if rt == "ours":
-        same = out.shape == p.ours_wasmtime.shape and out.tobytes() == p.ours_wasmtime.tobytes()
-        return {"ok": bool(same), "what": "bitwise equal to the artifact in wasmtime"}
+    if rt == "ours" or (rt == "ours_fma" and cpu_fuses()):
+        ref = p.ours_wasmtime if rt == "ours" else p.ours_fma_wasmtime
+        same = out.shape == ref.shape and out.tobytes() == ref.tobytes()
+        return {"ok": bool(same), "what": f"bitwise equal to the artifact's {VARIANT[rt]} code in wasmtime"}
     err = float(np.abs(out.astype(np.float64) - p.expected).max()) if out.shape == p.expected.shape else math.inf
     ok = out.shape == p.expected.shape and bool(np.allclose(out, p.expected, **TOLERANCE))
     return {"ok": ok, "max_abs_err": err, "what": "allclose to eager, rtol = atol = 1e-4"}
@@ -498,7 +525,7 @@ def _run_stage(engine: str, prepared: list[Prepared], peaks: dict, work: Path, a
     peak_calls = {e: calls_for(d.warmup(args.warmup_ms), args.batch_ms) for e, d in peak_drivers.items()}
     try:
         for p in prepared:
-            rts = [rt for rt in RUNTIMES if rt in p.files and (engine != "wasmtime" or rt == "ours")]
+            rts = [rt for rt in RUNTIMES if rt in p.files and (engine != "wasmtime" or rt in VARIANT)]
             row = {"skipped": {rt: p.skipped[rt] for rt in RUNTIMES if rt in p.skipped}, "checks": {},
                    "problems": {}, "runtimes": {}}
             drivers: dict[str, Driver] = {}
@@ -514,7 +541,7 @@ def _run_stage(engine: str, prepared: list[Prepared], peaks: dict, work: Path, a
                         info = drivers[rt].load()
                         stage["runtime_info"].setdefault(rt, {k: info[k] for k in info if k in (
                             "node", "v8", "userAgent", "ortVersion", "tfjsVersion", "simd", "threads",
-                            "backend", "execArgv", "numThreads")})
+                            "backend", "execArgv", "numThreads", "variant")})
                         row["checks"][rt] = check(rt, drivers[rt].outputs(p.dir / f"{engine}_{rt}_out")[0], p)
                         if not row["checks"][rt]["ok"]:
                             raise RuntimeError(f"wrong output: {row['checks'][rt]}")

@@ -129,6 +129,9 @@ export declare class Model {
   readonly outputs: readonly OutputSpec[];
   /** performance.now() time of the last forward() call, in milliseconds (NaN before a run). */
   readonly lastRunMs: number;
+  /** The code that runs: the SIMD128 module, or the relaxed-SIMD (FMA) variant (or a
+   *  relaxed-only artifact). FMA results differ from SIMD128 ones by rounding. */
+  readonly variant: Variant;
   /** Dynamic dimensions by name (empty for a static model). */
   readonly symbols: Readonly<Record<string, { name: string; min: number; max: number; offset: number }>>;
   /** `sizes` sets dynamic dimensions ({name: n}) that the input lengths do not imply.
@@ -158,8 +161,15 @@ export declare class Trainer extends Model {
   setWeights(weights: Record<string, TypedArray>): void;
 }
 
+export type Variant = "simd128" | "relaxed_simd";
+
 export interface LoadOptions {
-  /** Compile while downloading when the response is served as application/wasm (default true). */
+  /** "auto" (default): the artifact's relaxed-SIMD (FMA) variant where WebAssembly.validate
+   *  accepts relaxed SIMD, the SIMD128 module elsewhere; or force one (an ArtifactError when
+   *  it cannot run). */
+  variant?: "auto" | Variant;
+  /** With variant "simd128": compile while downloading when the response is served as
+   *  application/wasm (default true). Choosing a variant reads the bytes first. */
   streaming?: boolean;
   /** Passed to fetch() for URL sources. */
   fetch?: RequestInit;
@@ -168,6 +178,13 @@ export interface LoadOptions {
 /** A URL (string or URL; in Node also a file path or file: URL), the bytes of the module,
  *  a fetch Response, or an already compiled module. */
 export type Source = string | URL | ArrayBuffer | ArrayBufferView | Response | WebAssembly.Module;
+
+/** The custom section that holds the relaxed-SIMD variant (manifest.variants.relaxed_simd). */
+export declare const RELAXED_SECTION: "torch_wasm_backend.relaxed_simd";
+export declare const VARIANTS: readonly ["auto", "simd128", "relaxed_simd"];
+/** Whether this engine accepts relaxed SIMD (Chromium, Firefox, Node >= 22, Node 20 with
+ *  --experimental-wasm-relaxed-simd; not Safari). */
+export declare function hasRelaxedSimd(): boolean;
 
 /** A manifest size: a number, a dynamic dimension's name, or a polynomial of them. */
 export type Dim = number | string | { poly: [number, Record<string, number>][] };

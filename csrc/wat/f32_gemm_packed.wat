@@ -666,9 +666,13 @@
 ;; ~67-72% of the relaxed_madd peak, i.e. the same GFLOP/s as the plain
 ;; kernel -- in wasmtime 50 and in Node 20 (V8: plain 90-93% of its mul+add
 ;; peak, FMA 61-64% of its FMA peak, same GFLOP/s).  With 16 xmm registers a
-;; larger tile does not fit.  Prefer the plain kernel (deterministic on every
-;; host); the twin is here for completeness and for hosts with more vector
-;; registers / better FMA lowering.
+;; larger tile of this (dot-product) form does not fit.  Saved artifacts ship
+;; the twin as their relaxed-SIMD variant (torch_wasm_backend/fma_variant.py)
+;; beside the plain kernel; measured 2026-12-01 it runs at the plain kernel's
+;; speed in Chromium 156 and Node 20 (0.9-1.1x) and 3-16% slower in wasmtime.
+;; A 6x8 "loadsplat" outer-product FMA tile over B rows (12 accumulators,
+;; benchmarks/peers/fma_tile_probe.py) is 5-12% faster in Chromium but 20-35%
+;; slower in Node 20 and wasmtime, and needs another packed layout: not used.
 ;; ---------------------------------------------------------------------------
 
 (func $f32_gemm_packed_fma_k2 (param $a i32) (param $bp i32) (param $c i32) (param $rows i32)

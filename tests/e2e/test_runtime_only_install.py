@@ -40,6 +40,9 @@ def test_artifact_runs_in_a_torch_free_install(tmp_path):
     with torch.no_grad():
         want = fast(x).numpy()
     torch_wasm_backend.save(fast, tmp_path / "m.wasm")
+    assert np.array_equal(torch_wasm_backend.load(tmp_path / "m.wasm", variant="simd128")(x.numpy()), want)
+    # load() there runs the variant it runs here (the FMA one in wasmtime): the same bytes out
+    want = torch_wasm_backend.load(tmp_path / "m.wasm")(x.numpy())
     (tmp_path / "x.bin").write_bytes(x.numpy().tobytes())
     out = tmp_path / "out"
     out.mkdir()

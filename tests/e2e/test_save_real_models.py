@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 import warnings
@@ -19,7 +20,7 @@ import pytest
 import torch
 
 import torch_wasm_backend
-from tests.e2e.js.models import ROOT, raw
+from tests.e2e.js.models import ROOT, cpu_has_fma, raw
 from tests.e2e.test_browser import CHROMIUM, demo_model, open_page, server, workdir  # noqa: F401  (fixtures)
 from tests.e2e.test_node import NODE, RUNNER, node
 
@@ -90,6 +91,11 @@ class Saved:
     manifest: dict
     input_files: list  # raw bytes per input, manifest order (fresh values, not the ones save() used)
     expected: dict  # manifest output index -> numpy array: the compiled model on those inputs
+    fused: dict | None = None  # the same from the artifact's FMA variant in wasmtime, when it has one
+
+    def reference(self, variant: str) -> dict:
+        """What a loader running ``variant`` must give byte for byte (``models.Case.reference``)."""
+        return self.fused if variant == "relaxed_simd" and self.fused is not None and cpu_has_fma() else self.expected
 
 
 def _flat(tree, value, out):
@@ -129,7 +135,12 @@ def saved(workdir):  # noqa: F811  (the browser tests' fixture: its server serve
             f = workdir / f"{name}.{spec['name']}.bin"
             f.write_bytes(raw(fresh[spec["name"]].numpy()))
             files.append(f)
-        cases[name] = Saved(name, path, manifest, files, {k: v.numpy() for k, v in want.items()})
+        fused = None
+        if "variants" in manifest:
+            runs = torch_wasm_backend.load(path, variant="relaxed_simd").run_flat(**{k: v.numpy() for k, v in fresh.items()
+                                                                                     if k in in_names})
+            fused = dict(enumerate(runs))
+        cases[name] = Saved(name, path, manifest, files, {k: v.numpy() for k, v in want.items()}, fused)
     return cases
 
 
@@ -145,9 +156,11 @@ def test_fresh_python_process_without_torch(saved, tmp_path):
     for name, case in saved.items():
         out = tmp_path / name
         out.mkdir()
+        # this checkout's package (not another editable install); its load() runs the FMA variant in wasmtime
         subprocess.run([sys.executable, str(ROOT / "tests" / "e2e" / "py" / "run_artifact.py"), str(case.artifact),
-                        str(out), *map(str, case.input_files)], check=True, capture_output=True, timeout=120)
-        for k, want in case.expected.items():
+                        str(out), *map(str, case.input_files)], check=True, capture_output=True, timeout=120,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+        for k, want in (case.fused or case.expected).items():
             _assert_bitwise(name, k, (out / f"{k}.bin").read_bytes(), want, "a fresh Python process")
 
 
@@ -173,5 +186,7 @@ def test_chromium(saved, server, workdir):  # noqa: F811
     assert report["ok"], report.get("error")
     for name, case in saved.items():
         outputs = report["results"][name]["outputs"]
-        for k, want in case.expected.items():
-            _assert_bitwise(name, k, base64.b64decode(outputs[k]["base64"]), want, "Chromium")
+        variant = report["results"][name]["variant"]  # Chromium has relaxed SIMD: the FMA variant where there is one
+        assert variant == ("relaxed_simd" if case.fused is not None else "simd128"), (name, variant)
+        for k, want in case.reference(variant).items():
+            _assert_bitwise(name, k, base64.b64decode(outputs[k]["base64"]), want, f"Chromium ({variant})")

@@ -12,6 +12,12 @@ Loading trusts nothing in the file: the manifest is checked field by field
 must lie inside linear memory for the sizes of a call (``manifest.check_extents``) before
 a view of memory is made. The code is compiled without the manifest section, so artifacts
 that differ only in their manifest share one compiled module.
+
+An artifact may carry a relaxed-SIMD (FMA) variant of its code beside the SIMD128 module
+(``variants.py``: format, checks, choice). ``load(..., variant="auto")`` runs it where the
+engine has relaxed SIMD (wasmtime: yes, deterministic mode; wasmer: no) and the SIMD128
+module elsewhere; ``variant="simd128"`` or ``"relaxed_simd"`` forces one.
+``LoadedModel.variant`` says which runs.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from .manifest import (  # noqa: F401  (re-exported: the reading side of the for
     read_manifest,
     unflatten,
 )
+from .variants import RELAXED, check_variant, choose, splice, variant_entry
 from .wasm_binary import (  # noqa: F401
     ArtifactError,
     custom_section,
@@ -76,10 +83,11 @@ class LoadedModel:
     A trap inside WebAssembly raises ``WasmTrap`` with the manifest's message for the
     function that trapped (``traps``) when it has one."""
 
-    def __init__(self, manifest: dict, wasm: bytes, engine="wasmtime"):
+    def __init__(self, manifest: dict, wasm: bytes, engine="wasmtime", variant: str = "auto"):
         self.manifest = check_manifest(manifest)
         self.wasm = wasm
         self.engine = engine if isinstance(engine, str) else engine.name
+        self.variant = variant  # "simd128" | "relaxed_simd" once chosen (_instantiate)
         self._instance = self._instantiate(engine)
         self._memory_bytes = self._instance.memory_view().size
         check_extents(self.manifest, max_binding(self.manifest), self._memory_bytes)
@@ -112,17 +120,39 @@ class LoadedModel:
                 raise ArtifactError(f"the module does not export a {kind} named {name!r} (exports: {sorted(have)})")
         if self._export("memory") != "memory":
             raise ArtifactError(f"exports.memory is {self._export('memory')!r}; this loader needs it to be 'memory'")
-        if isinstance(engine, Engine):
-            eng = engine
-        else:
-            eng = get_engine(engine, relaxed_simd=bool(self.manifest.get("requires", {}).get("relaxed_simd")))
-        code = strip_custom_section(self.wasm, MANIFEST_SECTION)
+        eng, code = self._code(engine)
         try:
             return eng.compile(code).instantiate()
         except WasmCompileError as e:
+            if self.variant == RELAXED and "variants" in self.manifest:
+                raise ArtifactError(f"the relaxed-SIMD variant does not compile: {e} (load it with "
+                                    "variant='simd128' to run the SIMD128 module)") from None
             raise ArtifactError(f"the artifact does not compile: {e}") from None
         except Exception as e:  # noqa: BLE001 - e.g. a data segment outside memory traps at instantiation
             raise ArtifactError(f"the artifact could not be instantiated: {type(e).__name__}: {e}") from None
+
+    def _code(self, engine) -> tuple:
+        """The engine and the module bytes to compile: the SIMD128 module or the FMA variant
+        spliced with its data (``variants.py``), as ``self.variant`` asks; sets ``self.variant``."""
+        stored = variant_entry(self.manifest, self.wasm)
+        main = strip_custom_section(self.wasm, MANIFEST_SECTION)
+        if stored is not None:
+            main = strip_custom_section(main, self.manifest["variants"][RELAXED]["section"])
+        if stored is not None:
+            check_variant(main, stored)  # a hostile variant is rejected whatever runs
+        requires = bool(self.manifest.get("requires", {}).get("relaxed_simd"))
+        if isinstance(engine, Engine):
+            relaxed_ok = bool(getattr(engine, "relaxed_simd", False))
+        else:
+            try:
+                get_engine(engine, relaxed_simd=True)
+                relaxed_ok = True
+            except RuntimeError:  # e.g. wasmer: no relaxed SIMD
+                relaxed_ok = False
+        self.variant = choose(self.variant, stored is not None, relaxed_ok, requires)
+        if not isinstance(engine, Engine):
+            engine = get_engine(engine, relaxed_simd=self.variant == RELAXED)
+        return engine, (splice(main, stored) if stored is not None and self.variant == RELAXED else main)
 
     # ---------------------------------------------------------------- describing
     @property
@@ -262,8 +292,8 @@ class LoadedTrainer(LoadedModel):
     before the update); ``get_weights()``/``set_weights()`` read and write the state
     (parameters, buffers, optimizer state) by name."""
 
-    def __init__(self, manifest: dict, wasm: bytes, engine="wasmtime"):
-        super().__init__(manifest, wasm, engine)
+    def __init__(self, manifest: dict, wasm: bytes, engine="wasmtime", variant: str = "auto"):
+        super().__init__(manifest, wasm, engine, variant)
         self._train = self._caller("train_step")
         self._run(self._caller("prepare"), "prepare")
         self._train_in = [self._view(s) for s in self.manifest["train_step"]["inputs"]]
@@ -332,9 +362,12 @@ class LoadedTrainer(LoadedModel):
             self._view(specs[name])[...] = arr
 
 
-def load(source, engine="wasmtime") -> LoadedModel:
+def load(source, engine="wasmtime", variant: str = "auto") -> LoadedModel:
     """Load an artifact from a path or bytes; returns a callable model (a ``LoadedTrainer``
-    for a trainable artifact). ``engine``: an engine name or an ``Engine`` instance."""
+    for a trainable artifact). ``engine``: an engine name or an ``Engine`` instance.
+    ``variant``: ``"auto"`` runs the artifact's relaxed-SIMD (FMA) variant where the engine
+    has relaxed SIMD and the SIMD128 module elsewhere; ``"simd128"`` / ``"relaxed_simd"``
+    force one (``model.variant`` says which runs)."""
     wasm = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).read_bytes()
     manifest = parse_manifest(custom_sections(wasm).get(MANIFEST_SECTION))
-    return (LoadedTrainer if manifest.get("kind") == "trainer" else LoadedModel)(manifest, wasm, engine)
+    return (LoadedTrainer if manifest.get("kind") == "trainer" else LoadedModel)(manifest, wasm, engine, variant)

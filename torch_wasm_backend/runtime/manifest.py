@@ -9,8 +9,9 @@ every offset, shape and stride for one binding and checks each tensor lies insid
 memory; the loaders call it before they make any view of memory for that binding.
 
 Optional keys (absent in older version-1 files, which keep loading): ``traps`` (wasm
-function name -> message in user terms) and ``output_tree`` (the structure the model
-returned: ``{"tensor": k}``, ``{"tuple": [...]}``, ``{"list": [...]}``,
+function name -> message in user terms), ``variants`` (``{"relaxed_simd": {"section":
+name, "bytes": n}}``: the FMA module stored beside the SIMD128 one, ``variants.py``) and
+``output_tree`` (the structure the model returned: ``{"tensor": k}``, ``{"tuple": [...]}``, ``{"list": [...]}``,
 ``{"dict": [[key, subtree], ...]}``).
 
 Writing lives here too (the last section): ``dim_json``, ``tensor_entry`` and ``envelope``
@@ -208,6 +209,14 @@ def check_manifest(m: dict) -> dict:
             _fail(f"requires.{key}", "expected true or false", value)
     for key, value in _dict(m.get("traps", {}), "traps").items():
         _str(value, f"traps.{key}")
+    for key, value in _dict(m.get("variants", {}), "variants").items():
+        if key != "relaxed_simd":
+            _fail("variants", 'expected only the key "relaxed_simd"', sorted(m["variants"]))
+        _dict(value, f"variants.{key}")
+        _str(value.get("section"), f"variants.{key}.section")
+        if value["section"] == MANIFEST_SECTION:
+            _fail(f"variants.{key}.section", "expected a section other than the manifest's", value["section"])
+        _int(value.get("bytes"), f"variants.{key}.bytes", 8)
     if "output_tree" in m:
         check_tree(m["output_tree"], len(m["outputs"]))
     if m.get("kind") == "trainer":

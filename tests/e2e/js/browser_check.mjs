@@ -3,7 +3,8 @@
 // and POSTs the same JSON to ?report=URL when given (how tests/e2e/test_browser.py reads it).
 // Each case of the list at ?cases=URL: {name, artifact (URL), inputs: [URL of raw bytes], source}
 // where source picks how the artifact reaches load(): "url" (streaming compile when served as
-// application/wasm), "response" (a Response with streaming off) or "buffer" (an ArrayBuffer).
+// application/wasm), "response" (a Response with streaming off) or "buffer" (an ArrayBuffer);
+// and optionally variant (load()'s option). Each result says which variant ran.
 import { load, ARRAY_TYPES } from "../../../csrc/js/loader.mjs";
 
 const result = document.getElementById("result");
@@ -25,7 +26,7 @@ async function runCase(c) {
   let source = c.artifact;
   if (c.source === "response") source = await fetchOk(c.artifact);
   if (c.source === "buffer") source = await (await fetchOk(c.artifact)).arrayBuffer();
-  const model = await load(source, { streaming: c.source !== "response" });
+  const model = await load(source, { streaming: c.source !== "response", variant: c.variant });
   const inputs = [];
   for (const [i, spec] of model.inputs.entries()) {
     inputs.push(new ARRAY_TYPES[spec.dtype](await (await fetchOk(c.inputs[i])).arrayBuffer()));
@@ -33,6 +34,7 @@ async function runCase(c) {
   const outputs = model.run(inputs);
   return {
     lastRunMs: model.lastRunMs,
+    variant: model.variant,
     outputs: outputs.map((o) => ({ name: o.name, shape: o.shape, dtype: o.dtype, base64: base64(o.data) })),
   };
 }

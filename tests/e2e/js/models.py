@@ -3,8 +3,9 @@
 
 ``save_case(name, directory)`` saves one model with ``torch_wasm_backend.save``, writes each
 input's raw bytes next to it and returns a :class:`Case` holding the Python loader's
-(``torch_wasm_backend.load``) outputs on those inputs: the reference that the JavaScript
-loader must reproduce byte for byte.
+(``torch_wasm_backend.load``) outputs on those inputs, for each code variant the artifact
+has: the reference that the JavaScript loader must reproduce byte for byte when it runs
+that variant (``Case.reference``).
 """
 
 from __future__ import annotations
@@ -81,8 +82,24 @@ class Case:
     artifact: Path
     manifest: dict
     input_files: list  # raw bytes of each input, manifest order
-    expected: list  # numpy arrays from torch_wasm_backend.load
+    expected: list  # numpy arrays from torch_wasm_backend.load(..., variant="simd128")
     eager: list  # numpy arrays from eager PyTorch
+    fused: list | None = None  # from load(..., variant="relaxed_simd"), when the artifact has that variant
+
+    def reference(self, variant: str) -> list:
+        """What a loader running ``variant`` must give, byte for byte. V8 fuses relaxed_madd
+        where the CPU has FMA (as wasmtime's deterministic mode always does) and multiplies
+        and adds separately elsewhere (as the SIMD128 module does)."""
+        if variant == "relaxed_simd" and self.fused is not None and cpu_has_fma():
+            return self.fused
+        return self.expected
+
+
+def cpu_has_fma() -> bool:
+    try:
+        return " fma " in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
 
 
 def save_case(name: str, directory: Path) -> Case:
@@ -107,12 +124,13 @@ def save_case(name: str, directory: Path) -> Case:
         f = Path(directory) / f"{name}.{spec['name']}.bin"
         f.write_bytes(np.ascontiguousarray(arr).tobytes())
         files.append(f)
-    got = torch_wasm_backend.load(artifact)(*arrays)
-    got = list(got) if isinstance(got, tuple) else [got]
+    got = torch_wasm_backend.load(artifact, variant="simd128").run_flat(*arrays)
+    fused = torch_wasm_backend.load(artifact, variant="relaxed_simd").run_flat(*arrays) \
+        if "variants" in manifest else None
     with torch.no_grad():
         want = model(*fresh)
     want = [w.numpy() for w in (want if isinstance(want, tuple) else (want,))]
-    return Case(name, artifact, manifest, files, got, want)
+    return Case(name, artifact, manifest, files, got, want, fused)
 
 
 def raw(arr: np.ndarray) -> bytes:
