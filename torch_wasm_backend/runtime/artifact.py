@@ -14,9 +14,9 @@ a view of memory is made. The code is compiled without the manifest section, so 
 that differ only in their manifest share one compiled module.
 
 An artifact may carry a relaxed-SIMD (FMA) variant of its code beside the SIMD128 module
-(``variants.py``: format, checks, choice). ``load(..., variant="auto")`` runs it where the
-engine has relaxed SIMD (wasmtime: yes, deterministic mode; wasmer: no) and the SIMD128
-module elsewhere; ``variant="simd128"`` or ``"relaxed_simd"`` forces one.
+(``variants.py``: format, checks, choice). ``load(..., variant="auto")`` runs the SIMD128
+module (the FMA variant measured slower in wasmtime); ``variant="relaxed_simd"`` runs the FMA
+one where the engine has relaxed SIMD (wasmtime, deterministic mode; not wasmer).
 ``LoadedModel.variant`` says which runs.
 """
 
@@ -39,7 +39,7 @@ from .manifest import (  # noqa: F401  (re-exported: the reading side of the for
     read_manifest,
     unflatten,
 )
-from .variants import RELAXED, check_variant, choose, splice, variant_entry
+from .variants import RELAXED, SIMD128, check_variant, choose, splice, variant_entry
 from .wasm_binary import (  # noqa: F401
     ArtifactError,
     custom_section,
@@ -149,7 +149,12 @@ class LoadedModel:
                 relaxed_ok = True
             except RuntimeError:  # e.g. wasmer: no relaxed SIMD
                 relaxed_ok = False
-        self.variant = choose(self.variant, stored is not None, relaxed_ok, requires)
+        # wasmtime runs the FMA variant 3-16% slower than the SIMD128 module on the machines we
+        # measured (benchmarks/README.md), so "auto" keeps SIMD128 here (the bits the compiled
+        # model gave); variant="relaxed_simd" runs the FMA one. The JavaScript loader's "auto"
+        # prefers FMA wherever the engine has relaxed SIMD.
+        requested = SIMD128 if self.variant == "auto" and not requires else self.variant
+        self.variant = choose(requested, stored is not None, relaxed_ok, requires)
         if not isinstance(engine, Engine):
             engine = get_engine(engine, relaxed_simd=self.variant == RELAXED)
         return engine, (splice(main, stored) if stored is not None and self.variant == RELAXED else main)
