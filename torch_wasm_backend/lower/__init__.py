@@ -34,6 +34,7 @@ from . import (  # noqa: F401  (importing a rule module registers its rules)
     reductions,
     scan,
     scatter,
+    segment_reduce,
     upsample,
     vector_norm,
     view_scatter,
