@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.unit.gemm_harness import grid_shapes, idx, operands, place, random_shapes, result_and_untouched, span
+
 wasmtime = pytest.importorskip("wasmtime")
 
 ROOT = Path(__file__).parents[2]
@@ -249,72 +251,34 @@ class Case:
     nan_gaps: bool = False  # fill the gaps between operands (and A's row padding) with NaN
 
 
-def _span(rows: int, cols: int, ld: int) -> int:
-    return 0 if rows == 0 or cols == 0 else (rows - 1) * ld + cols
-
-
-def _idx(base: int, rows: int, cols: int, ld: int) -> np.ndarray:
-    return base // 4 + np.arange(rows)[:, None] * ld + np.arange(cols)[None, :]
-
-
 def run_case(kern, case: Case, rng, A=None, B=None, C0=None, br=None, bc=None):
     inst, name, fused = kern
     m, n, k = case.m, case.n, case.k
     lda, ldc = max(k + case.pad[0], 1), max(n + case.pad[1], 1)
     f32 = np.float32
-    if A is None:
-        A = rng.standard_normal((m, k)).astype(f32)
-    if B is None:
-        B = rng.standard_normal((k, n)).astype(f32)
-    if C0 is None:
-        C0 = rng.standard_normal((m, n)).astype(f32)
-    if br is None and case.bias_row:
-        br = rng.standard_normal(m).astype(f32)
-    if bc is None and case.bias_col:
-        bc = rng.standard_normal(n).astype(f32)
+    A, B, C0, br, bc = operands(rng, case, A, B, C0, br, bc)
     packed = pack_ref(B)
-
     shapes = {"a": (m, k, lda), "bp": (1, packed.size, packed.size), "c": (m, n, ldc),
               "br": (1, m, m), "bc": (1, n, n)}
-    misalign = dict(zip(["a", "bp", "c", "br", "bc"], case.misalign))
-    base = {}
-    cur = 256
-    for nm in ["a", "bp", "c", "br", "bc"]:
-        if nm == case.last:
-            continue
-        cur += int(rng.integers(0, 3)) * 16
-        cur = (cur + 15) // 16 * 16 + misalign[nm]
-        base[nm] = cur
-        cur += 4 * _span(*shapes[nm])
-    if case.last is not None:
-        span = _span(*shapes[case.last])
-        assert span > 0, "operand placed at end of memory must be non-empty"
-        base[case.last] = MEM_BYTES - 4 * span
-        assert base[case.last] >= cur
-    assert cur < MEM_BYTES
+    base, cur = place(rng, shapes, dict(zip(shapes, case.misalign)), case.last, MEM_BYTES)
 
     mem = inst.f32
     if case.nan_gaps:
         nan = np.array([0x7FC00001, 0xFFC00002, 0x7F800000], np.uint32).view(f32)
         mem[64:cur // 4 + 64] = nan[np.arange(cur // 4) % 3]
-    mem[_idx(base["a"], m, k, lda)] = A
+    mem[idx(base["a"], m, k, lda)] = A
     mem[base["bp"] // 4:base["bp"] // 4 + packed.size] = packed
-    ic = _idx(base["c"], m, n, ldc)
+    ic = idx(base["c"], m, n, ldc)
     mem[ic] = C0
     if br is not None:
-        mem[_idx(base["br"], 1, m, m)] = br[None, :]
+        mem[idx(base["br"], 1, m, m)] = br[None, :]
     if bc is not None:
-        mem[_idx(base["bc"], 1, n, n)] = bc[None, :]
+        mem[idx(base["bc"], 1, n, n)] = bc[None, :]
 
     before = inst.snapshot(inst.before)
     inst(name, base["a"], base["bp"], base["c"], m, n, k, lda, ldc,
          base["br"] if br is not None else 0, base["bc"] if bc is not None else 0, case.flags)
-    after = inst.snapshot(inst.after)
-    got = after.view(f32)[ic].copy()
-    after.view(f32)[ic] = before.view(f32)[ic]
-    if not np.array_equal(after, before):
-        diff = np.nonzero(after != before)[0]
-        raise AssertionError(f"bytes outside C modified at {diff[:8]} (C base {base['c']})")
+    got = result_and_untouched(before, inst.snapshot(inst.after), ic, base["c"])
 
     expect = ref_f32(A, B, C0, br, bc, case.flags & 7, fused)
     np.testing.assert_array_equal(got, expect)  # bit-exact (NaN == NaN)
@@ -466,7 +430,7 @@ def _pack_case(inst, rng, k, n, transposed, pad=0, mis=(0, 0), last=None):
     rows, cols = src.shape
     ld = cols + pad
     size = rup4(k) * rup4(n)
-    span_src = _span(rows, cols, max(ld, 1))
+    span_src = span(rows, cols, max(ld, 1))
     s_base = 512 + mis[0]
     d_base = (s_base + 4 * span_src + 64 + 15) // 16 * 16 + mis[1]
     if last == "src":
@@ -474,7 +438,7 @@ def _pack_case(inst, rng, k, n, transposed, pad=0, mis=(0, 0), last=None):
     elif last == "dst":
         d_base = MEM_BYTES - 4 * size
     mem = inst.f32
-    mem[_idx(s_base, rows, cols, max(ld, 1))] = src
+    mem[idx(s_base, rows, cols, max(ld, 1))] = src
     before = inst.snapshot(inst.before)
     inst("pack_bt" if transposed else "pack_b", s_base, max(ld, 1), k, n, d_base)
     after = inst.snapshot(inst.after)
@@ -507,16 +471,13 @@ def test_pack(plain_inst, relaxed_inst, transposed):
 def test_grid(kern, m):
     """All (m, n) pairs from SIZES, k cycling through SIZES, random options."""
     rng = np.random.default_rng(100 + m)
-    for jn, n in enumerate(SIZES):
-        for shift in (0, 5, 11):
-            k = SIZES[(SIZES.index(m) + jn + shift) % len(SIZES)]
-            run_case(kern, random_case(rng, m, n, k), rng)
+    for m_, n, k in grid_shapes(SIZES, m):
+        run_case(kern, random_case(rng, m_, n, k), rng)
 
 
 def test_random_shapes(kern):
     rng = np.random.default_rng(7)
-    for _ in range(80):
-        m, n, k = (int(x) for x in rng.choice(SIZES, size=3))
+    for m, n, k in random_shapes(rng, SIZES, 80):
         run_case(kern, random_case(rng, m, n, k), rng)
 
 

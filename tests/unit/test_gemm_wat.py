@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.unit.gemm_harness import grid_shapes, idx, operands, place, random_shapes, result_and_untouched
+
 wasmtime = pytest.importorskip("wasmtime")
 
 WAT_PATH = Path(__file__).parents[2] / "csrc" / "wat" / "f32_gemm.wat"
@@ -156,71 +158,29 @@ class Case:
     last: str | None = None  # operand placed flush against the end of memory
 
 
-def _span(rows: int, cols: int, ld: int) -> int:
-    """Elements from the first to one past the last element of a view."""
-    return 0 if rows == 0 or cols == 0 else (rows - 1) * ld + cols
-
-
-def _idx(base: int, rows: int, cols: int, ld: int) -> np.ndarray:
-    return base // 4 + np.arange(rows)[:, None] * ld + np.arange(cols)[None, :]
-
-
 def run_case(gemm: Gemm, case: Case, rng, A=None, B=None, C0=None, br=None, bc=None):
     m, n, k = case.m, case.n, case.k
     lda, ldb, ldc = k + case.pad[0], n + case.pad[1], n + case.pad[2]
     lda, ldb, ldc = max(lda, 1), max(ldb, 1), max(ldc, 1)
-    f32 = np.float32
-    if A is None:
-        A = rng.standard_normal((m, k)).astype(f32)
-    if B is None:
-        B = rng.standard_normal((k, n)).astype(f32)
-    if C0 is None:
-        C0 = rng.standard_normal((m, n)).astype(f32)
-    if br is None and case.bias_row:
-        br = rng.standard_normal(m).astype(f32)
-    if bc is None and case.bias_col:
-        bc = rng.standard_normal(n).astype(f32)
-
+    A, B, C0, br, bc = operands(rng, case, A, B, C0, br, bc)
     # operand name -> (rows, cols, ld)
     shapes = {"a": (m, k, lda), "b": (k, n, ldb), "c": (m, n, ldc), "br": (1, m, m), "bc": (1, n, n)}
-    misalign = dict(zip(["a", "b", "c", "br", "bc"], case.misalign))
-    base = {}
-    cur = 256
-    for name in ["a", "b", "c", "br", "bc"]:
-        if name == case.last:
-            continue
-        cur += int(rng.integers(0, 3)) * 16  # random gap of garbage
-        cur = (cur + 15) // 16 * 16 + misalign[name]
-        base[name] = cur
-        cur += 4 * _span(*shapes[name])
-    if case.last is not None:
-        span = _span(*shapes[case.last])
-        assert span > 0, "operand placed at end of memory must be non-empty"
-        base[case.last] = MEM_BYTES - 4 * span
-        assert base[case.last] >= cur
-    assert cur < MEM_BYTES
+    base, _ = place(rng, shapes, dict(zip(shapes, case.misalign)), case.last, MEM_BYTES)
 
     mem = gemm.f32
-    ia, ib, ic = _idx(base["a"], m, k, lda), _idx(base["b"], k, n, ldb), _idx(base["c"], m, n, ldc)
+    ia, ib, ic = idx(base["a"], m, k, lda), idx(base["b"], k, n, ldb), idx(base["c"], m, n, ldc)
     mem[ia] = A
     mem[ib] = B
     mem[ic] = C0
     if br is not None:
-        mem[_idx(base["br"], 1, m, m)] = br[None, :]
+        mem[idx(base["br"], 1, m, m)] = br[None, :]
     if bc is not None:
-        mem[_idx(base["bc"], 1, n, n)] = bc[None, :]
+        mem[idx(base["bc"], 1, n, n)] = bc[None, :]
 
     before = gemm.snapshot(gemm.before)
     gemm(base["a"], base["b"], base["c"], m, n, k, lda, ldb, ldc,
          base["br"] if br is not None else 0, base["bc"] if bc is not None else 0, case.flags)
-    after = gemm.snapshot(gemm.after)
-    got = after.view(np.float32)[ic].copy()
-
-    # nothing outside C[0..m, 0..n) changed
-    after.view(np.float32)[ic] = before.view(np.float32)[ic]
-    if not np.array_equal(after, before):
-        diff = np.nonzero(after != before)[0]
-        raise AssertionError(f"bytes outside C modified at {diff[:8]} (C base {base['c']})")
+    got = result_and_untouched(before, gemm.snapshot(gemm.after), ic, base["c"])
 
     expect = ref_f32(A, B, C0, br, bc, case.flags & 3)
     np.testing.assert_array_equal(got, expect)  # bit-exact (NaN == NaN)
@@ -266,16 +226,13 @@ def test_assembles_without_relaxed_simd(tmp_path):
 def test_grid(gemm, m):
     """All (m, n) pairs from SIZES, k cycling through SIZES, random options."""
     rng = np.random.default_rng(100 + m)
-    for jn, n in enumerate(SIZES):
-        for shift in (0, 5, 11):
-            k = SIZES[(SIZES.index(m) + jn + shift) % len(SIZES)]
-            run_case(gemm, random_case(rng, m, n, k), rng)
+    for m_, n, k in grid_shapes(SIZES, m):
+        run_case(gemm, random_case(rng, m_, n, k), rng)
 
 
 def test_random_shapes(gemm):
     rng = np.random.default_rng(7)
-    for _ in range(150):
-        m, n, k = (int(x) for x in rng.choice(SIZES, size=3))
+    for m, n, k in random_shapes(rng, SIZES, 150):
         run_case(gemm, random_case(rng, m, n, k), rng)
 
 
