@@ -83,6 +83,7 @@ CLAIMED = [
     "special.chebyshev_polynomial_w", "special.shifted_chebyshev_polynomial_t", "special.shifted_chebyshev_polynomial_u",
     "special.shifted_chebyshev_polynomial_v", "special.shifted_chebyshev_polynomial_w", "special.hermite_polynomial_h",
     "special.hermite_polynomial_he", "special.laguerre_polynomial_l", "special.legendre_polynomial_p",
+    "special.spherical_bessel_j0", "special.modified_bessel_i0", "special.modified_bessel_i1",
     "lgamma", "polygamma.polygamma_n_0", "polygamma.polygamma_n_1", "polygamma.polygamma_n_2",
     "polygamma.polygamma_n_3", "polygamma.polygamma_n_4", "special.polygamma.special_polygamma_n_0",
     "mvlgamma.mvlgamma_p_1", "mvlgamma.mvlgamma_p_3", "mvlgamma.mvlgamma_p_5",

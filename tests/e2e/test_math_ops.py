@@ -195,3 +195,12 @@ def test_round_decimals_bit_exact(decimals):
     x = torch.cat([make_input((36,), specials=True) * 123.456, SPECIALS,
                    torch.tensor([2.675, 0.125, -0.125, 1234.5678, 0.5, 1.5, -2.5])])
     check(lambda x: torch.round(x, decimals=decimals), x, rtol=0, atol=0)
+
+
+def test_spherical_bessel_j0_and_modified_bessel():
+    """spherical_bessel_j0 as PyTorch's float32 kernel (Taylor polynomial below |x| = 0.5,
+    sin(x)/x above, 0 at +-inf); modified_bessel_i0/i1 are our float64-evaluated i0/i1
+    (PyTorch sums Cephes' Chebyshev series in float32: within its rounding)."""
+    x = torch.cat([make_input((36,)) * 3, SPECIALS, torch.tensor([0.4999, 0.5, -0.5001, 1e-20])])
+    check(lambda x: (torch.special.spherical_bessel_j0(x), torch.special.modified_bessel_i0(x.clamp(-80, 80)),
+                     torch.special.modified_bessel_i1(x.clamp(-80, 80))), x, rtol=2e-6, atol=1e-7)

@@ -234,10 +234,35 @@ for _name in ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asin
 _float_unary("erfcx", aten.special_erfcx.default)
 _float_unary("i0", aten.i0.default)
 _float_unary("i0e", aten.special_i0e.default)
-_float_unary("i1", aten.special_i1.default)
 _float_unary("i1e", aten.special_i1e.default)
 _float_unary("digamma", aten.digamma.default)
 _float_unary("lgamma", aten.lgamma.default)
+# PyTorch evaluates these with Cephes' float Chebyshev series; ours are the float64-evaluated i0/i1
+_float_unary("i0", aten.special_modified_bessel_i0.default)
+_float_unary("i1", aten.special_i1.default, aten.special_modified_bessel_i1.default)
+
+
+@lower(aten.special_spherical_bessel_j0.default, promote=INT_TO_FLOAT)
+def spherical_bessel_j0(ctx, node, x):
+    """sin(x)/x as PyTorch computes it in float32: its Taylor polynomial below |x| = 0.5, 0 at
+    +-inf."""
+    float_only("spherical_bessel_j0", x)
+
+    def loader(idx):
+        v = x.load(idx)
+        xx = ir.Op("mul", (v, v), "f32")
+        f32 = np.float32  # PyTorch's coefficients are float divisions: T(1.0) / T(6227020800.0), ...
+        poly = ir.Const(float(f32(1) / f32(6227020800.0)), "f32")
+        for a, b in ((-1, 39916800.0), (1, 362880.0), (-1, 5040.0), (1, 120.0), (-1, 6.0)):
+            poly = ir.Op("add", (ir.Const(float(f32(a) / f32(b)), "f32"), ir.Op("mul", (xx, poly), "f32")), "f32")
+        small = ir.Op("add", (ir.Const(1.0, "f32"), ir.Op("mul", (xx, poly), "f32")), "f32")
+        ratio = ir.Op("div", (ir.Op("sin", (v,), "f32"), v), "f32")
+        absv = ir.Op("abs", (v,), "f32")
+        out = ir.Op("where", (ir.Op("lt", (absv, ir.Const(0.5, "f32")), "bool"), small, ratio), "f32")
+        return ir.Op("where", (ir.Op("eq", (absv, ir.Const(float("inf"), "f32")), "bool"), ir.Const(0.0, "f32"),
+                               out), "f32")
+
+    return TensorValue(x.shape, "f32", loader)
 
 
 @lower(aten.polygamma.default, promote=INT_TO_FLOAT)
