@@ -8,7 +8,7 @@ top-level import is light (no torch) so that the runtime subpackage works withou
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["wasm_backend", "Options", "save", "save_training", "load", "explain"]
+__all__ = ["wasm_backend", "Options", "save", "save_training", "load", "explain", "quantize"]
 
 
 def load(source, engine: str = "wasmtime"):
@@ -33,6 +33,10 @@ def __getattr__(name):
         from .trainer import save_training
 
         return save_training
+    if name == "quantize":
+        from .quantize import quantize
+
+        return quantize
     if name == "wasm_backend":
         from .backend import wasm_backend
 
