@@ -254,7 +254,7 @@ def _plan_scan(k: ir.Scan, simd: bool) -> str:
 
 
 def plan_kernel(k, buffers: dict, options: Options) -> KernelPlan:
-    if isinstance(k, (ir.Gemm, ir.PackB)):
+    if isinstance(k, (ir.Gemm, ir.PackB, ir.QGemm)):
         return KernelPlan(k, "gemm")
     if isinstance(k, ir.Scan):
         return KernelPlan(k, _plan_scan(k, options.simd))

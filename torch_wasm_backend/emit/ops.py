@@ -161,12 +161,20 @@ def _scalar_cast(src: str, dst: str, a: str) -> str:
         ("i32", "f32"): "f32.convert_i32_s", ("i64", "f32"): "f32.convert_i64_s",
         ("i32", "i64"): "i64.extend_i32_s", ("i64", "i32"): "i32.wrap_i64",
         ("bool", "f32"): "f32.convert_i32_u", ("bool", "i64"): "i64.extend_i32_u",
+        # int8 values sit in i32 sign-extended (i32.load8_s); a cast to int8 wraps as PyTorch's does
+        ("i8", "f32"): "f32.convert_i32_s", ("i8", "i64"): "i64.extend_i32_s", ("i32", "i8"): "i32.extend8_s",
     }
+    if (src, dst) in (("i8", "i32"), ("bool", "i8")):
+        return a
+    if (src, dst) == ("f32", "i8"):
+        return f"(i32.extend8_s (i32.trunc_sat_f32_s {a}))"
+    if (src, dst) == ("i64", "i8"):
+        return f"(i32.extend8_s (i32.wrap_i64 {a}))"
     if (src, dst) in table:
         return f"({table[(src, dst)]} {a})"
     if dst == "bool":
         return {"f32": f"(f32.ne {a} (f32.const 0))", "i32": f"(i32.ne {a} (i32.const 0))",
-                "i64": f"(i64.ne {a} (i64.const 0))"}[src]
+                "i64": f"(i64.ne {a} (i64.const 0))", "i8": f"(i32.ne {a} (i32.const 0))"}[src]
     raise NotImplementedError(f"cast {src} -> {dst}")
 
 

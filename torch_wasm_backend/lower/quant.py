@@ -1,0 +1,239 @@
+"""int8: PyTorch's quantize/dequantize ops and the int8 linear layer.
+
+A model converted by PT2E (``quantize.py``) holds ``quantized_decomposed`` ops around float
+ops. Each op lowers to exactly what PyTorch's reference implementation
+(``torch/ao/quantization/fx/_decomposed.py``) computes, in float32:
+
+* ``quantize_per_tensor(x, s, z, lo, hi)``: ``clamp(round(x * f32(1/s)) + z, lo, hi)``
+  to int8 (``round``: half to even, as ``torch.round``);
+* ``dequantize_per_tensor(q, s, z)``: ``(f32(q) - z) * f32(s)``;
+* ``dequantize_per_channel(q, s[c], z[c], axis)``: ``f32(q - z[c]) * s[c]``.
+
+These are lazy values like any pointwise op (they fuse), so a graph runs correctly whatever
+its pattern. The int8 pattern: ``addmm``/``mm`` of a per-tensor dequantized int8 activation
+(M, K) and the transpose of a dequantized int8 weight (N, K) becomes ``$i8_gemm``
+(``ir.QGemm``: exact int32 sums of int8 products) with, around it,
+
+* in ``prepare`` (weights only): B packed into the GEMM's panels, zero padded (a
+  pointwise kernel), the weight row sums, the folded zero-point correction and the
+  combined scale ``S[n] = f32(s_x) * s_w[n]``;
+* in ``forward``: the activation stored as int8 (with 8 bytes of slack for the
+  kernel's 8-byte row reads), its row sums (only used when a weight zero point is not 0),
+  the GEMM, and a lazy epilogue
+  ``f32(acc[m, n] - z_x*wsum[n] + K*z_x*z_w[n] - z_w[n]*xsum[m]) * S[n] + bias[n]``,
+  into which a following relu and quantize fuse (one pointwise kernel writes the next
+  layer's int8 activation).
+
+The integer part is exact; the float epilogue rounds twice (``S``, then the product and the
+bias), where PyTorch's float GEMM rounds every product and partial sum. So outputs agree
+with the reference graph run eagerly to within float rounding: exactly when the reference's
+own float arithmetic is exact (power-of-two scales), otherwise a quantized output may
+differ by one step where a value falls within rounding of a half.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+import torch
+
+from .. import ir
+from ..indexing import ModIndex, index_vars
+from . import linalg
+from .core import TensorValue, Unsupported, buffer_numel, stored
+from .registry import INT8_OPS, lower
+
+aten = torch.ops.aten
+qd = torch.ops.quantized_decomposed
+
+
+@dataclass(frozen=True)
+class Dequantized:
+    """What a dequantize op read: the int8 value, its scale(s) and zero point(s). Per
+    tensor: Python numbers; per channel: (C,) values along ``axis``."""
+
+    q: TensorValue
+    scale: object
+    zero_point: object
+    axis: int | None = None
+
+
+def _int8(dtype, what: str) -> None:
+    if dtype != torch.int8:
+        raise Unsupported(f"{what} to {dtype} (only int8 quantization is supported)")
+
+
+def _const(value, dtype: str) -> ir.Const:
+    return ir.Const(float(value) if dtype == "f32" else int(value), dtype)
+
+
+def _op(name: str, dtype: str, *args) -> ir.Op:
+    return ir.Op(name, tuple(args), dtype)
+
+
+def quantize_value(x: TensorValue, scale: float, zero_point: int, qmin: int, qmax: int) -> TensorValue:
+    """PyTorch's ``quantize_per_tensor`` in float32: the multiplier is ``1/scale``
+    computed in double and rounded to float32, as a float32 tensor times a Python float is."""
+    if x.dtype != "f32":
+        raise Unsupported(f"quantize of a {x.dtype} tensor (float32 only)")
+    inv = float(np.float32(1.0 / scale))
+
+    def load(idx):
+        v = _op("round", "f32", _op("mul", "f32", x.load(idx), _const(inv, "f32")))
+        v = _op("add", "f32", v, _const(zero_point, "f32"))
+        v = _op("min", "f32", _op("max", "f32", v, _const(qmin, "f32")), _const(qmax, "f32"))
+        return _op("cast", "i8", v)
+
+    return TensorValue(x.shape, "i8", load)
+
+
+@lower(qd.quantize_per_tensor.default)
+def quantize_per_tensor(ctx, node, x, scale, zero_point, qmin, qmax, dtype):
+    _int8(dtype, "quantize_per_tensor")
+    if not isinstance(scale, (int, float)) or not isinstance(zero_point, int):
+        raise Unsupported("quantize_per_tensor with a tensor scale")
+    return quantize_value(x, scale, zero_point, qmin, qmax)
+
+
+@lower(qd.dequantize_per_tensor.default)
+def dequantize_per_tensor(ctx, node, q, scale, zero_point, qmin, qmax, dtype, out_dtype=None):
+    _int8(dtype, "dequantize_per_tensor")
+    if q.dtype != "i8" or out_dtype not in (None, torch.float32):
+        raise Unsupported(f"dequantize_per_tensor of {q.dtype} to {out_dtype}")
+    if not isinstance(scale, (int, float)) or not isinstance(zero_point, int):
+        raise Unsupported("dequantize_per_tensor with a tensor scale")
+    ctx.dequantized[node] = Dequantized(q, float(scale), int(zero_point))
+    s, z = float(np.float32(scale)), float(zero_point)
+    return TensorValue(q.shape, "f32", lambda idx: _op("mul", "f32", _op("sub", "f32", _op("cast", "f32", q.load(idx)),
+                                                                           _const(z, "f32")), _const(s, "f32")))
+
+
+@lower(qd.dequantize_per_channel.default)
+def dequantize_per_channel(ctx, node, q, scales, zero_points, axis, qmin, qmax, dtype, out_dtype=None):
+    _int8(dtype, "dequantize_per_channel")
+    if q.dtype != "i8" or out_dtype not in (None, torch.float32) or scales.dtype != "f32":
+        raise Unsupported(f"dequantize_per_channel of {q.dtype} with {scales.dtype} scales to {out_dtype}")
+    if zero_points is not None and zero_points.dtype not in ("i64", "i32"):
+        raise Unsupported(f"dequantize_per_channel with {zero_points.dtype} zero points")
+    axis = axis % q.ndim
+    ctx.dequantized[node] = Dequantized(q, scales, zero_points, axis)
+
+    def load(idx):
+        c = (idx[axis],)
+        v = _op("cast", "i64", q.load(idx))
+        if zero_points is not None:
+            zp = zero_points.load(c)
+            v = _op("sub", "i64", v, zp if zp.dtype == "i64" else _op("cast", "i64", zp))
+        return _op("mul", "f32", _op("cast", "f32", v), scales.load(c))
+
+    return TensorValue(q.shape, "f32", load)
+
+
+INT8_OPS.update({qd.quantize_per_tensor.default, qd.dequantize_per_tensor.default, qd.dequantize_per_channel.default})
+INT8_OPS.update({aten.view.default, aten.reshape.default, aten._unsafe_view.default, aten.permute.default,
+                 aten.t.default, aten.transpose.int, aten.expand.default, aten.unsqueeze.default, aten.squeeze.default,
+                 aten.squeeze.dim, aten.squeeze.dims, aten.slice.Tensor, aten.select.int, aten.clone.default,
+                 aten.alias.default})
+
+
+# --------------------------------------------------------------------------- int8 linear
+def _transposed_weight(ctx, node) -> Dequantized | None:
+    """The dequantized (N, K) int8 weight that ``node`` (B of the product) transposes."""
+    if not isinstance(node, torch.fx.Node) or node.op != "call_function":
+        return None
+    if node.target == aten.permute.default and list(node.args[1]) not in ([1, 0], [-1, -2], [1, -2], [-1, 0]):
+        return None
+    if node.target not in (aten.permute.default, aten.t.default):
+        return None
+    w = ctx.dequantized.get(node.args[0])
+    if w is None or w.q.ndim != 2 or (w.axis is not None and w.axis != 0):
+        return None
+    return w
+
+
+def _static(x) -> bool:
+    return sympy.sympify(x).is_Integer
+
+
+def qlinear(ctx, a_node, b_node, bias: TensorValue | None) -> TensorValue | None:
+    """The int8 form of ``a @ b (+ bias)`` when ``a`` is a per-tensor dequantized int8
+    (M, K) value and ``b`` the transpose of a dequantized int8 weight; else None (the
+    float rules then compute the same graph from the dequantized values)."""
+    x = ctx.dequantized.get(a_node) if isinstance(a_node, torch.fx.Node) else None
+    w = _transposed_weight(ctx, b_node)
+    if x is None or w is None or x.axis is not None or x.q.ndim != 2:
+        return None
+    (m, k), n = x.q.shape, w.q.shape[0]
+    if w.q.shape[1] != k or not (_static(k) and _static(n)) or int(k) == 0 or int(n) == 0 or sympy.sympify(m) == 0:
+        return None
+    if bias is not None and (bias.ndim != 1 or bias.shape[0] != n or bias.dtype != "f32"):
+        return None
+    k_, n_ = int(k), int(n)
+    kp, np_ = -(-k_ // 8) * 8, -(-n_ // 4) * 4
+    zx, sx = x.zero_point, x.scale
+
+    # prepare (weights only): packed B, weight row sums, zero-point terms, combined scale
+    packed = ctx.new_buffer("i8", ir.qpacked_size(k_, n_))
+    i0, i1, i2, i3 = index_vars(4)
+    j, p = 4 * i0 + i2, 8 * i1 + i3
+    inside = _op("and", "bool", _op("lt", "bool", ir.Index(j, "i32"), _const(n_, "i32")),
+                 _op("lt", "bool", ir.Index(p, "i32"), _const(k_, "i32")))
+    value = _op("cast", "i32", w.q.load((ModIndex(j, n_), ModIndex(p, k_))))
+    body = _op("cast", "i8", _op("where", "i32", inside, value, _const(0, "i32")))
+    ctx.kernels.append(ir.Pointwise(ctx.name("qpack"), packed, i0 * 4 * kp + i1 * 32 + i2 * 8 + i3,
+                                    (np_ // 4, kp // 8, 4, 8), body))
+    w32 = TensorValue(w.q.shape, "i32", lambda idx: _op("cast", "i32", w.q.load(idx)))
+    wsum = ctx.reduce(w32, (1,), "sum", keepdim=False)
+    if w.axis is None:  # per-tensor weight: Python scale and zero point
+        zw = TensorValue((n,), "i32", lambda idx: _const(w.zero_point, "i32"))
+        scale = TensorValue((n,), "f32", lambda idx: _const(float(np.float32(sx)) * float(np.float32(w.scale)), "f32"))
+    else:
+        zp = w.zero_point
+        zw = TensorValue((n,), "i32", lambda idx: _const(0, "i32") if zp is None else _op("cast", "i32", zp.load(idx)))
+        scale = TensorValue((n,), "f32", lambda idx: _op("mul", "f32", _const(np.float32(sx), "f32"), w.scale.load(idx)))
+    zw = ctx.realize(zw)
+    scale = ctx.realize(scale)
+    corr = ctx.realize(TensorValue((n,), "i32", lambda idx: _op(
+        "sub", "i32", _op("mul", "i32", _const(zx, "i32"), wsum.load(idx)),
+        _op("mul", "i32", _const(k_ * zx, "i32"), zw.load(idx)))))
+
+    # forward: the int8 activation (8 bytes of slack), its row sums, the GEMM
+    a_buf = ctx.new_buffer("i8", buffer_numel(m * k + 8))
+    ctx.store_into(x.q, a_buf)
+    a = stored(a_buf, (m, k), "i8")
+    xsum = ctx.reduce(TensorValue((m, k), "i32", lambda idx: _op("cast", "i32", a.load(idx))), (1,), "sum",
+                      keepdim=False)
+    c_buf = ctx.new_buffer("i32", buffer_numel(m * np_))
+    ctx.kernels.append(ir.QGemm(ctx.name("qgemm"), a_buf, packed, c_buf, m, n, k, k, np_))
+    acc = stored(c_buf, (m, n), "i32", strides=(np_, 1))
+
+    def epilogue(idx):
+        col = (idx[1],)
+        v = _op("sub", "i32", acc.load(idx), corr.load(col))
+        v = _op("sub", "i32", v, _op("mul", "i32", zw.load(col), xsum.load((idx[0],))))
+        y = _op("mul", "f32", _op("cast", "f32", v), scale.load(col))
+        return y if bias is None else _op("add", "f32", y, bias.load(col))
+
+    return TensorValue((m, n), "f32", epilogue)
+
+
+_float_addmm, _float_mm = linalg.addmm, linalg.mm
+
+
+@lower(aten.addmm.default)
+def addmm(ctx, node, bias, a, b, beta=1, alpha=1):
+    """``linalg.addmm``, or the int8 linear layer when its operands are dequantized int8."""
+    if beta == 1 and alpha == 1:
+        out = qlinear(ctx, node.args[1], node.args[2], bias)
+        if out is not None:
+            return out
+    return _float_addmm(ctx, node, bias, a, b, beta, alpha)
+
+
+@lower(aten.mm.default)
+def mm(ctx, node, a, b):
+    """``linalg.mm``, or the int8 linear layer when its operands are dequantized int8."""
+    out = qlinear(ctx, node.args[0], node.args[1], None)
+    return out if out is not None else _float_mm(ctx, node, a, b)
