@@ -11,6 +11,9 @@ __version__ = "0.1.0"
 __all__ = ["wasm_backend", "Options", "save", "save_training", "load", "explain", "quantize"]
 
 
+from .quantize import quantize  # noqa: E402  (binds the function over the submodule of that name)
+
+
 def load(source, engine: str = "wasmtime"):
     """Load a saved ``.wasm`` artifact (path or bytes): a callable taking and returning numpy
     arrays or torch tensors (a trainable artifact also has ``train_step``, ``get_weights``
@@ -33,10 +36,6 @@ def __getattr__(name):
         from .trainer import save_training
 
         return save_training
-    if name == "quantize":
-        from .quantize import quantize
-
-        return quantize
     if name == "wasm_backend":
         from .backend import wasm_backend
 

@@ -7,20 +7,20 @@ observed (``prepare_pt2e``), calibrated on the given inputs and converted
 ``dequantize_per_channel`` around float ops, int8 weights as attributes). It runs eagerly
 as the reference, and ``torch.compile(backend="wasm")`` and ``save()`` take it, lowering
 the q/dq patterns to int8 kernels (``lower/quant.py``). torchao is an optional extra.
+Importing this module imports neither torch nor torchao (the package's top level binds
+``quantize`` from here and stays light).
 """
 
 from __future__ import annotations
 
-import torch
-
 INSTALL_HINT = "quantization needs torchao: pip install torch_wasm_backend[quant] (or pip install 'torchao>=0.18,<0.19')"
 
 
-def _as_args(x) -> tuple:
+def _as_args(x) -> tuple:  # a tensor, or a tuple/list of positional inputs
     return tuple(x) if isinstance(x, (tuple, list)) else (x,)
 
 
-def quantize(model: torch.nn.Module, example_inputs, calibration=None, dynamic: bool = False) -> torch.fx.GraphModule:
+def quantize(model, example_inputs, calibration=None, dynamic: bool = False):
     """Quantize ``model`` to int8 (``quantizer.SCHEME``) and return the converted graph.
 
     ``example_inputs``: a tensor or a tuple of positional inputs, used to export the model.
@@ -28,7 +28,10 @@ def quantize(model: torch.nn.Module, example_inputs, calibration=None, dynamic: 
     to choose the activation scales (static quantization); when None, ``example_inputs``
     are used. ``dynamic=True`` quantizes activations from each input at run time instead
     (no calibration)."""
+    import torch
+
     try:
+        from torchao.quantization.pt2e import allow_exported_model_train_eval
         from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
         from .quantizer import WasmQuantizer
@@ -46,4 +49,11 @@ def quantize(model: torch.nn.Module, example_inputs, calibration=None, dynamic: 
         if not dynamic:
             for batch in ([args] if calibration is None else calibration):
                 prepared(*_as_args(batch))
-        return convert_pt2e(prepared)
+        converted = convert_pt2e(prepared)
+    # inference form: dropout and batch norm rewritten to eval (torchao's helper), ``eval()``
+    # allowed again, and ``training`` False (save() refuses training-mode models)
+    allow_exported_model_train_eval(converted)
+    converted.eval()
+    for module in converted.modules():
+        module.training = False
+    return converted
