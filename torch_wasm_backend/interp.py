@@ -429,10 +429,10 @@ def _qgemm(k: ir.QGemm, mem) -> None:
     """Exact int8 products summed in int64, wrapped to int32; B unpacked from its panels
     (its padding included: the padding columns of C get the padding's products)."""
     m, n, kk, lda, ldc = (int(x) for x in (k.m, k.n, k.k, k.lda, k.ldc))
-    kp, np_ = -(-kk // 8) * 8, -(-n // 4) * 4
+    kp, np_ = -(-kk // 16) * 16, -(-n // 4) * 4
     if m == 0:
         return
-    b = mem[k.packed][: kp * np_].reshape(np_ // 4, kp // 8, 4, 8).transpose(1, 3, 0, 2).reshape(kp, np_)
+    b = mem[k.packed][: kp * np_].reshape(np_ // 4, kp // 16, 4, 16).transpose(1, 3, 0, 2).reshape(kp, np_)
     a = mem[k.a][(np.arange(m)[:, None] * lda + np.arange(kk)[None, :])]
     c = (a.astype(np.int64) @ b[:kk].astype(np.int64)).astype(np.int32)
     rows = np.arange(m)[:, None] * ldc + np.arange(np_)[None, :]

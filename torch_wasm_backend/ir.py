@@ -364,17 +364,17 @@ class PackB:
 
 
 def qpacked_size(k, n) -> int:
-    """Bytes of an int8 B packed for ``$i8_gemm``: k rounded up to 8 times n rounded up to 4."""
-    return (-(-int(k) // 8) * 8) * (-(-int(n) // 4) * 4)
+    """Bytes of an int8 B packed for ``$i8_gemm``: k rounded up to 16 times n rounded up to 4."""
+    return (-(-int(k) // 16) * 16) * (-(-int(n) // 4) * 4)
 
 
 @dataclass(frozen=True)
 class QGemm:
     """``C[i, j] = sum_p A[i, p] * B[p, j]`` in int32, exactly, via ``$i8_gemm``
-    (``csrc/wat/i8_gemm.wat``): A is int8 at ``a[i*lda + p]``, rows readable up to 7 bytes
+    (``csrc/wat/i8_gemm.wat``): A is int8 at ``a[i*lda + p]``, rows readable up to 15 bytes
     past ``k`` (the buffer has that slack); B is int8 (k, n) packed in ``packed``
-    (``qpacked_size(k, n)`` bytes; element (p, j) at ``(j//4)*4*Kp + (p//8)*32 + (j%4)*8 +
-    p%8``, zero where p >= k or j >= n); C is int32 at ``c[i*ldc + j]`` for every j below
+    (``qpacked_size(k, n)`` bytes; element (p, j) at ``(j//4)*4*Kp + (p//16)*64 + (j%4)*16
+    + p%16``, Kp = k rounded up to 16, zero where p >= k or j >= n); C is int32 at ``c[i*ldc + j]`` for every j below
     n rounded up to 4 (the padding columns get 0). ``lower/quant.py`` builds it: scales,
     zero points and bias are pointwise kernels around it."""
 

@@ -126,9 +126,9 @@ def _check_qgemm(k: QGemm, bufs: dict, written: set, size_syms: set) -> None:
     np_ = -(-int(k.n) // 4) * 4
     if int(bufs[k.packed].numel) < qpacked_size(k.k, k.n) or int(k.ldc) < np_ or int(k.lda) < int(k.k):
         raise IRError(f"{k.name}: packed B too small, or C rows shorter than n rounded up to 4, or lda < k")
-    if sympy.simplify(bufs[k.a].numel - ((k.m - 1) * k.lda + k.k + 7)) < 0 or \
+    if sympy.simplify(bufs[k.a].numel - ((k.m - 1) * k.lda + k.k + 15)) < 0 or \
             sympy.simplify(bufs[k.c].numel - k.m * k.ldc) < 0:
-        raise IRError(f"{k.name}: A needs 7 bytes of slack after its last row, C room for m rows")
+        raise IRError(f"{k.name}: A needs 15 bytes of slack after its last row, C room for m rows")
 
 
 _CHECKS = {Pointwise: _check_loop, Reduce: _check_loop, Scan: _check_scan, Gemm: _check_gemm, PackB: _check_pack,

@@ -17,8 +17,8 @@ its pattern. The int8 pattern: ``addmm``/``mm`` of a per-tensor dequantized int8
 * in ``prepare`` (weights only): B packed into the GEMM's panels, zero padded (a
   pointwise kernel), the weight row sums, the folded zero-point correction and the
   combined scale ``S[n] = f32(s_x) * s_w[n]``;
-* in ``forward``: the activation stored as int8 (with 8 bytes of slack for the
-  kernel's 8-byte row reads), its row sums (only used when a weight zero point is not 0),
+* in ``forward``: the activation stored as int8 (with 16 bytes of slack for the
+  kernel's 16-byte row reads), its row sums (only used when a weight zero point is not 0),
   the GEMM, and a lazy epilogue
   ``f32(acc[m, n] - z_x*wsum[n] + K*z_x*z_w[n] - z_w[n]*xsum[m]) * S[n] + bias[n]``,
   into which a following relu and quantize fuse (one pointwise kernel writes the next
@@ -172,19 +172,19 @@ def qlinear(ctx, a_node, b_node, bias: TensorValue | None) -> TensorValue | None
     if bias is not None and (bias.ndim != 1 or bias.shape[0] != n or bias.dtype != "f32"):
         return None
     k_, n_ = int(k), int(n)
-    kp, np_ = -(-k_ // 8) * 8, -(-n_ // 4) * 4
+    kp, np_ = -(-k_ // 16) * 16, -(-n_ // 4) * 4
     zx, sx = x.zero_point, x.scale
 
     # prepare (weights only): packed B, weight row sums, zero-point terms, combined scale
     packed = ctx.new_buffer("i8", ir.qpacked_size(k_, n_))
     i0, i1, i2, i3 = index_vars(4)
-    j, p = 4 * i0 + i2, 8 * i1 + i3
+    j, p = 4 * i0 + i2, 16 * i1 + i3
     inside = _op("and", "bool", _op("lt", "bool", ir.Index(j, "i32"), _const(n_, "i32")),
                  _op("lt", "bool", ir.Index(p, "i32"), _const(k_, "i32")))
     value = _op("cast", "i32", w.q.load((ModIndex(j, n_), ModIndex(p, k_))))
     body = _op("cast", "i8", _op("where", "i32", inside, value, _const(0, "i32")))
-    ctx.kernels.append(ir.Pointwise(ctx.name("qpack"), packed, i0 * 4 * kp + i1 * 32 + i2 * 8 + i3,
-                                    (np_ // 4, kp // 8, 4, 8), body))
+    ctx.kernels.append(ir.Pointwise(ctx.name("qpack"), packed, i0 * 4 * kp + i1 * 64 + i2 * 16 + i3,
+                                    (np_ // 4, kp // 16, 4, 16), body))
     w32 = TensorValue(w.q.shape, "i32", lambda idx: _op("cast", "i32", w.q.load(idx)))
     wsum = ctx.reduce(w32, (1,), "sum", keepdim=False)
     if w.axis is None:  # per-tensor weight: Python scale and zero point
@@ -200,8 +200,8 @@ def qlinear(ctx, a_node, b_node, bias: TensorValue | None) -> TensorValue | None
         "sub", "i32", _op("mul", "i32", _const(zx, "i32"), wsum.load(idx)),
         _op("mul", "i32", _const(k_ * zx, "i32"), zw.load(idx)))))
 
-    # forward: the int8 activation (8 bytes of slack), its row sums, the GEMM
-    a_buf = ctx.new_buffer("i8", buffer_numel(m * k + 8))
+    # forward: the int8 activation (16 bytes of slack), its row sums, the GEMM
+    a_buf = ctx.new_buffer("i8", buffer_numel(m * k + 16))
     ctx.store_into(x.q, a_buf)
     a = stored(a_buf, (m, k), "i8")
     xsum = ctx.reduce(TensorValue((m, k), "i32", lambda idx: _op("cast", "i32", a.load(idx))), (1,), "sum",
