@@ -197,6 +197,9 @@ def _vector_ok(expr, var) -> bool:
     or, for 4-byte elements, strided by one of ``SIMD128.gather_strides`` (pooling windows, im2col
     of a strided convolution, interleaved channels)."""
     for node in _nodes(expr):
+        if node.dtype == "i8" and isinstance(node, ir.Op) and node.name == "cast" and \
+                node.args[0].dtype in ("f32", "i32"):
+            continue  # int8 lanes are i32x4 lanes wrapped to 8 bits (stored narrowed: emit.writer.vstore_i8)
         if node.dtype not in ("f32", "i32", "bool"):
             return False
         if isinstance(node, ir.Op):
@@ -261,7 +264,7 @@ def plan_kernel(k, buffers: dict, options: Options) -> KernelPlan:
     if not options.simd:
         return KernelPlan(k, "scalar")
     out_dtype = buffers[k.out].dtype
-    lanes_ok = out_dtype in ("f32", "i32")
+    lanes_ok = out_dtype in ("f32", "i32", "i8")
     if k.ranges:
         v = index_vars(len(k.ranges))[-1]
         extent = k.ranges[-1]

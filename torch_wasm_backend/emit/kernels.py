@@ -28,7 +28,8 @@ def pointwise(fw: FunctionWriter, k: ir.Pointwise, mode: str, out_dtype: str) ->
                                                                            fw.scalar(body, env), env)]))
         return
     vec_end, tail = fw.vector_split(k.ranges[-1])
-    inner = fw.loop(f"${v}", 0, vec_end, 4, [fw.vstore(k.out, k.out_index, fw.vector(body, env, v), env)])
+    vstore = fw.vstore_i8 if out_dtype == "i8" else fw.vstore
+    inner = fw.loop(f"${v}", 0, vec_end, 4, [vstore(k.out, k.out_index, fw.vector(body, env, v), env)])
     if tail:
         inner += fw.loop(f"${v}", vec_end, fw.bound(k.ranges[-1]), 1,
                          [fw.store(k.out, k.out_index, out_dtype, fw.scalar(body, env), env)])

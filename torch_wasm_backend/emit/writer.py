@@ -252,6 +252,12 @@ class FunctionWriter:
         addr, off = self.address(buf, idx, text.ITEMSIZE[dtype], env)
         return f"({text.STORE[dtype]} offset={off} {addr} {value})"
 
+    def vstore_i8(self, buf: str, idx, value: str, env: dict) -> str:
+        """4 int8 lanes (an i32x4, each lane's low byte) stored as 4 contiguous bytes."""
+        addr, off = self.address(buf, idx, 1, env)
+        narrow = f"(i8x16.shuffle 0 4 8 12 0 0 0 0 0 0 0 0 0 0 0 0 {value} {value})"
+        return f"(v128.store32_lane offset={off} align=1 0 {addr} {narrow})"
+
     def vstore(self, buf: str, idx, value: str, env: dict) -> str:
         addr, off = self.address(buf, idx, 4, env)
         return f"(v128.store offset={off} align=4 {addr} {value})"
