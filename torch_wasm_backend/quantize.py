@@ -13,7 +13,9 @@ Importing this module imports neither torch nor torchao (the package's top level
 
 from __future__ import annotations
 
-INSTALL_HINT = "quantization needs torchao: pip install torch_wasm_backend[quant] (or pip install 'torchao>=0.18,<0.19')"
+INSTALL_HINT = (
+    "quantization needs torchao: pip install torch_wasm_backend[quant] (or pip install 'torchao>=0.18,<0.19')"
+)
 
 
 def _as_args(x) -> tuple:  # a tensor, or a tuple/list of positional inputs
@@ -47,7 +49,7 @@ def quantize(model, example_inputs, calibration=None, dynamic: bool = False):
         exported = torch.export.export(model, args, dynamic_shapes=batch).module()
         prepared = prepare_pt2e(exported, WasmQuantizer(dynamic=dynamic))
         if not dynamic:
-            for batch in ([args] if calibration is None else calibration):
+            for batch in [args] if calibration is None else calibration:
                 prepared(*_as_args(batch))
         converted = convert_pt2e(prepared)
     # inference form: dropout and batch norm rewritten to eval (torchao's helper), ``eval()``

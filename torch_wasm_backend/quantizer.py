@@ -26,8 +26,11 @@ from torchao.quantization.pt2e.quantizer import QuantizationAnnotation, Quantiza
 
 aten = torch.ops.aten
 
-SCHEME = {"weights": "int8 per-channel symmetric [-127, 127], axis 0",
-          "activations": "int8 per-tensor affine [-128, 127]", "bias": "float32"}
+SCHEME = {
+    "weights": "int8 per-channel symmetric [-127, 127], axis 0",
+    "activations": "int8 per-tensor affine [-128, 127]",
+    "bias": "float32",
+}
 
 _ANNOTATION = "quantization_annotation"
 _LAYERS = (aten.linear.default, aten.conv2d.default)
@@ -37,13 +40,25 @@ _ADD = (aten.add.Tensor, aten.add_.Tensor)
 
 def activation_spec(dynamic: bool) -> QuantizationSpec:
     observer = PlaceholderObserver if dynamic else HistogramObserver
-    return QuantizationSpec(dtype=torch.int8, quant_min=-128, quant_max=127, qscheme=torch.per_tensor_affine,
-                            is_dynamic=dynamic, observer_or_fake_quant_ctr=observer.with_args(eps=2**-12))
+    return QuantizationSpec(
+        dtype=torch.int8,
+        quant_min=-128,
+        quant_max=127,
+        qscheme=torch.per_tensor_affine,
+        is_dynamic=dynamic,
+        observer_or_fake_quant_ctr=observer.with_args(eps=2**-12),
+    )
 
 
 def weight_spec() -> QuantizationSpec:
-    return QuantizationSpec(dtype=torch.int8, quant_min=-127, quant_max=127, qscheme=torch.per_channel_symmetric,
-                            ch_axis=0, observer_or_fake_quant_ctr=PerChannelMinMaxObserver.with_args(eps=2**-12))
+    return QuantizationSpec(
+        dtype=torch.int8,
+        quant_min=-127,
+        quant_max=127,
+        qscheme=torch.per_channel_symmetric,
+        ch_axis=0,
+        observer_or_fake_quant_ctr=PerChannelMinMaxObserver.with_args(eps=2**-12),
+    )
 
 
 def _annotated(*nodes) -> bool:

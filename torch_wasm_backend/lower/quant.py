@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 import torch
-import torch.ao.quantization.fx._decomposed  # noqa: F401  (registers the quantized_decomposed ops)
+import torch.ao.quantization.fx._decomposed  # registers the quantized_decomposed ops
 
 from .. import ir
 from ..indexing import ModIndex, index_vars
