@@ -48,9 +48,10 @@ def quantize(model, example_inputs, calibration=None, dynamic: bool = False):
         batch = tuple({0: torch.export.Dim.AUTO} if isinstance(a, torch.Tensor) and a.dim() else None for a in args)
         exported = torch.export.export(model, args, dynamic_shapes=batch).module()
         prepared = prepare_pt2e(exported, WasmQuantizer(dynamic=dynamic))
-        if not dynamic:
-            for batch in [args] if calibration is None else calibration:
-                prepared(*_as_args(batch))
+        # static: the observers see the calibration inputs; dynamic: one call, so that the
+        # weight observers see the weights (activation scales are chosen per call)
+        for batch in [args] if calibration is None or dynamic else calibration:
+            prepared(*_as_args(batch))
         converted = convert_pt2e(prepared)
     # inference form: dropout and batch norm rewritten to eval (torchao's helper), ``eval()``
     # allowed again, and ``training`` False (save() refuses training-mode models)

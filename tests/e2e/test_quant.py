@@ -252,3 +252,30 @@ def test_other_quantized_patterns_run_in_float_from_the_dequantized_values():
         want = gm(x)
         got = compile_strict(gm)(x)
     assert (got - want).abs().max().item() <= last_output_scale(gm) * 1.0001
+
+
+def test_dynamic_quantization_chooses_scales_as_pytorch(compiled_graphs):
+    def f(x):
+        scale, zp = qd.choose_qparams.tensor(x, -128, 127, 2**-12, torch.int8)
+        q = qd.quantize_per_tensor.tensor(x, scale, zp, -128, 127, torch.int8)
+        return q, qd.dequantize_per_tensor.tensor(q, scale, zp, -128, 127, torch.int8)
+
+    fast = compile_strict(f)
+    for x in (torch.randn(300) * 3 + 1, torch.rand(64) * 5, -torch.rand(17), torch.zeros(9)):
+        want, got = f(x), fast(x)
+        assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
+
+
+def test_dynamic_quantized_mlp(compiled_graphs):
+    model = mlp()
+    gm = torch_wasm_backend.quantize(model, (torch.randn(6, 37),), dynamic=True)
+    ops = {n.target for n in gm.graph.nodes if n.op == "call_function"}
+    assert qd.choose_qparams.tensor in ops
+    fast = compile_strict(gm)
+    for batch in (5, 12):
+        x = torch.randn(batch, 37)
+        with torch.no_grad():
+            want, got = gm(x), fast(x)
+            assert (want - model(x)).abs().max().item() < 0.05
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    assert qgemms(compiled_graphs) >= 4

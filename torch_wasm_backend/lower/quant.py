@@ -51,9 +51,20 @@ qd = torch.ops.quantized_decomposed
 
 
 @dataclass(frozen=True)
+class RuntimeQParam:
+    """A scale or zero point chosen at run time (``choose_qparams``, dynamic quantization):
+    a one-element buffer, as an IR expression (``value``); a scale also carries its
+    reciprocal (``inverse``). Not a TensorValue: PyTorch's float64 scale is an exact
+    float32 here, and only the quantize/dequantize rules take it."""
+
+    value: ir.Expr
+    inverse: ir.Expr | None = None
+
+
+@dataclass(frozen=True)
 class Dequantized:
     """What a dequantize op read: the int8 value, its scale(s) and zero point(s). Per
-    tensor: Python numbers; per channel: (C,) values along ``axis``."""
+    tensor: Python numbers, or ``RuntimeQParam``s; per channel: (C,) values along ``axis``."""
 
     q: TensorValue
     scale: object
@@ -98,6 +109,69 @@ def quantize_per_tensor(ctx, node, x, scale, zero_point, qmin, qmax, dtype):
     return quantize_value(x, scale, zero_point, qmin, qmax)
 
 
+def _scalar_load(ctx, v: TensorValue) -> ir.Expr:
+    s = ctx.strided(v) if v.shape == () else None
+    return ir.Load(s.buffer, s.offset, v.dtype) if s is not None else ctx.realize(v).load(())
+
+
+@lower(qd.choose_qparams.tensor)
+def choose_qparams(ctx, node, x, qmin, qmax, eps, dtype):
+    """PyTorch's ``choose_qparams.tensor`` (``determine_qparams``, per-tensor affine), in
+    float32 as it computes: ``s = max((max(x_max, 0) - min(x_min, 0)) / f32(qmax - qmin),
+    f32(eps))``, ``z = clamp(qmin - int(round(min(x_min, 0) / s)), qmin, qmax)``; and the
+    quantize multiplier ``1/s`` (PyTorch: in double, then float32; the same value, since
+    double rounding of a quotient to float32 is exact)."""
+    _int8(dtype, "choose_qparams")
+    if x.dtype != "f32":
+        raise Unsupported(f"choose_qparams of a {x.dtype} tensor")
+    dims = tuple(range(x.ndim))
+    lo = _scalar_load(ctx, ctx.reduce(x, dims, "min", keepdim=False))
+    hi = _scalar_load(ctx, ctx.reduce(x, dims, "max", keepdim=False))
+    zero = _const(0.0, "f32")
+    lo = _op("min", "f32", lo, zero)
+    span = _op("sub", "f32", _op("max", "f32", hi, zero), lo)
+    scale = _op("max", "f32", _op("div", "f32", span, _const(float(qmax - qmin), "f32")),
+                _const(float(np.float32(eps)), "f32"))
+    s = _scalar_load(ctx, ctx.realize(TensorValue((), "f32", lambda idx: scale)))
+    zp = _op("sub", "i32", _const(qmin, "i32"), _op("cast", "i32", _op("round", "f32", _op("div", "f32", lo, s))))
+    zp = _op("min", "i32", _op("max", "i32", zp, _const(qmin, "i32")), _const(qmax, "i32"))
+    z = _scalar_load(ctx, ctx.realize(TensorValue((), "i32", lambda idx: zp)))
+    inv = _scalar_load(ctx, ctx.realize(TensorValue((), "f32", lambda idx: _op("div", "f32", _const(1.0, "f32"), s))))
+    return RuntimeQParam(s, inv), RuntimeQParam(z)
+
+
+def _runtime(scale, zero_point, what: str) -> None:
+    if not (isinstance(scale, RuntimeQParam) and isinstance(zero_point, RuntimeQParam)):
+        raise Unsupported(f"{what} with a scale that is not from choose_qparams")
+
+
+@lower(qd.quantize_per_tensor.tensor)
+def quantize_per_tensor_tensor(ctx, node, x, scale, zero_point, qmin, qmax, dtype):
+    _int8(dtype, "quantize_per_tensor")
+    _runtime(scale, zero_point, "quantize_per_tensor")
+    if x.dtype != "f32":
+        raise Unsupported(f"quantize of a {x.dtype} tensor (float32 only)")
+
+    def load(idx):
+        v = _op("round", "f32", _op("mul", "f32", x.load(idx), scale.inverse))
+        v = _op("add", "f32", v, _op("cast", "f32", zero_point.value))
+        v = _op("min", "f32", _op("max", "f32", v, _const(qmin, "f32")), _const(qmax, "f32"))
+        return _op("cast", "i8", v)
+
+    return TensorValue(x.shape, "i8", load)
+
+
+@lower(qd.dequantize_per_tensor.tensor)
+def dequantize_per_tensor_tensor(ctx, node, q, scale, zero_point, qmin, qmax, dtype, out_dtype=None):
+    _int8(dtype, "dequantize_per_tensor")
+    _runtime(scale, zero_point, "dequantize_per_tensor")
+    if q.dtype != "i8" or out_dtype not in (None, torch.float32):
+        raise Unsupported(f"dequantize_per_tensor of {q.dtype} to {out_dtype}")
+    ctx.dequantized[node] = Dequantized(q, scale, zero_point)
+    return TensorValue(q.shape, "f32", lambda idx: _op("mul", "f32", _op(
+        "sub", "f32", _op("cast", "f32", q.load(idx)), _op("cast", "f32", zero_point.value)), scale.value))
+
+
 @lower(qd.dequantize_per_tensor.default)
 def dequantize_per_tensor(ctx, node, q, scale, zero_point, qmin, qmax, dtype, out_dtype=None):
     _int8(dtype, "dequantize_per_tensor")
@@ -132,7 +206,8 @@ def dequantize_per_channel(ctx, node, q, scales, zero_points, axis, qmin, qmax, 
     return TensorValue(q.shape, "f32", load)
 
 
-INT8_OPS.update({qd.quantize_per_tensor.default, qd.dequantize_per_tensor.default, qd.dequantize_per_channel.default})
+INT8_OPS.update({qd.quantize_per_tensor.default, qd.dequantize_per_tensor.default, qd.dequantize_per_channel.default,
+                 qd.quantize_per_tensor.tensor, qd.dequantize_per_tensor.tensor})
 INT8_OPS.update({aten.view.default, aten.reshape.default, aten._unsafe_view.default, aten.permute.default,
                  aten.t.default, aten.transpose.int, aten.expand.default, aten.unsqueeze.default, aten.squeeze.default,
                  aten.squeeze.dim, aten.squeeze.dims, aten.slice.Tensor, aten.select.int, aten.clone.default,
@@ -149,7 +224,7 @@ def _transposed_weight(ctx, node) -> Dequantized | None:
     if node.target not in (aten.permute.default, aten.t.default):
         return None
     w = ctx.dequantized.get(node.args[0])
-    if w is None or w.q.ndim != 2 or (w.axis is not None and w.axis != 0):
+    if w is None or w.q.ndim != 2 or (w.axis is not None and w.axis != 0) or isinstance(w.scale, RuntimeQParam):
         return None
     return w
 
@@ -173,7 +248,10 @@ def qlinear(ctx, a_node, b_node, bias: TensorValue | None) -> TensorValue | None
         return None
     k_, n_ = int(k), int(n)
     kp, np_ = -(-k_ // 16) * 16, -(-n_ // 4) * 4
-    zx, sx = x.zero_point, x.scale
+    if isinstance(x.scale, RuntimeQParam):  # dynamic: chosen in forward (the terms below move there)
+        sx, zx, kzx = x.scale.value, x.zero_point.value, _op("mul", "i32", _const(k_, "i32"), x.zero_point.value)
+    else:
+        sx, zx, kzx = _const(np.float32(x.scale), "f32"), _const(x.zero_point, "i32"), _const(k_ * x.zero_point, "i32")
 
     # prepare (weights only): packed B, weight row sums, zero-point terms, combined scale
     packed = ctx.new_buffer("i8", ir.qpacked_size(k_, n_))
@@ -189,16 +267,15 @@ def qlinear(ctx, a_node, b_node, bias: TensorValue | None) -> TensorValue | None
     wsum = ctx.reduce(w32, (1,), "sum", keepdim=False)
     if w.axis is None:  # per-tensor weight: Python scale and zero point
         zw = TensorValue((n,), "i32", lambda idx: _const(w.zero_point, "i32"))
-        scale = TensorValue((n,), "f32", lambda idx: _const(float(np.float32(sx)) * float(np.float32(w.scale)), "f32"))
+        scale = TensorValue((n,), "f32", lambda idx: _op("mul", "f32", sx, _const(np.float32(w.scale), "f32")))
     else:
         zp = w.zero_point
         zw = TensorValue((n,), "i32", lambda idx: _const(0, "i32") if zp is None else _op("cast", "i32", zp.load(idx)))
-        scale = TensorValue((n,), "f32", lambda idx: _op("mul", "f32", _const(np.float32(sx), "f32"), w.scale.load(idx)))
+        scale = TensorValue((n,), "f32", lambda idx: _op("mul", "f32", sx, w.scale.load(idx)))
     zw = ctx.realize(zw)
     scale = ctx.realize(scale)
     corr = ctx.realize(TensorValue((n,), "i32", lambda idx: _op(
-        "sub", "i32", _op("mul", "i32", _const(zx, "i32"), wsum.load(idx)),
-        _op("mul", "i32", _const(k_ * zx, "i32"), zw.load(idx)))))
+        "sub", "i32", _op("mul", "i32", zx, wsum.load(idx)), _op("mul", "i32", kzx, zw.load(idx)))))
 
     # forward: the int8 activation (16 bytes of slack), its row sums, the GEMM
     a_buf = ctx.new_buffer("i8", buffer_numel(m * k + 16))
