@@ -87,7 +87,7 @@ def power_of_two_scales(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
             if name.startswith("_scale"):
                 buf.copy_(torch.tensor([p2(float(s)) for s in buf]))
         for node in gm.graph.nodes:  # linear(dequant(x), dequant_per_channel(w, s), b): b on the grid s_x * s[n]
-            if node.target == torch.ops.aten.linear.default and len(node.args) > 2:
+            if node.target in (torch.ops.aten.linear.default, torch.ops.aten.conv2d.default) and len(node.args) > 2:
                 sx = x_scale[node.args[0]]
                 sw = getattr(gm, node.args[1].args[1].target)
                 bias = gm.get_parameter(node.args[2].target)
@@ -240,9 +240,9 @@ class ConvAdd(torch.nn.Module):
         return self.head(torch.flatten(y + y, 1))
 
 
-def test_other_quantized_patterns_run_in_float_from_the_dequantized_values():
-    """conv2d, add and a linear after a flatten have no int8 kernel yet: they run in
-    WebAssembly on the dequantized values, as the reference computes them."""
+def test_other_quantized_patterns_run_in_float_from_the_dequantized_values(compiled_graphs):
+    """add has no int8 kernel: it runs in WebAssembly on the dequantized values, as the
+    reference computes it, between an int8 convolution and an int8 linear layer."""
     torch.manual_seed(0)
     model = ConvAdd().eval()
     gm = torch_wasm_backend.quantize(model, (torch.randn(2, 3, 8, 8),),
@@ -279,3 +279,34 @@ def test_dynamic_quantized_mlp(compiled_graphs):
             assert (want - model(x)).abs().max().item() < 0.05
         torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
     assert qgemms(compiled_graphs) >= 4
+
+
+class SmallCNN(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(3, 6, 3, padding=1, stride=2)
+        self.c2 = torch.nn.Conv2d(6, 5, 3, padding=2, dilation=2)
+        self.head = torch.nn.Linear(5 * 5 * 5, 7)
+
+    def forward(self, x):
+        y = torch.relu(self.c2(torch.relu(self.c1(x))))
+        return self.head(torch.flatten(y, 1))
+
+
+def test_int8_convolution(compiled_graphs):
+    """conv2d (padding filled with the zero point, stride, dilation) through an int8
+    im2col and the same GEMM: within one step, and exact where the reference is."""
+    torch.manual_seed(0)
+    model = SmallCNN().eval()
+    gm = torch_wasm_backend.quantize(model, (torch.randn(2, 3, 9, 9),),
+                                     calibration=[torch.randn(4, 3, 9, 9) for _ in range(3)])
+    x = torch.randn(3, 3, 9, 9)
+    with torch.no_grad():
+        want = gm(x)
+        got = compile_strict(gm)(x)
+    assert qgemms(compiled_graphs) == 3
+    assert (got - want).abs().max().item() <= last_output_scale(gm) * 1.0001
+    torch._dynamo.reset()
+    gm = power_of_two_scales(gm)
+    with torch.no_grad():
+        assert torch.equal(compile_strict(gm)(x), gm(x))

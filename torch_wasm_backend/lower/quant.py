@@ -41,8 +41,8 @@ import torch
 import torch.ao.quantization.fx._decomposed  # registers the quantized_decomposed ops
 
 from .. import ir
-from ..indexing import ModIndex, index_vars
-from . import linalg
+from ..indexing import FloorDiv, ModIndex, contiguous_strides, index_vars
+from . import conv, linalg
 from .core import TensorValue, Unsupported, buffer_numel, stored
 from .registry import INT8_OPS, lower
 
@@ -241,8 +241,16 @@ def qlinear(ctx, a_node, b_node, bias: TensorValue | None) -> TensorValue | None
     w = _transposed_weight(ctx, b_node)
     if x is None or w is None or x.axis is not None or x.q.ndim != 2:
         return None
-    (m, k), n = x.q.shape, w.q.shape[0]
-    if w.q.shape[1] != k or not (_static(k) and _static(n)) or int(k) == 0 or int(n) == 0 or sympy.sympify(m) == 0:
+    return _qmatmul(ctx, x, x.q, w, w.q, bias)
+
+
+def _qmatmul(ctx, x: Dequantized, a_value: TensorValue, w: Dequantized, w2d: TensorValue,
+             bias: TensorValue | None) -> TensorValue | None:
+    """``a @ w2d^T (+ bias)`` as the int8 GEMM: ``a_value`` (M, K) int8 holds values
+    quantized as ``x``, ``w2d`` (N, K) int8 weights quantized as ``w`` (per channel along N,
+    or per tensor). The (M, N) float32 result is lazy (the epilogue); None if unsupported."""
+    (m, k), n = a_value.shape, w2d.shape[0]
+    if w2d.shape[1] != k or not (_static(k) and _static(n)) or int(k) == 0 or int(n) == 0 or sympy.sympify(m) == 0:
         return None
     if bias is not None and (bias.ndim != 1 or bias.shape[0] != n or bias.dtype != "f32"):
         return None
@@ -259,11 +267,11 @@ def qlinear(ctx, a_node, b_node, bias: TensorValue | None) -> TensorValue | None
     j, p = 4 * i0 + i2, 16 * i1 + i3
     inside = _op("and", "bool", _op("lt", "bool", ir.Index(j, "i32"), _const(n_, "i32")),
                  _op("lt", "bool", ir.Index(p, "i32"), _const(k_, "i32")))
-    value = _op("cast", "i32", w.q.load((ModIndex(j, n_), ModIndex(p, k_))))
+    value = _op("cast", "i32", w2d.load((ModIndex(j, n_), ModIndex(p, k_))))
     body = _op("cast", "i8", _op("where", "i32", inside, value, _const(0, "i32")))
     ctx.kernels.append(ir.Pointwise(ctx.name("qpack"), packed, i0 * 4 * kp + i1 * 64 + i2 * 16 + i3,
                                     (np_ // 4, kp // 16, 4, 16), body))
-    w32 = TensorValue(w.q.shape, "i32", lambda idx: _op("cast", "i32", w.q.load(idx)))
+    w32 = TensorValue(w2d.shape, "i32", lambda idx: _op("cast", "i32", w2d.load(idx)))
     wsum = ctx.reduce(w32, (1,), "sum", keepdim=False)
     if w.axis is None:  # per-tensor weight: Python scale and zero point
         zw = TensorValue((n,), "i32", lambda idx: _const(w.zero_point, "i32"))
@@ -279,7 +287,7 @@ def qlinear(ctx, a_node, b_node, bias: TensorValue | None) -> TensorValue | None
 
     # forward: the int8 activation (16 bytes of slack), its row sums, the GEMM
     a_buf = ctx.new_buffer("i8", buffer_numel(m * k + 16))
-    ctx.store_into(x.q, a_buf)
+    ctx.store_into(a_value, a_buf)
     a = stored(a_buf, (m, k), "i8")
     xsum = ctx.reduce(TensorValue((m, k), "i32", lambda idx: _op("cast", "i32", a.load(idx))), (1,), "sum",
                       keepdim=False)
@@ -315,3 +323,73 @@ def mm(ctx, node, a, b):
     """``linalg.mm``, or the int8 linear layer when its operands are dequantized int8."""
     out = qlinear(ctx, node.args[0], node.args[1], None)
     return out if out is not None else _float_mm(ctx, node, a, b)
+
+
+# --------------------------------------------------------------------------- int8 convolution
+def _padded(ctx, q: TensorValue, pads, fill) -> TensorValue:
+    """(N, C, H, W) int8 padded by ``pads`` = (top, bottom, left, right) with ``fill`` (the
+    zero point: it dequantizes to the reference's zero padding)."""
+    top, bottom, left, right = pads
+    if not any(pads):
+        return q
+    n, c, h, w = q.shape
+    shape = (n, c, h + top + bottom, w + left + right)
+    buf = ctx.new_buffer("i8", buffer_numel(sympy.Mul(*shape)))
+    ctx.store_into(TensorValue(shape, "i8", lambda idx: _op("cast", "i8", fill)), buf)
+    strides = contiguous_strides(shape)
+    ctx.store_into(q, buf, strides, top * strides[2] + left * strides[3])
+    return stored(buf, shape, "i8")
+
+
+def qconv2d(ctx, node, bias, stride, padding, dilation, transposed, groups) -> TensorValue | None:
+    """The int8 form of a 2-d convolution of a per-tensor dequantized int8 input with a
+    dequantized int8 weight (groups 1): an int8 im2col (padded with the zero point) times
+    the (Cout, Cin*KH*KW) weight through the int8 GEMM, the (N*OH*OW, Cout) result read
+    back as (N, Cout, OH, OW). None when the pattern does not apply."""
+    x = ctx.dequantized.get(node.args[0])
+    w = ctx.dequantized.get(node.args[1])
+    if x is None or w is None or x.axis is not None or transposed or groups != 1 or x.q.ndim != 4 or \
+            w.q.ndim != 4 or (w.axis is not None and w.axis != 0) or isinstance(w.scale, RuntimeQParam) or \
+            isinstance(padding, str):
+        return None
+    s, p, d = (list(v) * 2 if len(v) == 1 else list(v) for v in (stride, padding, dilation))
+    n, c, h, wd = x.q.shape
+    cout, cin, kh, kw = (int(v) for v in w.q.shape)
+    if cin != c or not all(_static(v) for v in (c, h, wd)):
+        return None
+    oh = (int(h) + 2 * p[0] - d[0] * (kh - 1) - 1) // s[0] + 1
+    ow = (int(wd) + 2 * p[1] - d[1] * (kw - 1) - 1) // s[1] + 1
+    if oh <= 0 or ow <= 0:
+        return None
+    fill = x.zero_point.value if isinstance(x.zero_point, RuntimeQParam) else _const(x.zero_point, "i32")
+    xp = _padded(ctx, x.q, (p[0], p[0], p[1], p[1]), fill)
+    kk = kh * kw
+
+    def im2col(idx):  # row (n, oh, ow), column (c, kh, kw)
+        r, col = idx
+        b, pix = FloorDiv(r, oh * ow), ModIndex(r, oh * ow)
+        ch, tap = FloorDiv(col, kk), ModIndex(col, kk)
+        return xp.load((b, ch, FloorDiv(pix, ow) * s[0] + FloorDiv(tap, kw) * d[0],
+                        ModIndex(pix, ow) * s[1] + ModIndex(tap, kw) * d[1]))
+
+    a = TensorValue((n * oh * ow, sympy.Integer(cin * kk)), "i8", im2col)
+    w2d = TensorValue((sympy.Integer(cout), sympy.Integer(cin * kk)), "i8", lambda idx: w.q.load(
+        (idx[0], FloorDiv(idx[1], kk), ModIndex(FloorDiv(idx[1], kw), kh), ModIndex(idx[1], kw))))
+    y = _qmatmul(ctx, x, a, w, w2d, bias)
+    if y is None:
+        return None
+    return TensorValue((n, sympy.Integer(cout), sympy.Integer(oh), sympy.Integer(ow)), "f32",
+                       lambda idx: y.load(((idx[0] * oh + idx[2]) * ow + idx[3], idx[1])))
+
+
+_float_convolution = conv.convolution
+
+
+@lower(aten.convolution.default)
+def convolution(ctx, node, x, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
+    """``conv.convolution``, or the int8 convolution when its operands are dequantized int8."""
+    out = qconv2d(ctx, node, bias, stride, padding, dilation, transposed, groups)
+    if out is not None:
+        return out
+    return _float_convolution(ctx, node, x, weight, bias, stride, padding, dilation, transposed, output_padding,
+                              groups)
