@@ -252,6 +252,7 @@ def test_other_quantized_patterns_run_in_float_from_the_dequantized_values(compi
         want = gm(x)
         got = compile_strict(gm)(x)
     assert (got - want).abs().max().item() <= last_output_scale(gm) * 1.0001
+    assert qgemms(compiled_graphs) == 2
 
 
 def test_dynamic_quantization_chooses_scales_as_pytorch(compiled_graphs):
