@@ -22,8 +22,9 @@
 ;;   C[i, j] is the int32 at c + 4 * (i * ldc + j).
 ;;
 ;; Strategy: a tile of 2 rows x 4 columns.  Per group of 16 k, each row of A is
-;; two v128.load8x8_s (k 0..7, 8..15), each column of B one v128 load widened
-;; with i16x8.extend_low/high_i8x16_s, and i32x4.dot_i16x8_s adds 8 products
+;; two v128.load8x8_s (k 0..7, 8..15), and so is each column of B (a load that
+;; sign-extends: cheaper than a v128 load and extend_low/high, whose high half
+;; costs a shuffle on x86), and i32x4.dot_i16x8_s adds 8 products
 ;; into 4 lanes of one accumulator per (row, column): 8 accumulators.  The
 ;; pointers advance (loads use constant offsets), one compare per group.  At the end
 ;; the 4 lanes of each accumulator are summed (two shuffles and adds per 4
@@ -50,7 +51,7 @@
                (param $lda i32) (param $ldc i32)
   (local $i i32) (local $j i32) (local $panel i32) (local $two i32) (local $crow i32)
   (local $a0 i32) (local $a1 i32) (local $pa0 i32) (local $pa1 i32) (local $b i32) (local $bend i32)
-  (local $x0 v128) (local $x1 v128) (local $y0 v128) (local $y1 v128) (local $w v128) (local $lo v128) (local $hi v128)
+  (local $x0 v128) (local $x1 v128) (local $y0 v128) (local $y1 v128) (local $lo v128) (local $hi v128)
   (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128)
   (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128)
   ;; 4 * Kp bytes per panel of 4 columns, Kp = round_up(k, 16)
@@ -80,30 +81,26 @@
                 (local.set $y0 (v128.load8x8_s offset=8 align=1 (local.get $pa0)))
                 (local.set $x1 (v128.load8x8_s align=1 (local.get $pa1)))
                 (local.set $y1 (v128.load8x8_s offset=8 align=1 (local.get $pa1)))
-                (local.set $w (v128.load align=1 (local.get $b)))
-                (local.set $lo (i16x8.extend_low_i8x16_s (local.get $w)))
-                (local.set $hi (i16x8.extend_high_i8x16_s (local.get $w)))
+                (local.set $lo (v128.load8x8_s align=1 (local.get $b)))
+                (local.set $hi (v128.load8x8_s offset=8 align=1 (local.get $b)))
                 (local.set $c00 (i32x4.add (local.get $c00) (i32x4.add (i32x4.dot_i16x8_s (local.get $x0) (local.get $lo))
                                                                     (i32x4.dot_i16x8_s (local.get $y0) (local.get $hi)))))
                 (local.set $c10 (i32x4.add (local.get $c10) (i32x4.add (i32x4.dot_i16x8_s (local.get $x1) (local.get $lo))
                                                                     (i32x4.dot_i16x8_s (local.get $y1) (local.get $hi)))))
-                (local.set $w (v128.load offset=16 align=1 (local.get $b)))
-                (local.set $lo (i16x8.extend_low_i8x16_s (local.get $w)))
-                (local.set $hi (i16x8.extend_high_i8x16_s (local.get $w)))
+                (local.set $lo (v128.load8x8_s offset=16 align=1 (local.get $b)))
+                (local.set $hi (v128.load8x8_s offset=24 align=1 (local.get $b)))
                 (local.set $c01 (i32x4.add (local.get $c01) (i32x4.add (i32x4.dot_i16x8_s (local.get $x0) (local.get $lo))
                                                                     (i32x4.dot_i16x8_s (local.get $y0) (local.get $hi)))))
                 (local.set $c11 (i32x4.add (local.get $c11) (i32x4.add (i32x4.dot_i16x8_s (local.get $x1) (local.get $lo))
                                                                     (i32x4.dot_i16x8_s (local.get $y1) (local.get $hi)))))
-                (local.set $w (v128.load offset=32 align=1 (local.get $b)))
-                (local.set $lo (i16x8.extend_low_i8x16_s (local.get $w)))
-                (local.set $hi (i16x8.extend_high_i8x16_s (local.get $w)))
+                (local.set $lo (v128.load8x8_s offset=32 align=1 (local.get $b)))
+                (local.set $hi (v128.load8x8_s offset=40 align=1 (local.get $b)))
                 (local.set $c02 (i32x4.add (local.get $c02) (i32x4.add (i32x4.dot_i16x8_s (local.get $x0) (local.get $lo))
                                                                     (i32x4.dot_i16x8_s (local.get $y0) (local.get $hi)))))
                 (local.set $c12 (i32x4.add (local.get $c12) (i32x4.add (i32x4.dot_i16x8_s (local.get $x1) (local.get $lo))
                                                                     (i32x4.dot_i16x8_s (local.get $y1) (local.get $hi)))))
-                (local.set $w (v128.load offset=48 align=1 (local.get $b)))
-                (local.set $lo (i16x8.extend_low_i8x16_s (local.get $w)))
-                (local.set $hi (i16x8.extend_high_i8x16_s (local.get $w)))
+                (local.set $lo (v128.load8x8_s offset=48 align=1 (local.get $b)))
+                (local.set $hi (v128.load8x8_s offset=56 align=1 (local.get $b)))
                 (local.set $c03 (i32x4.add (local.get $c03) (i32x4.add (i32x4.dot_i16x8_s (local.get $x0) (local.get $lo))
                                                                     (i32x4.dot_i16x8_s (local.get $y0) (local.get $hi)))))
                 (local.set $c13 (i32x4.add (local.get $c13) (i32x4.add (i32x4.dot_i16x8_s (local.get $x1) (local.get $lo))
