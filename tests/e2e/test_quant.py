@@ -311,3 +311,26 @@ def test_int8_convolution(compiled_graphs):
     gm = power_of_two_scales(gm)
     with torch.no_grad():
         assert torch.equal(compile_strict(gm)(x), gm(x))
+
+
+class Residual3d(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.up = torch.nn.Linear(24, 40)
+        self.down = torch.nn.Linear(40, 24)
+
+    def forward(self, x):
+        return self.down(torch.relu(self.up(x))) + x
+
+
+def test_int8_linear_on_a_3d_input(compiled_graphs):
+    """A linear layer on (B, S, K) flattens its input with a view: still the int8 GEMM."""
+    torch.manual_seed(0)
+    gm = torch_wasm_backend.quantize(Residual3d().eval(), (torch.randn(2, 5, 24),),
+                                     calibration=[torch.randn(2, 5, 24) for _ in range(3)])
+    x = torch.randn(3, 5, 24)
+    with torch.no_grad():
+        want = gm(x)
+        got = compile_strict(gm)(x)
+    assert qgemms(compiled_graphs) == 2
+    assert (got - want).abs().max().item() <= last_output_scale(gm) * 1.0001

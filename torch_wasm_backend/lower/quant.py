@@ -45,6 +45,7 @@ from ..indexing import FloorDiv, ModIndex, contiguous_strides, index_vars
 from . import conv, linalg
 from .core import TensorValue, Unsupported, buffer_numel, stored
 from .registry import INT8_OPS, lower
+from .views import reshape
 
 aten = torch.ops.aten
 qd = torch.ops.quantized_decomposed
@@ -233,15 +234,20 @@ def _static(x) -> bool:
     return sympy.sympify(x).is_Integer
 
 
-def qlinear(ctx, a_node, b_node, bias: TensorValue | None) -> TensorValue | None:
+_VIEWS = (aten.view.default, aten._unsafe_view.default, aten.reshape.default)
+
+
+def qlinear(ctx, a_node, b_node, bias: TensorValue | None, a_shape) -> TensorValue | None:
     """The int8 form of ``a @ b (+ bias)`` when ``a`` is a per-tensor dequantized int8
-    (M, K) value and ``b`` the transpose of a dequantized int8 weight; else None (the
-    float rules then compute the same graph from the dequantized values)."""
-    x = ctx.dequantized.get(a_node) if isinstance(a_node, torch.fx.Node) else None
+    (M, K) value (or a view of one, as a linear layer on a 3-d input flattens it) and
+    ``b`` the transpose of a dequantized int8 weight; else None (the float rules then
+    compute the same graph from the dequantized values)."""
+    viewed = isinstance(a_node, torch.fx.Node) and a_node.op == "call_function" and a_node.target in _VIEWS
+    x = ctx.dequantized.get(a_node.args[0] if viewed else a_node) if isinstance(a_node, torch.fx.Node) else None
     w = _transposed_weight(ctx, b_node)
-    if x is None or w is None or x.axis is not None or x.q.ndim != 2:
+    if x is None or w is None or x.axis is not None or len(a_shape) != 2:
         return None
-    return _qmatmul(ctx, x, x.q, w, w.q, bias)
+    return _qmatmul(ctx, x, reshape(x.q, a_shape) if viewed else x.q, w, w.q, bias)
 
 
 def _qmatmul(ctx, x: Dequantized, a_value: TensorValue, w: Dequantized, w2d: TensorValue,
@@ -312,7 +318,7 @@ _float_addmm, _float_mm = linalg.addmm, linalg.mm
 def addmm(ctx, node, bias, a, b, beta=1, alpha=1):
     """``linalg.addmm``, or the int8 linear layer when its operands are dequantized int8."""
     if beta == 1 and alpha == 1:
-        out = qlinear(ctx, node.args[1], node.args[2], bias)
+        out = qlinear(ctx, node.args[1], node.args[2], bias, a.shape)
         if out is not None:
             return out
     return _float_addmm(ctx, node, bias, a, b, beta, alpha)
@@ -321,7 +327,7 @@ def addmm(ctx, node, bias, a, b, beta=1, alpha=1):
 @lower(aten.mm.default)
 def mm(ctx, node, a, b):
     """``linalg.mm``, or the int8 linear layer when its operands are dequantized int8."""
-    out = qlinear(ctx, node.args[0], node.args[1], None)
+    out = qlinear(ctx, node.args[0], node.args[1], None, a.shape)
     return out if out is not None else _float_mm(ctx, node, a, b)
 
 
