@@ -1,4 +1,4 @@
-"""int8: PyTorch's quantize/dequantize ops and the int8 linear layer.
+"""int8: PyTorch's quantize/dequantize ops, and linear and conv2d layers as int8 GEMMs.
 
 A model converted by PT2E (``quantize.py``) holds ``quantized_decomposed`` ops around float
 ops. Each op lowers to exactly what PyTorch's reference implementation
@@ -9,14 +9,20 @@ ops. Each op lowers to exactly what PyTorch's reference implementation
 * ``dequantize_per_tensor(q, s, z)``: ``(f32(q) - z) * f32(s)``;
 * ``dequantize_per_channel(q, s[c], z[c], axis)``: ``f32(q - z[c]) * s[c]``.
 
+* ``choose_qparams.tensor`` (dynamic quantization): min/max reductions and the scale and
+  zero point as ``determine_qparams`` computes them; the ``.tensor`` quantize/dequantize
+  overloads read them (``RuntimeQParam``).
+
 These are lazy values like any pointwise op (they fuse), so a graph runs correctly whatever
-its pattern. The int8 pattern: ``addmm``/``mm`` of a per-tensor dequantized int8 activation
-(M, K) and the transpose of a dequantized int8 weight (N, K) becomes ``$i8_gemm``
-(``ir.QGemm``: exact int32 sums of int8 products) with, around it,
+its pattern. The int8 patterns: ``addmm``/``mm`` of a per-tensor dequantized int8 activation
+(M, K) (or a view of one: a linear layer on a 3-d input) and the transpose of a dequantized
+int8 weight (N, K), and ``convolution`` (groups 1) of a dequantized int8 input and weight
+(an int8 im2col, padded with the zero point, times the (Cout, Cin*KH*KW) weight) become
+``$i8_gemm`` (``ir.QGemm``: exact int32 sums of int8 products) with, around it,
 
 * in ``prepare`` (weights only): B packed into the GEMM's panels, zero padded (a
   pointwise kernel), the weight row sums, the folded zero-point correction and the
-  combined scale ``S[n] = f32(s_x) * s_w[n]``;
+  combined scale ``S[n] = f32(s_x) * s_w[n]`` (in ``forward`` when ``s_x`` is dynamic);
 * in ``forward``: the activation stored as int8 (with 16 bytes of slack for the
   kernel's 16-byte row reads), its row sums (only used when a weight zero point is not 0),
   the GEMM, and a lazy epilogue
