@@ -334,3 +334,17 @@ def test_int8_linear_on_a_3d_input(compiled_graphs):
         got = compile_strict(gm)(x)
     assert qgemms(compiled_graphs) == 2
     assert (got - want).abs().max().item() <= last_output_scale(gm) * 1.0001
+
+
+def test_artifact_with_a_variable_batch(tmp_path):
+    gm = quantized(mlp(), 37)
+    with torch.no_grad():
+        fast = torch.compile(gm, backend="wasm")
+        fast(torch.randn(6, 37))
+    torch_wasm_backend.save(fast, tmp_path / "m.wasm", dynamic={"input": {0: 64}})
+    loaded = torch_wasm_backend.load(tmp_path / "m.wasm")
+    for batch in (1, 5, 64):
+        x = torch.randn(batch, 37)
+        with torch.no_grad():
+            want = gm(x).numpy()
+        assert np.abs(loaded(x.numpy()) - want).max() <= last_output_scale(gm) * 1.0001
