@@ -200,12 +200,17 @@ def _vector_ok(expr, var) -> bool:
         if node.dtype == "i8" and isinstance(node, ir.Op) and node.name == "cast" and \
                 node.args[0].dtype in ("f32", "i32"):
             continue  # int8 lanes are i32x4 lanes wrapped to 8 bits (stored narrowed: emit.writer.vstore_i8)
+        if node.dtype == "i8" and isinstance(node, ir.Load) and not node.indirect:
+            aff = lane_coeffs(node.index, var)
+            if aff is None or aff[1][var] not in (0, 1):
+                return False
+            continue  # 4 contiguous bytes, sign-extended into i32x4 lanes
         if node.dtype not in ("f32", "i32", "bool"):
             return False
         if isinstance(node, ir.Op):
             src = node.args[0].dtype
             if node.name == "cast":
-                if src not in ("f32", "i32", "bool"):
+                if src not in ("f32", "i32", "bool", "i8"):
                     return False
             elif node.name == "where":
                 if node.dtype not in ("f32", "i32"):

@@ -256,6 +256,10 @@ def _vector_cast(src: str, dst: str, a: str) -> str:
         return f"(f32x4.convert_i32x4_s (v128.and {a} {ONE_I}))"
     if (src, dst) == ("bool", "i32"):
         return f"(v128.and {a} {ONE_I})"
+    if (src, dst) == ("i8", "i32"):
+        return a
+    if (src, dst) == ("i8", "f32"):
+        return f"(f32x4.convert_i32x4_s {a})"
     if (src, dst) in (("f32", "i8"), ("i32", "i8")):  # int8 lanes: i32x4 sign-extended from 8 bits
         v = f"(i32x4.trunc_sat_f32x4_s {a})" if src == "f32" else a
         return f"(i32x4.shr_s (i32x4.shl {v} (i32.const 24)) (i32.const 24))"

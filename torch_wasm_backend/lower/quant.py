@@ -257,10 +257,12 @@ def qlinear(ctx, a_node, b_node, bias: TensorValue | None, a_shape) -> TensorVal
 
 
 def _qmatmul(ctx, x: Dequantized, a_value: TensorValue, w: Dequantized, w2d: TensorValue,
-             bias: TensorValue | None) -> TensorValue | None:
+             bias: TensorValue | None, write_a=None) -> TensorValue | None:
     """``a @ w2d^T (+ bias)`` as the int8 GEMM: ``a_value`` (M, K) int8 holds values
     quantized as ``x``, ``w2d`` (N, K) int8 weights quantized as ``w`` (per channel along N,
-    or per tensor). The (M, N) float32 result is lazy (the epilogue); None if unsupported."""
+    or per tensor). The (M, N) float32 result is lazy (the epilogue); None if unsupported.
+    ``write_a(buffer)``, when given, stores A row-major into the buffer instead of
+    ``a_value`` (an im2col with simpler loops)."""
     (m, k), n = a_value.shape, w2d.shape[0]
     if w2d.shape[1] != k or not (_static(k) and _static(n)) or int(k) == 0 or int(n) == 0 or sympy.sympify(m) == 0:
         return None
@@ -299,7 +301,10 @@ def _qmatmul(ctx, x: Dequantized, a_value: TensorValue, w: Dequantized, w2d: Ten
 
     # forward: the int8 activation (16 bytes of slack), its row sums, the GEMM
     a_buf = ctx.new_buffer("i8", buffer_numel(m * k + 16))
-    ctx.store_into(a_value, a_buf)
+    if write_a is not None:
+        write_a(a_buf)
+    else:
+        ctx.store_into(a_value, a_buf)
     a = stored(a_buf, (m, k), "i8")
     xsum = ctx.reduce(TensorValue((m, k), "i32", lambda idx: _op("cast", "i32", a.load(idx))), (1,), "sum",
                       keepdim=False)
@@ -338,26 +343,26 @@ def mm(ctx, node, a, b):
 
 
 # --------------------------------------------------------------------------- int8 convolution
-def _padded(ctx, q: TensorValue, pads, fill) -> TensorValue:
-    """(N, C, H, W) int8 padded by ``pads`` = (top, bottom, left, right) with ``fill`` (the
-    zero point: it dequantizes to the reference's zero padding)."""
-    top, bottom, left, right = pads
-    if not any(pads):
-        return q
+def _padded_nhwc(ctx, q: TensorValue, pad: tuple, fill) -> TensorValue:
+    """(N, C, H, W) int8 as an (N, H + 2*pad[0], W + 2*pad[1], C) buffer: channels last, so
+    that an im2col row reads runs of (kw, c) contiguously; the border is ``fill`` (the zero
+    point: it dequantizes to the reference's zero padding)."""
     n, c, h, w = q.shape
-    shape = (n, c, h + top + bottom, w + left + right)
+    shape = (n, h + 2 * pad[0], w + 2 * pad[1], c)
     buf = ctx.new_buffer("i8", buffer_numel(sympy.Mul(*shape)))
-    ctx.store_into(TensorValue(shape, "i8", lambda idx: _op("cast", "i8", fill)), buf)
-    strides = contiguous_strides(shape)
-    ctx.store_into(q, buf, strides, top * strides[2] + left * strides[3])
+    if any(pad):
+        ctx.store_into(TensorValue(shape, "i8", lambda idx: _op("cast", "i8", fill)), buf)
+    st = contiguous_strides(shape)
+    ctx.store_into(q, buf, (st[0], st[3], st[1], st[2]), pad[0] * st[1] + pad[1] * st[2])
     return stored(buf, shape, "i8")
 
 
 def qconv2d(ctx, node, bias, stride, padding, dilation, transposed, groups) -> TensorValue | None:
     """The int8 form of a 2-d convolution of a per-tensor dequantized int8 input with a
-    dequantized int8 weight (groups 1): an int8 im2col (padded with the zero point) times
-    the (Cout, Cin*KH*KW) weight through the int8 GEMM, the (N*OH*OW, Cout) result read
-    back as (N, Cout, OH, OW). None when the pattern does not apply."""
+    dequantized int8 weight (groups 1): the input channels last and padded with the zero
+    point, an int8 im2col (columns ordered (kh, kw, c)) times the weight reordered to
+    (Cout, KH*KW*Cin) through the int8 GEMM, the (N*OH*OW, Cout) result read back as
+    (N, Cout, OH, OW). None when the pattern does not apply."""
     x = ctx.dequantized.get(node.args[0])
     w = ctx.dequantized.get(node.args[1])
     if x is None or w is None or x.axis is not None or transposed or groups != 1 or x.q.ndim != 4 or \
@@ -374,20 +379,26 @@ def qconv2d(ctx, node, bias, stride, padding, dilation, transposed, groups) -> T
     if oh <= 0 or ow <= 0:
         return None
     fill = x.zero_point.value if isinstance(x.zero_point, RuntimeQParam) else _const(x.zero_point, "i32")
-    xp = _padded(ctx, x.q, (p[0], p[0], p[1], p[1]), fill)
-    kk = kh * kw
+    xp = _padded_nhwc(ctx, x.q, (p[0], p[1]), fill)
+    kc = kw * cin
 
-    def im2col(idx):  # row (n, oh, ow), column (c, kh, kw)
+    def im2col(idx):  # row (n, oh, ow), column (kh, kw, c)
         r, col = idx
         b, pix = FloorDiv(r, oh * ow), ModIndex(r, oh * ow)
-        ch, tap = FloorDiv(col, kk), ModIndex(col, kk)
-        return xp.load((b, ch, FloorDiv(pix, ow) * s[0] + FloorDiv(tap, kw) * d[0],
-                        ModIndex(pix, ow) * s[1] + ModIndex(tap, kw) * d[1]))
+        tap, ch = FloorDiv(col, cin), ModIndex(col, cin)
+        return xp.load((b, FloorDiv(pix, ow) * s[0] + FloorDiv(tap, kw) * d[0],
+                        ModIndex(pix, ow) * s[1] + ModIndex(tap, kw) * d[1], ch))
 
-    a = TensorValue((n * oh * ow, sympy.Integer(cin * kk)), "i8", im2col)
-    w2d = TensorValue((sympy.Integer(cout), sympy.Integer(cin * kk)), "i8", lambda idx: w.q.load(
-        (idx[0], FloorDiv(idx[1], kk), ModIndex(FloorDiv(idx[1], kw), kh), ModIndex(idx[1], kw))))
-    y = _qmatmul(ctx, x, a, w, w2d, bias)
+    a = TensorValue((n * oh * ow, sympy.Integer(kh * kc)), "i8", im2col)
+
+    def write_im2col(buf):  # the same values as an (N, OH, OW, KH, KW, C) loop nest: affine, (kw, c) contiguous
+        win = TensorValue((n, sympy.Integer(oh), sympy.Integer(ow), sympy.Integer(kh), sympy.Integer(kw), c), "i8",
+                          lambda i: xp.load((i[0], i[1] * s[0] + i[3] * d[0], i[2] * s[1] + i[4] * d[1], i[5])))
+        ctx.store_into(win, buf)
+
+    w2d = TensorValue((sympy.Integer(cout), sympy.Integer(kh * kc)), "i8", lambda idx: w.q.load(
+        (idx[0], ModIndex(idx[1], cin), FloorDiv(idx[1], kc), ModIndex(FloorDiv(idx[1], cin), kw))))
+    y = _qmatmul(ctx, x, a, w, w2d, bias, write_im2col)
     if y is None:
         return None
     return TensorValue((n, sympy.Integer(cout), sympy.Integer(oh), sympy.Integer(ow)), "f32",
