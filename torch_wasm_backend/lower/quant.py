@@ -353,7 +353,10 @@ def _padded_nhwc(ctx, q: TensorValue, pad: tuple, fill) -> TensorValue:
     if any(pad):
         ctx.store_into(TensorValue(shape, "i8", lambda idx: _op("cast", "i8", fill)), buf)
     st = contiguous_strides(shape)
-    ctx.store_into(q, buf, (st[0], st[3], st[1], st[2]), pad[0] * st[1] + pad[1] * st[2])
+    # loops in the buffer's order (channels innermost): a previous int8 layer's epilogue,
+    # fused in here, then reads its GEMM rows contiguously and vectorises
+    nhwc = TensorValue((n, h, w, c), "i8", lambda i: q.load((i[0], i[3], i[1], i[2])))
+    ctx.store_into(nhwc, buf, st, pad[0] * st[1] + pad[1] * st[2])
     return stored(buf, shape, "i8")
 
 
