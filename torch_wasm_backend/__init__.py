@@ -8,7 +8,10 @@ top-level import is light (no torch) so that the runtime subpackage works withou
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["wasm_backend", "Options", "save", "save_training", "load", "explain"]
+__all__ = ["Options", "explain", "load", "quantize", "save", "save_training", "wasm_backend"]
+
+
+from .quantize import quantize  # binds the function over the submodule of that name
 
 
 def load(source, engine: str = "wasmtime", variant: str = "auto"):

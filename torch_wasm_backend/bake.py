@@ -62,6 +62,17 @@ def forward_reads(k) -> set:
     return k.reads()
 
 
+def quantization(sched: Schedule) -> dict | None:
+    """The manifest's ``quantization`` entry: the int8 scheme of the artifact's matrix
+    products (``lower/quant.py``), or None when it has none."""
+    n = sum(isinstance(p.kernel, ir.QGemm) for p in sched.forward)
+    if not n:
+        return None
+    return {"scheme": "int8", "int8_matmuls": n, "accumulate": "int32",
+            "weights": "int8, packed for $i8_gemm, float32 scale per output channel",
+            "activations": "int8, per-tensor scale and zero point"}
+
+
 def check_weights(weights) -> str:
     if weights not in WEIGHT_DTYPES:
         raise BakeError(f"weights={weights!r}: expected one of {sorted(WEIGHT_DTYPES)} (the dtype the weights "

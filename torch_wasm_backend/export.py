@@ -28,7 +28,7 @@ import torch
 
 from . import __version__
 from .assemble import assemble, wabt_version
-from .bake import bake, check_weights, rounded_inputs
+from .bake import bake, check_weights, quantization, rounded_inputs
 from .config import Options
 from .emit.module import emit_module
 from .fma_variant import fma_variant
@@ -211,6 +211,7 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd="both",
             "traps": graph.traps,  # wasm function -> what a trap in it means (loaders say so)
             "symbols": symbols,
             "weights": {"dtype": weights_dtype},
+            **({"quantization": q} if (q := quantization(graph.schedule)) else {}),
             "memory": {"pages": baked.pages, "bytes": plan.total_bytes, "weights_bytes": plan.persistent_end - 16,
                        "arena_bytes": plan.arena_bytes},
         }

@@ -222,7 +222,7 @@ def eval_index(expr, env: dict, shape: tuple) -> np.ndarray:
 def cast(x: np.ndarray, dtype: str) -> np.ndarray:
     if dtype == "bool":
         return x != 0
-    if x.dtype.kind == "f" and dtype in ("i32", "i64"):
+    if x.dtype.kind == "f" and dtype in ("i32", "i64", "i8"):
         with np.errstate(invalid="ignore"):
             return np.trunc(x).astype(_NP[dtype])
     return x.astype(_NP[dtype])
@@ -340,6 +340,8 @@ def _bound(k, binding: dict):
     def sub(e):
         return sympy.sympify(e).xreplace(binding)
 
+    if isinstance(k, ir.QGemm):
+        return dataclasses.replace(k, m=sub(k.m))
     if isinstance(k, ir.Gemm):
         ops = {f: dataclasses.replace(getattr(k, f), **{a: sub(getattr(getattr(k, f), a)) for a in
                                                        ("offset", "batch_stride", "row_stride", "col_stride")})
@@ -460,5 +462,20 @@ def run(prog: ir.Program, inputs: list) -> list:
     return outs
 
 
+def _qgemm(k: ir.QGemm, mem) -> None:
+    """Exact int8 products summed in int64, wrapped to int32; B unpacked from its panels
+    (its padding included: the padding columns of C get the padding's products)."""
+    m, n, kk, lda, ldc = (int(x) for x in (k.m, k.n, k.k, k.lda, k.ldc))
+    kp, np_ = -(-kk // 16) * 16, -(-n // 4) * 4
+    if m == 0:
+        return
+    b = mem[k.packed][: kp * np_].reshape(np_ // 4, kp // 16, 4, 16).transpose(1, 3, 0, 2).reshape(kp, np_)
+    a = mem[k.a][(np.arange(m)[:, None] * lda + np.arange(kk)[None, :])]
+    c = (a.astype(np.int64) @ b[:kk].astype(np.int64)).astype(np.int32)
+    rows = np.arange(m)[:, None] * ldc + np.arange(np_)[None, :]
+    mem[k.c][rows] = c
+
+
 # a packed B is a layout of the same values: GEMMs read the original, PackB only fills its buffer
-_RUN = {ir.Pointwise: _run_pointwise, ir.Reduce: _run_reduce, ir.Scan: _run_scan, ir.Gemm: _gemm, ir.PackB: _pack_b}
+_RUN = {ir.Pointwise: _run_pointwise, ir.Reduce: _run_reduce, ir.Scan: _run_scan, ir.Gemm: _gemm, ir.PackB: _pack_b,
+        ir.QGemm: _qgemm}

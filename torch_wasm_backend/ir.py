@@ -365,11 +365,52 @@ class PackB:
                 f" into {self.out}")
 
 
-Kernel = Union[Pointwise, Reduce, Scan, Gemm, PackB]
+def qpacked_size(k, n) -> int:
+    """Bytes of an int8 B packed for ``$i8_gemm``: k rounded up to 16 times n rounded up to 4."""
+    return (-(-int(k) // 16) * 16) * (-(-int(n) // 4) * 4)
+
+
+@dataclass(frozen=True)
+class QGemm:
+    """``C[i, j] = sum_p A[i, p] * B[p, j]`` in int32, exactly, via ``$i8_gemm``
+    (``csrc/wat/i8_gemm.wat``): A is int8 at ``a[i*lda + p]``, rows readable up to 15 bytes
+    past ``k`` (the buffer has that slack); B is int8 (k, n) packed in ``packed``
+    (``qpacked_size(k, n)`` bytes; element (p, j) at ``(j//4)*4*Kp + (p//16)*64 + (j%4)*16
+    + p%16``, Kp = k rounded up to 16, zero where p >= k or j >= n); C is int32 at ``c[i*ldc + j]`` for every j below
+    n rounded up to 4 (the padding columns get 0). ``lower/quant.py`` builds it: scales,
+    zero points and bias are pointwise kernels around it."""
+
+    name: str
+    a: str
+    packed: str
+    c: str
+    m: sympy.Expr
+    n: sympy.Expr
+    k: sympy.Expr
+    lda: sympy.Expr
+    ldc: sympy.Expr
+
+    def __post_init__(self):
+        _sympify_fields(self, ("m", "n", "k", "lda", "ldc"))
+
+    def reads(self) -> set:
+        """Names of the buffers this kernel reads."""
+        return {self.a, self.packed}
+
+    def writes(self) -> str:
+        """Name of the buffer this kernel writes."""
+        return self.c
+
+    def __str__(self) -> str:
+        return (f"{self.name}: qgemm int8 m={self.m} n={self.n} k={self.k}\n"
+                f"    C={self.c}[i*{self.ldc} + j] (i32)  A={self.a}[i*{self.lda} + p] (i8)  B packed in {self.packed}")
+
+
+Kernel = Union[Pointwise, Reduce, Scan, Gemm, PackB, QGemm]
 # Every kernel kind. Each stage dispatches on the kind with a table keyed by these classes
 # (verify._CHECKS, interp._RUN, emit.kernels._EMIT); tests/unit/test_kernel_kinds.py checks
 # that every table covers every kind.
-KERNEL_KINDS = (Pointwise, Reduce, Scan, Gemm, PackB)
+KERNEL_KINDS = (Pointwise, Reduce, Scan, Gemm, PackB, QGemm)
 
 
 @dataclass(frozen=True)

@@ -187,12 +187,20 @@ def _vector_ok(expr, var) -> bool:
     or, for 4-byte elements, strided by one of ``SIMD128.gather_strides`` (pooling windows, im2col
     of a strided convolution, interleaved channels)."""
     for node in _nodes(expr):
+        if node.dtype == "i8" and isinstance(node, ir.Op) and node.name == "cast" and \
+                node.args[0].dtype in ("f32", "i32"):
+            continue  # int8 lanes are i32x4 lanes wrapped to 8 bits (stored narrowed: emit.writer.vstore_i8)
+        if node.dtype == "i8" and isinstance(node, ir.Load) and not node.indirect:
+            aff = lane_coeffs(node.index, var)
+            if aff is None or aff[1][var] not in (0, 1):
+                return False
+            continue  # 4 contiguous bytes, sign-extended into i32x4 lanes
         if node.dtype not in ("f32", "i32", "bool"):
             return False
         if isinstance(node, ir.Op):
             src = node.args[0].dtype
             if node.name == "cast":
-                if src not in ("f32", "i32", "bool"):
+                if src not in ("f32", "i32", "bool", "i8"):
                     return False
             elif node.name == "where":
                 if node.dtype not in ("f32", "i32"):
@@ -244,14 +252,14 @@ def _plan_scan(k: ir.Scan, simd: bool) -> str:
 
 
 def plan_kernel(k, buffers: dict, options: Options) -> KernelPlan:
-    if isinstance(k, (ir.Gemm, ir.PackB)):
+    if isinstance(k, (ir.Gemm, ir.PackB, ir.QGemm)):
         return KernelPlan(k, "gemm")
     if isinstance(k, ir.Scan):
         return KernelPlan(k, _plan_scan(k, options.simd))
     if not options.simd:
         return KernelPlan(k, "scalar")
     out_dtype = buffers[k.out].dtype
-    lanes_ok = out_dtype in ("f32", "i32")
+    lanes_ok = out_dtype in ("f32", "i32", "i8")
     if k.ranges:
         v = index_vars(len(k.ranges))[-1]
         extent = k.ranges[-1]

@@ -26,6 +26,9 @@ DTYPES = (
     DType("i32", "int32", 4, np.int32, "i32", "i32.load", "i32.store"),
     DType("i64", "int64", 8, np.int64, "i64", "i64.load", "i64.store"),
     DType("bool", "bool", 1, np.bool_, "i32", "i32.load8_u", "i32.store8"),
+    # int8 is a storage dtype (quantized tensors): values are loaded sign-extended and cast,
+    # or computed in another dtype and cast to it; the IR has no int8 arithmetic
+    DType("i8", "int8", 1, np.int8, "i32", "i32.load8_s", "i32.store8"),
 )
 IR_DTYPES = tuple(d.ir for d in DTYPES)
 ITEMSIZE = {d.ir: d.itemsize for d in DTYPES}

@@ -7,7 +7,7 @@ import sympy
 from .errors import IRError
 from .indexing import index_vars, reduction_vars
 from .ir import (BINARY_OPS, COMPARE_OPS, DTYPES, NUMPY_DTYPE, REDUCE_OPS, SCAN_OPS, UNARY_OPS, Gemm, Index, Load,
-                 Op, PackB, Pointwise, Program, Reduce, Scan, loads, packed_size, walk)
+                 Op, PackB, Pointwise, Program, QGemm, Reduce, Scan, loads, packed_size, qpacked_size, walk)
 
 def _check_expr(expr, bufs: dict, allowed_syms: set, where: str) -> None:
     for node in walk(expr):
@@ -36,6 +36,8 @@ def _check_expr(expr, bufs: dict, allowed_syms: set, where: str) -> None:
                 raise IRError(f"{where}: comparison {node.name} must give bool")
             if node.name == "where" and node.args[0].dtype != "bool":
                 raise IRError(f"{where}: where() condition must be bool")
+            if node.dtype == "i8" and node.name != "cast":
+                raise IRError(f"{where}: int8 is a storage dtype, {node.name} of int8 (cast first): {node}")
             if node.name not in ("cast", "where") and node.name not in COMPARE_OPS:
                 if any(a.dtype != node.dtype for a in node.args):
                     raise IRError(f"{where}: operands of {node.name} must share its dtype: {node}")
@@ -112,7 +114,25 @@ def _check_pack(k: PackB, bufs: dict, written: set, size_syms: set) -> None:
         raise IRError(f"{k.name}: packed buffer {k.out} too small")
 
 
-_CHECKS = {Pointwise: _check_loop, Reduce: _check_loop, Scan: _check_scan, Gemm: _check_gemm, PackB: _check_pack}
+def _check_qgemm(k: QGemm, bufs: dict, written: set, size_syms: set) -> None:
+    for name, dtype in ((k.a, "i8"), (k.packed, "i8"), (k.c, "i32")):
+        if name not in bufs or bufs[name].dtype != dtype:
+            raise IRError(f"{k.name}: qgemm operand {name} must be an {dtype} buffer")
+    for name in (k.a, k.packed):
+        if name not in written:
+            raise IRError(f"{k.name}: reads {name} before anything writes it")
+    if not (k.k.is_Integer and k.n.is_Integer and k.lda.is_Integer and k.ldc.is_Integer):
+        raise IRError(f"{k.name}: qgemm needs static k, n and strides")
+    np_ = -(-int(k.n) // 4) * 4
+    if int(bufs[k.packed].numel) < qpacked_size(k.k, k.n) or int(k.ldc) < np_ or int(k.lda) < int(k.k):
+        raise IRError(f"{k.name}: packed B too small, or C rows shorter than n rounded up to 4, or lda < k")
+    if sympy.simplify(bufs[k.a].numel - ((k.m - 1) * k.lda + k.k + 15)) < 0 or \
+            sympy.simplify(bufs[k.c].numel - k.m * k.ldc) < 0:
+        raise IRError(f"{k.name}: A needs 15 bytes of slack after its last row, C room for m rows")
+
+
+_CHECKS = {Pointwise: _check_loop, Reduce: _check_loop, Scan: _check_scan, Gemm: _check_gemm, PackB: _check_pack,
+           QGemm: _check_qgemm}
 
 
 def verify(prog: Program) -> None:

@@ -28,7 +28,8 @@ def pointwise(fw: FunctionWriter, k: ir.Pointwise, mode: str, out_dtype: str) ->
                                                                            fw.scalar(body, env), env)]))
         return
     vec_end, tail = fw.vector_split(k.ranges[-1])
-    inner = fw.loop(f"${v}", 0, vec_end, 4, [fw.vstore(k.out, k.out_index, fw.vector(body, env, v), env)])
+    vstore = fw.vstore_i8 if out_dtype == "i8" else fw.vstore
+    inner = fw.loop(f"${v}", 0, vec_end, 4, [vstore(k.out, k.out_index, fw.vector(body, env, v), env)])
     if tail:
         inner += fw.loop(f"${v}", vec_end, fw.bound(k.ranges[-1]), 1,
                          [fw.store(k.out, k.out_index, out_dtype, fw.scalar(body, env), env)])
@@ -87,6 +88,27 @@ def pack_b(fw: FunctionWriter, k: ir.PackB) -> None:
     fw.body += [call] if batch == 1 else fw.loop(b, 0, batch, 1, [call])
 
 
+def qgemm(fw: FunctionWriter, k: ir.QGemm) -> None:
+    def addr(buffer: str, itemsize: int) -> str:
+        dyn, static = fw.address(buffer, 0, itemsize, fw.sizes)
+        return f"(i32.const {static})" if dyn == "(i32.const 0)" else \
+            (dyn if static == 0 else f"(i32.add {dyn} (i32.const {static}))")
+
+    def val(x) -> str:
+        b_ = fw.bound(x)
+        return f"(i32.const {b_})" if isinstance(b_, int) else b_
+
+    fw.body.append(f"(call $i8_gemm {addr(k.a, 1)} {addr(k.packed, 1)} {addr(k.c, 4)} {val(k.m)} {val(k.n)} "
+                   f"{val(k.k)} {val(k.lda)} {val(k.ldc)})")
+
+
+def _emit_qgemm(fw, plan, buffers) -> bool:
+    if sympy.sympify(plan.kernel.m) == 0:
+        return False
+    qgemm(fw, plan.kernel)
+    return True
+
+
 def _emit_pack(fw, plan, buffers) -> bool:
     pack_b(fw, plan.kernel)
     return True
@@ -114,7 +136,7 @@ def _emit_loop(emitter):
 
 
 _EMIT = {ir.PackB: _emit_pack, ir.Gemm: _emit_gemm, ir.Pointwise: _emit_loop(pointwise), ir.Reduce: _emit_loop(reduce),
-         ir.Scan: _emit_loop(scan)}
+         ir.Scan: _emit_loop(scan), ir.QGemm: _emit_qgemm}
 
 
 def emit_kernel(plan: KernelPlan, offsets: dict, buffers: dict, params=None) -> str | None:

@@ -45,7 +45,7 @@ class WatModule:
 def _uses_math(plans, names=ops.MATH) -> bool:
     for p in plans:
         k = p.kernel
-        if isinstance(k, (ir.Gemm, ir.PackB)):
+        if isinstance(k, (ir.Gemm, ir.PackB, ir.QGemm)):
             continue
         if any(isinstance(n, ir.Op) and n.name in names for n in ir.walk(k.body)):
             return True
@@ -68,6 +68,8 @@ def libraries(plans, widen: bool = False) -> list:
         parts.append(library_source("f32_gemm.wat"))
     if widen:
         parts.append(library_source("f16_to_f32.wat"))
+    if any(isinstance(p.kernel, ir.QGemm) for p in plans):
+        parts.append(library_source("i8_gemm.wat"))
     if any(isinstance(p.kernel, ir.PackB) or (isinstance(p.kernel, ir.Gemm) and p.kernel.packed) for p in plans):
         relaxed = any(isinstance(p.kernel, ir.Gemm) and p.kernel.fma for p in plans)
         parts.append(library_source("f32_gemm_packed.wat", relaxed=relaxed))

@@ -166,12 +166,20 @@ def _scalar_cast(src: str, dst: str, a: str) -> str:
         ("i32", "f32"): "f32.convert_i32_s", ("i64", "f32"): "f32.convert_i64_s",
         ("i32", "i64"): "i64.extend_i32_s", ("i64", "i32"): "i32.wrap_i64",
         ("bool", "f32"): "f32.convert_i32_u", ("bool", "i64"): "i64.extend_i32_u",
+        # int8 values sit in i32 sign-extended (i32.load8_s); a cast to int8 wraps as PyTorch's does
+        ("i8", "f32"): "f32.convert_i32_s", ("i8", "i64"): "i64.extend_i32_s", ("i32", "i8"): "i32.extend8_s",
     }
+    if (src, dst) in (("i8", "i32"), ("bool", "i8")):
+        return a
+    if (src, dst) == ("f32", "i8"):
+        return f"(i32.extend8_s (i32.trunc_sat_f32_s {a}))"
+    if (src, dst) == ("i64", "i8"):
+        return f"(i32.extend8_s (i32.wrap_i64 {a}))"
     if (src, dst) in table:
         return f"({table[(src, dst)]} {a})"
     if dst == "bool":
         return {"f32": f"(f32.ne {a} (f32.const 0))", "i32": f"(i32.ne {a} (i32.const 0))",
-                "i64": f"(i64.ne {a} (i64.const 0))"}[src]
+                "i64": f"(i64.ne {a} (i64.const 0))", "i8": f"(i32.ne {a} (i32.const 0))"}[src]
     raise NotImplementedError(f"cast {src} -> {dst}")
 
 
@@ -279,6 +287,13 @@ def _vector_cast(src: str, dst: str, a: str) -> str:
         return f"(f32x4.convert_i32x4_s (v128.and {a} {ONE_I}))"
     if (src, dst) == ("bool", "i32"):
         return f"(v128.and {a} {ONE_I})"
+    if (src, dst) == ("i8", "i32"):
+        return a
+    if (src, dst) == ("i8", "f32"):
+        return f"(f32x4.convert_i32x4_s {a})"
+    if (src, dst) in (("f32", "i8"), ("i32", "i8")):  # int8 lanes: i32x4 sign-extended from 8 bits
+        v = f"(i32x4.trunc_sat_f32x4_s {a})" if src == "f32" else a
+        return f"(i32x4.shr_s (i32x4.shl {v} (i32.const 24)) (i32.const 24))"
     if dst == "bool":
         return f"(v128.not ({'f32x4' if src == 'f32' else 'i32x4'}.eq {a} {ZERO}))"
     raise NotImplementedError(f"vector cast {src} -> {dst}")

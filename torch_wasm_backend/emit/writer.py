@@ -207,12 +207,15 @@ class FunctionWriter:
                 s = self.scalar(node, env)
                 if node.dtype == "bool":
                     return f"(i32x4.splat (i32.sub (i32.const 0) {s}))"
-                return f"({node.dtype}x4.splat {s})"
+                return f"({'i32' if node.dtype == 'i8' else node.dtype}x4.splat {s})"
             pre: list[str] = []
             addr, off = self._load_address(node, env, pre)
             if node.dtype == "bool":
                 v = (f"(i32x4.ne (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u "
                      f"(v128.load32_zero offset={off} align=1 {addr}))) {ops.ZERO})")
+            elif node.dtype == "i8":  # int8 lanes: i32x4, sign-extended
+                v = (f"(i32x4.extend_low_i16x8_s (i16x8.extend_low_i8x16_s "
+                     f"(v128.load32_zero offset={off} align=1 {addr})))")
             elif coeff == 1:
                 v = f"(v128.load offset={off} align=4 {addr})"
             else:
@@ -251,6 +254,12 @@ class FunctionWriter:
     def store(self, buf: str, idx, dtype: str, value: str, env: dict) -> str:
         addr, off = self.address(buf, idx, text.ITEMSIZE[dtype], env)
         return f"({text.STORE[dtype]} offset={off} {addr} {value})"
+
+    def vstore_i8(self, buf: str, idx, value: str, env: dict) -> str:
+        """4 int8 lanes (an i32x4, each lane's low byte) stored as 4 contiguous bytes."""
+        addr, off = self.address(buf, idx, 1, env)
+        narrow = f"(i8x16.shuffle 0 4 8 12 0 0 0 0 0 0 0 0 0 0 0 0 {value} {value})"
+        return f"(v128.store32_lane offset={off} align=1 0 {addr} {narrow})"
 
     def vstore(self, buf: str, idx, value: str, env: dict) -> str:
         addr, off = self.address(buf, idx, 4, env)

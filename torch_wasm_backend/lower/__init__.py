@@ -31,6 +31,7 @@ from . import (  # noqa: F401  (importing a rule module registers its rules)
     pointwise,
     pool3d,
     power,
+    quant,  # int8: after linalg, whose mm/addmm rules it wraps
     reductions,
     scan,
     scatter,

@@ -108,6 +108,7 @@ class LowerContext:
         self._counts: dict[str, int] = {}
         self.node = None  # the FX node being lowered (set by lower_graph)
         self.origins: dict = {}  # name -> the FX node whose rule made it (trap messages)
+        self.dequantized: dict = {}  # FX node -> quant.Dequantized: what an int8 pattern starts from
 
     def name(self, prefix: str) -> str:
         n = self._counts.get(prefix, 0)

@@ -123,8 +123,30 @@ def lower(*ops, promote=None, operands=None):
     return deco
 
 
+# ATen ops whose rules take int8 operands. int8 is quantized storage (target.py): the
+# quantize/dequantize rules of quant.py and data movement (views, copies) add themselves;
+# any other rule given an int8 tensor is Unsupported (eager fallback), never int8 arithmetic.
+INT8_OPS: set = set()
+
+
+def _has_int8(args) -> bool:
+    return any(_has_int8(a) if isinstance(a, (list, tuple)) else isinstance(a, TensorValue) and a.dtype == "i8"
+               for a in args)
+
+
+def _refuse_int8(rule, target):
+    def checked(ctx, node, *args, **kwargs):
+        if _has_int8(args) or _has_int8(tuple(kwargs.values())):
+            raise Unsupported(f"{target} of an int8 tensor (int8 is quantized storage: only quantize/dequantize "
+                              "ops and views take it)")
+        return rule(ctx, node, *args, **kwargs)
+
+    return checked
+
+
 def find_lowering(target):
-    if target in LOWERINGS:
-        return LOWERINGS[target]
     packet = getattr(target, "overloadpacket", None)
-    return LOWERINGS.get(packet)
+    rule = LOWERINGS[target] if target in LOWERINGS else LOWERINGS.get(packet)
+    if rule is None or target in INT8_OPS or packet in INT8_OPS:
+        return rule
+    return _refuse_int8(rule, target)

@@ -1,0 +1,62 @@
+"""``quantize(model, example_inputs)``: an int8 model through PyTorch's own PT2E flow.
+
+The model is captured with ``torch.export``, annotated by ``quantizer.WasmQuantizer``,
+observed (``prepare_pt2e``), calibrated on the given inputs and converted
+(``convert_pt2e``): the result is a ``GraphModule`` in PyTorch's reference q/dq form
+(``quantized_decomposed.quantize_per_tensor`` / ``dequantize_per_tensor`` /
+``dequantize_per_channel`` around float ops, int8 weights as attributes). It runs eagerly
+as the reference, and ``torch.compile(backend="wasm")`` and ``save()`` take it, lowering
+the q/dq patterns to int8 kernels (``lower/quant.py``). torchao is an optional extra.
+Importing this module imports neither torch nor torchao (the package's top level binds
+``quantize`` from here and stays light).
+"""
+
+from __future__ import annotations
+
+INSTALL_HINT = (
+    "quantization needs torchao: pip install torch_wasm_backend[quant] (or pip install 'torchao>=0.18,<0.19')"
+)
+
+
+def _as_args(x) -> tuple:  # a tensor, or a tuple/list of positional inputs
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def quantize(model, example_inputs, calibration=None, dynamic: bool = False):
+    """Quantize ``model`` to int8 (``quantizer.SCHEME``) and return the converted graph.
+
+    ``example_inputs``: a tensor or a tuple of positional inputs, used to export the model.
+    ``calibration``: an iterable of inputs (tensors or tuples) run through the observed model
+    to choose the activation scales (static quantization); when None, ``example_inputs``
+    are used. ``dynamic=True`` quantizes activations from each input at run time instead
+    (no calibration)."""
+    import torch
+
+    try:
+        from torchao.quantization.pt2e import allow_exported_model_train_eval
+        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+        from .quantizer import WasmQuantizer
+    except ImportError as e:
+        raise ImportError(f"{INSTALL_HINT} ({e})") from e
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"quantize() takes an nn.Module, got {type(model).__name__}")
+    args = _as_args(example_inputs)
+    model = model.eval()
+    with torch.no_grad():
+        # the batch dim stays free, so that calibration batches may have any size
+        batch = tuple({0: torch.export.Dim.AUTO} if isinstance(a, torch.Tensor) and a.dim() else None for a in args)
+        exported = torch.export.export(model, args, dynamic_shapes=batch).module()
+        prepared = prepare_pt2e(exported, WasmQuantizer(dynamic=dynamic))
+        # static: the observers see the calibration inputs; dynamic: one call, so that the
+        # weight observers see the weights (activation scales are chosen per call)
+        for batch in [args] if calibration is None or dynamic else calibration:
+            prepared(*_as_args(batch))
+        converted = convert_pt2e(prepared)
+    # inference form: dropout and batch norm rewritten to eval (torchao's helper), ``eval()``
+    # allowed again, and ``training`` False (save() refuses training-mode models)
+    allow_exported_model_train_eval(converted)
+    converted.eval()
+    for module in converted.modules():
+        module.training = False
+    return converted
