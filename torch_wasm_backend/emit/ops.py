@@ -240,7 +240,7 @@ def _v_routine(name):
 # name -> (source lane types, writer(src, dst, args, tmp)) for operators that are not one
 # instruction; with _SIMPLE_VECTOR this is the whole vector op table
 _VECTOR_WRITERS = {
-    "cast": (("f32", "i32", "bool"), lambda src, dst, args, tmp: _vector_cast(src, dst, args[0])),
+    "cast": (("f32", "i32", "bool", "i8"), lambda src, dst, args, tmp: _vector_cast(src, dst, args[0])),
     "where": (("f32", "i32", "bool"), lambda src, dst, args, tmp: f"(v128.bitselect {args[1]} {args[2]} {args[0]})"),
     "not": (("bool",), lambda src, dst, args, tmp: f"(v128.not {args[0]})"),
     "rsqrt": (("f32",), lambda src, dst, args, tmp: f"(f32x4.div {ONE_F} (f32x4.sqrt {args[0]}))"),
