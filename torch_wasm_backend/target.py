@@ -55,12 +55,16 @@ class Threads:
     A kernel's single-thread time is estimated as its work (GEMM: multiply-adds; the loop
     kernels: points of the iteration space, reduced dims included; packing: elements) times
     ``ns_per_unit`` of its kind; it is split when that reaches ``min_ns``, else thread 0 runs it
-    alone. A graph with no kernel worth splitting gets the single-thread module (no workers).
+    alone. A graph whose split kernels add up to less than ``graph_min_ns`` gets the
+    single-thread module (no workers, no shared memory).
     Measured with ``benchmarks/threads_probe.py --calibrate`` (2-core AMD EPYC, wasmtime 50):
     a barrier between dependent kernels costs ~1-3 us when the other thread spins, waking a
     parked worker ~5-30 us; ``min_ns`` keeps the split worth several of those."""
 
     min_ns: float = 20_000.0
+    # a graph whose split kernels add up to less runs on one thread (each call wakes the
+    # workers and passes one barrier per kernel: ~5-40 us measured, the more the busier the host)
+    graph_min_ns: float = 200_000.0
     ns_per_unit: tuple = (("Gemm", 0.025), ("PackB", 0.25), ("Pointwise", 0.4), ("Reduce", 0.3), ("Scan", 1.0))
 
 

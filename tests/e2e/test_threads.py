@@ -28,7 +28,7 @@ from .test_fuzz import CI_FAMILIES, programs
 @contextmanager
 def split_all():
     """Every kernel that can be split is split (threshold 0)."""
-    with mock.patch.object(threads_mod, "THREADS", Threads(min_ns=0.0)):
+    with mock.patch.object(threads_mod, "THREADS", Threads(min_ns=0.0, graph_min_ns=0.0)):
         yield
 
 

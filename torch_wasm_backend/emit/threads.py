@@ -27,7 +27,8 @@ by the same instructions in the same order as with one thread:
   batch; the microkernels' results do not depend on m, n or the tiling
   (``csrc/wat/f32_gemm*.wat``). Columns when B is the larger operand (each thread then
   streams half of it), else rows. Packing a run-time B: whole panels of columns.
-* a kernel whose estimated time is below ``target.THREADS.min_ns``: thread 0 alone.
+* a kernel whose estimated time is below ``target.THREADS.min_ns``: thread 0 alone; a graph
+  whose split kernels add up to less than ``graph_min_ns``: the single-thread module.
 
 A barrier (``$threads_barrier``) separates consecutive kernels unless both run on thread 0
 alone, and ends ``forward`` when its last kernel is shared.
@@ -121,12 +122,14 @@ def split_of(plan: KernelPlan) -> Split | None:
 
 
 def thread_splits(sched: Schedule) -> tuple | None:
-    """Each forward kernel's ``Split`` (None: thread 0 alone), or None when there is none at
-    all or the program has symbolic sizes (those run single-threaded)."""
+    """Each forward kernel's ``Split`` (None: thread 0 alone), or None when the split kernels
+    add up to less than ``THREADS.graph_min_ns`` or the program has symbolic sizes (those run
+    single-threaded)."""
     if sched.program.symbols:
         return None
     splits = tuple(split_of(p) for p in sched.forward)
-    return splits if any(s is not None for s in splits) else None
+    shared = sum(work_ns(p.kernel) for p, s in zip(sched.forward, splits) if s is not None)
+    return splits if shared and shared >= THREADS.graph_min_ns else None
 
 
 class ThreadWriter(FunctionWriter):
