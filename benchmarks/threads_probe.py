@@ -34,11 +34,11 @@ from unittest import mock
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]  # models.py, and this checkout's torch_wasm_backend
 
-import torch  # noqa: E402
+import torch
 
-import torch_wasm_backend.emit.threads as threads_mod  # noqa: E402
-from torch_wasm_backend.compiled import CompiledGraph  # noqa: E402
-from torch_wasm_backend.target import Threads  # noqa: E402
+import torch_wasm_backend.emit.threads as threads_mod
+from torch_wasm_backend.compiled import CompiledGraph
+from torch_wasm_backend.target import Threads
 
 
 def graphs_of(fn, args) -> list:
@@ -91,8 +91,8 @@ def run_models(names, n: int, rounds: int) -> None:
         reps = max(1, int(0.2 / max(one, 1e-6)))
         times = {t: [] for t in fns}
         for _ in range(rounds):
-            for t in fns:
-                times[t].append(timed(fns[t], args, reps))
+            for t, fn in fns.items():
+                times[t].append(timed(fn, args, reps))
         med = {t: statistics.median(v) * 1e3 for t, v in times.items()}
         print(
             f"{name:14s} {med[1]:11.3f}   {med[n]:12.3f}   {med[1] / med[n]:7.2f}x  "
@@ -165,12 +165,12 @@ def run_calibrate(n: int, rounds: int) -> None:
                 continue
             inst = gs[0].instance
             r1, rn = inst.members[0].raw_caller("run", 1), inst.caller("forward")
-            one = max(1e-7, min(timed(lambda: r1(), (), 3), 1))
+            one = max(1e-7, min(timed(r1, (), 3), 1))
             reps = max(1, int(0.02 / one))
             a, b = [], []
             for _ in range(rounds):
-                a.append(timed(lambda: r1(), (), reps))
-                b.append(timed(lambda: rn(), (), reps))
+                a.append(timed(r1, (), reps))
+                b.append(timed(rn, (), reps))
             t1, tn = statistics.median(a), statistics.median(b)
             print(
                 f"  {kind:9s} size {s:8d}: 1 thread {t1 * 1e6:9.1f} us, {n} threads {tn * 1e6:9.1f} us "
