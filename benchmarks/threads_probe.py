@@ -8,8 +8,13 @@ Usage:
 
 * models (default): each model of ``benchmarks/models.py`` compiled twice, with
   ``threads=1`` and ``threads=N``; in every round each variant runs one timed batch of calls
-  (wall clock, batch sized to ~0.2 s), the variants interleaved; medians over the rounds and
-  their ratio. Outputs are checked bitwise equal first.
+  (batch sized to ~0.2 s), the variants interleaved; medians over the rounds and their
+  ratios: of wall-clock time, and of on-CPU time per thread (``/proc/self/task/*/schedstat``:
+  thread 0's and the busiest worker's, spinning included). When other jobs keep the cores
+  busy our threads wait for a core most of the time and the wall ratio says little; the
+  on-CPU ratio (1-thread time / the largest per-thread time at N) is the speed-up when each
+  thread has a core of its own (memory contention included). Outputs are checked bitwise
+  equal first.
 * ``--wake``: the fixed cost of a threaded call. One module whose only kernel is split
   (``x * 2 + 1`` on 256 floats, threshold 0), called through the raw entry point with 1
   thread (no wake-up, no barrier) and with N (kick the parked workers, one barrier at the
@@ -27,6 +32,7 @@ import argparse
 import gc
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 from unittest import mock
@@ -59,6 +65,26 @@ def graphs_of(fn, args) -> list:
     return found
 
 
+def on_cpu_ns(native_id: int) -> int:
+    """Nanoseconds thread ``native_id`` of this process has spent on a CPU (Linux schedstat)."""
+    with open(f"/proc/self/task/{native_id}/schedstat") as f:
+        return int(f.read().split()[0])
+
+
+def worker_ids(graphs) -> list:
+    return [t.native_id for g in graphs for t in getattr(getattr(g.instance, "pool", None), "threads", [])]
+
+
+def timed_cpu(fn, args, reps: int, workers: list) -> tuple:
+    """(wall s, on-CPU s of the calling thread, largest on-CPU s of a worker) per call."""
+    me = threading.get_native_id()
+    c0, w0 = on_cpu_ns(me), [on_cpu_ns(w) for w in workers]
+    wall = timed(fn, args, reps)
+    c = (on_cpu_ns(me) - c0) / 1e9 / reps
+    w = max([(on_cpu_ns(x) - y) / 1e9 / reps for x, y in zip(workers, w0)], default=0.0)
+    return wall, c, w
+
+
 def timed(fn, args, reps: int) -> float:
     with torch.no_grad():
         t0 = time.perf_counter()
@@ -74,15 +100,20 @@ def bits(t):
 def run_models(names, n: int, rounds: int) -> None:
     from models import CASES, build_model
 
-    print(f"model          1 thread ms   {n} threads ms   speed-up  (medians of {rounds} interleaved rounds)")
+    print(f"medians of {rounds} interleaved rounds. wall: wall clock per call; cpu: on-CPU time per call of thread 0")
+    print(
+        f"and of the busiest worker (schedstat, spinning included); cpu ratio = 1-thread cpu / largest {n}-thread cpu"
+    )
+    print(f"model         1t wall ms  {n}t wall ms  wall ratio |  1t cpu ms  {n}t cpu ms: t0 / worker   cpu ratio")
     for name in names:
         case = CASES[name]
         args = case.make_inputs()
-        fns = {}
+        fns, workers = {}, {}
         for t in (1, n):
             torch._dynamo.reset()
             fns[t] = torch.compile(build_model(case), backend="wasm", options={"threads": t})
             gs = graphs_of(fns[t], args)
+            workers[t] = worker_ids(gs)
             used = sorted({g.threads for g in gs})
         with torch.no_grad():
             outs = {t: fns[t](*args) for t in fns}
@@ -92,11 +123,12 @@ def run_models(names, n: int, rounds: int) -> None:
         times = {t: [] for t in fns}
         for _ in range(rounds):
             for t, fn in fns.items():
-                times[t].append(timed(fn, args, reps))
-        med = {t: statistics.median(v) * 1e3 for t, v in times.items()}
+                times[t].append(timed_cpu(fn, args, reps, workers[t]))
+        med = {t: [statistics.median(x[i] for x in v) * 1e3 for i in range(3)] for t, v in times.items()}
+        (w1, c1, _), (wn, cn, kn) = med[1], med[n]
         print(
-            f"{name:14s} {med[1]:11.3f}   {med[n]:12.3f}   {med[1] / med[n]:7.2f}x  "
-            f"bitwise {'equal' if same else 'DIFFERENT'}; graphs ran on {used} threads"
+            f"{name:12s} {w1:10.3f}  {wn:10.3f}  {w1 / wn:9.2f}x | {c1:9.3f}  {cn:9.3f} / {kn:9.3f}  {c1 / max(cn, kn):9.2f}x"
+            f"  bitwise {'equal' if same else 'DIFFERENT'}; ran on {used} threads"
         )
 
 
