@@ -221,3 +221,19 @@ def test_fuzz_programs_bitwise(prog):
         for n in (2, 3):
             got, _ = run(fn, inputs, n, **prog.options())
             assert_bitwise(got, want, f"threads={n}\n{prog.source()}")
+
+
+def test_workers_stop_when_the_graph_is_freed():
+    import gc
+
+    before = set(threading.enumerate())
+    _, graphs = run(lambda a: a @ a, (torch.randn(256, 256),), 3)
+    pool = graphs[0].instance.pool
+    mine = [t for t in pool.threads if t not in before]
+    assert len(mine) == 2 and all(t.is_alive() for t in mine)
+    del graphs, pool
+    torch._dynamo.reset()
+    gc.collect()
+    for t in mine:
+        t.join(timeout=10)
+    assert not any(t.is_alive() for t in mine)

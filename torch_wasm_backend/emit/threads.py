@@ -41,7 +41,7 @@ from dataclasses import dataclass, replace
 import sympy
 
 from .. import ir
-from ..indexing import index_vars
+from ..indexing import affine_coeffs, index_vars, reduction_vars
 from ..memory import MemoryPlan
 from ..schedule import KernelPlan, Schedule
 from ..target import THREADS
@@ -113,12 +113,33 @@ def split_of(plan: KernelPlan) -> Split | None:
         if m >= 4 * GEMM_ROW_GRAIN:
             return Split("m", m, GEMM_ROW_GRAIN)
         return Split("batch", batch, 1) if batch >= 2 else None
-    if not k.ranges:
+    if not k.ranges or not _disjoint_writes(k):
         return None
     ranges = [int(r) for r in k.ranges]
     d = next((d for d, r in enumerate(ranges) if r >= 8), max(range(len(ranges)), key=ranges.__getitem__))
     grain = LANE_GRAIN if d == len(ranges) - 1 else 1
     return Split(f"dim{d}", ranges[d], grain) if ranges[d] >= 2 * grain else None
+
+
+def _disjoint_writes(k) -> bool:
+    """Chunks of a loop kernel's points may run on different threads: every point stores to
+    its own element (the store index is affine in the loop variables and injective: sorted by
+    size, each stride exceeds the span of the smaller ones), and the kernel reads its output
+    buffer only at the element it stores (an element-wise update)."""
+    variables = list(index_vars(len(k.ranges)))
+    extents = [int(r) for r in k.ranges]
+    if isinstance(k, ir.Scan):
+        variables.append(reduction_vars(1)[0])
+        extents.append(int(k.length))
+    aff = affine_coeffs(k.out_index, variables)
+    if aff is None or any(not sympy.sympify(c).is_Integer for c in aff[1].values()):
+        return False
+    span = 0
+    for c, r in sorted((abs(int(aff[1][v])), r) for v, r in zip(variables, extents) if r > 1):
+        if c <= span:
+            return False
+        span += c * (r - 1)
+    return all(ld.index == k.out_index for ld in ir.loads(k.body) if ld.buffer == k.out)
 
 
 def thread_splits(sched: Schedule) -> tuple | None:
