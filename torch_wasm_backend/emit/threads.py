@@ -5,8 +5,8 @@ Entry points: ``thread_splits(sched)`` (how each forward kernel is shared out, o
 no kernel is worth it: the graph then gets the ordinary single-thread module) and
 ``emit_threaded_module(sched, plan, splits) -> WatModule``.
 
-The module imports exactly one thing, its memory (``env.memory``, shared, initial = maximum
-pages; re-exported as ``memory``): the one exception to "modules import nothing". It
+The module imports exactly one thing, its memory (``env.memory``, shared, the plan's pages,
+maximum 4 GiB; re-exported as ``memory``): the one exception to "modules import nothing". It
 exports ``prepare`` (run by thread 0 alone), ``forward(tid, nthreads)`` (thread ``tid``'s
 share of every kernel), and ``run``/``worker``/``stop``/``abort`` (``csrc/wat/barrier.wat``:
 parking, waking and the barrier). The thread count is a run-time value: one module serves
@@ -51,6 +51,10 @@ from .writer import FunctionWriter
 
 Q = sympy.Symbol("thr_q", integer=True, nonnegative=True)  # first unit of this thread's chunk
 COUNT = sympy.Symbol("thr_n", integer=True, nonnegative=True)  # points in it
+# the shared memory's declared maximum: 4 GiB. wasmtime then reserves 4 GiB of address space
+# (once per model: the instances share it) and compiles accesses without bounds checks; with
+# maximum = initial, the checks cost 12-15% on gemm 1024^3 (benchmarks/threads_probe.py)
+MAX_PAGES = 65536
 LANE_GRAIN = 16  # points per unit along a lane dim: 4 lanes x reduce.OUTPUT_GROUPS vectors
 GEMM_ROW_GRAIN = 4
 PANEL = 4  # packed B: 4 columns per panel
@@ -242,7 +246,7 @@ def emit_threaded_module(sched: Schedule, plan: MemoryPlan, splits: tuple) -> Wa
     pages = plan.pages
     out = [
         "(module",
-        f'(import "env" "memory" (memory {pages} {pages} shared))',
+        f'(import "env" "memory" (memory {pages} {MAX_PAGES} shared))',
         '(export "memory" (memory 0))',
         "(global $tid (mut i32) (i32.const 0))",
         "(global $nthreads (mut i32) (i32.const 1))",
