@@ -237,3 +237,30 @@ def test_workers_stop_when_the_graph_is_freed():
     for t in mine:
         t.join(timeout=10)
     assert not any(t.is_alive() for t in mine)
+
+
+def test_split_rules_on_ir():
+    """Which loop kernels may be shared out (no toolchain): only those whose points store to
+    distinct elements and that read their output element-wise; grain 16 along a lane dim."""
+    from torch_wasm_backend import ir
+    from torch_wasm_backend.indexing import index_vars
+    from torch_wasm_backend.schedule import KernelPlan
+
+    i0, i1 = index_vars(2)
+    x = ir.Load("x", i0 * 64 + i1, "f32")
+
+    def plan(out_index, body=x, ranges=(64, 64)):
+        return KernelPlan(ir.Pointwise("k", "out", out_index, ranges, body), "vector")
+
+    with split_all():
+        assert threads_mod.split_of(plan(i0 * 64 + i1)) == threads_mod.Split("dim0", 64, 1)
+        assert threads_mod.split_of(plan(i0 + 64 * i1)) is not None  # a transposed store: still injective
+        assert threads_mod.split_of(plan(i1)) is None  # every i0 stores to the same row
+        assert threads_mod.split_of(plan(i0 * 32 + i1)) is None  # rows overlap
+        own = ir.Op("add", (ir.Load("out", i0 * 64 + i1 + 1, "f32"), x), "f32")
+        assert threads_mod.split_of(plan(i0 * 64 + i1, own)) is None  # reads a neighbour of its output
+        same = ir.Op("add", (ir.Load("out", i0 * 64 + i1, "f32"), x), "f32")
+        assert threads_mod.split_of(plan(i0 * 64 + i1, same)) is not None  # element-wise update
+        assert threads_mod.split_of(plan(i0, ir.Load("x", i0, "f32"), (100,))) == threads_mod.Split("dim0", 100, 16)
+        assert threads_mod.split_of(plan(i0, ir.Load("x", i0, "f32"), (31,))) is None  # < 2 lane units
+    assert threads_mod.split_of(plan(i0 * 64 + i1)) is None  # 4096 points: below the default threshold
