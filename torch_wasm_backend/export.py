@@ -29,9 +29,11 @@ from .assemble import assemble, wabt_version
 from .bake import bake, check_weights, rounded_inputs
 from .config import Options
 from .emit.module import emit_module
+from .emit.threads import emit_threaded_module, thread_splits
 from .ran import SaveError, call_from_last_graph, find_ran_graph, forward_of
-from .runtime.artifact import load
+from .runtime.artifact import THREADED_SECTION, load
 from .runtime.manifest import envelope, manifest_section, tensor_entry
+from .runtime.wasm_binary import custom_section
 from .target import ITEMSIZE, MANIFEST_DTYPE
 
 
@@ -108,7 +110,7 @@ def envelope_for(options: Options, exports: dict, kind: str | None = None) -> di
 
 
 def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool = False,
-         weights: str = "float32") -> dict:
+         weights: str = "float32", threads: bool = False) -> dict:
     """Write ``compiled`` (a ``torch.compile(..., backend="wasm")`` result) as one ``.wasm``
     file: code, baked weights and a manifest. Returns the manifest.
 
@@ -119,7 +121,10 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool =
     any SIMD128 runtime, whatever the compile option was (it is recompiled without).
     ``weights``: ``"float16"`` or ``"bfloat16"`` store the float32 weights (parameters and
     buffers) in half precision, rounded to nearest even, and widen them when the module is
-    instantiated: about half the file, outputs those of the model with rounded weights."""
+    instantiated: about half the file, outputs those of the model with rounded weights.
+    ``threads=True`` also records a threaded variant of the code (no data) in the custom
+    section ``torch_wasm_backend.threaded`` (static shapes, a graph big enough to split):
+    ``load(path, threads=N)`` runs it on N threads in Python; other hosts ignore it."""
     weights_dtype = check_weights(weights)
     orig, raw_options = _resolve(compiled)
     if isinstance(orig, torch.nn.Module) and orig.training:
@@ -204,19 +209,30 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd: bool =
     if unread:
         raise SaveError(f"inputs {unread} are passed to the model but the graph does not read them (Dynamo "
                         "dropped them); leave them out of example_inputs")
-    wasm = assemble(wat) + manifest_section(manifest)
+    threaded = b""
+    splits = thread_splits(graph.schedule) if threads and not program.symbols else None
+    if threads and splits is None:
+        raise SaveError("threads=True: this graph runs on one thread (symbolic sizes, or every kernel too small "
+                        "to split: target.THREADS); save it without threads=")
+    if splits is not None:
+        threaded = assemble(emit_threaded_module(graph.schedule, plan, splits, data=False, pages=baked.pages).text)
+        manifest["threads"] = {"section": THREADED_SECTION}
+    wasm = assemble(wat) + (custom_section(THREADED_SECTION, threaded) if threaded else b"") + \
+        manifest_section(manifest)
     _check(wasm, ran, weights_dtype)
+    if threaded:
+        _check(wasm, ran, weights_dtype, threads=2)
     Path(path).write_bytes(wasm)
     return manifest
 
 
-def _check(wasm: bytes, ran, weights_dtype: str) -> None:
+def _check(wasm: bytes, ran, weights_dtype: str, threads: int = 1) -> None:
     """The artifact, loaded back, must reproduce the compiled graph bit for bit (on the
     inputs of the call that found it; with half-precision weights, the graph run with its
     weights rounded so)."""
     outputs = ran.outputs if weights_dtype == "float32" else \
         ran.graph(rounded_inputs(ran.graph.program, ran.args, weights_dtype))
-    model = load(wasm)
+    model = load(wasm, threads=threads)
     got = model.run_flat(**ran.example)  # manifest order
     for g, want in zip(got, outputs):
         g = torch.as_tensor(np.asarray(g))

@@ -264,3 +264,42 @@ def test_split_rules_on_ir():
         assert threads_mod.split_of(plan(i0, ir.Load("x", i0, "f32"), (100,))) == threads_mod.Split("dim0", 100, 16)
         assert threads_mod.split_of(plan(i0, ir.Load("x", i0, "f32"), (31,))) is None  # < 2 lane units
     assert threads_mod.split_of(plan(i0 * 64 + i1)) is None  # 4096 points: below the default threshold
+
+
+def test_artifact_threaded_variant(tmp_path):
+    """``save(..., threads=True)`` records the threaded code; ``load(path, threads=N)`` runs it,
+    bitwise as one thread; a plain artifact loads on one thread; a graph too small to split
+    cannot be saved with threads."""
+    import numpy as np
+
+    import torch_wasm_backend
+    from torch_wasm_backend.ran import SaveError
+    from torch_wasm_backend.runtime.artifact import THREADED_SECTION, custom_sections, load
+
+    torch.manual_seed(0)
+    m = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 10)).eval()
+    x = torch.randn(64, 784, generator=torch.Generator().manual_seed(6))
+    torch._dynamo.reset()
+    f = torch.compile(m, backend="wasm", options={"threads": 1})
+    with torch.no_grad():
+        f(x)
+    plain, threaded = tmp_path / "plain.wasm", tmp_path / "threaded.wasm"
+    torch_wasm_backend.save(f, plain)
+    manifest = torch_wasm_backend.save(f, threaded, threads=True)
+    assert manifest["threads"] == {"section": THREADED_SECTION}
+    assert THREADED_SECTION not in custom_sections(plain.read_bytes())
+    want = np.asarray(load(plain)(x.numpy()))
+    assert load(plain, threads=2).threads == 1
+    for n in (1, 2, 3):
+        model = load(threaded, threads=n)
+        assert model.threads == n
+        for _ in range(2):
+            got = np.asarray(model(x.numpy()))
+            assert np.array_equal(got.view(np.int32), want.view(np.int32)), n
+    with pytest.raises(ValueError, match="threads must be an int"):
+        load(threaded, threads=0)
+    torch._dynamo.reset()
+    small = torch.compile(lambda x: x * 2, backend="wasm", options={"threads": 2})
+    small(torch.randn(8))
+    with pytest.raises(SaveError, match="runs on one thread"):
+        torch_wasm_backend.save(small, tmp_path / "small.wasm", threads=True)

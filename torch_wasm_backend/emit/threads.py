@@ -238,12 +238,17 @@ def forward_function(calls: list) -> str:
     return f'(func $forward (export "forward") (param $tid i32) (param $nthreads i32){lines})'
 
 
-def emit_threaded_module(sched: Schedule, plan: MemoryPlan, splits: tuple) -> WatModule:
-    """The threaded module of a static program (``splits``: ``thread_splits(sched)``)."""
+def emit_threaded_module(
+    sched: Schedule, plan: MemoryPlan, splits: tuple, *, data: bool = True, pages: int | None = None
+) -> WatModule:
+    """The threaded module of a static program (``splits``: ``thread_splits(sched)``).
+    ``data=False`` leaves out the constants' data segments (a saved artifact's threaded
+    variant starts from the memory of its single-thread module, prepared); ``pages``: the
+    memory's initial size (default: the plan's)."""
     prog = sched.program
     offsets = {name: p.offset for name, p in plan.placements.items()}
     buffers = {b.name: b for b in prog.buffers}
-    pages = plan.pages
+    pages = plan.pages if pages is None else pages
     out = [
         "(module",
         f'(import "env" "memory" (memory {pages} {MAX_PAGES} shared))',
@@ -251,7 +256,8 @@ def emit_threaded_module(sched: Schedule, plan: MemoryPlan, splits: tuple) -> Wa
         "(global $tid (mut i32) (i32.const 0))",
         "(global $nthreads (mut i32) (i32.const 1))",
     ]
-    out += [f'(data (i32.const {off}) "{text.data_string(data)}")' for off, data in constant_segments(prog, offsets)]
+    segments = constant_segments(prog, offsets) if data else []
+    out += [f'(data (i32.const {off}) "{text.data_string(b)}")' for off, b in segments]
     out += libraries((*sched.prepare, *sched.forward))
     out.append(library_source("barrier.wat"))
     prepare = []

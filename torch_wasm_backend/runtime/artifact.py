@@ -45,6 +45,9 @@ from .wasm_binary import (  # noqa: F401
 )
 
 
+THREADED_SECTION = "torch_wasm_backend.threaded"  # save(..., threads=True): the threaded variant's code
+
+
 def _dims_text(spec, symbols: dict) -> str:
     """``[2, 1..64, 12]``: a dynamic size as its range."""
     dims = [f"{symbols[d]['min']}..{symbols[d]['max']}" if isinstance(d, str) and d in symbols
@@ -88,6 +91,7 @@ class LoadedModel:
         self._names = [s["name"] for s in self.manifest["inputs"]]
         self._traps = self.manifest.get("traps", {})
         self._key = None
+        self.threads = 1  # threads each call runs on (load(..., threads=N) with a threaded variant)
 
     # ---------------------------------------------------------------- loading
     def _export(self, role: str) -> str:
@@ -123,6 +127,24 @@ class LoadedModel:
             raise ArtifactError(f"the artifact does not compile: {e}") from None
         except Exception as e:  # noqa: BLE001 - e.g. a data segment outside memory traps at instantiation
             raise ArtifactError(f"the artifact could not be instantiated: {type(e).__name__}: {e}") from None
+
+    def _use_threads(self, variant: bytes, threads: int) -> None:
+        """Run on ``threads`` threads: the threaded variant's instances over a shared memory
+        that starts as a copy of this (prepared) instance's memory."""
+        from .threaded import compile_threaded
+
+        try:
+            inst = compile_threaded(bytes(variant), threads).instantiate()
+        except Exception as e:  # noqa: BLE001 - a damaged section, or a runtime without threads
+            raise ArtifactError(f"the artifact's threaded variant could not be instantiated: {e}") from None
+        src, dst = self._instance.memory_view(), inst.memory_view()
+        if dst.size < src.size:
+            raise ArtifactError(f"the threaded variant's memory ({dst.size} bytes) is smaller than the module's")
+        dst[16: src.size] = src[16:]  # bytes 0..15: the threads' control block
+        self._instance = inst
+        self._forward = self._caller("forward")
+        self._key = None
+        self.threads = threads
 
     # ---------------------------------------------------------------- describing
     @property
@@ -332,9 +354,18 @@ class LoadedTrainer(LoadedModel):
             self._view(specs[name])[...] = arr
 
 
-def load(source, engine="wasmtime") -> LoadedModel:
+def load(source, engine="wasmtime", threads: int = 1) -> LoadedModel:
     """Load an artifact from a path or bytes; returns a callable model (a ``LoadedTrainer``
-    for a trainable artifact). ``engine``: an engine name or an ``Engine`` instance."""
+    for a trainable artifact). ``engine``: an engine name or an ``Engine`` instance.
+    ``threads``: run on that many threads (wasmtime) when the artifact records a threaded
+    variant (``save(..., threads=True)``); an artifact without one runs on one thread."""
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 64:
+        raise ValueError(f"threads must be an int from 1 to 64, got {threads!r}")
     wasm = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).read_bytes()
-    manifest = parse_manifest(custom_sections(wasm).get(MANIFEST_SECTION))
-    return (LoadedTrainer if manifest.get("kind") == "trainer" else LoadedModel)(manifest, wasm, engine)
+    found = custom_sections(wasm)
+    manifest = parse_manifest(found.get(MANIFEST_SECTION))
+    model = (LoadedTrainer if manifest.get("kind") == "trainer" else LoadedModel)(manifest, wasm, engine)
+    variant = found.get(THREADED_SECTION)
+    if threads > 1 and variant and isinstance(model, LoadedModel) and not isinstance(model, LoadedTrainer):
+        model._use_threads(variant, threads)
+    return model
