@@ -298,8 +298,36 @@ def test_artifact_threaded_variant(tmp_path):
             assert np.array_equal(got.view(np.int32), want.view(np.int32)), n
     with pytest.raises(ValueError, match="threads must be an int"):
         load(threaded, threads=0)
+    _check_node(tmp_path, threaded, plain, x.numpy(), want)
     torch._dynamo.reset()
     small = torch.compile(lambda x: x * 2, backend="wasm", options={"threads": 2})
     small(torch.randn(8))
     with pytest.raises(SaveError, match="runs on one thread"):
         torch_wasm_backend.save(small, tmp_path / "small.wasm", threads=True)
+
+
+def _check_node(tmp_path, threaded, plain, x, want):
+    """The JavaScript loader in Node: the threaded variant on worker threads, bitwise as one
+    thread; a plain artifact asked for threads runs on one with one warning saying why."""
+    import json
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    node = shutil.which("node")
+    if node is None:
+        return
+    script = Path(__file__).parent / "js" / "threads_check.mjs"
+    (tmp_path / "x.bin").write_bytes(x.tobytes())
+    (tmp_path / "want.bin").write_bytes(want.tobytes())
+    for model, counts, warned in ((threaded, ("1", "2", "3"), False), (plain, ("2",), True)):
+        args = [node, str(script), str(model), str(tmp_path / "x.bin"), str(tmp_path / "want.bin"), *counts]
+        p = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
+        assert p.returncode == 0, p.stderr
+        report = json.loads(p.stdout.strip().splitlines()[-1])
+        assert [r["threads"] for r in report["results"]] == [int(c) for c in counts]
+        assert all(all(r["calls"]) for r in report["results"]), report
+        if warned:
+            assert len(report["warnings"]) == 1 and "no threaded variant" in report["warnings"][0]
+        else:
+            assert report["warnings"] == []
