@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import config
 
-FLAGS = ("--debug-names",)  # keep function names so runtime traps can name the kernel
+FLAGS = ("--debug-names", "--enable-threads")  # names: traps name the kernel; threads: threaded modules
 
 
 class AssemblyError(RuntimeError):

@@ -25,10 +25,12 @@ from . import ir
 from .assemble import assemble
 from .config import Options
 from .emit.module import emit_module
+from .emit.threads import emit_threaded_module, thread_splits
 from .lower import lower_graph
 from .lower.registry import IR_TO_TORCH
 from .memory import param_block, plan_memory
 from .runtime import WasmTrap, get_engine
+from .runtime.threaded import compile_threaded
 from .schedule import schedule
 
 
@@ -161,7 +163,7 @@ class CompiledGraph:
     call) and never share memory."""
 
     def __init__(self, gm, program: ir.Program, sched, plan, wat: str, wasm: bytes, options: Options,
-                 hint_binding: dict | None = None):
+                 hint_binding: dict | None = None, threads: int = 1):
         # AOTAutograd passes one list of arguments. An instance attribute, not a class one:
         # wrappers that copy ``__dict__`` (functools.wraps in torch._dynamo.disable) keep it.
         self._boxed_call = True
@@ -173,7 +175,11 @@ class CompiledGraph:
         self.size_sources = [self._size_source(s) for s in program.symbols]
         self.hint_binding = hint_binding or {}
         self._plans = {tuple(self.hint_binding.get(s) for s in program.symbols): plan}
-        self.module = get_engine(options.engine, relaxed_simd=options.relaxed_simd).compile(wasm)
+        self.threads = threads  # threads running each call (> 1: a threaded module, runtime/threaded.py)
+        if threads > 1:
+            self.module = compile_threaded(wasm, threads, relaxed_simd=options.relaxed_simd)
+        else:
+            self.module = get_engine(options.engine, relaxed_simd=options.relaxed_simd).compile(wasm)
         self._local = threading.local()
         self.probe: list | None = None  # save() sets a list: each call appends (args, outputs)
         self.runner()  # instantiate now: errors surface at compile time
@@ -286,9 +292,13 @@ def compile_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices, opti
         plan = plan_memory(sched, options.alignment, hints)
         stages["3_memory_plan.txt"] = plan
         wat = emit_module(sched, plan).text
+        threads = options.threads if options.threads is not None else torch.get_num_threads()
+        splits = thread_splits(sched) if threads > 1 and options.engine == "wasmtime" else None
+        if splits is not None:  # some kernel is worth splitting: the threaded module
+            wat = emit_threaded_module(sched, plan, splits).text
         stages["4_module.wat"] = wat
         wasm = assemble(wat)
-        return CompiledGraph(gm, program, sched, plan, wat, wasm, options, hints)
+        return CompiledGraph(gm, program, sched, plan, wat, wasm, options, hints, threads if splits else 1)
     finally:
         if options.debug_dir:
             dump(options.debug_dir, stages)

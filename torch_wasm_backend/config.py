@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 
 DEBUG_ENV = "TORCH_WASM_DEBUG_DIR"
 CACHE_ENV = "TORCH_WASM_CACHE_DIR"
+MAX_THREADS = 64
 
 
 def cache_dir() -> str:
@@ -38,6 +39,9 @@ class Options:
     # and specialises per shape otherwise; "symbolic" makes the fallback an error in strict mode;
     # "specialize" always compiles per distinct shape
     dynamic: str = "auto"
+    # threads running each call (static shapes, wasmtime): None follows torch.get_num_threads();
+    # a graph whose kernels are all too small to split (target.THREADS) runs on one thread
+    threads: int | None = None
 
     @classmethod
     def from_dict(cls, options: dict | None) -> "Options":
@@ -51,6 +55,13 @@ class Options:
         opts = cls(**options)
         if opts.dynamic not in ("auto", "symbolic", "specialize"):
             raise ValueError(f"dynamic must be 'auto', 'symbolic' or 'specialize', got {opts.dynamic!r}")
+        if opts.threads is not None and (isinstance(opts.threads, bool) or not isinstance(opts.threads, int)
+                                         or not 1 <= opts.threads <= MAX_THREADS):
+            raise ValueError(f"threads must be an int from 1 to {MAX_THREADS} (or None: torch.get_num_threads()), "
+                             f"got {opts.threads!r}")
+        if opts.threads not in (None, 1) and opts.engine != "wasmtime":
+            raise ValueError(f"threads={opts.threads} needs engine='wasmtime' (the {opts.engine!r} engine has no "
+                             "WebAssembly threads); use threads=1")
         if opts.alignment < 16 or opts.alignment & (opts.alignment - 1):
             raise ValueError(f"alignment must be a power of two >= 16, got {opts.alignment}")
         return opts

@@ -31,11 +31,13 @@ from .assemble import assemble, wabt_version
 from .bake import bake, check_weights, quantization, rounded_inputs
 from .config import Options
 from .emit.module import emit_module
+from .emit.threads import emit_threaded_module, thread_splits
 from .fma_variant import fma_variant
 from .ran import SaveError, call_from_last_graph, find_ran_graph, forward_of
-from .runtime.artifact import load
+from .runtime.artifact import THREADED_SECTION, load
 from .runtime.manifest import envelope, manifest_section, read_manifest, tensor_entry
 from .runtime.variants import RELAXED, RELAXED_SECTION, SIMD128, variant_section
+from .runtime.wasm_binary import custom_section
 from .target import ITEMSIZE, MANIFEST_DTYPE
 
 
@@ -118,7 +120,7 @@ VARIANT_RTOL, VARIANT_ATOL = 1e-3, 1e-4
 
 
 def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd="both",
-         weights: str = "float32") -> dict:
+         weights: str = "float32", threads: bool = False) -> dict:
     """Write ``compiled`` (a ``torch.compile(..., backend="wasm")`` result) as one ``.wasm``
     file: code, baked weights and a manifest. Returns the manifest.
 
@@ -132,7 +134,10 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd="both",
     option was, the model is recompiled to match.
     ``weights``: ``"float16"`` or ``"bfloat16"`` store the float32 weights (parameters and
     buffers) in half precision, rounded to nearest even, and widen them when the module is
-    instantiated: about half the file, outputs those of the model with rounded weights."""
+    instantiated: about half the file, outputs those of the model with rounded weights.
+    ``threads=True`` also records a threaded variant of the code (no data) in the custom
+    section ``torch_wasm_backend.threaded`` (static shapes, a graph big enough to split):
+    ``load(path, threads=N)`` runs it on N threads in Python; other hosts ignore it."""
     weights_dtype = check_weights(weights)
     orig, raw_options = _resolve(compiled)
     if isinstance(orig, torch.nn.Module) and orig.training:
@@ -221,23 +226,35 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd="both",
     if unread:
         raise SaveError(f"inputs {unread} are passed to the model but the graph does not read them (Dynamo "
                         "dropped them); leave them out of example_inputs")
+    threaded = b""
+    splits = thread_splits(graph.schedule) if threads and not program.symbols else None
+    if threads and splits is None:
+        raise SaveError("threads=True: this graph runs on one thread (symbolic sizes, or every kernel too small "
+                        "to split: target.THREADS); save it without threads=")
+    if splits is not None:
+        threaded = assemble(emit_threaded_module(graph.schedule, plan, splits, data=False, pages=baked.pages).text)
+        manifest["threads"] = {"section": THREADED_SECTION}
     variant = fma_variant(graph.schedule, plan, baked) if relaxed_simd == "both" else None
     if variant is not None:
         manifest["variants"] = {RELAXED: {"section": RELAXED_SECTION, "bytes": len(variant)}}
-    wasm = assemble(wat) + manifest_section(manifest) + (variant_section(variant) if variant else b"")
+    wasm = assemble(wat) + (custom_section(THREADED_SECTION, threaded) if threaded else b"") + \
+        manifest_section(manifest) + (variant_section(variant) if variant else b"")
     _check(wasm, ran, weights_dtype)
+    if threaded:
+        _check(wasm, ran, weights_dtype, threads=2)
     Path(path).write_bytes(wasm)
     return manifest
 
 
-def _check(wasm: bytes, ran, weights_dtype: str) -> None:
+def _check(wasm: bytes, ran, weights_dtype: str, threads: int = 1) -> None:
     """The artifact, loaded back, must reproduce the compiled graph bit for bit (on the
     inputs of the call that found it; with half-precision weights, the graph run with its
     weights rounded so)."""
     outputs = ran.outputs if weights_dtype == "float32" else \
         ran.graph(rounded_inputs(ran.graph.program, ran.args, weights_dtype))
     requires_relaxed = read_manifest(wasm)["requires"]["relaxed_simd"]
-    model = load(wasm, variant="auto" if requires_relaxed else SIMD128)  # the variant that ran in save()
+    # the variant that ran in save(): the SIMD128 module (threaded: its threaded twin)
+    model = load(wasm, variant="auto" if requires_relaxed else SIMD128, threads=threads)
     got = model.run_flat(**ran.example)  # manifest order
     for g, want in zip(got, outputs):
         g = torch.as_tensor(np.asarray(g))

@@ -49,3 +49,31 @@ class Simd128:
 
 
 SIMD128 = Simd128()
+
+
+@dataclass(frozen=True)
+class Threads:
+    """When a kernel of a threaded module is split between the threads (``emit/threads.py``).
+
+    A kernel's single-thread time is estimated as its work (GEMM: multiply-adds; the loop
+    kernels: points of the iteration space, reduced dims included; packing: elements) times
+    ``ns_per_unit`` of its kind; it is split when that reaches ``min_ns``, else thread 0 runs it
+    alone. A graph whose split kernels add up to less than ``graph_min_ns`` gets the
+    single-thread module (no workers, no shared memory).
+
+    Measured with ``benchmarks/threads_probe.py --calibrate`` (2026-12-01, 2-core AMD EPYC,
+    wasmtime 50, the cores busy with other jobs: on-CPU time per thread): ns per unit at
+    1 thread ``x * 2 + 1`` 0.10, a (s, 256) @ (256, 256) GEMM 0.04, a row sum 0.05 (packing
+    0.12-0.2 from ``schedule.PACK_MIN_ROWS``' note; scans unmeasured: sequential, 1.0 is a
+    guess). A threaded call costs thread 0 ~20 us of CPU on that busy host (its barrier spin
+    while the other thread waits for a core); splitting paid (on-CPU ratio > 1.2x) from
+    ~100 us of pointwise work and ~180 us of GEMM, and lost below ~30 us."""
+
+    min_ns: float = 50_000.0
+    # a graph whose split kernels add up to less runs on one thread (each call wakes the
+    # workers and passes one barrier per kernel)
+    graph_min_ns: float = 300_000.0
+    ns_per_unit: tuple = (("Gemm", 0.04), ("PackB", 0.15), ("Pointwise", 0.1), ("Reduce", 0.05), ("Scan", 1.0))
+
+
+THREADS = Threads()

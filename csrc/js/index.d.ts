@@ -173,6 +173,10 @@ export interface LoadOptions {
   streaming?: boolean;
   /** Passed to fetch() for URL sources. */
   fetch?: RequestInit;
+  /** Threads per call (default 1). Runs the artifact's threaded variant (saved with
+   *  `save(..., threads=True)`) on Node worker threads; elsewhere, or without a variant, one
+   *  thread and one console warning saying why. */
+  threads?: number;
 }
 
 /** A URL (string or URL; in Node also a file path or file: URL), the bytes of the module,

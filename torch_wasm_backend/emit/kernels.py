@@ -36,7 +36,19 @@ def pointwise(fw: FunctionWriter, k: ir.Pointwise, mode: str, out_dtype: str) ->
     fw.body += fw.nest(loops[:-1], pre + inner)
 
 
-def gemm(fw: FunctionWriter, k: ir.Gemm) -> None:
+def _shifted(addr: str, part, axis: str, nbytes: int) -> str:
+    """``addr`` moved to the first row (column, ...) of ``part``: + ``nbytes`` per unit."""
+    if part is None or part[0] != axis or nbytes == 0:
+        return addr
+    return f"(i32.add {addr} (i32.mul {part[1]} (i32.const {nbytes})))"
+
+
+def gemm(fw: FunctionWriter, k: ir.Gemm, part=None) -> None:
+    """The microkernel call(s) of a GEMM. ``part`` (threads: ``emit/threads.py``) restricts
+    it to one thread's share, ``(axis, first, count)`` with ``axis`` "m" (rows of A and C),
+    "n" (columns of B and C; ``first`` a multiple of 4) or "batch", ``first`` and ``count``
+    WAT: the microkernels' results do not depend on m, n or the tiling, so every element
+    comes out as with the whole GEMM."""
     batch = fw.bound(k.batch)
     b = fw.local("$b", "i32")
     env = {**fw.sizes, sympy.Symbol("gemm_b"): f"(local.get {b})"}
@@ -56,21 +68,35 @@ def gemm(fw: FunctionWriter, k: ir.Gemm) -> None:
         dyn, static = fw.address(k.bias, 0, 4, env)
         bias = f"(i32.const {static})" if dyn == "(i32.const 0)" else dyn
     bias_row, bias_col = (bias, "(i32.const 0)") if k.bias_axis == 0 else ("(i32.const 0)", bias)
+    if k.bias and k.bias_axis == 0:
+        bias_row = _shifted(bias_row, part, "m", 4)
+    elif k.bias:
+        bias_col = _shifted(bias_col, part, "n", 4)
+    m, n = (part[2] if part and part[0] == ax else val(x) for ax, x in (("m", k.m), ("n", k.n)))
+    a = _shifted(addr(k.a), part, "m", 4 * int(k.a.row_stride)) if part else addr(k.a)
+    c = _shifted(_shifted(addr(k.c), part, "m", 4 * int(k.c.row_stride)), part, "n", 4) if part else addr(k.c)
     flags = 2 if k.relu else 0
     if k.packed:  # B packed by a PackB kernel (in prepare for a weight, else just before)
         pstride = k.packed_batch_stride if batch != 1 else 0
         packed = addr(ir.Operand(k.packed, 0, pstride, 0, 1))
+        packed = _shifted(packed, part, "n", ir.packed_size(k.k, 1)) if part else packed  # 4 Kp bytes a column
         fn = "$f32_gemm_packed_fma" if k.fma else "$f32_gemm_packed"
-        call = (f"(call {fn} {addr(k.a)} {packed} {addr(k.c)} {val(k.m)} {val(k.n)} {val(k.k)} "
+        call = (f"(call {fn} {a} {packed} {c} {m} {n} {val(k.k)} "
                 f"{val(k.a.row_stride)} {val(k.c.row_stride)} {bias_row} {bias_col} (i32.const {flags}))")
     else:
-        call = (f"(call $f32_gemm {addr(k.a)} {addr(k.b)} {addr(k.c)} {val(k.m)} {val(k.n)} {val(k.k)} "
+        bb = _shifted(addr(k.b), part, "n", 4) if part else addr(k.b)
+        call = (f"(call $f32_gemm {a} {bb} {c} {m} {n} {val(k.k)} "
                 f"{val(k.a.row_stride)} {val(k.b.row_stride)} {val(k.c.row_stride)} {bias_row} {bias_col} "
                 f"(i32.const {flags}))")
-    fw.body += [call] if batch == 1 else fw.loop(b, 0, batch, 1, [call])
+    if part and part[0] == "batch":
+        fw.body += fw.loop(b, part[1], f"(i32.add {part[1]} {part[2]})", 1, [call])
+    else:
+        fw.body += [call] if batch == 1 else fw.loop(b, 0, batch, 1, [call])
 
 
-def pack_b(fw: FunctionWriter, k: ir.PackB) -> None:
+def pack_b(fw: FunctionWriter, k: ir.PackB, part=None) -> None:
+    """The packing call(s); ``part`` = ``("n", first, count)`` (WAT, ``first`` a multiple of 4)
+    packs only those columns' panels (threads)."""
     batch = int(k.batch)
     b = fw.local("$b", "i32") if batch != 1 else None
     bvar = sympy.Symbol("gemm_b") if batch != 1 else sympy.Integer(0)
@@ -84,7 +110,11 @@ def pack_b(fw: FunctionWriter, k: ir.PackB) -> None:
     src = addr(k.src.buffer, k.src.offset + k.src.batch_stride * bvar)
     dst = addr(k.out, sympy.Integer(ir.packed_size(k.k, k.n)) * bvar)
     fn, ld = ("$f32_gemm_pack_bt", k.src.col_stride) if k.transposed else ("$f32_gemm_pack_b", k.src.row_stride)
-    call = f"(call {fn} {src} (i32.const {int(ld)}) (i32.const {int(k.k)}) (i32.const {int(k.n)}) {dst})"
+    n = f"(i32.const {int(k.n)})"
+    if part:
+        src = _shifted(src, part, "n", 4 * (int(ld) if k.transposed else 1))
+        dst, n = _shifted(dst, part, "n", ir.packed_size(k.k, 1)), part[2]
+    call = f"(call {fn} {src} (i32.const {int(ld)}) (i32.const {int(k.k)}) {n} {dst})"
     fw.body += [call] if batch == 1 else fw.loop(b, 0, batch, 1, [call])
 
 
@@ -139,7 +169,12 @@ _EMIT = {ir.PackB: _emit_pack, ir.Gemm: _emit_gemm, ir.Pointwise: _emit_loop(poi
          ir.Scan: _emit_loop(scan), ir.QGemm: _emit_qgemm}
 
 
+def emit_kernel_body(fw: FunctionWriter, plan: KernelPlan, buffers: dict) -> bool:
+    """Write one kernel's code into ``fw``; False when its iteration space is empty."""
+    return _EMIT[type(plan.kernel)](fw, plan, buffers)
+
+
 def emit_kernel(plan: KernelPlan, offsets: dict, buffers: dict, params=None) -> str | None:
     """The WAT function for one kernel, or None when its iteration space is empty."""
     fw = FunctionWriter(f"${plan.kernel.name}", offsets, params)
-    return fw.text() if _EMIT[type(plan.kernel)](fw, plan, buffers) else None
+    return fw.text() if emit_kernel_body(fw, plan, buffers) else None

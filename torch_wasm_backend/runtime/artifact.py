@@ -52,6 +52,9 @@ from .wasm_binary import (  # noqa: F401
 )
 
 
+THREADED_SECTION = "torch_wasm_backend.threaded"  # save(..., threads=True): the threaded variant's code
+
+
 def _dims_text(spec, symbols: dict) -> str:
     """``[2, 1..64, 12]``: a dynamic size as its range."""
     dims = [f"{symbols[d]['min']}..{symbols[d]['max']}" if isinstance(d, str) and d in symbols
@@ -96,6 +99,7 @@ class LoadedModel:
         self._names = [s["name"] for s in self.manifest["inputs"]]
         self._traps = self.manifest.get("traps", {})
         self._key = None
+        self.threads = 1  # threads each call runs on (load(..., threads=N) with a threaded variant)
 
     # ---------------------------------------------------------------- loading
     def _export(self, role: str) -> str:
@@ -158,6 +162,24 @@ class LoadedModel:
         if not isinstance(engine, Engine):
             engine = get_engine(engine, relaxed_simd=self.variant == RELAXED)
         return engine, (splice(main, stored) if stored is not None and self.variant == RELAXED else main)
+
+    def _use_threads(self, variant: bytes, threads: int) -> None:
+        """Run on ``threads`` threads: the threaded variant's instances over a shared memory
+        that starts as a copy of this (prepared) instance's memory."""
+        from .threaded import compile_threaded
+
+        try:
+            inst = compile_threaded(bytes(variant), threads).instantiate()
+        except Exception as e:  # noqa: BLE001 - a damaged section, or a runtime without threads
+            raise ArtifactError(f"the artifact's threaded variant could not be instantiated: {e}") from None
+        src, dst = self._instance.memory_view(), inst.memory_view()
+        if dst.size < src.size:
+            raise ArtifactError(f"the threaded variant's memory ({dst.size} bytes) is smaller than the module's")
+        dst[16: src.size] = src[16:]  # bytes 0..15: the threads' control block
+        self._instance = inst
+        self._forward = self._caller("forward")
+        self._key = None
+        self.threads = threads
 
     # ---------------------------------------------------------------- describing
     @property
@@ -367,12 +389,24 @@ class LoadedTrainer(LoadedModel):
             self._view(specs[name])[...] = arr
 
 
-def load(source, engine="wasmtime", variant: str = "auto") -> LoadedModel:
+def load(source, engine="wasmtime", variant: str = "auto", threads: int = 1) -> LoadedModel:
     """Load an artifact from a path or bytes; returns a callable model (a ``LoadedTrainer``
     for a trainable artifact). ``engine``: an engine name or an ``Engine`` instance.
-    ``variant``: ``"auto"`` runs the artifact's relaxed-SIMD (FMA) variant where the engine
-    has relaxed SIMD and the SIMD128 module elsewhere; ``"simd128"`` / ``"relaxed_simd"``
-    force one (``model.variant`` says which runs)."""
+    ``variant``: ``"auto"`` and ``"simd128"`` run the SIMD128 module, ``"relaxed_simd"`` the
+    artifact's relaxed-SIMD (FMA) variant (``model.variant`` says which runs).
+    ``threads``: run on that many threads (wasmtime) when the artifact records a threaded
+    variant (``save(..., threads=True)``; the SIMD128 code); an artifact without one runs on
+    one thread."""
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 64:
+        raise ValueError(f"threads must be an int from 1 to 64, got {threads!r}")
     wasm = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).read_bytes()
-    manifest = parse_manifest(custom_sections(wasm).get(MANIFEST_SECTION))
-    return (LoadedTrainer if manifest.get("kind") == "trainer" else LoadedModel)(manifest, wasm, engine, variant)
+    found = custom_sections(wasm)
+    manifest = parse_manifest(found.get(MANIFEST_SECTION))
+    model = (LoadedTrainer if manifest.get("kind") == "trainer" else LoadedModel)(manifest, wasm, engine, variant)
+    threaded = found.get(THREADED_SECTION)
+    if threads > 1 and threaded and isinstance(model, LoadedModel) and not isinstance(model, LoadedTrainer):
+        if model.variant != SIMD128:
+            raise ArtifactError("threads > 1 runs the threaded twin of the SIMD128 code: load with variant='simd128' "
+                                "(or 'auto') to use threads")
+        model._use_threads(threaded, threads)
+    return model

@@ -6,7 +6,8 @@ only on numpy and on the wasm engine packages (``wasmtime``, optionally
 
 Contract for modules run here:
 
-* they import nothing;
+* they import nothing (the one exception: a threaded module imports its shared memory,
+  ``runtime/threaded.py``);
 * they export their linear memory as ``"memory"``;
 * the functions called through :meth:`Instance.call` / :meth:`Instance.caller`
   have the type ``() -> ()`` (all data goes through memory).

@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""Threads: our speed at 1 vs N threads in wasmtime, the per-call cost of waking the
+workers, and the kernel size at which splitting pays (``target.THREADS``).
+
+Usage:
+  python benchmarks/threads_probe.py [--models gemm1024 resnet18 transformer mlp cnn tiny]
+                                     [--threads 2] [--rounds 9] [--wake] [--calibrate]
+
+* models (default): each model of ``benchmarks/models.py`` compiled twice, with
+  ``threads=1`` and ``threads=N``; in every round each variant runs one timed batch of calls
+  (batch sized to ~0.2 s), the variants interleaved; medians over the rounds and their
+  ratios: of wall-clock time, and of on-CPU time per thread (``/proc/self/task/*/schedstat``:
+  thread 0's and the busiest worker's, spinning included). When other jobs keep the cores
+  busy our threads wait for a core most of the time and the wall ratio says little; the
+  on-CPU ratio (1-thread time / the largest per-thread time at N) is the speed-up when each
+  thread has a core of its own (memory contention included). Outputs are checked bitwise
+  equal first.
+* ``--wake``: the fixed cost of a threaded call. One module whose only kernel is split
+  (``x * 2 + 1`` on 256 floats, threshold 0), called through the raw entry point with 1
+  thread (no wake-up, no barrier) and with N (kick the parked workers, one barrier at the
+  end), interleaved; and a whole ``torch.compile`` call at threads=1 vs N.
+* ``--calibrate``: per kernel kind and size, 1 vs N threads on the same threaded instance
+  (raw calls, interleaved), wall clock and on-CPU time; the smallest size whose on-CPU ratio
+  exceeds 1.2x and its single-thread time: the evidence for ``target.THREADS``.
+
+The machine is shared (2 cores, other engineers' jobs): compare only figures of one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+from unittest import mock
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]  # models.py, and this checkout's torch_wasm_backend
+
+import torch
+
+import torch_wasm_backend.emit.threads as threads_mod
+from torch_wasm_backend.compiled import CompiledGraph
+from torch_wasm_backend.target import Threads
+
+
+def graphs_of(fn, args) -> list:
+    """The CompiledGraphs a compiled callable runs (one call, recorded)."""
+    found = []
+    orig = CompiledGraph.__call__
+
+    def call(self, a):
+        found.append(self)
+        return orig(self, a)
+
+    CompiledGraph.__call__ = call
+    try:
+        with torch.no_grad():
+            fn(*args)
+    finally:
+        CompiledGraph.__call__ = orig
+    return found
+
+
+def on_cpu_ns(native_id: int) -> int:
+    """Nanoseconds thread ``native_id`` of this process has spent on a CPU (Linux schedstat)."""
+    with open(f"/proc/self/task/{native_id}/schedstat") as f:
+        return int(f.read().split()[0])
+
+
+def worker_ids(graphs) -> list:
+    return [t.native_id for g in graphs for t in getattr(getattr(g.instance, "pool", None), "threads", [])]
+
+
+def timed_cpu(fn, args, reps: int, workers: list) -> tuple:
+    """(wall s, on-CPU s of the calling thread, largest on-CPU s of a worker) per call."""
+    me = threading.get_native_id()
+    c0, w0 = on_cpu_ns(me), [on_cpu_ns(w) for w in workers]
+    wall = timed(fn, args, reps)
+    c = (on_cpu_ns(me) - c0) / 1e9 / reps
+    w = max([(on_cpu_ns(x) - y) / 1e9 / reps for x, y in zip(workers, w0)], default=0.0)
+    return wall, c, w
+
+
+def timed(fn, args, reps: int) -> float:
+    with torch.no_grad():
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            fn(*args)
+        return (time.perf_counter() - t0) / reps
+
+
+def bits(t):
+    return t.view(torch.int32) if t.dtype == torch.float32 else t
+
+
+def run_models(names, n: int, rounds: int) -> None:
+    from models import CASES, build_model
+
+    print(f"medians of {rounds} interleaved rounds. wall: wall clock per call; cpu: on-CPU time per call of thread 0")
+    print(
+        f"and of the busiest worker (schedstat, spinning included); cpu ratio = 1-thread cpu / largest {n}-thread cpu"
+    )
+    print(f"model         1t wall ms  {n}t wall ms  wall ratio |  1t cpu ms  {n}t cpu ms: t0 / worker   cpu ratio")
+    for name in names:
+        case = CASES[name]
+        args = case.make_inputs()
+        fns, workers = {}, {}
+        for t in (1, n):
+            torch._dynamo.reset()
+            fns[t] = torch.compile(build_model(case), backend="wasm", options={"threads": t})
+            gs = graphs_of(fns[t], args)
+            workers[t] = worker_ids(gs)
+            used = sorted({g.threads for g in gs})
+        with torch.no_grad():
+            outs = {t: fns[t](*args) for t in fns}
+        same = torch.equal(bits(outs[1]), bits(outs[n]))
+        one = timed(fns[1], args, 1)
+        reps = max(1, int(0.2 / max(one, 1e-6)))
+        times = {t: [] for t in fns}
+        for _ in range(rounds):
+            for t, fn in fns.items():
+                times[t].append(timed_cpu(fn, args, reps, workers[t]))
+        med = {t: [statistics.median(x[i] for x in v) * 1e3 for i in range(3)] for t, v in times.items()}
+        (w1, c1, _), (wn, cn, kn) = med[1], med[n]
+        print(
+            f"{name:12s} {w1:10.3f}  {wn:10.3f}  {w1 / wn:9.2f}x | {c1:9.3f}  {cn:9.3f} / {kn:9.3f}  {c1 / max(cn, kn):9.2f}x"
+            f"  bitwise {'equal' if same else 'DIFFERENT'}; ran on {used} threads"
+        )
+
+
+def _threaded_instance(fn, args):
+    (g,) = graphs_of(fn, args)
+    return g, g.instance
+
+
+def run_wake(n: int, rounds: int) -> None:
+    x = torch.randn(256)
+    with mock.patch.object(threads_mod, "THREADS", Threads(min_ns=0.0, graph_min_ns=0.0)):
+        torch._dynamo.reset()
+        fn_n = torch.compile(lambda x: x * 2 + 1, backend="wasm", options={"threads": n})
+        g, inst = _threaded_instance(fn_n, (x,))
+    assert g.threads == n, "the probe graph did not get a threaded module"
+    raw1, rawn = inst.members[0].raw_caller("run", 1), inst.caller("forward")
+    torch._dynamo.reset()
+    fn_1 = torch.compile(lambda x: x * 2 + 1, backend="wasm", options={"threads": 1})
+    graphs_of(fn_1, (x,))
+    reps = 2000
+    t = {"raw 1": [], f"raw {n}": [], "call 1": [], f"call {n}": []}
+    for _ in range(rounds):
+        for key, f in (("raw 1", raw1), (f"raw {n}", rawn)):
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                f()
+            t[key].append((time.perf_counter() - t0) / reps)
+        t["call 1"].append(timed(fn_1, (x,), reps))
+        t[f"call {n}"].append(timed(fn_n, (x,), reps))
+    med = {k: statistics.median(v) * 1e6 for k, v in t.items()}
+    print(
+        f"wake-up: raw run(1) {med['raw 1']:.2f} us, raw run({n}) {med[f'raw {n}']:.2f} us "
+        f"(+{med[f'raw {n}'] - med['raw 1']:.2f} us: kick the parked workers + 1 barrier), back to back"
+    )
+    print(f"         torch.compile call: threads=1 {med['call 1']:.2f} us, threads={n} {med[f'call {n}']:.2f} us")
+    # a worker that had time to fall asleep (past its spin) must be woken by the kernel
+    sleepy = []
+    for _ in range(rounds * 5):
+        time.sleep(0.002)
+        t0 = time.perf_counter()
+        rawn()
+        sleepy.append(time.perf_counter() - t0)
+    print(f"         run({n}) after 2 ms idle (workers asleep in wait32): {statistics.median(sleepy) * 1e6:.2f} us")
+
+
+def run_calibrate(n: int, rounds: int) -> None:
+    cases = {
+        "Pointwise": (lambda s: (torch.randn(s),), lambda x: x * 2 + 1, lambda s: s),
+        "Gemm": (
+            lambda s: (torch.randn(max(s // 64, 4), 256), torch.randn(256, 256)),
+            lambda a, b: a @ b,
+            lambda s: max(s // 64, 4) * 256 * 256,
+        ),
+        "Reduce": (lambda s: (torch.randn(s, 64),), lambda x: x.sum(1), lambda s: s * 64),
+    }
+    sizes = [1 << e for e in range(8, 21, 2)]
+    for kind, (make, fn, units) in cases.items():
+        found = None
+        for s in sizes:
+            args = make(s)
+            with mock.patch.object(threads_mod, "THREADS", Threads(min_ns=0.0, graph_min_ns=0.0)):
+                torch._dynamo.reset()
+                f = torch.compile(fn, backend="wasm", options={"threads": n})
+                gs = graphs_of(f, args)
+            if len(gs) != 1 or gs[0].threads != n:
+                continue
+            inst = gs[0].instance
+            r1, rn = inst.members[0].raw_caller("run", 1), inst.caller("forward")
+            workers = worker_ids(gs)
+            one = max(1e-7, min(timed(r1, (), 3), 1))
+            reps = max(1, int(0.02 / one))
+            a, b = [], []
+            for _ in range(rounds):
+                a.append(timed_cpu(r1, (), reps, []))
+                b.append(timed_cpu(rn, (), reps, workers))
+            w1, c1 = (statistics.median(x[i] for x in a) for i in (0, 1))
+            wn, cn, kn = (statistics.median(x[i] for x in b) for i in (0, 1, 2))
+            cpu_ratio = c1 / max(cn, kn)
+            print(
+                f"  {kind:9s} size {s:8d}: wall 1 thread {w1 * 1e6:9.1f} us, {n} threads {wn * 1e6:9.1f} us "
+                f"({w1 / wn:.2f}x); on-CPU {c1 * 1e6:9.1f} us vs {cn * 1e6:.1f} / {kn * 1e6:.1f} us "
+                f"({cpu_ratio:.2f}x); {c1 * 1e9 / units(s):.3f} ns/unit"
+            )
+            del inst, gs, f
+            gc.collect()
+            if found is None and cpu_ratio > 1.2:
+                found = (s, c1)
+        if found:
+            print(f"{kind}: on-CPU ratio above 1.2x from size {found[0]} ({found[1] * 1e6:.1f} us on one thread)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", nargs="*", default=["gemm1024", "resnet18", "transformer", "mlp", "cnn", "tiny"])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--wake", action="store_true")
+    ap.add_argument("--calibrate", action="store_true")
+    a = ap.parse_args()
+    print(f"torch threads {torch.get_num_threads()}; the machine is shared: ratios of this run only")
+    if a.wake:
+        run_wake(a.threads, a.rounds)
+    if a.calibrate:
+        run_calibrate(a.threads, a.rounds)
+    if not (a.wake or a.calibrate):
+        run_models(a.models, a.threads, a.rounds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,279 @@
+"""Threaded modules: one module, N instances over one shared memory, each kernel's outermost
+parallel loop split between the threads, with bitwise the results of one thread.
+
+Entry points: ``thread_splits(sched)`` (how each forward kernel is shared out, or None when
+no kernel is worth it: the graph then gets the ordinary single-thread module) and
+``emit_threaded_module(sched, plan, splits) -> WatModule``.
+
+The module imports exactly one thing, its memory (``env.memory``, shared, the plan's pages,
+maximum 4 GiB; re-exported as ``memory``): the one exception to "modules import nothing". It
+exports ``prepare`` (run by thread 0 alone), ``forward(tid, nthreads)`` (thread ``tid``'s
+share of every kernel), and ``run``/``worker``/``stop``/``abort`` (``csrc/wat/barrier.wat``:
+parking, waking and the barrier). The thread count is a run-time value: one module serves
+every count, and nothing in it depends on the count chosen.
+
+How a kernel is shared out (``Split``), each output element computed by exactly one thread
+by the same instructions in the same order as with one thread:
+
+* loop kernels (pointwise, reductions, scans): the first output dim of at least 8 points
+  (else the largest) is cut into ``nthreads`` contiguous chunks of whole ``grain`` units;
+  the chunk's first unit and its length are the locals ``$thr_q`` and ``$thr_n``, and the
+  kernel is emitted as it would be with that dim's index ``i_d + grain * thr_q`` and extent
+  ``thr_n`` (the emitters already handle run-time extents, from dynamic shapes). When the
+  dim is the innermost (the lane dim), ``grain`` is 16 = 4 lanes x 4 output groups, so
+  every element falls in the same wide-vector / one-vector / scalar-tail loop, with the same
+  accumulators, as with one thread. Reduced dims are never split.
+* GEMMs: rows of A and C (``m``), columns of B and C (``n``, whole 4-column panels) or the
+  batch; the microkernels' results do not depend on m, n or the tiling
+  (``csrc/wat/f32_gemm*.wat``). Columns when B is the larger operand (each thread then
+  streams half of it), else rows. Packing a run-time B: whole panels of columns.
+* a kernel whose estimated time is below ``target.THREADS.min_ns``: thread 0 alone; a graph
+  whose split kernels add up to less than ``graph_min_ns``: the single-thread module.
+
+A barrier (``$threads_barrier``) separates consecutive kernels unless both run on thread 0
+alone, and ends ``forward`` when its last kernel is shared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import sympy
+
+from .. import ir
+from ..indexing import affine_coeffs, index_vars, reduction_vars
+from ..memory import MemoryPlan
+from ..schedule import KernelPlan, Schedule
+from ..target import THREADS
+from . import kernels, text
+from .module import WatModule, constant_segments, entry_function, libraries, library_source
+from .writer import FunctionWriter
+
+Q = sympy.Symbol("thr_q", integer=True, nonnegative=True)  # first unit of this thread's chunk
+COUNT = sympy.Symbol("thr_n", integer=True, nonnegative=True)  # points in it
+# the shared memory's declared maximum: 4 GiB. wasmtime then reserves 4 GiB of address space
+# (once per model: the instances share it) and compiles accesses without bounds checks; with
+# maximum = initial, the checks cost 12-15% on gemm 1024^3 (benchmarks/threads_probe.py)
+MAX_PAGES = 65536
+LANE_GRAIN = 16  # points per unit along a lane dim: 4 lanes x reduce.OUTPUT_GROUPS vectors
+GEMM_ROW_GRAIN = 4
+PANEL = 4  # packed B: 4 columns per panel
+
+
+@dataclass(frozen=True)
+class Split:
+    """One kernel's share-out: along ``axis`` ("dim<d>" of a loop kernel, "m", "n" or "batch"
+    of a GEMM or packing) of ``extent`` points, in units of ``grain``."""
+
+    axis: str
+    extent: int
+    grain: int
+
+
+def _static(*xs) -> bool:
+    return all(sympy.sympify(x).is_Integer for x in xs)
+
+
+def _prod(xs) -> int:
+    out = 1
+    for x in xs:
+        out *= int(x)
+    return out
+
+
+def work_ns(k) -> float:
+    """Estimated single-thread time of kernel ``k`` (``target.THREADS``)."""
+    cost = dict(THREADS.ns_per_unit)[type(k).__name__]
+    if isinstance(k, ir.Gemm):
+        units = _prod((k.batch, k.m, k.n, k.k))
+    elif isinstance(k, ir.PackB):
+        units = _prod((k.batch, k.k, k.n))
+    elif isinstance(k, ir.Reduce):
+        units = _prod(k.ranges) * _prod(k.red_ranges)
+    elif isinstance(k, ir.Scan):
+        units = _prod(k.ranges) * int(k.length)
+    else:
+        units = _prod(k.ranges)
+    return units * cost
+
+
+def split_of(plan: KernelPlan) -> Split | None:
+    """How ``plan``'s kernel is shared out between threads, or None: thread 0 runs it."""
+    k = plan.kernel
+    if isinstance(k, ir.Gemm):
+        sizes = (k.batch, k.m, k.n, k.k)
+    elif isinstance(k, ir.PackB):
+        sizes = (k.batch, k.k, k.n)
+    else:
+        sizes = (*k.ranges, *getattr(k, "red_ranges", ()), getattr(k, "length", 1))
+    if not _static(*sizes) or 0 in [int(s) for s in sizes] or work_ns(k) < THREADS.min_ns:
+        return None
+    if isinstance(k, ir.PackB):
+        return Split("n", int(k.n), PANEL) if int(k.n) >= 2 * PANEL else None
+    if isinstance(k, ir.Gemm):
+        batch, m, n = int(k.batch), int(k.m), int(k.n)
+        if n >= 8 * PANEL and (n >= m or m < 4 * GEMM_ROW_GRAIN):
+            return Split("n", n, PANEL)
+        if m >= 4 * GEMM_ROW_GRAIN:
+            return Split("m", m, GEMM_ROW_GRAIN)
+        return Split("batch", batch, 1) if batch >= 2 else None
+    if not k.ranges or not _disjoint_writes(k):
+        return None
+    ranges = [int(r) for r in k.ranges]
+    d = next((d for d, r in enumerate(ranges) if r >= 8), max(range(len(ranges)), key=ranges.__getitem__))
+    grain = LANE_GRAIN if d == len(ranges) - 1 else 1
+    return Split(f"dim{d}", ranges[d], grain) if ranges[d] >= 2 * grain else None
+
+
+def _disjoint_writes(k) -> bool:
+    """Chunks of a loop kernel's points may run on different threads: every point stores to
+    its own element (the store index is affine in the loop variables and injective: sorted by
+    size, each stride exceeds the span of the smaller ones), and the kernel reads its output
+    buffer only at the element it stores (an element-wise update)."""
+    variables = list(index_vars(len(k.ranges)))
+    extents = [int(r) for r in k.ranges]
+    if isinstance(k, ir.Scan):
+        variables.append(reduction_vars(1)[0])
+        extents.append(int(k.length))
+    aff = affine_coeffs(k.out_index, variables)
+    if aff is None or any(not sympy.sympify(c).is_Integer for c in aff[1].values()):
+        return False
+    span = 0
+    for c, r in sorted((abs(int(aff[1][v])), r) for v, r in zip(variables, extents) if r > 1):
+        if c <= span:
+            return False
+        span += c * (r - 1)
+    return all(ld.index == k.out_index for ld in ir.loads(k.body) if ld.buffer == k.out)
+
+
+def thread_splits(sched: Schedule) -> tuple | None:
+    """Each forward kernel's ``Split`` (None: thread 0 alone), or None when the split kernels
+    add up to less than ``THREADS.graph_min_ns`` or the program has symbolic sizes (those run
+    single-threaded)."""
+    if sched.program.symbols:
+        return None
+    splits = tuple(split_of(p) for p in sched.forward)
+    shared = sum(work_ns(p.kernel) for p, s in zip(sched.forward, splits) if s is not None)
+    return splits if shared and shared >= THREADS.graph_min_ns else None
+
+
+class ThreadWriter(FunctionWriter):
+    """A kernel function emitting one thread's share: its prologue computes ``$thr_q`` (the
+    chunk's first unit) and ``$thr_n`` (its points) from ``$tid``/``$nthreads``, and the body
+    runs only when the chunk is not empty."""
+
+    def __init__(self, name: str, offsets: dict, split: Split):
+        super().__init__(name, offsets)
+        self.split = split
+        self.sizes = {Q: "(local.get $thr_q)", COUNT: "(local.get $thr_n)"}
+
+    def first(self) -> str:
+        """WAT: the chunk's first point."""
+        g = self.split.grain
+        return "(local.get $thr_q)" if g == 1 else f"(i32.mul (local.get $thr_q) (i32.const {g}))"
+
+    def text(self) -> str:
+        s = self.split
+        units = -(-s.extent // s.grain)
+        self.local("$thr_q", "i32")
+        self.local("$thr_n", "i32")
+        self.local("$thr_end", "i32")
+
+        def unit(tid: str) -> str:
+            return f"(i32.div_u (i32.mul (i32.const {units}) {tid}) (global.get $nthreads))"
+
+        end = f"(i32.mul {unit('(i32.add (global.get $tid) (i32.const 1))')} (i32.const {s.grain}))"
+        prologue = [
+            f"(local.set $thr_q {unit('(global.get $tid)')})",
+            f"(local.set $thr_end (select {end} (i32.const {s.extent}) (i32.lt_s {end} (i32.const {s.extent}))))",
+            f"(local.set $thr_n (i32.sub (local.get $thr_end) {self.first()}))",
+            "(if (i32.gt_s (local.get $thr_n) (i32.const 0)) (then",
+        ]
+        self.body = prologue + ["  " + line for line in self.body] + ["))"]
+        return super().text()
+
+
+def _split_loop(k, split: Split):
+    """The loop kernel ``k`` restricted to one thread's chunk of dim ``d``: index
+    ``i_d + grain * thr_q``, extent ``thr_n``."""
+    d = int(split.axis[3:])
+    v = index_vars(len(k.ranges))[d]
+    sub = {v: v + split.grain * Q}
+
+    def fix(e):
+        return sympy.expand(sympy.sympify(e).xreplace(sub))
+
+    ranges = tuple(COUNT if i == d else r for i, r in enumerate(k.ranges))
+    return replace(k, ranges=ranges, out_index=fix(k.out_index), body=ir.map_expr(k.body, fix))
+
+
+def emit_split_kernel(plan: KernelPlan, split: Split, offsets: dict, buffers: dict) -> str | None:
+    """The WAT function running one thread's share of ``plan``'s kernel."""
+    k = plan.kernel
+    fw = ThreadWriter(f"${k.name}", offsets, split)
+    if isinstance(k, ir.Gemm):
+        kernels.gemm(fw, k, (split.axis, fw.first(), "(local.get $thr_n)"))
+    elif isinstance(k, ir.PackB):
+        kernels.pack_b(fw, k, (split.axis, fw.first(), "(local.get $thr_n)"))
+    else:
+        ok = kernels.emit_kernel_body(fw, KernelPlan(_split_loop(k, split), plan.mode), buffers)
+        if not ok:
+            return None
+    return fw.text()
+
+
+def forward_function(calls: list) -> str:
+    """``forward(tid, nthreads)``: ``calls`` = (kernel call, shared?) in order, barriers
+    between dependent kernels."""
+    body = ["(global.set $tid (local.get $tid))", "(global.set $nthreads (local.get $nthreads))"]
+    prev = None
+    for call, shared in calls:
+        if prev is not None and (shared or prev):
+            body.append("(call $threads_barrier (local.get $nthreads))")
+        body.append(call if shared else f"(if (i32.eqz (local.get $tid)) (then {call}))")
+        prev = shared
+    if prev:
+        body.append("(call $threads_barrier (local.get $nthreads))")
+    lines = "".join(f"\n  {c}" for c in body)
+    return f'(func $forward (export "forward") (param $tid i32) (param $nthreads i32){lines})'
+
+
+def emit_threaded_module(
+    sched: Schedule, plan: MemoryPlan, splits: tuple, *, data: bool = True, pages: int | None = None
+) -> WatModule:
+    """The threaded module of a static program (``splits``: ``thread_splits(sched)``).
+    ``data=False`` leaves out the constants' data segments (a saved artifact's threaded
+    variant starts from the memory of its single-thread module, prepared); ``pages``: the
+    memory's initial size (default: the plan's)."""
+    prog = sched.program
+    offsets = {name: p.offset for name, p in plan.placements.items()}
+    buffers = {b.name: b for b in prog.buffers}
+    pages = plan.pages if pages is None else pages
+    out = [
+        "(module",
+        f'(import "env" "memory" (memory {pages} {MAX_PAGES} shared))',
+        '(export "memory" (memory 0))',
+        "(global $tid (mut i32) (i32.const 0))",
+        "(global $nthreads (mut i32) (i32.const 1))",
+    ]
+    segments = constant_segments(prog, offsets) if data else []
+    out += [f'(data (i32.const {off}) "{text.data_string(b)}")' for off, b in segments]
+    out += libraries((*sched.prepare, *sched.forward))
+    out.append(library_source("barrier.wat"))
+    prepare = []
+    for p in sched.prepare:
+        fn = kernels.emit_kernel(p, offsets, buffers)
+        if fn is not None:
+            out.append(fn)
+            prepare.append(f"(call ${p.kernel.name})")
+    calls = []
+    for p, split in zip(sched.forward, splits):
+        fn = (
+            kernels.emit_kernel(p, offsets, buffers) if split is None else emit_split_kernel(p, split, offsets, buffers)
+        )
+        if fn is not None:
+            out.append(fn)
+            calls.append((f"(call ${p.kernel.name})", split is not None))
+    out.append(entry_function("prepare", prepare))
+    out.append(forward_function(calls))
+    return WatModule("\n".join(out) + ")\n", pages, ("prepare", "forward", "run", "worker", "stop", "abort"))
