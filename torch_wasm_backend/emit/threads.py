@@ -81,8 +81,16 @@ def _prod(xs) -> int:
     return out
 
 
+# the kernel kinds this module knows how to split; any other kind (int8 GEMMs, matrix
+# routines, ...) runs on thread 0 between barriers, which is always correct
+SPLITTABLE = (ir.Pointwise, ir.Reduce, ir.Scan, ir.Gemm, ir.PackB)
+
+
 def work_ns(k) -> float:
-    """Estimated single-thread time of kernel ``k`` (``target.THREADS``)."""
+    """Estimated single-thread time of kernel ``k`` (``target.THREADS``); 0 for a kind that
+    is not split."""
+    if not isinstance(k, SPLITTABLE):
+        return 0.0
     cost = dict(THREADS.ns_per_unit)[type(k).__name__]
     if isinstance(k, ir.Gemm):
         units = _prod((k.batch, k.m, k.n, k.k))
@@ -100,6 +108,8 @@ def work_ns(k) -> float:
 def split_of(plan: KernelPlan) -> Split | None:
     """How ``plan``'s kernel is shared out between threads, or None: thread 0 runs it."""
     k = plan.kernel
+    if not isinstance(k, SPLITTABLE):
+        return None
     if isinstance(k, ir.Gemm):
         sizes = (k.batch, k.m, k.n, k.k)
     elif isinstance(k, ir.PackB):
