@@ -95,7 +95,7 @@ def tarball(tmp_path_factory):
 def test_tarball_holds_code_types_docs_and_license(tarball):
     _, files = tarball
     assert files == sorted(["CHANGELOG.md", "LICENSE", "NOTICE", "README.md", "index.d.ts", "loader.mjs",
-                            "package.json", "worker.mjs"])
+                            "manifest.mjs", "model.mjs", "package.json", "threads.mjs", "variants.mjs", "worker.mjs"])
 
 
 @pytest.fixture(scope="module")
