@@ -148,18 +148,7 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd="both",
                         "(SIMD128 only) or True (FMA only, needs relaxed SIMD)")
     options = dataclasses.replace(ran_with, strict=False, interpret=False, relaxed_simd=relaxed_simd is True)
     fn = forward_of(orig)
-    if example_inputs is None:
-        call = call_from_last_graph(compiled, orig)
-        if call is None:
-            raise SaveError("pass example_inputs=(...): the compiled model has not run yet (or Dynamo compiled no "
-                            "graph for it), so there is no graph to save")
-        positional, kwargs = call
-    elif isinstance(example_inputs, dict):
-        positional, kwargs = [], dict(example_inputs)
-    else:
-        positional, kwargs = list(example_inputs), {}
-    # copies: dynamic dims are marked on them, and the user's tensors stay untouched
-    positional, kwargs = [_clone(x) for x in positional], {k: _clone(v) for k, v in kwargs.items()}
+    positional, kwargs = _example_call(compiled, orig, example_inputs)
     names = _call_names(fn, positional, kwargs)
     tensors = {name: x for x in [*positional, *kwargs.values()] if id(x) in names for name in [names[id(x)]]}
     marks = _dynamic_marks(dynamic, tensors)
@@ -179,23 +168,7 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd="both",
     graph = ran.graph
     user_inputs = [(name, graph.program.inputs[i]) for name, i in ran.inputs]
     program, params = graph.program, graph.params
-    binding, symbols = {}, []
-    if program.symbols:  # plan at the maxima: every smaller size fits the same offsets
-        for name, spec in user_inputs:
-            for d, size in enumerate(spec.shape):
-                if getattr(size, "is_Symbol", False) and size not in binding:
-                    if d not in marks.get(name, {}):
-                        raise SaveError(f"dimension {d} of input {name!r} became symbolic; declare it in "
-                                        f"dynamic={{{name!r}: {{{d}: max_size}}}}")
-                    binding[size] = marks[name][d]
-                    symbols.append({"name": str(size), "min": 1, "max": marks[name][d], "input": name, "dim": d,
-                                    "offset": params.symbol_addr(size)})
-        missing = set(program.symbols) - set(binding)
-        if missing:
-            raise SaveError(f"sizes {sorted(map(str, missing))} are not dimensions of the inputs")
-    elif marks:
-        raise SaveError(f"dynamic={dynamic!r}: the model compiled for static sizes only (an operator of it needs "
-                        "them, e.g. grouped convolution); save it without dynamic=")
+    binding, symbols = _symbols(program, params, user_inputs, marks, dynamic)
     plan = graph.plan_for(binding) if binding else graph.plan
     mem = graph.instance.memory_view()
     image = bytearray(mem[: plan.persistent_end])
@@ -204,36 +177,12 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd="both",
     baked = bake(graph.schedule, plan, bytes(image), weights_dtype)
     wat = emit_module(graph.schedule, plan, segments=baked.segments, prepare=baked.prepare, widen=baked.widen,
                       pages=baked.pages).text
-    try:
-        manifest = {
-            **envelope_for(options, {"memory": "memory", "forward": "forward", "prepare": "prepare"}),
-            "inputs": [tensor_entry(name, spec.shape, MANIFEST_DTYPE[spec.dtype], plan.offset(spec.buffer))
-                       for name, spec in user_inputs],
-            "outputs": [tensor_entry(ran.output_names[k], o.shape, MANIFEST_DTYPE[o.dtype],
-                                     plan.offset(o.buffer) + o.offset * ITEMSIZE[o.dtype], o.strides)
-                        for k, o in enumerate(program.outputs)],
-            "output_tree": ran.output_tree,
-            "traps": graph.traps,  # wasm function -> what a trap in it means (loaders say so)
-            "symbols": symbols,
-            "weights": {"dtype": weights_dtype},
-            **({"quantization": q} if (q := quantization(graph.schedule)) else {}),
-            "memory": {"pages": baked.pages, "bytes": plan.total_bytes, "weights_bytes": plan.persistent_end - 16,
-                       "arena_bytes": plan.arena_bytes},
-        }
-    except ValueError as e:  # a size the manifest cannot express
-        raise SaveError(str(e)) from None
+    manifest = _manifest(options, ran, plan, user_inputs, symbols, baked, weights_dtype)
     unread = [name for name in tensors if name not in ran.example]
     if unread:
         raise SaveError(f"inputs {unread} are passed to the model but the graph does not read them (Dynamo "
                         "dropped them); leave them out of example_inputs")
-    threaded = b""
-    splits = thread_splits(graph.schedule) if threads and not program.symbols else None
-    if threads and splits is None:
-        raise SaveError("threads=True: this graph runs on one thread (symbolic sizes, or every kernel too small "
-                        "to split: target.THREADS); save it without threads=")
-    if splits is not None:
-        threaded = assemble(emit_threaded_module(graph.schedule, plan, splits, data=False, pages=baked.pages).text)
-        manifest["threads"] = {"section": THREADED_SECTION}
+    threaded = _threaded_code(graph.schedule, plan, baked, manifest) if threads else b""
     variant = fma_variant(graph.schedule, plan, baked) if relaxed_simd == "both" else None
     if variant is not None:
         manifest["variants"] = {RELAXED: {"section": RELAXED_SECTION, "bytes": len(variant)}}
@@ -244,6 +193,80 @@ def save(compiled, path, example_inputs=None, dynamic=None, relaxed_simd="both",
         _check(wasm, ran, weights_dtype, threads=2)
     Path(path).write_bytes(wasm)
     return manifest
+
+
+def _example_call(compiled, orig, example_inputs):
+    """(positional, keyword) inputs of the call to save: the given ones, else those of the
+    compiled model's last call; copies (dynamic dims are marked on them, the user's tensors
+    stay untouched)."""
+    if example_inputs is None:
+        call = call_from_last_graph(compiled, orig)
+        if call is None:
+            raise SaveError("pass example_inputs=(...): the compiled model has not run yet (or Dynamo compiled no "
+                            "graph for it), so there is no graph to save")
+        positional, kwargs = call
+    elif isinstance(example_inputs, dict):
+        positional, kwargs = [], dict(example_inputs)
+    else:
+        positional, kwargs = list(example_inputs), {}
+    return [_clone(x) for x in positional], {k: _clone(v) for k, v in kwargs.items()}
+
+
+def _symbols(program, params, user_inputs, marks: dict, dynamic):
+    """(binding, manifest symbols): each symbolic size bound to its declared maximum (the plan
+    is made at the maxima, so every smaller size fits the same offsets)."""
+    binding, symbols = {}, []
+    if not program.symbols:
+        if marks:
+            raise SaveError(f"dynamic={dynamic!r}: the model compiled for static sizes only (an operator of it "
+                            "needs them, e.g. grouped convolution); save it without dynamic=")
+        return binding, symbols
+    for name, spec in user_inputs:
+        for d, size in enumerate(spec.shape):
+            if getattr(size, "is_Symbol", False) and size not in binding:
+                if d not in marks.get(name, {}):
+                    raise SaveError(f"dimension {d} of input {name!r} became symbolic; declare it in "
+                                    f"dynamic={{{name!r}: {{{d}: max_size}}}}")
+                binding[size] = marks[name][d]
+                symbols.append({"name": str(size), "min": 1, "max": marks[name][d], "input": name, "dim": d,
+                                "offset": params.symbol_addr(size)})
+    missing = set(program.symbols) - set(binding)
+    if missing:
+        raise SaveError(f"sizes {sorted(map(str, missing))} are not dimensions of the inputs")
+    return binding, symbols
+
+
+def _manifest(options, ran, plan, user_inputs, symbols, baked, weights_dtype: str) -> dict:
+    """The artifact's manifest (``runtime/manifest.py`` reads and checks it)."""
+    graph = ran.graph
+    try:
+        return {
+            **envelope_for(options, {"memory": "memory", "forward": "forward", "prepare": "prepare"}),
+            "inputs": [tensor_entry(name, spec.shape, MANIFEST_DTYPE[spec.dtype], plan.offset(spec.buffer))
+                       for name, spec in user_inputs],
+            "outputs": [tensor_entry(ran.output_names[k], o.shape, MANIFEST_DTYPE[o.dtype],
+                                     plan.offset(o.buffer) + o.offset * ITEMSIZE[o.dtype], o.strides)
+                        for k, o in enumerate(graph.program.outputs)],
+            "output_tree": ran.output_tree,
+            "traps": graph.traps,  # wasm function -> what a trap in it means (loaders say so)
+            "symbols": symbols,
+            "weights": {"dtype": weights_dtype},
+            **({"quantization": q} if (q := quantization(graph.schedule)) else {}),
+            "memory": {"pages": baked.pages, "bytes": plan.total_bytes, "weights_bytes": plan.persistent_end - 16,
+                       "arena_bytes": plan.arena_bytes},
+        }
+    except ValueError as e:  # a size the manifest cannot express
+        raise SaveError(str(e)) from None
+
+
+def _threaded_code(schedule, plan, baked, manifest: dict) -> bytes:
+    """The threaded twin of the code (no data) for ``save(threads=True)``; notes it in the manifest."""
+    splits = thread_splits(schedule) if not schedule.program.symbols else None
+    if splits is None:
+        raise SaveError("threads=True: this graph runs on one thread (symbolic sizes, or every kernel too small "
+                        "to split: target.THREADS); save it without threads=")
+    manifest["threads"] = {"section": THREADED_SECTION}
+    return assemble(emit_threaded_module(schedule, plan, splits, data=False, pages=baked.pages).text)
 
 
 def _check(wasm: bytes, ran, weights_dtype: str, threads: int = 1) -> None:
