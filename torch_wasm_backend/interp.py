@@ -303,6 +303,8 @@ def _bound(k, binding: dict):
     def sub(e):
         return sympy.sympify(e).xreplace(binding)
 
+    if isinstance(k, ir.MatrixCall):
+        return k  # static sizes only
     if isinstance(k, ir.Gemm):
         ops = {f: dataclasses.replace(getattr(k, f), **{a: sub(getattr(getattr(k, f), a)) for a in
                                                        ("offset", "batch_stride", "row_stride", "col_stride")})
@@ -389,6 +391,151 @@ def _gemm(k: ir.Gemm, mem) -> None:
     cbuf[cidx.reshape(-1)] = acc.astype(np.float32).reshape(-1)
 
 
+# --------------------------------------------------------------------------- matrix routines
+# The meaning of each ``ir.MatrixCall`` routine (``ir.matrix_call_floats`` states the
+# result layout): the same algorithm as csrc/wat/linalg_f32.wat, step for step, in float64.
+def _pivot_row(col: np.ndarray) -> int:
+    """LAPACK's ``i?amax`` as the WAT runs it: the first largest |value| (a later entry
+    wins only when strictly larger, so NaN never wins unless it comes first)."""
+    best, p = abs(col[0]), 0
+    for i in range(1, len(col)):
+        if abs(col[i]) > best:
+            best, p = abs(col[i]), i
+    return p
+
+
+def _lu(a, m: int, n: int) -> np.ndarray:
+    """Right-looking LU with partial pivoting (LAPACK ``getf2``): at step j the row of the
+    largest |a[i, j]|, i >= j, is swapped up (pivot j+1 recorded 1-based), the column below
+    is divided by the pivot and the trailing block updated; a zero pivot sets ``info`` to
+    j+1 (first only) and leaves its column alone. Square: sign and log|det| from U's
+    diagonal and the parity of the row swaps (sign 0 and -inf for a zero on it; sign NaN
+    for a NaN), det as the product of the diagonal, both in order."""
+    a = a.astype(np.float64).copy()
+    k = min(m, n)
+    piv = np.zeros(k)
+    info = 0
+    sign, logabs, det = 0.0, 0.0, 0.0
+    with np.errstate(all="ignore"):
+        for j in range(k):
+            p = j + _pivot_row(a[j:, j])
+            piv[j] = p + 1
+            if a[p, j] != 0:
+                a[[j, p]] = a[[p, j]]
+                a[j + 1:, j] /= a[j, j]
+            elif info == 0:
+                info = j + 1
+            a[j + 1:, j + 1:] -= a[j + 1:, j:j + 1] * a[j:j + 1, j + 1:]
+        if m == n:
+            sign = det = -1.0 if int(np.sum(piv != np.arange(1, k + 1))) % 2 else 1.0
+            for d in np.diag(a):
+                sign = math.nan if d != d else sign * (1.0 if d > 0 else -1.0 if d < 0 else 0.0)
+                logabs += float(np.log(abs(d)))
+                det *= d
+    return np.concatenate([a.reshape(-1), piv, [info, sign, logabs, det]])
+
+
+def _apply_pivots(x, piv, reverse=False):
+    """Swap rows j and piv[j]-1 of ``x`` for j up (or, ``reverse``, down) the pivots."""
+    n = len(piv)
+    for j in (range(n - 1, -1, -1) if reverse else range(n)):
+        p = int(piv[j]) - 1
+        if p != j:
+            x[[j, p]] = x[[p, j]]
+    return x
+
+
+def _solve_tri(t, x, upper: bool, unit: bool):
+    """Solve ``T X = B`` in place (``x`` holds B, float64) by substitution, T the upper or
+    lower triangle of ``t`` (unit diagonal if ``unit``): row by row, each row minus the
+    rows already solved in order, then divided by the diagonal."""
+    n = t.shape[0]
+    t = t.astype(np.float64)
+    with np.errstate(all="ignore"):
+        for i in (range(n - 1, -1, -1) if upper else range(n)):
+            for r in (range(i + 1, n) if upper else range(i)):
+                x[i] -= t[i, r] * x[r]
+            if not unit:
+                x[i] /= t[i, i]
+    return x
+
+
+def _lu_solve(lu, piv, b, n: int, k: int, adjoint: int) -> np.ndarray:
+    """X with ``P L U X = B`` (pivots applied to B first, then L, then U) or, with
+    ``adjoint``, ``U^T L^T P^T X = B`` (U^T, L^T, then the pivots in reverse order)."""
+    x = b.astype(np.float64).copy()
+    piv = piv.reshape(-1)[:n]
+    if adjoint:
+        x = _solve_tri(lu.T, x, False, False)
+        x = _solve_tri(lu.T, x, True, True)
+        return _apply_pivots(x, piv, reverse=True).reshape(-1)
+    x = _apply_pivots(x, piv)
+    x = _solve_tri(lu, x, False, True)
+    return _solve_tri(lu, x, True, False).reshape(-1)
+
+
+def _cholesky(a, n: int) -> np.ndarray:
+    """``A = L L^T`` from the lower triangle of A, column by column (LAPACK ``potf2``'s
+    order): d = a[j, j] minus the squares of row j of L so far; a d that is not > 0 (or
+    NaN) stops it with ``info`` = j+1, leaving the columns not reached zero; else L[j, j] =
+    sqrt(d) and the column below is (a[i, j] - sum L[i, r] L[j, r]) / L[j, j]."""
+    a = a.astype(np.float64)
+    low = np.zeros((n, n))
+    info = 0
+    for j in range(n):
+        d = a[j, j]
+        for r in range(j):
+            d -= low[j, r] * low[j, r]
+        if not d > 0:
+            info = j + 1
+            break
+        low[j, j] = np.sqrt(d)
+        col = a[j + 1:, j].copy()
+        for r in range(j):
+            col -= low[j + 1:, r] * low[j, r]
+        low[j + 1:, j] = col / low[j, j]
+    return np.concatenate([low.reshape(-1), [info]])
+
+
+def _lu_perm(piv, m: int, k: int) -> np.ndarray:
+    """Start from rows 0..m-1 and swap entries j and piv[j]-1 for j = 0..k-1 in order."""
+    return _apply_pivots(np.arange(m, dtype=np.float64), piv.reshape(-1)[:k])
+
+
+_ROUTINES = {
+    "lu": lambda args, m, n: _lu(args[0], m, n),
+    "lu_solve": lambda args, n, k, adjoint: _lu_solve(args[0], args[1], args[2], n, k, adjoint),
+    "cholesky": lambda args, n: _cholesky(args[0], n),
+    "trsm": lambda args, n, k, upper, unit: _solve_tri(args[0].astype(np.float64), args[1].astype(np.float64).copy(),
+                                                       bool(upper), bool(unit)).reshape(-1),
+    "lu_perm": lambda args, m, k: _lu_perm(args[0], m, k),
+}
+
+
+def _matrix_shapes(k: ir.MatrixCall) -> list:
+    """(rows, cols) of each operand of ``k``."""
+    s = k.sizes
+    return {"lu": lambda: [(s[0], s[1])],
+            "lu_solve": lambda: [(s[0], s[0]), (1, s[0]), (s[0], s[1])],
+            "cholesky": lambda: [(s[0], s[0])],
+            "trsm": lambda: [(s[0], s[0]), (s[0], s[1])],
+            "lu_perm": lambda: [(1, s[1])]}[k.routine]()
+
+
+def _matrix_call(k: ir.MatrixCall, mem) -> None:
+    stride = k.stride
+    out = mem[k.out]
+    shapes = _matrix_shapes(k)
+    for b in range(int(k.batch)):
+        args = []
+        for op, (r, c) in zip(k.args, shapes):
+            buf, idx = _operand(mem, op, 1, r, c)
+            args.append(buf[idx + b * int(op.batch_stride)][0] if r * c else np.zeros((r, c), np.float32))
+        res = _ROUTINES[k.routine](args, *k.sizes)
+        with np.errstate(all="ignore"):
+            out[b * stride:(b + 1) * stride] = np.asarray(res, np.float64).astype(np.float32)
+
+
 def run(prog: ir.Program, inputs: list) -> list:
     """Run ``prog`` on numpy ``inputs`` (one array per InputSpec); return output arrays."""
     binding = prog.bind(inputs) if prog.symbols else {}
@@ -424,4 +571,5 @@ def run(prog: ir.Program, inputs: list) -> list:
 
 
 # a packed B is a layout of the same values: GEMMs read the original, PackB only fills its buffer
-_RUN = {ir.Pointwise: _run_pointwise, ir.Reduce: _run_reduce, ir.Scan: _run_scan, ir.Gemm: _gemm, ir.PackB: _pack_b}
+_RUN = {ir.Pointwise: _run_pointwise, ir.Reduce: _run_reduce, ir.Scan: _run_scan, ir.Gemm: _gemm, ir.PackB: _pack_b,
+        ir.MatrixCall: _matrix_call}

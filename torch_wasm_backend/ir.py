@@ -9,8 +9,9 @@ Everything the later stages need is data in frozen dataclasses:
                once per point of a kernel's iteration space.
 * Kernels      ``Pointwise`` (a loop nest that stores one expression per point),
                ``Reduce`` (a loop nest with inner reduction loops), ``Scan`` (an inclusive
-               prefix reduction along one dim, stored at every step) and ``Gemm`` (a call
-               into a hand-written WAT microkernel, looped over a batch).
+               prefix reduction along one dim, stored at every step), ``Gemm`` (a call
+               into a hand-written WAT microkernel, looped over a batch) and
+               ``MatrixCall`` (a hand-written linear-algebra routine on each matrix of a batch).
 * ``Program``  the kernels in execution order, the graph inputs/outputs and constants.
 
 Sizes and indices are sympy expressions over loop variables ``i0, i1, ...`` (iteration
@@ -363,11 +364,103 @@ class PackB:
                 f" into {self.out}")
 
 
-Kernel = Union[Pointwise, Reduce, Scan, Gemm, PackB]
+# Routines of ``MatrixCall`` (csrc/wat/linalg_f32.wat), with the operands each reads and the
+# integer parameters it takes, in order. The numpy meaning of each is ``interp._ROUTINES``.
+MATRIX_ROUTINES = {
+    "lu": (("a",), ("m", "n")),
+    "lu_solve": (("lu", "piv", "b"), ("n", "k", "adjoint")),
+    "cholesky": (("a",), ("n",)),
+    "trsm": (("a", "b"), ("n", "k", "upper", "unit")),
+    "lu_perm": (("piv",), ("m", "k")),
+}
+
+
+def matrix_call_floats(routine: str, sizes: tuple) -> tuple[int, int]:
+    """(floats each matrix of the batch writes into ``MatrixCall.out``, floats of f64 scratch
+    after the batch's results) for ``routine`` with integer parameters ``sizes``.
+
+    * ``lu`` (m, n): the (m, n) LU factors row-major (L below the diagonal, unit diagonal
+      implied; U on and above), then min(m, n) pivots (1-based, LAPACK's ``getrf``), then
+      ``info`` (0, or the 1-based first exactly zero pivot), then, for a square matrix,
+      the sign and log|det| (slogdet) and det.
+    * ``lu_solve`` (n, k, adjoint): X (n, k) row-major with ``A X = B`` (``A^T X = B`` when
+      ``adjoint``) where A = P L U is given by ``lu``'s factors and pivots.
+    * ``cholesky`` (n): L (n, n) row-major, lower, zeros above; then ``info`` (0, or the
+      1-based order of the first leading minor that is not positive definite).
+    * ``trsm`` (n, k, upper, unit): X (n, k) row-major with ``A X = B``, A triangular (only
+      its upper or lower triangle read; a unit diagonal assumed when ``unit``).
+    * ``lu_perm`` (m, k): the row permutation that k 1-based pivots (a (1, k) operand) make
+      of m rows, as m 0-based row indices: row i of ``P^T A`` is row ``perm[i]`` of A."""
+    if routine == "lu":
+        m, n = sizes
+        return m * n + min(m, n) + 4, m * n
+    if routine == "lu_solve":
+        n, k, _ = sizes
+        return n * k, n * k
+    if routine == "cholesky":
+        (n,) = sizes
+        return n * n + 1, n * n
+    if routine == "trsm":
+        n, k = sizes[:2]
+        return n * k, n * k
+    if routine == "lu_perm":
+        return sizes[0], 0
+    raise IRError(f"unknown matrix routine {routine}")
+
+
+@dataclass(frozen=True)
+class MatrixCall:
+    """For each ``b < batch``: the hand-written routine ``routine`` (``MATRIX_ROUTINES``) of
+    ``$linalg_<routine>`` reads matrix b of every operand in ``args`` (strided f32, as for
+    ``Gemm``) and writes its results, contiguous, at ``out[b * stride ..]`` (``stride`` =
+    ``matrix_call_floats(..)[0]``); the f64 scratch it needs sits after the batch's results
+    in ``out`` (one, reused). Results are computed in f64 and rounded once to f32;
+    integers (pivots, info) are stored as exact f32 values. ``batch`` and ``sizes`` are
+    static ints."""
+
+    name: str
+    routine: str
+    args: tuple  # of Operand
+    out: str
+    batch: sympy.Expr
+    sizes: tuple
+
+    def __post_init__(self):
+        object.__setattr__(self, "batch", sympy.Integer(int(self.batch)))
+        object.__setattr__(self, "sizes", tuple(int(s) for s in self.sizes))
+
+    @property
+    def stride(self) -> int:
+        return matrix_call_floats(self.routine, self.sizes)[0]
+
+    @property
+    def scratch_at(self) -> int:
+        """Where the f64 scratch starts in ``out`` (in floats; even, so 8-byte aligned)."""
+        end = int(self.batch) * self.stride
+        return end + end % 2
+
+    def out_floats(self) -> int:
+        """Floats ``out`` must hold: every batch entry's results, then the scratch (as f32s)."""
+        return self.scratch_at + 2 * matrix_call_floats(self.routine, self.sizes)[1]
+
+    def reads(self) -> set:
+        """Names of the buffers this kernel reads."""
+        return {a.buffer for a in self.args}
+
+    def writes(self) -> str:
+        """Name of the buffer this kernel writes."""
+        return self.out
+
+    def __str__(self) -> str:
+        args = "\n    ".join(map(str, self.args))
+        return f"{self.name}: matrix {self.routine}{list(self.sizes)} batch={self.batch} -> {self.out}\n    {args}"
+
+
+Kernel = Union[Pointwise, Reduce, Scan, Gemm, PackB, MatrixCall]
 # Every kernel kind. Each stage dispatches on the kind with a table keyed by these classes
 # (verify._CHECKS, interp._RUN, emit.kernels._EMIT); tests/unit/test_kernel_kinds.py checks
 # that every table covers every kind.
-KERNEL_KINDS = (Pointwise, Reduce, Scan, Gemm, PackB)
+KERNEL_KINDS = (Pointwise, Reduce, Scan, Gemm, PackB, MatrixCall)
 
 
 @dataclass(frozen=True)

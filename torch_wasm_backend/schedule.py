@@ -31,7 +31,7 @@ from .target import SIMD128
 @dataclass(frozen=True)
 class KernelPlan:
     kernel: object  # ir.Pointwise | ir.Reduce | ir.Gemm, after collapsing
-    mode: str  # "vector" | "vector_reduce" | "scalar" | "gemm"
+    mode: str  # "vector" | "vector_reduce" | "scalar" | "gemm" | "call" (a MatrixCall)
 
     def __str__(self) -> str:
         return f"[{self.mode}] {self.kernel}".replace("\n", "\n    ")
@@ -246,6 +246,8 @@ def _plan_scan(k: ir.Scan, simd: bool) -> str:
 def plan_kernel(k, buffers: dict, options: Options) -> KernelPlan:
     if isinstance(k, (ir.Gemm, ir.PackB)):
         return KernelPlan(k, "gemm")
+    if isinstance(k, ir.MatrixCall):
+        return KernelPlan(k, "call")
     if isinstance(k, ir.Scan):
         return KernelPlan(k, _plan_scan(k, options.simd))
     if not options.simd:

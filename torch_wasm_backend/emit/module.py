@@ -45,7 +45,7 @@ class WatModule:
 def _uses_math(plans, names=ops.MATH) -> bool:
     for p in plans:
         k = p.kernel
-        if isinstance(k, (ir.Gemm, ir.PackB)):
+        if isinstance(k, (ir.Gemm, ir.PackB, ir.MatrixCall)):
             continue
         if any(isinstance(n, ir.Op) and n.name in names for n in ir.walk(k.body)):
             return True
@@ -60,8 +60,11 @@ def libraries(plans, widen: bool = False) -> list:
     parts = []
     if _uses_math(plans):
         parts.append(library_source("math_f32x4.wat"))
-    if _uses_math(plans, ops.MATH_F64 + ops.MATH_F64_BINARY):
+    linalg = any(isinstance(p.kernel, ir.MatrixCall) for p in plans)
+    if _uses_math(plans, ops.MATH_F64 + ops.MATH_F64_BINARY) or linalg:
         parts.append(library_source("math_f32x4_f64.wat"))
+    if linalg:  # its $linalg_lu calls $f64x2_log
+        parts.append(library_source("linalg_f32.wat"))
     if any(isinstance(p.kernel, ir.Gemm) and not p.kernel.packed for p in plans):
         parts.append(library_source("f32_gemm.wat"))
     if widen:

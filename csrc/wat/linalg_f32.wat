@@ -1,0 +1,355 @@
+;; linalg_f32.wat -- dense linear algebra on one float32 matrix: LU, Cholesky, triangular solves.
+;;
+;; A FRAGMENT of module fields: only (func ...) definitions, no memory, exports, globals,
+;; imports or data.  The compiler concatenates it into the modules it generates when a
+;; kernel is an ir.MatrixCall; the generated kernel loops over the batch and calls one
+;; routine per matrix.  $linalg_lu calls $f64x2_log (math_f32x4_f64.wat, included with it).
+;;
+;; Calling convention (ir.MATRIX_ROUTINES): every operand is (address, row stride, column
+;; stride), strides in elements, any sign-free layout (a transposed view is the same matrix
+;; with its strides swapped); then the routine's integer sizes; then $out, where the results
+;; go, contiguous (ir.matrix_call_floats gives the layout), and $w, 8-byte aligned f64
+;; scratch the routine may overwrite.
+;;
+;; Strategy and accuracy: every routine reads its f32 operands into float64 and computes in
+;; float64, rounding each result once to float32 at the end.  The algorithms are the
+;; unblocked textbook ones LAPACK's reference routines state (getf2, potf2, trsm): O(n^3)
+;; scalar loops, no SIMD, meant for the small matrices models and tests meet (n up to a few
+;; hundred).  Their float64 errors (backward stable: LU with partial pivoting ~ n * growth *
+;; 2^-53 relative to |A|, Cholesky and substitution ~ n * 2^-53) are far below float32's
+;; 2^-24, so a result differs from the exact answer of the float32 input by the rounding to
+;; float32 plus the problem's conditioning times ~1e-16, where LAPACK's float32 routines
+;; (sgetrf, spotrf, strsm) carry ~cond * 6e-8: results agree with torch's within torch's own
+;; float32 error.  Pivot choice: the first row with the largest |value| (LAPACK's isamax;
+;; a NaN is never chosen unless it is the diagonal entry itself), from the float64 working
+;; values, so a near-tie (within float32 rounding) may pick another row than sgetrf.
+;; Bit-for-bit the same as the numpy reference (interp._ROUTINES), which does the same
+;; operations in the same order, except log|det| ($f64x2_log against numpy's log).
+;;
+;; Routines:
+;;   $linalg_lu        (a ars acs m n out w)   LU of an (m, n) matrix with partial pivoting
+;;   $linalg_lu_solve  (lu lrs lcs piv prs pcs b brs bcs n k adjoint out w)   A X = B from lu
+;;   $linalg_cholesky  (a ars acs n out w)     lower Cholesky factor of a symmetric matrix
+;;   $linalg_trsm      (a ars acs b brs bcs n k upper unit out w)   triangular A X = B
+;;   $linalg_lu_perm   (piv prs pcs m k out w)  the row permutation the pivots make
+;; and helpers: $linalg_load (f32 strided -> f64 row-major), $linalg_store (f64 -> f32),
+;; $linalg_tri (substitution in f64 scratch), $linalg_swap_rows, $linalg_pivot (a pivot given
+;; by the caller, as lu_solve's and lu_unpack's are: a pivot outside [1, rows] traps, where
+;; PyTorch would read out of bounds or raise).
+
+  ;; w[i*cols + c] = f64(a[i*rs + c*cs]) for i < rows, c < cols
+  (func $linalg_load (param $a i32) (param $rs i32) (param $cs i32) (param $rows i32) (param $cols i32)
+                     (param $w i32)
+    (local $i i32) (local $c i32)
+    (block $done_i (loop $next_i
+      (br_if $done_i (i32.ge_u (local.get $i) (local.get $rows)))
+      (local.set $c (i32.const 0))
+      (block $done_c (loop $next_c
+        (br_if $done_c (i32.ge_u (local.get $c) (local.get $cols)))
+        (f64.store
+          (i32.add (local.get $w) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $cols)) (local.get $c))
+                                           (i32.const 3)))
+          (f64.promote_f32 (f32.load
+            (i32.add (local.get $a) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $rs))
+                                                      (i32.mul (local.get $c) (local.get $cs)))
+                                             (i32.const 2))))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $next_c)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next_i))))
+
+  ;; out[i] = f32(w[i]) for i < count
+  (func $linalg_store (param $w i32) (param $count i32) (param $out i32)
+    (local $i i32)
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $count)))
+      (f32.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2)))
+                 (f32.demote_f64 (f64.load (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 3))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next))))
+
+  ;; the 0-based row of the 1-based pivot j (f32 at piv + j * pcs); traps unless it is in [0, rows)
+  (func $linalg_pivot (param $piv i32) (param $pcs i32) (param $j i32) (param $rows i32) (result i32)
+    (local $p f32)
+    (local.set $p (f32.load (i32.add (local.get $piv) (i32.shl (i32.mul (local.get $j) (local.get $pcs)) (i32.const 2)))))
+    (if (i32.eqz (i32.and (f32.ge (local.get $p) (f32.const 1))
+                          (f32.le (local.get $p) (f32.convert_i32_u (local.get $rows)))))
+      (then unreachable))
+    (i32.sub (i32.trunc_f32_u (local.get $p)) (i32.const 1)))
+
+  ;; swap rows $r and $s of the (?, cols) f64 matrix at $w
+  (func $linalg_swap_rows (param $w i32) (param $cols i32) (param $r i32) (param $s i32)
+    (local $c i32) (local $pr i32) (local $ps i32) (local $t f64)
+    (if (i32.eq (local.get $r) (local.get $s)) (then (return)))
+    (local.set $pr (i32.add (local.get $w) (i32.shl (i32.mul (local.get $r) (local.get $cols)) (i32.const 3))))
+    (local.set $ps (i32.add (local.get $w) (i32.shl (i32.mul (local.get $s) (local.get $cols)) (i32.const 3))))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $c) (local.get $cols)))
+      (local.set $t (f64.load (local.get $pr)))
+      (f64.store (local.get $pr) (f64.load (local.get $ps)))
+      (f64.store (local.get $ps) (local.get $t))
+      (local.set $pr (i32.add (local.get $pr) (i32.const 8)))
+      (local.set $ps (i32.add (local.get $ps) (i32.const 8)))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $next))))
+
+  ;; Solve T X = B in place: $x holds B, (n, k) f64 row-major; T is the upper (or lower)
+  ;; triangle of the f32 matrix (t, trs, tcs), unit diagonal if $unit. Row i (from the last
+  ;; up for upper, from the first down for lower) minus t[i, r] * row r for the rows r
+  ;; already solved, in increasing r, then divided by t[i, i].
+  (func $linalg_tri (param $t i32) (param $trs i32) (param $tcs i32) (param $x i32) (param $n i32) (param $k i32)
+                    (param $upper i32) (param $unit i32)
+    (local $step i32) (local $i i32) (local $r i32) (local $r_end i32) (local $c i32)
+    (local $f f64) (local $xi i32) (local $xr i32)
+    (if (i32.eqz (local.get $n)) (then (return)))
+    (if (local.get $upper)
+      (then (local.set $i (i32.sub (local.get $n) (i32.const 1))) (local.set $step (i32.const -1)))
+      (else (local.set $i (i32.const 0)) (local.set $step (i32.const 1))))
+    (block $done_i (loop $next_i
+      (br_if $done_i (i32.ge_u (local.get $i) (local.get $n)))  ;; -1 wraps to a large unsigned
+      (local.set $xi (i32.add (local.get $x) (i32.shl (i32.mul (local.get $i) (local.get $k)) (i32.const 3))))
+      (if (local.get $upper)
+        (then (local.set $r (i32.add (local.get $i) (i32.const 1))) (local.set $r_end (local.get $n)))
+        (else (local.set $r (i32.const 0)) (local.set $r_end (local.get $i))))
+      (block $done_r (loop $next_r
+        (br_if $done_r (i32.ge_u (local.get $r) (local.get $r_end)))
+        (local.set $f (f64.promote_f32 (f32.load (i32.add (local.get $t)
+          (i32.shl (i32.add (i32.mul (local.get $i) (local.get $trs)) (i32.mul (local.get $r) (local.get $tcs)))
+                   (i32.const 2))))))
+        (local.set $xr (i32.add (local.get $x) (i32.shl (i32.mul (local.get $r) (local.get $k)) (i32.const 3))))
+        (local.set $c (i32.const 0))
+        (block $done_c (loop $next_c
+          (br_if $done_c (i32.ge_u (local.get $c) (local.get $k)))
+          (f64.store (i32.add (local.get $xi) (i32.shl (local.get $c) (i32.const 3)))
+            (f64.sub (f64.load (i32.add (local.get $xi) (i32.shl (local.get $c) (i32.const 3))))
+                     (f64.mul (local.get $f) (f64.load (i32.add (local.get $xr) (i32.shl (local.get $c) (i32.const 3)))))))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br $next_c)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $next_r)))
+      (if (i32.eqz (local.get $unit))
+        (then
+          (local.set $f (f64.promote_f32 (f32.load (i32.add (local.get $t)
+            (i32.shl (i32.mul (local.get $i) (i32.add (local.get $trs) (local.get $tcs))) (i32.const 2))))))
+          (local.set $c (i32.const 0))
+          (block $done_d (loop $next_d
+            (br_if $done_d (i32.ge_u (local.get $c) (local.get $k)))
+            (f64.store (i32.add (local.get $xi) (i32.shl (local.get $c) (i32.const 3)))
+              (f64.div (f64.load (i32.add (local.get $xi) (i32.shl (local.get $c) (i32.const 3)))) (local.get $f)))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $next_d)))))
+      (local.set $i (i32.add (local.get $i) (local.get $step)))
+      (br $next_i))))
+
+  ;; LU with partial pivoting of the (m, n) matrix a (LAPACK getf2 order). out: LU (m*n),
+  ;; min(m,n) pivots (1-based), info, then for m == n sign, log|det|, det (else zeros).
+  (func $linalg_lu (param $a i32) (param $ars i32) (param $acs i32) (param $m i32) (param $n i32)
+                   (param $out i32) (param $w i32)
+    (local $kk i32) (local $j i32) (local $i i32) (local $c i32) (local $p i32) (local $info i32)
+    (local $best f64) (local $v f64) (local $piv f64) (local $l f64) (local $rowj i32) (local $rowi i32)
+    (local $sign f64) (local $logabs f64) (local $det f64) (local $d f64) (local $tail i32)
+    (call $linalg_load (local.get $a) (local.get $ars) (local.get $acs) (local.get $m) (local.get $n) (local.get $w))
+    (local.set $kk (select (local.get $m) (local.get $n) (i32.lt_u (local.get $m) (local.get $n))))
+    (local.set $tail (i32.add (local.get $out) (i32.shl (i32.mul (local.get $m) (local.get $n)) (i32.const 2))))
+    (block $done_j (loop $next_j
+      (br_if $done_j (i32.ge_u (local.get $j) (local.get $kk)))
+      ;; pivot: first largest |w[i, j]|, i >= j
+      (local.set $p (local.get $j))
+      (local.set $best (f64.abs (f64.load (i32.add (local.get $w)
+        (i32.shl (i32.add (i32.mul (local.get $j) (local.get $n)) (local.get $j)) (i32.const 3))))))
+      (local.set $i (i32.add (local.get $j) (i32.const 1)))
+      (block $done_p (loop $next_p
+        (br_if $done_p (i32.ge_u (local.get $i) (local.get $m)))
+        (local.set $v (f64.abs (f64.load (i32.add (local.get $w)
+          (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 3))))))
+        (if (f64.gt (local.get $v) (local.get $best))
+          (then (local.set $best (local.get $v)) (local.set $p (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next_p)))
+      (f32.store (i32.add (local.get $tail) (i32.shl (local.get $j) (i32.const 2)))
+                 (f32.convert_i32_u (i32.add (local.get $p) (i32.const 1))))
+      (local.set $piv (f64.load (i32.add (local.get $w)
+        (i32.shl (i32.add (i32.mul (local.get $p) (local.get $n)) (local.get $j)) (i32.const 3)))))
+      (local.set $rowj (i32.add (local.get $w) (i32.shl (i32.mul (local.get $j) (local.get $n)) (i32.const 3))))
+      (if (f64.ne (local.get $piv) (f64.const 0))
+        (then
+          (call $linalg_swap_rows (local.get $w) (local.get $n) (local.get $j) (local.get $p))
+          (local.set $i (i32.add (local.get $j) (i32.const 1)))
+          (block $done_s (loop $next_s
+            (br_if $done_s (i32.ge_u (local.get $i) (local.get $m)))
+            (local.set $rowi (i32.add (local.get $w)
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 3))))
+            (f64.store (local.get $rowi) (f64.div (f64.load (local.get $rowi)) (local.get $piv)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $next_s))))
+        (else
+          (if (i32.eqz (local.get $info)) (then (local.set $info (i32.add (local.get $j) (i32.const 1)))))))
+      ;; trailing update: w[i, c] -= w[i, j] * w[j, c] for i, c > j
+      (local.set $i (i32.add (local.get $j) (i32.const 1)))
+      (block $done_u (loop $next_u
+        (br_if $done_u (i32.ge_u (local.get $i) (local.get $m)))
+        (local.set $rowi (i32.add (local.get $w) (i32.shl (i32.mul (local.get $i) (local.get $n)) (i32.const 3))))
+        (local.set $l (f64.load (i32.add (local.get $rowi) (i32.shl (local.get $j) (i32.const 3)))))
+        (local.set $c (i32.add (local.get $j) (i32.const 1)))
+        (block $done_c (loop $next_c
+          (br_if $done_c (i32.ge_u (local.get $c) (local.get $n)))
+          (f64.store (i32.add (local.get $rowi) (i32.shl (local.get $c) (i32.const 3)))
+            (f64.sub (f64.load (i32.add (local.get $rowi) (i32.shl (local.get $c) (i32.const 3))))
+                     (f64.mul (local.get $l) (f64.load (i32.add (local.get $rowj) (i32.shl (local.get $c) (i32.const 3)))))))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br $next_c)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next_u)))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $next_j)))
+    (call $linalg_store (local.get $w) (i32.mul (local.get $m) (local.get $n)) (local.get $out))
+    (local.set $tail (i32.add (local.get $tail) (i32.shl (local.get $kk) (i32.const 2))))
+    (f32.store (local.get $tail) (f32.convert_i32_u (local.get $info)))
+    (if (i32.eq (local.get $m) (local.get $n))
+      (then
+        ;; the parity of the row swaps, then U's diagonal in order
+        (local.set $sign (f64.const 1))
+        (local.set $j (i32.const 0))
+        (block $done_q (loop $next_q
+          (br_if $done_q (i32.ge_u (local.get $j) (local.get $kk)))
+          (if (f32.ne (f32.load (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $m) (local.get $n))
+                                                                             (local.get $j)) (i32.const 2))))
+                      (f32.convert_i32_u (i32.add (local.get $j) (i32.const 1))))
+            (then (local.set $sign (f64.neg (local.get $sign)))))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $next_q)))
+        (local.set $det (local.get $sign))
+        (local.set $j (i32.const 0))
+        (block $done_d (loop $next_d
+          (br_if $done_d (i32.ge_u (local.get $j) (local.get $kk)))
+          (local.set $d (f64.load (i32.add (local.get $w)
+            (i32.shl (i32.mul (local.get $j) (i32.add (local.get $n) (i32.const 1))) (i32.const 3)))))
+          (local.set $sign
+            (if (result f64) (f64.ne (local.get $d) (local.get $d))
+              (then (local.get $d))
+              (else (f64.mul (local.get $sign)
+                (select (f64.const 1)
+                        (select (f64.const -1) (f64.const 0) (f64.lt (local.get $d) (f64.const 0)))
+                        (f64.gt (local.get $d) (f64.const 0)))))))
+          (local.set $logabs (f64.add (local.get $logabs)
+            (f64x2.extract_lane 0 (call $f64x2_log (f64x2.splat (f64.abs (local.get $d)))))))
+          (local.set $det (f64.mul (local.get $det) (local.get $d)))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $next_d)))
+        (f32.store offset=4 (local.get $tail) (f32.demote_f64 (local.get $sign)))
+        (f32.store offset=8 (local.get $tail) (f32.demote_f64 (local.get $logabs)))
+        (f32.store offset=12 (local.get $tail) (f32.demote_f64 (local.get $det))))
+      (else
+        (f32.store offset=4 (local.get $tail) (f32.const 0))
+        (f32.store offset=8 (local.get $tail) (f32.const 0))
+        (f32.store offset=12 (local.get $tail) (f32.const 0)))))
+
+  ;; X with A X = B (or A^T X = B when $adjoint), A = P L U from $linalg_lu's factors (lu)
+  ;; and pivots (piv, a (1, n) row of 1-based f32 values); B and X are (n, k).
+  (func $linalg_lu_solve (param $lu i32) (param $lrs i32) (param $lcs i32) (param $piv i32) (param $prs i32)
+                         (param $pcs i32) (param $b i32) (param $brs i32) (param $bcs i32) (param $n i32) (param $k i32)
+                         (param $adjoint i32) (param $out i32) (param $w i32)
+    (local $j i32)
+    (call $linalg_load (local.get $b) (local.get $brs) (local.get $bcs) (local.get $n) (local.get $k) (local.get $w))
+    (if (local.get $adjoint)
+      (then
+        ;; U^T (lower, lu transposed), L^T (upper, unit), then the swaps in reverse order
+        (call $linalg_tri (local.get $lu) (local.get $lcs) (local.get $lrs) (local.get $w) (local.get $n) (local.get $k)
+                          (i32.const 0) (i32.const 0))
+        (call $linalg_tri (local.get $lu) (local.get $lcs) (local.get $lrs) (local.get $w) (local.get $n) (local.get $k)
+                          (i32.const 1) (i32.const 1))
+        (local.set $j (local.get $n))
+        (block $done (loop $next
+          (br_if $done (i32.eqz (local.get $j)))
+          (local.set $j (i32.sub (local.get $j) (i32.const 1)))
+          (call $linalg_swap_rows (local.get $w) (local.get $k) (local.get $j)
+            (call $linalg_pivot (local.get $piv) (local.get $pcs) (local.get $j) (local.get $n)))
+          (br $next))))
+      (else
+        (block $done (loop $next
+          (br_if $done (i32.ge_u (local.get $j) (local.get $n)))
+          (call $linalg_swap_rows (local.get $w) (local.get $k) (local.get $j)
+            (call $linalg_pivot (local.get $piv) (local.get $pcs) (local.get $j) (local.get $n)))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $next)))
+        (call $linalg_tri (local.get $lu) (local.get $lrs) (local.get $lcs) (local.get $w) (local.get $n) (local.get $k)
+                          (i32.const 0) (i32.const 1))
+        (call $linalg_tri (local.get $lu) (local.get $lrs) (local.get $lcs) (local.get $w) (local.get $n) (local.get $k)
+                          (i32.const 1) (i32.const 0))))
+    (call $linalg_store (local.get $w) (i32.mul (local.get $n) (local.get $k)) (local.get $out)))
+
+  ;; A = L L^T from the lower triangle of a (potf2's column order). out: L (n*n, zeros
+  ;; above the diagonal and in the columns a failure leaves), then info.
+  (func $linalg_cholesky (param $a i32) (param $ars i32) (param $acs i32) (param $n i32) (param $out i32) (param $w i32)
+    (local $j i32) (local $i i32) (local $r i32) (local $info i32) (local $d f64) (local $s f64)
+    (local $rowj i32) (local $rowi i32)
+    (memory.fill (local.get $w) (i32.const 0) (i32.shl (i32.mul (local.get $n) (local.get $n)) (i32.const 3)))
+    (block $done_j (loop $next_j
+      (br_if $done_j (i32.ge_u (local.get $j) (local.get $n)))
+      (local.set $rowj (i32.add (local.get $w) (i32.shl (i32.mul (local.get $j) (local.get $n)) (i32.const 3))))
+      (local.set $d (f64.promote_f32 (f32.load (i32.add (local.get $a)
+        (i32.shl (i32.mul (local.get $j) (i32.add (local.get $ars) (local.get $acs))) (i32.const 2))))))
+      (local.set $r (i32.const 0))
+      (block $done_r (loop $next_r
+        (br_if $done_r (i32.ge_u (local.get $r) (local.get $j)))
+        (local.set $s (f64.load (i32.add (local.get $rowj) (i32.shl (local.get $r) (i32.const 3)))))
+        (local.set $d (f64.sub (local.get $d) (f64.mul (local.get $s) (local.get $s))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $next_r)))
+      (if (i32.eqz (f64.gt (local.get $d) (f64.const 0)))
+        (then (local.set $info (i32.add (local.get $j) (i32.const 1))) (br $done_j)))
+      (local.set $d (f64.sqrt (local.get $d)))
+      (f64.store (i32.add (local.get $rowj) (i32.shl (local.get $j) (i32.const 3))) (local.get $d))
+      (local.set $i (i32.add (local.get $j) (i32.const 1)))
+      (block $done_i (loop $next_i
+        (br_if $done_i (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $rowi (i32.add (local.get $w) (i32.shl (i32.mul (local.get $i) (local.get $n)) (i32.const 3))))
+        (local.set $s (f64.promote_f32 (f32.load (i32.add (local.get $a)
+          (i32.shl (i32.add (i32.mul (local.get $i) (local.get $ars)) (i32.mul (local.get $j) (local.get $acs)))
+                   (i32.const 2))))))
+        (local.set $r (i32.const 0))
+        (block $done_r2 (loop $next_r2
+          (br_if $done_r2 (i32.ge_u (local.get $r) (local.get $j)))
+          (local.set $s (f64.sub (local.get $s)
+            (f64.mul (f64.load (i32.add (local.get $rowi) (i32.shl (local.get $r) (i32.const 3))))
+                     (f64.load (i32.add (local.get $rowj) (i32.shl (local.get $r) (i32.const 3)))))))
+          (local.set $r (i32.add (local.get $r) (i32.const 1)))
+          (br $next_r2)))
+        (f64.store (i32.add (local.get $rowi) (i32.shl (local.get $j) (i32.const 3)))
+                   (f64.div (local.get $s) (local.get $d)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next_i)))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $next_j)))
+    (call $linalg_store (local.get $w) (i32.mul (local.get $n) (local.get $n)) (local.get $out))
+    (f32.store (i32.add (local.get $out) (i32.shl (i32.mul (local.get $n) (local.get $n)) (i32.const 2)))
+               (f32.convert_i32_u (local.get $info))))
+
+  ;; X (n, k) with A X = B, A the upper or lower triangle of a (unit diagonal if $unit)
+  (func $linalg_trsm (param $a i32) (param $ars i32) (param $acs i32) (param $b i32) (param $brs i32) (param $bcs i32)
+                     (param $n i32) (param $k i32) (param $upper i32) (param $unit i32) (param $out i32) (param $w i32)
+    (call $linalg_load (local.get $b) (local.get $brs) (local.get $bcs) (local.get $n) (local.get $k) (local.get $w))
+    (call $linalg_tri (local.get $a) (local.get $ars) (local.get $acs) (local.get $w) (local.get $n) (local.get $k)
+                      (local.get $upper) (local.get $unit))
+    (call $linalg_store (local.get $w) (i32.mul (local.get $n) (local.get $k)) (local.get $out)))
+
+  ;; the row permutation of k 1-based pivots over m rows: out[i] (f32) = 0-based row of A
+  ;; that row i of P^T A is (rows 0..m-1, then entries j and piv[j]-1 swapped, j = 0..k-1)
+  (func $linalg_lu_perm (param $piv i32) (param $prs i32) (param $pcs i32) (param $m i32) (param $k i32)
+                        (param $out i32) (param $w i32)
+    (local $i i32) (local $p i32) (local $t f32)
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $m)))
+      (f32.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2))) (f32.convert_i32_u (local.get $i)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next)))
+    (local.set $i (i32.const 0))
+    (block $done_j (loop $next_j
+      (br_if $done_j (i32.ge_u (local.get $i) (local.get $k)))
+      (local.set $p (call $linalg_pivot (local.get $piv) (local.get $pcs) (local.get $i) (local.get $m)))
+      (local.set $t (f32.load (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2)))))
+      (f32.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2)))
+                 (f32.load (i32.add (local.get $out) (i32.shl (local.get $p) (i32.const 2)))))
+      (f32.store (i32.add (local.get $out) (i32.shl (local.get $p) (i32.const 2))) (local.get $t))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next_j))))
