@@ -1,0 +1,164 @@
+"""LU, Cholesky and triangular solves as WebAssembly (``ir.MatrixCall``) against eager PyTorch
+(LAPACK): ``linalg.lu_factor``, ``lu``, ``lu_unpack``, ``lu_solve``, ``solve``, ``inv``,
+``det``, ``slogdet``, ``cholesky`` (lower and upper), ``cholesky_solve``,
+``cholesky_inverse``, ``solve_triangular``, ``triangular_solve``.
+
+Every case runs in strict mode (a fallback raises) and checks values, dtypes and output
+layouts against eager (torch returns LU factors, inverses and Cholesky factors
+column-major), then the IR interpreter against the ATen graph, then that the interpreter
+(the routines' numpy spec) and the WebAssembly agree bit for bit (they do the same float64
+operations in the same order; log|det| aside, whose log is a different routine). Inputs:
+batched, 1x1, odd sizes, non-contiguous views, empty batches, NaN. Singular and non-positive-
+definite inputs where torch raises trap with torch's reason.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests.e2e.helpers import _interp_outputs, assert_same, check_interp, meta_outputs, run_wasm
+from torch_wasm_backend.runtime import WasmTrap
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*is deprecated in favor of")  # torch.cholesky, triangular_solve
+TOL = {"rtol": 1e-4, "atol": 1e-5}
+
+
+def _rand(*shape, seed=0):
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed + sum(shape)))
+
+
+def _spd(*shape, seed=0):
+    a = _rand(*shape, seed=seed)
+    return a @ a.mT + shape[-1] * torch.eye(shape[-1])
+
+
+def _tri(*shape, seed=0):
+    """Well-conditioned for either triangle: a dominant diagonal."""
+    return _rand(*shape, seed=seed) + 3 * shape[-1] ** 0.5 * torch.eye(shape[-1])
+
+
+def _check(fn, *args, tol=TOL, bitwise=True):
+    with torch.no_grad():
+        want = fn(*[a.clone() for a in args])
+    got, rec = run_wasm(fn, *args)
+    assert_same(got, want, msg="[wasm]", meta=meta_outputs(fn, args), **tol)
+    check_interp(rec, **tol)
+    if bitwise:  # the numpy spec and the WAT routines: same operations, same order
+        graph, inputs, outs = rec.calls[-1]
+        for i, (spec, wasm) in enumerate(zip(_interp_outputs(graph, inputs), outs)):
+            assert torch.equal(spec.nan_to_num(7.0), wasm.contiguous().nan_to_num(7.0)), f"output {i}: interp != wasm"
+
+
+SHAPES = [(1, 1), (3, 3), (5, 5), (2, 4, 4), (3, 2, 7, 7), (17, 17)]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_lu_factor_det_slogdet_inv(shape):
+    a = _rand(*shape)
+    _check(lambda a: torch.linalg.lu_factor_ex(a), a)
+    _check(lambda a: (torch.linalg.det(a), torch.linalg.inv(a)), a)
+    _check(torch.linalg.slogdet, a, bitwise=False)
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (5, 3), (2, 4, 6), (1, 4), (4, 1)], ids=str)
+def test_rectangular_lu(shape):
+    a = _rand(*shape)
+    _check(torch.linalg.lu_factor_ex, a)
+    _check(torch.linalg.lu, a)
+
+
+def test_lu_unpack_and_lu_solve_of_eager_factors():
+    a, b = _rand(2, 5, 5), _rand(2, 5, 3)
+    lu, piv = torch.linalg.lu_factor(a)
+    _check(torch.lu_unpack, lu, piv)
+    for left in (True, False):
+        for adjoint in (True, False):
+            rhs = b if left else b.mT.contiguous()
+            fn = lambda lu, p, b, left=left, adjoint=adjoint: torch.linalg.lu_solve(
+                lu, p, b, left=left, adjoint=adjoint
+            )
+            _check(fn, lu, piv, rhs)
+
+
+@pytest.mark.parametrize("left", [True, False])
+def test_solve_matrix_vector_and_broadcast(left):
+    a = _rand(3, 1, 4, 4)
+    _check(lambda a, b: torch.linalg.solve(a, b, left=left), a, _rand(3, 2, 4, 5) if left else _rand(3, 2, 5, 4))
+    if left:
+        _check(torch.linalg.solve, a, _rand(3, 1, 4))  # a batch of vectors
+        _check(torch.linalg.solve, a[0, 0], _rand(4))
+
+
+def test_non_contiguous_inputs():
+    a = _rand(4, 6, 6)[:, ::2, 1::2]  # strided rows and columns
+    _check(torch.linalg.inv, a)
+    b = _rand(3, 2, 5, 5).permute(1, 0, 3, 2)  # batch dims that do not flatten: copied first
+    _check(lambda b: torch.linalg.solve(b, b[..., :2]), b)
+    s = _spd(2, 4, 4).mT  # transposed view
+    _check(torch.linalg.cholesky, s)
+
+
+def test_empty_batches_and_empty_matrices():
+    for a in (torch.zeros(0, 3, 3), torch.zeros(2, 0, 0)):
+        _check(lambda a: (torch.linalg.inv(a), torch.linalg.det(a), torch.linalg.lu_factor(a)), a)
+        _check(torch.linalg.cholesky, a)
+
+
+def test_nan_propagates():
+    a = _rand(3, 3)
+    a[1, 1] = float("nan")
+    _check(torch.linalg.lu_factor_ex, a)
+    _check(torch.linalg.solve_ex, a, _rand(3))
+
+
+@pytest.mark.parametrize("upper", [False, True])
+@pytest.mark.parametrize("shape", [(1, 1), (4, 4), (2, 3, 9, 9)], ids=str)
+def test_cholesky_family(upper, shape):
+    s = _spd(*shape)
+    _check(lambda s: torch.linalg.cholesky_ex(s, upper=upper), s)
+    _check(lambda s: torch.cholesky(s, upper=upper), s)
+    factor = torch.linalg.cholesky(s, upper=upper)
+    b = _rand(*shape[:-1], 3)
+    _check(lambda b, f: torch.cholesky_solve(b, f, upper=upper), b, factor)
+    _check(lambda f: torch.cholesky_inverse(f, upper=upper), factor[(0,) * (factor.ndim - 2)])
+
+
+@pytest.mark.parametrize("upper", [False, True])
+@pytest.mark.parametrize("left", [True, False])
+@pytest.mark.parametrize("unit", [False, True])
+def test_solve_triangular(upper, left, unit):
+    t = _tri(2, 6, 6)
+    b = _rand(2, 6, 3) if left else _rand(2, 3, 6)
+    _check(lambda t, b: torch.linalg.solve_triangular(t, b, upper=upper, left=left, unitriangular=unit), t, b)
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_triangular_solve(transpose):
+    _check(lambda b, a: torch.triangular_solve(b, a, upper=False, transpose=transpose), _rand(5, 2), _tri(5, 5))
+
+
+@pytest.mark.parametrize(
+    "fn,a,reason",
+    [
+        (torch.linalg.inv, torch.tensor([[1.0, 2.0], [2.0, 4.0]]), "linalg.inv: The input matrix is singular"),
+        (torch.linalg.solve, torch.zeros(2, 3, 3), "linalg.solve: The input matrix is singular"),
+        (torch.linalg.cholesky, -torch.eye(3), "linalg.cholesky: The factorization could not be completed because"),
+    ],
+    ids=["inv", "solve", "cholesky"],
+)
+def test_errors_trap_with_torchs_reason(fn, a, reason):
+    call = (lambda a: fn(a, a[..., :1])) if fn is torch.linalg.solve else fn
+    with pytest.raises(RuntimeError):  # torch.linalg.LinAlgError
+        call(a)
+    with pytest.raises(WasmTrap, match=reason):
+        run_wasm(call, a)
+
+
+def test_ex_variants_report_info_instead():
+    """``inv_ex``/``cholesky_ex`` do not raise: info says which pivot or minor failed, as LAPACK's."""
+    sing = torch.tensor([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])
+    _check(lambda a: torch.linalg.inv_ex(a).info, sing)
+    _check(lambda a: torch.linalg.lu_factor_ex(a).info, sing)
+    _check(lambda a: torch.linalg.cholesky_ex(a).info, torch.diag(torch.tensor([1.0, 2.0, -1.0, 4.0])))
+    _check(lambda a: (torch.linalg.det(a), torch.linalg.slogdet(a)), sing, bitwise=False)
