@@ -502,6 +502,47 @@ def _lu_perm(piv, m: int, k: int) -> np.ndarray:
     return _apply_pivots(np.arange(m, dtype=np.float64), piv.reshape(-1)[:k])
 
 
+def _reflect(m, v, tau, first: int) -> None:
+    """Apply H = I - tau v v^T (v over rows ``first``.., v[0] = 1) to ``m`` from the left,
+    column by column: w = v^T m (rows in order), m -= v (tau w)."""
+    rows = m[first:]
+    w = np.zeros(m.shape[1])
+    for i in range(len(v)):
+        w += v[i] * rows[i]
+    t = tau * w
+    for i in range(len(v)):
+        rows[i] -= v[i] * t
+
+
+def _qr(a, m: int, n: int, complete: int) -> np.ndarray:
+    """Householder QR, LAPACK's ``geqrf`` (``larfg``: beta = -sign(alpha) * ||x||, tau =
+    (beta - alpha) / beta, v = x[1:] / (alpha - beta) as a product by its reciprocal; tau = 0
+    when x[1:] is zero), then ``orgqr`` (Q = H_0 .. H_{k-1} applied to the identity's first
+    columns, the last reflector first)."""
+    a = a.astype(np.float64).copy()
+    k = min(m, n)
+    taus = np.zeros(k)
+    with np.errstate(all="ignore"):
+        for j in range(k):
+            alpha, xnorm = a[j, j], 0.0
+            for i in range(j + 1, m):
+                xnorm += a[i, j] * a[i, j]
+            if xnorm == 0:
+                continue
+            norm = math.sqrt(alpha * alpha + xnorm)
+            beta = -norm if alpha >= 0 else norm
+            taus[j] = (beta - alpha) / beta
+            a[j + 1:, j] *= 1.0 / (alpha - beta)
+            a[j, j] = beta
+            v = np.concatenate([[1.0], a[j + 1:, j]])
+            _reflect(a[:, j + 1:], v, taus[j], j)
+        cols = m if complete else k
+        q = np.eye(m, cols)
+        for j in range(k - 1, -1, -1):
+            _reflect(q, np.concatenate([[1.0], a[j + 1:, j]]), taus[j], j)
+    return np.concatenate([a.reshape(-1), taus, q.reshape(-1)])
+
+
 _ROUTINES = {
     "lu": lambda args, m, n: _lu(args[0], m, n),
     "lu_solve": lambda args, n, k, adjoint: _lu_solve(args[0], args[1], args[2], n, k, adjoint),
@@ -509,6 +550,7 @@ _ROUTINES = {
     "trsm": lambda args, n, k, upper, unit: _solve_tri(args[0].astype(np.float64), args[1].astype(np.float64).copy(),
                                                        bool(upper), bool(unit)).reshape(-1),
     "lu_perm": lambda args, m, k: _lu_perm(args[0], m, k),
+    "qr": lambda args, m, n, complete: _qr(args[0], m, n, complete),
 }
 
 
@@ -519,7 +561,8 @@ def _matrix_shapes(k: ir.MatrixCall) -> list:
             "lu_solve": lambda: [(s[0], s[0]), (1, s[0]), (s[0], s[1])],
             "cholesky": lambda: [(s[0], s[0])],
             "trsm": lambda: [(s[0], s[0]), (s[0], s[1])],
-            "lu_perm": lambda: [(1, s[1])]}[k.routine]()
+            "lu_perm": lambda: [(1, s[1])],
+            "qr": lambda: [(s[0], s[1])]}[k.routine]()
 
 
 def _matrix_call(k: ir.MatrixCall, mem) -> None:

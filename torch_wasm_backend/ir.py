@@ -372,6 +372,7 @@ MATRIX_ROUTINES = {
     "cholesky": (("a",), ("n",)),
     "trsm": (("a", "b"), ("n", "k", "upper", "unit")),
     "lu_perm": (("piv",), ("m", "k")),
+    "qr": (("a",), ("m", "n", "complete")),
 }
 
 
@@ -390,7 +391,10 @@ def matrix_call_floats(routine: str, sizes: tuple) -> tuple[int, int]:
     * ``trsm`` (n, k, upper, unit): X (n, k) row-major with ``A X = B``, A triangular (only
       its upper or lower triangle read; a unit diagonal assumed when ``unit``).
     * ``lu_perm`` (m, k): the row permutation that k 1-based pivots (a (1, k) operand) make
-      of m rows, as m 0-based row indices: row i of ``P^T A`` is row ``perm[i]`` of A."""
+      of m rows, as m 0-based row indices: row i of ``P^T A`` is row ``perm[i]`` of A.
+    * ``qr`` (m, n, complete): Householder QR as LAPACK's ``geqrf`` + ``orgqr``: the (m, n)
+      ``geqrf`` result row-major (R on and above the diagonal, the reflectors' vectors
+      below), the k = min(m, n) ``tau``, then Q (m, m if ``complete`` else k) row-major."""
     if routine == "lu":
         m, n = sizes
         return m * n + min(m, n) + 4, m * n
@@ -405,6 +409,10 @@ def matrix_call_floats(routine: str, sizes: tuple) -> tuple[int, int]:
         return n * k, n * k
     if routine == "lu_perm":
         return sizes[0], 0
+    if routine == "qr":
+        m, n, complete = sizes
+        q = m * (m if complete else min(m, n))
+        return m * n + min(m, n) + q, m * n + q + max(m, n) + min(m, n)
     raise IRError(f"unknown matrix routine {routine}")
 
 

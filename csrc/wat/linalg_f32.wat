@@ -32,6 +32,7 @@
 ;;   $linalg_cholesky  (a ars acs n out w)     lower Cholesky factor of a symmetric matrix
 ;;   $linalg_trsm      (a ars acs b brs bcs n k upper unit out w)   triangular A X = B
 ;;   $linalg_lu_perm   (piv prs pcs m k out w)  the row permutation the pivots make
+;;   $linalg_qr        (a ars acs m n complete out w)  Householder QR (geqrf + orgqr)
 ;; and helpers: $linalg_load (f32 strided -> f64 row-major), $linalg_store (f64 -> f32),
 ;; $linalg_tri (substitution in f64 scratch), $linalg_swap_rows, $linalg_pivot (a pivot given
 ;; by the caller, as lu_solve's and lu_unpack's are: a pivot outside [1, rows] traps, where
@@ -353,3 +354,126 @@
       (f32.store (i32.add (local.get $out) (i32.shl (local.get $p) (i32.const 2))) (local.get $t))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $next_j))))
+
+  ;; M[i, c] -= v_i * tau * (v^T M)[c] for rows i = j..rows-1 and columns c0 <= c < c1 of the
+  ;; f64 matrix M (row width ldm): the Householder reflector H = I - tau v v^T whose v is
+  ;; column j of the f64 matrix A (row width lda) below row j, with v_j = 1. $w: c1 f64s.
+  (func $linalg_reflect (param $mm i32) (param $ldm i32) (param $c0 i32) (param $c1 i32) (param $av i32)
+                        (param $lda i32) (param $j i32) (param $rows i32) (param $tau f64) (param $w i32)
+    (local $i i32) (local $c i32) (local $v f64) (local $row i32) (local $pass i32)
+    (local.set $c (local.get $c0))
+    (block $done_z (loop $next_z
+      (br_if $done_z (i32.ge_u (local.get $c) (local.get $c1)))
+      (f64.store (i32.add (local.get $w) (i32.shl (local.get $c) (i32.const 3))) (f64.const 0))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $next_z)))
+    ;; pass 0: w = v^T M; then w *= tau; pass 1: M -= v w
+    (block $done_pass (loop $next_pass
+      (br_if $done_pass (i32.ge_u (local.get $pass) (i32.const 2)))
+      (local.set $i (local.get $j))
+      (block $done_i (loop $next_i
+        (br_if $done_i (i32.ge_u (local.get $i) (local.get $rows)))
+        (local.set $v (if (result f64) (i32.eq (local.get $i) (local.get $j))
+          (then (f64.const 1))
+          (else (f64.load (i32.add (local.get $av)
+            (i32.shl (i32.add (i32.mul (local.get $i) (local.get $lda)) (local.get $j)) (i32.const 3)))))))
+        (local.set $row (i32.add (local.get $mm) (i32.shl (i32.mul (local.get $i) (local.get $ldm)) (i32.const 3))))
+        (local.set $c (local.get $c0))
+        (block $done_c (loop $next_c
+          (br_if $done_c (i32.ge_u (local.get $c) (local.get $c1)))
+          (if (i32.eqz (local.get $pass))
+            (then
+              (f64.store (i32.add (local.get $w) (i32.shl (local.get $c) (i32.const 3)))
+                (f64.add (f64.load (i32.add (local.get $w) (i32.shl (local.get $c) (i32.const 3))))
+                         (f64.mul (local.get $v) (f64.load (i32.add (local.get $row) (i32.shl (local.get $c) (i32.const 3))))))))
+            (else
+              (f64.store (i32.add (local.get $row) (i32.shl (local.get $c) (i32.const 3)))
+                (f64.sub (f64.load (i32.add (local.get $row) (i32.shl (local.get $c) (i32.const 3))))
+                         (f64.mul (local.get $v) (f64.load (i32.add (local.get $w) (i32.shl (local.get $c) (i32.const 3)))))))))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br $next_c)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next_i)))
+      (if (i32.eqz (local.get $pass))
+        (then
+          (local.set $c (local.get $c0))
+          (block $done_t (loop $next_t
+            (br_if $done_t (i32.ge_u (local.get $c) (local.get $c1)))
+            (f64.store (i32.add (local.get $w) (i32.shl (local.get $c) (i32.const 3)))
+              (f64.mul (local.get $tau) (f64.load (i32.add (local.get $w) (i32.shl (local.get $c) (i32.const 3))))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $next_t)))))
+      (local.set $pass (i32.add (local.get $pass) (i32.const 1)))
+      (br $next_pass))))
+
+  ;; Householder QR of the (m, n) matrix a (LAPACK geqrf's larfg, then orgqr). out: the geqrf
+  ;; matrix (m*n), tau (min(m,n)), Q (m x (m if $complete else min(m,n))), row-major.
+  (func $linalg_qr (param $a i32) (param $ars i32) (param $acs i32) (param $m i32) (param $n i32) (param $complete i32)
+                   (param $out i32) (param $w i32)
+    (local $kk i32) (local $j i32) (local $i i32) (local $cols i32) (local $q i32) (local $ws i32) (local $taus i32)
+    (local $alpha f64) (local $xnorm f64) (local $x f64) (local $beta f64) (local $tau f64) (local $scale f64)
+    (local $pjj i32) (local $p i32) (local $t64 i32)
+    (call $linalg_load (local.get $a) (local.get $ars) (local.get $acs) (local.get $m) (local.get $n) (local.get $w))
+    (local.set $kk (select (local.get $m) (local.get $n) (i32.lt_u (local.get $m) (local.get $n))))
+    (local.set $cols (select (local.get $m) (local.get $kk) (local.get $complete)))
+    (local.set $q (i32.add (local.get $w) (i32.shl (i32.mul (local.get $m) (local.get $n)) (i32.const 3))))
+    (local.set $ws (i32.add (local.get $q) (i32.shl (i32.mul (local.get $m) (local.get $cols)) (i32.const 3))))
+    (local.set $taus (i32.add (local.get $out) (i32.shl (i32.mul (local.get $m) (local.get $n)) (i32.const 2))))
+    (local.set $t64 (i32.add (local.get $ws) (i32.shl (select (local.get $m) (local.get $n) (i32.gt_u (local.get $m) (local.get $n)))
+                                                      (i32.const 3))))  ;; the taus in f64
+    (block $done_j (loop $next_j
+      (br_if $done_j (i32.ge_u (local.get $j) (local.get $kk)))
+      (local.set $pjj (i32.add (local.get $w)
+        (i32.shl (i32.mul (local.get $j) (i32.add (local.get $n) (i32.const 1))) (i32.const 3))))
+      (local.set $alpha (f64.load (local.get $pjj)))
+      (local.set $xnorm (f64.const 0))
+      (local.set $i (i32.add (local.get $j) (i32.const 1)))
+      (block $done_x (loop $next_x
+        (br_if $done_x (i32.ge_u (local.get $i) (local.get $m)))
+        (local.set $x (f64.load (i32.add (local.get $w)
+          (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 3)))))
+        (local.set $xnorm (f64.add (local.get $xnorm) (f64.mul (local.get $x) (local.get $x))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next_x)))
+      (local.set $tau (f64.const 0))
+      (if (f64.ne (local.get $xnorm) (f64.const 0))
+        (then
+          (local.set $beta (f64.sqrt (f64.add (f64.mul (local.get $alpha) (local.get $alpha)) (local.get $xnorm))))
+          (if (f64.ge (local.get $alpha) (f64.const 0)) (then (local.set $beta (f64.neg (local.get $beta)))))
+          (local.set $tau (f64.div (f64.sub (local.get $beta) (local.get $alpha)) (local.get $beta)))
+          (local.set $scale (f64.div (f64.const 1) (f64.sub (local.get $alpha) (local.get $beta))))
+          (local.set $i (i32.add (local.get $j) (i32.const 1)))
+          (block $done_s (loop $next_s
+            (br_if $done_s (i32.ge_u (local.get $i) (local.get $m)))
+            (local.set $p (i32.add (local.get $w)
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 3))))
+            (f64.store (local.get $p) (f64.mul (f64.load (local.get $p)) (local.get $scale)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $next_s)))
+          (f64.store (local.get $pjj) (local.get $beta))
+          (call $linalg_reflect (local.get $w) (local.get $n) (i32.add (local.get $j) (i32.const 1)) (local.get $n)
+                                (local.get $w) (local.get $n) (local.get $j) (local.get $m) (local.get $tau) (local.get $ws))))
+      (f32.store (i32.add (local.get $taus) (i32.shl (local.get $j) (i32.const 2))) (f32.demote_f64 (local.get $tau)))
+      (f64.store (i32.add (local.get $t64) (i32.shl (local.get $j) (i32.const 3))) (local.get $tau))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $next_j)))
+    ;; Q: the identity's first $cols columns, then the reflectors from the last one back
+    (memory.fill (local.get $q) (i32.const 0) (i32.shl (i32.mul (local.get $m) (local.get $cols)) (i32.const 3)))
+    (local.set $i (i32.const 0))
+    (block $done_e (loop $next_e
+      (br_if $done_e (i32.ge_u (local.get $i) (select (local.get $m) (local.get $cols) (i32.lt_u (local.get $m) (local.get $cols)))))
+      (f64.store (i32.add (local.get $q) (i32.shl (i32.mul (local.get $i) (i32.add (local.get $cols) (i32.const 1))) (i32.const 3)))
+                 (f64.const 1))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next_e)))
+    (local.set $j (local.get $kk))
+    (block $done_q (loop $next_q
+      (br_if $done_q (i32.eqz (local.get $j)))
+      (local.set $j (i32.sub (local.get $j) (i32.const 1)))
+      (call $linalg_reflect (local.get $q) (local.get $cols) (i32.const 0) (local.get $cols) (local.get $w) (local.get $n)
+        (local.get $j) (local.get $m)
+        (f64.load (i32.add (local.get $t64) (i32.shl (local.get $j) (i32.const 3)))) (local.get $ws))
+      (br $next_q)))
+    (call $linalg_store (local.get $w) (i32.mul (local.get $m) (local.get $n)) (local.get $out))
+    (call $linalg_store (local.get $q) (i32.mul (local.get $m) (local.get $cols))
+                        (i32.add (local.get $taus) (i32.shl (local.get $kk) (i32.const 2)))))

@@ -1,7 +1,7 @@
 """LU, Cholesky and triangular solves as WebAssembly (``ir.MatrixCall``) against eager PyTorch
 (LAPACK): ``linalg.lu_factor``, ``lu``, ``lu_unpack``, ``lu_solve``, ``solve``, ``inv``,
 ``det``, ``slogdet``, ``cholesky`` (lower and upper), ``cholesky_solve``,
-``cholesky_inverse``, ``solve_triangular``, ``triangular_solve``.
+``cholesky_inverse``, ``solve_triangular``, ``triangular_solve``, ``qr`` (all modes), ``geqrf``.
 
 Every case runs in strict mode (a fallback raises) and checks values, dtypes and output
 layouts against eager (torch returns LU factors, inverses and Cholesky factors
@@ -162,3 +162,13 @@ def test_ex_variants_report_info_instead():
     _check(lambda a: torch.linalg.lu_factor_ex(a).info, sing)
     _check(lambda a: torch.linalg.cholesky_ex(a).info, torch.diag(torch.tensor([1.0, 2.0, -1.0, 4.0])))
     _check(lambda a: (torch.linalg.det(a), torch.linalg.slogdet(a)), sing, bitwise=False)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 3), (3, 5), (2, 4, 4), (6, 1)], ids=str)
+def test_qr_modes_and_geqrf(shape):
+    """LAPACK's sign convention (larfg: R's diagonal is -sign(alpha) * norm), so Q and R equal eager's."""
+    a = _rand(*shape)
+    for mode in ("reduced", "complete", "r"):
+        _check(lambda a, mode=mode: torch.linalg.qr(a, mode), a)
+    _check(torch.geqrf, a)
+    _check(torch.linalg.qr, a.mT)  # a transposed view

@@ -103,6 +103,21 @@ def test_verify_matrix_calls():
     with pytest.raises(IRError, match="holds"):
         _prog(good, good.out_floats() - 1).verify()
     with pytest.raises(IRError, match="unknown matrix routine"):
-        _prog(ir.MatrixCall("m", "qr", (a,), "o", 1, (4,)), 99).verify()
+        _prog(ir.MatrixCall("m", "svd", (a,), "o", 1, (4,)), 99).verify()
     with pytest.raises(IRError, match="takes operands"):
         _prog(ir.MatrixCall("m", "cholesky", (a, a), "o", 1, (4,)), 99).verify()
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (4, 4)])
+@pytest.mark.parametrize("complete", [0, 1])
+def test_qr_is_lapacks_geqrf_orgqr(shape, complete):
+    m, n = shape
+    k = min(m, n)
+    a = RNG.standard_normal(shape)
+    out = interp._ROUTINES["qr"]([a], m, n, complete)
+    (geqrf,) = scipy_linalg.get_lapack_funcs(("geqrf",), (a,))
+    g, tau, _, _ = geqrf(a)
+    np.testing.assert_allclose(out[: m * n].reshape(m, n), g, atol=1e-13)
+    np.testing.assert_allclose(out[m * n : m * n + k], tau, atol=1e-13)
+    q = out[m * n + k :].reshape(m, m if complete else k)
+    np.testing.assert_allclose(q, scipy_linalg.qr(a, mode="full" if complete else "economic")[0], atol=1e-13)

@@ -156,6 +156,17 @@ def _permutation(ctx, piv: TensorValue, m: int, what: str) -> TensorValue:
     return TensorValue(tuple(batch) + (sympy.Integer(m), sympy.Integer(m)), "f32", loader)
 
 
+def _triangle(v: TensorValue, upper: bool) -> TensorValue:
+    """``v`` with zeros below (``upper``) or above its diagonal."""
+    nb = v.ndim - 2
+
+    def loader(idx):
+        keep = ir.Op("le" if upper else "ge", (ir.Index(idx[nb], "i32"), ir.Index(idx[nb + 1], "i32")), "bool")
+        return ir.Op("where", (keep, v.load(idx), ir.Const(0.0, "f32")), "f32")
+
+    return TensorValue(v.shape, "f32", loader)
+
+
 def _unpack(lu: TensorValue) -> tuple[TensorValue, TensorValue]:
     """L (..., m, k) unit lower and U (..., k, n) upper from packed LU factors."""
     m, n = int(lu.shape[-2]), int(lu.shape[-1])
@@ -341,3 +352,38 @@ def triangular_solve(ctx, node, b, a, upper=True, transpose=False, unitriangular
     t, up = (_mT(a), not upper) if transpose else (a, upper)
     x = trsm(ctx, t, b, up, unitriangular, "triangular_solve")
     return [x, ctx.realize(a)]
+
+
+# --------------------------------------------------------------------------- QR
+def qr(ctx, a: TensorValue, complete: bool, what: str):
+    """(geqrf matrix, tau, Q) of ``a`` (..., m, n) by Householder reflections."""
+    if a.ndim < 2:
+        raise Unsupported(f"{what} of a {a.ndim}-d tensor (PyTorch raises)")
+    m, n = static_int(a.shape[-2], what), static_int(a.shape[-1], what)
+    k = min(m, n)
+    batch = _batch(a, 2)
+    buf, stride = call(ctx, "qr", [_matrices(ctx, a, what)], (m, n, int(complete)), batch)
+    cols = m if complete else k
+    return (
+        part(buf, stride, batch, (m, n)),
+        part(buf, stride, batch, (k,), m * n),
+        part(buf, stride, batch, (m, cols), m * n + k),
+    )
+
+
+@lower(aten.linalg_qr.default)
+def linalg_qr(ctx, node, a, mode="reduced"):
+    if mode not in ("reduced", "complete", "r"):
+        raise Unsupported(f"linalg.qr mode {mode!r} (PyTorch raises)")
+    g, _, q = qr(ctx, a, mode == "complete", "linalg.qr")
+    rows = g.shape[-2] if mode == "complete" else min(g.shape[-2], g.shape[-1])
+    r = _triangle(TensorValue(tuple(g.shape[:-2]) + (sympy.Integer(rows), g.shape[-1]), "f32", g.load), upper=True)
+    if mode == "r":
+        q = TensorValue((sympy.Integer(0),), "f32", lambda idx: ir.Const(0.0, "f32"))
+    return [q, r]
+
+
+@lower(aten.geqrf.default)
+def geqrf(ctx, node, a):
+    g, tau, _ = qr(ctx, a, False, "geqrf")
+    return [g, tau]
