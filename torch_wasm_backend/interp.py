@@ -543,6 +543,59 @@ def _qr(a, m: int, n: int, complete: int) -> np.ndarray:
     return np.concatenate([a.reshape(-1), taus, q.reshape(-1)])
 
 
+EIGH_SWEEPS = 40  # cyclic Jacobi sweeps at most (each ~squares the off-diagonal; 6-10 are typical)
+
+
+def _eigh(a, n: int, upper: int) -> np.ndarray:
+    """Cyclic Jacobi (Golub & Van Loan, Algorithm 8.5.3) in float64: sweep the pairs p < q
+    in row order, rotating each a[p, q] != 0 to zero (t = sign(theta) / (|theta| +
+    sqrt(1 + theta^2)), theta = (a[q, q] - a[p, p]) / (2 a[p, q]); columns then rows; V
+    accumulates the rotations) until the squared off-diagonal is at most 1e-30 times the
+    squared Frobenius norm (or is not a number) or after EIGH_SWEEPS sweeps. Then the
+    eigenvalues (the diagonal) are sorted ascending (selection sort, the first smallest
+    first) with their vectors, and each vector's first largest |entry| is made positive."""
+    a = a.astype(np.float64)
+    a = np.triu(a) + np.triu(a, 1).T if upper else np.tril(a) + np.tril(a, -1).T
+    v = np.eye(n)
+    with np.errstate(all="ignore"):
+        total = 0.0
+        for i in range(n):
+            for j in range(n):
+                total += a[i, j] * a[i, j]
+        for _ in range(EIGH_SWEEPS):
+            off = 0.0
+            for i in range(n):
+                for j in range(i + 1, n):
+                    off += a[i, j] * a[i, j]
+            if not off > 1e-30 * total:
+                break
+            for p in range(n):
+                for q in range(p + 1, n):
+                    if a[p, q] == 0:
+                        continue
+                    theta = (a[q, q] - a[p, p]) / (2 * a[p, q])
+                    t = 1.0 / (abs(theta) + math.sqrt(1.0 + theta * theta)) if abs(theta) < 1e150 else 0.5 / abs(theta)
+                    t = -t if theta < 0 else t
+                    c = 1.0 / math.sqrt(1.0 + t * t)
+                    s = t * c
+                    for m in (a, v):
+                        mp, mq = m[:, p].copy(), m[:, q].copy()
+                        m[:, p], m[:, q] = c * mp - s * mq, s * mp + c * mq
+                    ap, aq = a[p].copy(), a[q].copy()
+                    a[p], a[q] = c * ap - s * aq, s * ap + c * aq
+        w = np.diag(a).copy()
+        for i in range(n):
+            j = i
+            for k in range(i + 1, n):
+                if w[k] < w[j]:
+                    j = k
+            w[[i, j]], v[:, [i, j]] = w[[j, i]], v[:, [j, i]]
+        for j in range(n):
+            if v[_pivot_row(v[:, j]), j] < 0:
+                v[:, j] = -v[:, j]
+    return np.concatenate([w, v.reshape(-1)])
+
+
 _ROUTINES = {
     "lu": lambda args, m, n: _lu(args[0], m, n),
     "lu_solve": lambda args, n, k, adjoint: _lu_solve(args[0], args[1], args[2], n, k, adjoint),
@@ -551,6 +604,7 @@ _ROUTINES = {
                                                        bool(upper), bool(unit)).reshape(-1),
     "lu_perm": lambda args, m, k: _lu_perm(args[0], m, k),
     "qr": lambda args, m, n, complete: _qr(args[0], m, n, complete),
+    "eigh": lambda args, n, upper: _eigh(args[0], n, upper),
 }
 
 
@@ -562,7 +616,8 @@ def _matrix_shapes(k: ir.MatrixCall) -> list:
             "cholesky": lambda: [(s[0], s[0])],
             "trsm": lambda: [(s[0], s[0]), (s[0], s[1])],
             "lu_perm": lambda: [(1, s[1])],
-            "qr": lambda: [(s[0], s[1])]}[k.routine]()
+            "qr": lambda: [(s[0], s[1])],
+            "eigh": lambda: [(s[0], s[0])]}[k.routine]()
 
 
 def _matrix_call(k: ir.MatrixCall, mem) -> None:

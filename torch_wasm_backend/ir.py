@@ -373,6 +373,7 @@ MATRIX_ROUTINES = {
     "trsm": (("a", "b"), ("n", "k", "upper", "unit")),
     "lu_perm": (("piv",), ("m", "k")),
     "qr": (("a",), ("m", "n", "complete")),
+    "eigh": (("a",), ("n", "upper")),
 }
 
 
@@ -394,7 +395,10 @@ def matrix_call_floats(routine: str, sizes: tuple) -> tuple[int, int]:
       of m rows, as m 0-based row indices: row i of ``P^T A`` is row ``perm[i]`` of A.
     * ``qr`` (m, n, complete): Householder QR as LAPACK's ``geqrf`` + ``orgqr``: the (m, n)
       ``geqrf`` result row-major (R on and above the diagonal, the reflectors' vectors
-      below), the k = min(m, n) ``tau``, then Q (m, m if ``complete`` else k) row-major."""
+      below), the k = min(m, n) ``tau``, then Q (m, m if ``complete`` else k) row-major.
+    * ``eigh`` (n, upper): eigenvalues (n, ascending) then eigenvectors (n, n row-major, one
+      per column) of the symmetric matrix given by A's lower (upper) triangle, by cyclic
+      Jacobi rotations; each eigenvector's first largest-magnitude entry is made positive."""
     if routine == "lu":
         m, n = sizes
         return m * n + min(m, n) + 4, m * n
@@ -409,6 +413,9 @@ def matrix_call_floats(routine: str, sizes: tuple) -> tuple[int, int]:
         return n * k, n * k
     if routine == "lu_perm":
         return sizes[0], 0
+    if routine == "eigh":
+        (n, _) = sizes
+        return n + n * n, 2 * n * n
     if routine == "qr":
         m, n, complete = sizes
         q = m * (m if complete else min(m, n))

@@ -33,7 +33,9 @@
 ;;   $linalg_trsm      (a ars acs b brs bcs n k upper unit out w)   triangular A X = B
 ;;   $linalg_lu_perm   (piv prs pcs m k out w)  the row permutation the pivots make
 ;;   $linalg_qr        (a ars acs m n complete out w)  Householder QR (geqrf + orgqr)
-;; and helpers: $linalg_load (f32 strided -> f64 row-major), $linalg_store (f64 -> f32),
+;;   $linalg_eigh      (a ars acs n upper out w)  symmetric eigendecomposition (cyclic Jacobi)
+;; and helpers: $linalg_rot (plane rotation), $linalg_swap, $linalg_sumsq, $linalg_reflect
+;; (a Householder reflector), $linalg_load (f32 strided -> f64 row-major), $linalg_store (f64 -> f32),
 ;; $linalg_tri (substitution in f64 scratch), $linalg_swap_rows, $linalg_pivot (a pivot given
 ;; by the caller, as lu_solve's and lu_unpack's are: a pivot outside [1, rows] traps, where
 ;; PyTorch would read out of bounds or raise).
@@ -477,3 +479,180 @@
     (call $linalg_store (local.get $w) (i32.mul (local.get $m) (local.get $n)) (local.get $out))
     (call $linalg_store (local.get $q) (i32.mul (local.get $m) (local.get $cols))
                         (i32.add (local.get $taus) (i32.shl (local.get $kk) (i32.const 2)))))
+
+  ;; (x_k, y_k) <- (c x_k - s y_k, s x_k + c y_k) for k < count, x_k at $x + k * $step bytes
+  (func $linalg_rot (param $x i32) (param $y i32) (param $step i32) (param $count i32) (param $c f64) (param $s f64)
+    (local $k i32) (local $u f64) (local $v f64)
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $k) (local.get $count)))
+      (local.set $u (f64.load (local.get $x)))
+      (local.set $v (f64.load (local.get $y)))
+      (f64.store (local.get $x) (f64.sub (f64.mul (local.get $c) (local.get $u)) (f64.mul (local.get $s) (local.get $v))))
+      (f64.store (local.get $y) (f64.add (f64.mul (local.get $s) (local.get $u)) (f64.mul (local.get $c) (local.get $v))))
+      (local.set $x (i32.add (local.get $x) (local.get $step)))
+      (local.set $y (i32.add (local.get $y) (local.get $step)))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $next))))
+
+  ;; swap x_k and y_k (or, with $negate and x = y, negate x_k) for k < count, x_k at $x + k * $step
+  (func $linalg_swap (param $x i32) (param $y i32) (param $step i32) (param $count i32) (param $negate i32)
+    (local $k i32) (local $u f64)
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $k) (local.get $count)))
+      (local.set $u (f64.load (local.get $x)))
+      (f64.store (local.get $x) (f64.load (local.get $y)))
+      (f64.store (local.get $y) (select (f64.neg (local.get $u)) (local.get $u) (local.get $negate)))
+      (local.set $x (i32.add (local.get $x) (local.get $step)))
+      (local.set $y (i32.add (local.get $y) (local.get $step)))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $next))))
+
+  ;; sum of squares of the f64 matrix (n x n at $a) over all entries, or (upper) over i < j
+  (func $linalg_sumsq (param $a i32) (param $n i32) (param $strict_upper i32) (result f64)
+    (local $i i32) (local $j i32) (local $x f64) (local $sum f64)
+    (block $done_i (loop $next_i
+      (br_if $done_i (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $j (select (i32.add (local.get $i) (i32.const 1)) (i32.const 0) (local.get $strict_upper)))
+      (block $done_j (loop $next_j
+        (br_if $done_j (i32.ge_u (local.get $j) (local.get $n)))
+        (local.set $x (f64.load (i32.add (local.get $a)
+          (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 3)))))
+        (local.set $sum (f64.add (local.get $sum) (f64.mul (local.get $x) (local.get $x))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $next_j)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next_i)))
+    (local.get $sum))
+
+  ;; Symmetric eigendecomposition by cyclic Jacobi (interp._eigh states the rules: the same
+  ;; sweeps, stopping test, sort and sign convention). out: eigenvalues (n, ascending), then
+  ;; the eigenvectors (n x n row-major, one per column).
+  (func $linalg_eigh (param $a i32) (param $ars i32) (param $acs i32) (param $n i32) (param $upper i32)
+                     (param $out i32) (param $w i32)
+    (local $v i32) (local $i i32) (local $j i32) (local $p i32) (local $q i32) (local $sweep i32) (local $n8 i32)
+    (local $total f64) (local $apq f64) (local $theta f64) (local $t f64) (local $c f64) (local $s f64) (local $x f64)
+    (local $src i32) (local $dst i32)
+    (call $linalg_load (local.get $a) (local.get $ars) (local.get $acs) (local.get $n) (local.get $n) (local.get $w))
+    (local.set $n8 (i32.shl (local.get $n) (i32.const 3)))
+    (local.set $v (i32.add (local.get $w) (i32.mul (local.get $n8) (local.get $n))))
+    (local.set $i (i32.const 0))
+    ;; mirror the triangle read; V = I
+    (memory.fill (local.get $v) (i32.const 0) (i32.mul (local.get $n8) (local.get $n)))
+    (block $done_i (loop $next_i
+      (br_if $done_i (i32.ge_u (local.get $i) (local.get $n)))
+      (f64.store (i32.add (local.get $v) (i32.mul (local.get $i) (i32.add (local.get $n8) (i32.const 8)))) (f64.const 1))
+      (local.set $j (i32.add (local.get $i) (i32.const 1)))
+      (block $done_j (loop $next_j
+        (br_if $done_j (i32.ge_u (local.get $j) (local.get $n)))
+        (local.set $src (i32.add (local.get $w) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $n)) (local.get $i))
+                                                        (i32.const 3))))  ;; (j, i), below
+        (local.set $dst (i32.add (local.get $w) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j))
+                                                        (i32.const 3))))  ;; (i, j), above
+        (if (local.get $upper)
+          (then (f64.store (local.get $src) (f64.load (local.get $dst))))
+          (else (f64.store (local.get $dst) (f64.load (local.get $src)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $next_j)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next_i)))
+    (local.set $total (call $linalg_sumsq (local.get $w) (local.get $n) (i32.const 0)))
+    (block $converged (loop $next_sweep
+      (br_if $converged (i32.ge_u (local.get $sweep) (i32.const 40)))  ;; interp.EIGH_SWEEPS
+      (br_if $converged (i32.eqz (f64.gt (call $linalg_sumsq (local.get $w) (local.get $n) (i32.const 1))
+                                         (f64.mul (f64.const 1e-30) (local.get $total)))))
+      (local.set $p (i32.const 0))
+      (block $done_p (loop $next_p
+        (br_if $done_p (i32.ge_u (local.get $p) (local.get $n)))
+        (local.set $q (i32.add (local.get $p) (i32.const 1)))
+        (block $done_q (loop $next_q
+          (br_if $done_q (i32.ge_u (local.get $q) (local.get $n)))
+          (local.set $apq (f64.load (i32.add (local.get $w)
+            (i32.shl (i32.add (i32.mul (local.get $p) (local.get $n)) (local.get $q)) (i32.const 3)))))
+          (if (f64.ne (local.get $apq) (f64.const 0))
+            (then
+              (local.set $theta (f64.div
+                (f64.sub (f64.load (i32.add (local.get $w) (i32.mul (local.get $q) (i32.add (local.get $n8) (i32.const 8)))))
+                         (f64.load (i32.add (local.get $w) (i32.mul (local.get $p) (i32.add (local.get $n8) (i32.const 8))))))
+                (f64.mul (f64.const 2) (local.get $apq))))
+              (local.set $x (f64.abs (local.get $theta)))
+              (local.set $t (if (result f64) (f64.lt (local.get $x) (f64.const 1e150))
+                (then (f64.div (f64.const 1) (f64.add (local.get $x)
+                  (f64.sqrt (f64.add (f64.const 1) (f64.mul (local.get $theta) (local.get $theta)))))))
+                (else (f64.div (f64.const 0.5) (local.get $x)))))
+              (if (f64.lt (local.get $theta) (f64.const 0)) (then (local.set $t (f64.neg (local.get $t)))))
+              (local.set $c (f64.div (f64.const 1) (f64.sqrt (f64.add (f64.const 1) (f64.mul (local.get $t) (local.get $t))))))
+              (local.set $s (f64.mul (local.get $t) (local.get $c)))
+              ;; columns p, q of A and of V, then rows p, q of A
+              (call $linalg_rot (i32.add (local.get $w) (i32.shl (local.get $p) (i32.const 3)))
+                                (i32.add (local.get $w) (i32.shl (local.get $q) (i32.const 3)))
+                                (local.get $n8) (local.get $n) (local.get $c) (local.get $s))
+              (call $linalg_rot (i32.add (local.get $v) (i32.shl (local.get $p) (i32.const 3)))
+                                (i32.add (local.get $v) (i32.shl (local.get $q) (i32.const 3)))
+                                (local.get $n8) (local.get $n) (local.get $c) (local.get $s))
+              (call $linalg_rot (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $n8)))
+                                (i32.add (local.get $w) (i32.mul (local.get $q) (local.get $n8)))
+                                (i32.const 8) (local.get $n) (local.get $c) (local.get $s))))
+          (local.set $q (i32.add (local.get $q) (i32.const 1)))
+          (br $next_q)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $next_p)))
+      (local.set $sweep (i32.add (local.get $sweep) (i32.const 1)))
+      (br $next_sweep)))
+    ;; the diagonal into w[0..n) (A's first row is no longer needed after this pass's reads:
+    ;; element i of the diagonal sits at row i >= row 0, column i >= i, read before row 0 ends)
+    (local.set $i (i32.const 0))
+    (block $done_d (loop $next_d
+      (br_if $done_d (i32.ge_u (local.get $i) (local.get $n)))
+      (f64.store (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 3)))
+                 (f64.load (i32.add (local.get $w) (i32.mul (local.get $i) (i32.add (local.get $n8) (i32.const 8))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next_d)))
+    ;; selection sort, ascending, the first smallest first; columns of V follow
+    (local.set $i (i32.const 0))
+    (block $done_s (loop $next_s
+      (br_if $done_s (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $j (local.get $i))
+      (local.set $q (i32.add (local.get $i) (i32.const 1)))
+      (block $done_m (loop $next_m
+        (br_if $done_m (i32.ge_u (local.get $q) (local.get $n)))
+        (if (f64.lt (f64.load (i32.add (local.get $w) (i32.shl (local.get $q) (i32.const 3))))
+                    (f64.load (i32.add (local.get $w) (i32.shl (local.get $j) (i32.const 3)))))
+          (then (local.set $j (local.get $q))))
+        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+        (br $next_m)))
+      (if (i32.ne (local.get $i) (local.get $j))
+        (then
+          (local.set $x (f64.load (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 3)))))
+          (f64.store (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 3)))
+                     (f64.load (i32.add (local.get $w) (i32.shl (local.get $j) (i32.const 3)))))
+          (f64.store (i32.add (local.get $w) (i32.shl (local.get $j) (i32.const 3))) (local.get $x))
+          (call $linalg_swap (i32.add (local.get $v) (i32.shl (local.get $i) (i32.const 3)))
+                             (i32.add (local.get $v) (i32.shl (local.get $j) (i32.const 3)))
+                             (local.get $n8) (local.get $n) (i32.const 0))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next_s)))
+    ;; each column's first largest |entry| positive
+    (local.set $j (i32.const 0))
+    (block $done_g (loop $next_g
+      (br_if $done_g (i32.ge_u (local.get $j) (local.get $n)))
+      (local.set $p (i32.const 0))
+      (local.set $t (f64.abs (f64.load (i32.add (local.get $v) (i32.shl (local.get $j) (i32.const 3))))))
+      (local.set $i (i32.const 1))
+      (block $done_r (loop $next_r
+        (br_if $done_r (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $x (f64.abs (f64.load (i32.add (local.get $v)
+          (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 3))))))
+        (if (f64.gt (local.get $x) (local.get $t)) (then (local.set $t (local.get $x)) (local.set $p (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next_r)))
+      (if (f64.lt (f64.load (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (local.get $p) (local.get $n)) (local.get $j))
+                                                            (i32.const 3))))
+                  (f64.const 0))
+        (then (call $linalg_swap (i32.add (local.get $v) (i32.shl (local.get $j) (i32.const 3)))
+                                 (i32.add (local.get $v) (i32.shl (local.get $j) (i32.const 3)))
+                                 (local.get $n8) (local.get $n) (i32.const 1))))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $next_g)))
+    (call $linalg_store (local.get $w) (local.get $n) (local.get $out))
+    (call $linalg_store (local.get $v) (i32.mul (local.get $n) (local.get $n))
+                        (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 2)))))

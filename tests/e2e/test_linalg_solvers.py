@@ -172,3 +172,25 @@ def test_qr_modes_and_geqrf(shape):
         _check(lambda a, mode=mode: torch.linalg.qr(a, mode), a)
     _check(torch.geqrf, a)
     _check(torch.linalg.qr, a.mT)  # a transposed view
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 3), (2, 5, 5), (16, 16)], ids=str)
+@pytest.mark.parametrize("uplo", ["L", "U"])
+def test_eigh(shape, uplo):
+    """Eigenvalues as eager's; eigenvectors up to each one's sign (LAPACK's is not a stated
+    convention; ours: the first largest |entry| of each is positive), so they are compared
+    through that normalisation, and through A V = V diag(w)."""
+    a = _rand(*shape)
+    _check(lambda a: torch.linalg.eigvalsh(a, UPLO=uplo), a)
+
+    def normalised(a):
+        w, v = torch.linalg.eigh(a, UPLO=uplo)
+        lead = v.abs().argmax(dim=-2, keepdim=True)
+        return w, v * torch.sign(torch.gather(v, -2, lead))
+
+    _check(normalised, a, bitwise=False)
+    (w, v), _ = run_wasm(lambda a: torch.linalg.eigh(a, UPLO=uplo), a)
+    sym = a.tril() + a.tril(-1).mT if uplo == "L" else a.triu() + a.triu(1).mT
+    torch.testing.assert_close(sym @ v, v * w.unsqueeze(-2), rtol=1e-4, atol=1e-4)
+    lead = v.abs().argmax(dim=-2, keepdim=True)
+    assert (torch.gather(v, -2, lead) > 0).all()

@@ -387,3 +387,23 @@ def linalg_qr(ctx, node, a, mode="reduced"):
 def geqrf(ctx, node, a):
     g, tau, _ = qr(ctx, a, False, "geqrf")
     return [g, tau]
+
+
+# --------------------------------------------------------------------------- symmetric eigen
+def eigh(ctx, a: TensorValue, upper: bool, what: str) -> tuple[TensorValue, TensorValue]:
+    """(eigenvalues ascending, eigenvectors as columns) of the symmetric ``a`` (its lower or
+    upper triangle), by Jacobi; each eigenvector's first largest |entry| is positive."""
+    n = _square(a, what)
+    batch = _batch(a, 2)
+    buf, stride = call(ctx, "eigh", [_matrices(ctx, a, what)], (n, int(upper)), batch)
+    return part(buf, stride, batch, (n,)), part(buf, stride, batch, (n, n), n)
+
+
+@lower(aten._linalg_eigh.default)
+def linalg_eigh(ctx, node, a, uplo="L", compute_v=True):
+    if uplo not in ("L", "U"):
+        raise Unsupported(f"linalg.eigh UPLO={uplo!r} (PyTorch raises)")
+    w, v = eigh(ctx, a, uplo == "U", "linalg.eigh")
+    if not compute_v:
+        v = TensorValue((sympy.Integer(0),), "f32", lambda idx: ir.Const(0.0, "f32"))
+    return [w, v]
