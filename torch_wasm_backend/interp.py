@@ -596,6 +596,68 @@ def _eigh(a, n: int, upper: int) -> np.ndarray:
     return np.concatenate([w, v.reshape(-1)])
 
 
+def _dot(x, y) -> float:
+    s = 0.0
+    for a, b in zip(x, y):
+        s += a * b
+    return s
+
+
+def _svd(a, m: int, n: int) -> np.ndarray:
+    """One-sided Jacobi (Hestenes; Demmel & Veselic) in float64 on the columns of W = A
+    (m >= n): sweep the pairs p < q in row order; with alpha, beta = |W_p|^2, |W_q|^2 and
+    gamma = W_p . W_q (sums in order), rotate when |gamma| > 1e-15 sqrt(alpha beta) by the
+    rotation of ``_eigh`` for [[alpha, gamma], [gamma, beta]] (W and V alike); stop after a
+    sweep without rotations or EIGH_SWEEPS sweeps. sigma_j = |W_j|, sorted descending
+    (selection sort, the first largest first) with W's and V's columns; U_j = W_j / sigma_j,
+    and for sigma_j = 0 and j >= n the first unit vector e_i that keeps |u| > 1/2 after two
+    passes of Gram-Schmidt against the columns before, normalised."""
+    w = a.astype(np.float64).copy()
+    v = np.eye(n)
+    with np.errstate(all="ignore"):
+        for _ in range(EIGH_SWEEPS):
+            rotated = False
+            for p in range(n):
+                for q in range(p + 1, n):
+                    alpha, beta, gamma = _dot(w[:, p], w[:, p]), _dot(w[:, q], w[:, q]), _dot(w[:, p], w[:, q])
+                    if not abs(gamma) > 1e-15 * math.sqrt(alpha * beta):
+                        continue
+                    rotated = True
+                    zeta = (beta - alpha) / (2 * gamma)
+                    t = 1.0 / (abs(zeta) + math.sqrt(1.0 + zeta * zeta)) if abs(zeta) < 1e150 else 0.5 / abs(zeta)
+                    t = -t if zeta < 0 else t
+                    c = 1.0 / math.sqrt(1.0 + t * t)
+                    s = t * c
+                    for mat in (w, v):
+                        mp, mq = mat[:, p].copy(), mat[:, q].copy()
+                        mat[:, p], mat[:, q] = c * mp - s * mq, s * mp + c * mq
+            if not rotated:
+                break
+        sig = np.array([math.sqrt(_dot(w[:, j], w[:, j])) for j in range(n)])
+        for i in range(n):
+            j = i
+            for k in range(i + 1, n):
+                if sig[k] > sig[j]:
+                    j = k
+            sig[[i, j]], w[:, [i, j]], v[:, [i, j]] = sig[[j, i]], w[:, [j, i]], v[:, [j, i]]
+        u = np.zeros((m, m))
+        for j in range(m):
+            if j < n and sig[j] != 0:
+                u[:, j] = w[:, j] / sig[j]
+                continue
+            for i in range(m):
+                x = np.zeros(m)
+                x[i] = 1.0
+                for _ in range(2):
+                    for col in range(j):
+                        x -= _dot(u[:, col], x) * u[:, col]
+                norm = math.sqrt(_dot(x, x))
+                if norm > 0.5:
+                    u[:, j] = x / norm
+                    break
+    return np.concatenate([sig, u.reshape(-1), v.reshape(-1)])
+
+
 _ROUTINES = {
     "lu": lambda args, m, n: _lu(args[0], m, n),
     "lu_solve": lambda args, n, k, adjoint: _lu_solve(args[0], args[1], args[2], n, k, adjoint),
@@ -605,6 +667,7 @@ _ROUTINES = {
     "lu_perm": lambda args, m, k: _lu_perm(args[0], m, k),
     "qr": lambda args, m, n, complete: _qr(args[0], m, n, complete),
     "eigh": lambda args, n, upper: _eigh(args[0], n, upper),
+    "svd": lambda args, m, n: _svd(args[0], m, n),
 }
 
 
@@ -617,7 +680,8 @@ def _matrix_shapes(k: ir.MatrixCall) -> list:
             "trsm": lambda: [(s[0], s[0]), (s[0], s[1])],
             "lu_perm": lambda: [(1, s[1])],
             "qr": lambda: [(s[0], s[1])],
-            "eigh": lambda: [(s[0], s[0])]}[k.routine]()
+            "eigh": lambda: [(s[0], s[0])],
+            "svd": lambda: [(s[0], s[1])]}[k.routine]()
 
 
 def _matrix_call(k: ir.MatrixCall, mem) -> None:

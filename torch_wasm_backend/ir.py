@@ -374,6 +374,7 @@ MATRIX_ROUTINES = {
     "lu_perm": (("piv",), ("m", "k")),
     "qr": (("a",), ("m", "n", "complete")),
     "eigh": (("a",), ("n", "upper")),
+    "svd": (("a",), ("m", "n")),
 }
 
 
@@ -398,7 +399,10 @@ def matrix_call_floats(routine: str, sizes: tuple) -> tuple[int, int]:
       below), the k = min(m, n) ``tau``, then Q (m, m if ``complete`` else k) row-major.
     * ``eigh`` (n, upper): eigenvalues (n, ascending) then eigenvectors (n, n row-major, one
       per column) of the symmetric matrix given by A's lower (upper) triangle, by cyclic
-      Jacobi rotations; each eigenvector's first largest-magnitude entry is made positive."""
+      Jacobi rotations; each eigenvector's first largest-magnitude entry is made positive.
+    * ``svd`` (m, n), m >= n: singular values (n, descending), U (m, m row-major: the left
+      singular vectors, then an orthonormal completion), V (n, n row-major, one right
+      singular vector per column), by one-sided (Hestenes) Jacobi."""
     if routine == "lu":
         m, n = sizes
         return m * n + min(m, n) + 4, m * n
@@ -413,6 +417,9 @@ def matrix_call_floats(routine: str, sizes: tuple) -> tuple[int, int]:
         return n * k, n * k
     if routine == "lu_perm":
         return sizes[0], 0
+    if routine == "svd":
+        m, n = sizes
+        return n + m * m + n * n, m * n + m * m + n * n + m
     if routine == "eigh":
         (n, _) = sizes
         return n + n * n, 2 * n * n

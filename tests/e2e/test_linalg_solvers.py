@@ -1,7 +1,8 @@
 """LU, Cholesky and triangular solves as WebAssembly (``ir.MatrixCall``) against eager PyTorch
 (LAPACK): ``linalg.lu_factor``, ``lu``, ``lu_unpack``, ``lu_solve``, ``solve``, ``inv``,
 ``det``, ``slogdet``, ``cholesky`` (lower and upper), ``cholesky_solve``,
-``cholesky_inverse``, ``solve_triangular``, ``triangular_solve``, ``qr`` (all modes), ``geqrf``.
+``cholesky_inverse``, ``solve_triangular``, ``triangular_solve``, ``qr`` (all modes), ``geqrf``,
+``eigh``/``eigvalsh``, ``svd``/``svdvals`` and ``pinv`` (eigen- and singular vectors up to sign).
 
 Every case runs in strict mode (a fallback raises) and checks values, dtypes and output
 layouts against eager (torch returns LU factors, inverses and Cholesky factors
@@ -194,3 +195,44 @@ def test_eigh(shape, uplo):
     torch.testing.assert_close(sym @ v, v * w.unsqueeze(-2), rtol=1e-4, atol=1e-4)
     lead = v.abs().argmax(dim=-2, keepdim=True)
     assert (torch.gather(v, -2, lead) > 0).all()
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 3), (3, 5), (2, 4, 4), (6, 1), (2, 0, 3)], ids=str)
+@pytest.mark.parametrize("full", [False, True])
+def test_svd(shape, full):
+    """Singular values as eager's; U and Vh up to the signs of their vector pairs (compared as
+    |U|, |Vh| and U Vh, as OpInfo's svd samples do); the completion of a full U orthonormal."""
+    a = _rand(*shape)
+    _check(torch.linalg.svdvals, a)
+
+    def unique(a):
+        u, s, vh = torch.linalg.svd(a, full_matrices=full)
+        k = s.shape[-1]
+        return s, u[..., :k] @ vh[..., :k, :], u[..., :k].abs(), vh[..., :k, :].abs()
+
+    _check(unique, a, bitwise=False)
+    (u, _, vh), _ = run_wasm(lambda a: torch.linalg.svd(a, full_matrices=full), a)
+    want = torch.linalg.svd(a, full_matrices=full)
+    assert (u.shape, u.stride(), vh.shape, vh.stride()) == (
+        want.U.shape,
+        want.U.stride(),
+        want.Vh.shape,
+        want.Vh.stride(),
+    )
+    eye = torch.eye(u.shape[-1]).expand(u.shape[:-2] + (u.shape[-1],) * 2)
+    torch.testing.assert_close(u.mT @ u, eye, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (5, 3), (2, 3, 6)], ids=str)
+def test_pinv(shape):
+    a = _rand(*shape)
+    _check(torch.linalg.pinv, a, bitwise=False)
+    singular = a.clone()
+    singular[..., 0] = singular[..., 1]  # rank-deficient: the cut-off drops a singular value
+    _check(torch.linalg.pinv, singular, bitwise=False)
+    if shape[-1] == shape[-2]:
+        _check(
+            lambda a: torch.linalg.pinv(a, hermitian=True),
+            _spd(*shape) - 2 * shape[-1] * torch.eye(shape[-1]),
+            bitwise=False,
+        )

@@ -121,3 +121,28 @@ def test_qr_is_lapacks_geqrf_orgqr(shape, complete):
     np.testing.assert_allclose(out[m * n : m * n + k], tau, atol=1e-13)
     q = out[m * n + k :].reshape(m, m if complete else k)
     np.testing.assert_allclose(q, scipy_linalg.qr(a, mode="full" if complete else "economic")[0], atol=1e-13)
+
+
+def test_eigh_matches_lapack_up_to_sign():
+    g = RNG.standard_normal((9, 9))
+    for upper in (0, 1):
+        out = interp._ROUTINES["eigh"]([g], 9, upper)
+        sym = np.triu(g) + np.triu(g, 1).T if upper else np.tril(g) + np.tril(g, -1).T
+        w, v = np.linalg.eigh(sym)
+        np.testing.assert_allclose(out[:9], w, atol=1e-13)
+        mine = out[9:].reshape(9, 9)
+        np.testing.assert_allclose(np.abs(mine), np.abs(v), atol=1e-12)
+        lead = np.abs(mine).argmax(axis=0)
+        assert (mine[lead, np.arange(9)] > 0).all()
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (5, 5), (4, 1)])
+def test_svd_matches_lapack(shape):
+    m, n = shape
+    a = RNG.standard_normal(shape)
+    out = interp._ROUTINES["svd"]([a], m, n)
+    s, u, v = out[:n], out[n : n + m * m].reshape(m, m), out[n + m * m :].reshape(n, n)
+    np.testing.assert_allclose(s, np.linalg.svd(a, compute_uv=False), atol=1e-13)
+    np.testing.assert_allclose(u[:, :n] * s @ v.T, a, atol=1e-13)
+    np.testing.assert_allclose(u.T @ u, np.eye(m), atol=1e-13)
+    np.testing.assert_allclose(v.T @ v, np.eye(n), atol=1e-13)

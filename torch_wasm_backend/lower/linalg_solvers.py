@@ -407,3 +407,115 @@ def linalg_eigh(ctx, node, a, uplo="L", compute_v=True):
     if not compute_v:
         v = TensorValue((sympy.Integer(0),), "f32", lambda idx: ir.Const(0.0, "f32"))
     return [w, v]
+
+
+# --------------------------------------------------------------------------- SVD, pseudo-inverse
+def _cols(v: TensorValue, k) -> TensorValue:
+    """The first ``k`` columns of ``v`` (a view)."""
+    return TensorValue(tuple(v.shape[:-1]) + (sympy.Integer(int(k)),), v.dtype, v.load)
+
+
+def svd(ctx, a: TensorValue, what: str) -> tuple[TensorValue, TensorValue, TensorValue]:
+    """(S descending (..., k), U (..., m, m), V (..., n, n)) with A = U[:, :k] diag(S) V[:, :k]^T,
+    by one-sided Jacobi on A, or on A^T when A is wide (A^T = U' S V'^T: U = V', V = U')."""
+    if a.ndim < 2:
+        raise Unsupported(f"{what} of a {a.ndim}-d tensor (PyTorch raises)")
+    m, n = static_int(a.shape[-2], what), static_int(a.shape[-1], what)
+    wide = m < n
+    rows, cols = (n, m) if wide else (m, n)
+    batch = _batch(a, 2)
+    buf, stride = call(ctx, "svd", [_matrices(ctx, _mT(a) if wide else a, what)], (rows, cols), batch)
+    s = part(buf, stride, batch, (cols,))
+    left = part(buf, stride, batch, (rows, rows), cols)
+    right = part(buf, stride, batch, (cols, cols), cols + rows * rows)
+    return (s, right, left) if wide else (s, left, right)
+
+
+def _empty() -> TensorValue:
+    return TensorValue((sympy.Integer(0),), "f32", lambda idx: ir.Const(0.0, "f32"))
+
+
+@lower(aten._linalg_svd.default)
+def linalg_svd(ctx, node, a, full_matrices=False, compute_uv=True, driver=None):
+    s, u, v = svd(ctx, a, "linalg.svd")
+    if not compute_uv:
+        return [_empty(), s, _empty()]
+    k = s.shape[-1]
+    if not full_matrices:
+        u, v = _cols(u, k), _cols(v, k)
+    return [u, s, _mT(v)]
+
+
+def _symmetric_from_lower(a: TensorValue) -> TensorValue:
+    nb = a.ndim - 2
+
+    def loader(idx):
+        r, c = idx[nb], idx[nb + 1]
+        lower = ir.Op("ge", (ir.Index(r, "i32"), ir.Index(c, "i32")), "bool")
+        return ir.Op("where", (lower, a.load(idx), a.load(tuple(idx[:nb]) + (c, r))), "f32")
+
+    return TensorValue(a.shape, "f32", loader)
+
+
+def pinv(ctx, a: TensorValue, atol, rtol, hermitian: bool) -> TensorValue:
+    """V diag(1/S where S > max(atol, rtol * S_max), else 0) U^T, as ``at::linalg_pinv``
+    (rtol defaults to eps * max(m, n), or to 0 where a given atol is > 0); hermitian: the
+    symmetric matrix of A's lower triangle (PyTorch uses eigh: the same singular values)."""
+    m, n = static_int(a.shape[-2], "linalg.pinv"), static_int(a.shape[-1], "linalg.pinv")
+    if hermitian:
+        _square(a, "linalg.pinv")
+        a = _symmetric_from_lower(a)
+    s, u, v = svd(ctx, a, "linalg.pinv")
+    k = int(s.shape[-1])
+    batch = tuple(s.shape[:-1])
+    if k == 0:
+        return TensorValue(batch + (sympy.Integer(n), sympy.Integer(m)), "f32", lambda idx: ir.Const(0.0, "f32"))
+    eps_rtol = float(np.finfo(np.float32).eps) * max(m, n)
+    given_atol = atol is not None
+    atol = (
+        atol
+        if isinstance(atol, TensorValue)
+        else TensorValue((), "f32", lambda idx, x=float(atol or 0): ir.Const(x, "f32"))
+    )
+    if rtol is None:
+        default = ir.Const(eps_rtol, "f32")
+        rtol = TensorValue(
+            atol.shape,
+            "f32",
+            (
+                lambda idx: ir.Op(
+                    "where",
+                    (ir.Op("gt", (atol.load(idx), ir.Const(0.0, "f32")), "bool"), ir.Const(0.0, "f32"), default),
+                    "f32",
+                )
+            )
+            if given_atol
+            else (lambda idx: default),
+        )
+    elif not isinstance(rtol, TensorValue):
+        rtol = TensorValue((), "f32", lambda idx, x=float(rtol): ir.Const(x, "f32"))
+    atol, rtol = cast(atol, "f32"), cast(rtol, "f32")
+    full = broadcast_shapes(batch, tuple(atol.shape), tuple(rtol.shape))
+    if tuple(full) != tuple(batch):
+        raise Unsupported("linalg.pinv with tolerances that broadcast the batch")
+    atol, rtol = broadcast_to(atol, batch), broadcast_to(rtol, batch)
+    nb = len(batch)
+
+    def scale(b, j):
+        sj, smax = s.load(tuple(b) + (j,)), s.load(tuple(b) + (0,))
+        tol = ir.Op("max", (atol.load(tuple(b)), ir.Op("mul", (rtol.load(tuple(b)), smax), "f32")), "f32")
+        keep = ir.Op("gt", (sj, tol), "bool")
+        return ir.Op("where", (keep, ir.Op("div", (ir.Const(1.0, "f32"), sj), "f32"), ir.Const(0.0, "f32")), "f32")
+
+    def term(idx):  # (..., i, l, j): V[i, j] / S_j U[l, j]
+        b, i, l, j = idx[:nb], idx[nb], idx[nb + 1], idx[nb + 2]
+        vs = ir.Op("mul", (v.load(tuple(b) + (i, j)), scale(b, j)), "f32")
+        return ir.Op("mul", (vs, u.load(tuple(b) + (l, j))), "f32")
+
+    terms = TensorValue(batch + (sympy.Integer(n), sympy.Integer(m), sympy.Integer(k)), "f32", term)
+    return ctx.reduce(terms, (nb + 2,), "sum", False)
+
+
+@lower(aten.linalg_pinv.atol_rtol_tensor, aten.linalg_pinv.atol_rtol_float)
+def linalg_pinv(ctx, node, a, atol=None, rtol=None, hermitian=False):
+    return pinv(ctx, a, atol, rtol, hermitian)
