@@ -103,7 +103,7 @@ def test_verify_matrix_calls():
     with pytest.raises(IRError, match="holds"):
         _prog(good, good.out_floats() - 1).verify()
     with pytest.raises(IRError, match="unknown matrix routine"):
-        _prog(ir.MatrixCall("m", "svd", (a,), "o", 1, (4,)), 99).verify()
+        _prog(ir.MatrixCall("m", "schur", (a,), "o", 1, (4,)), 99).verify()
     with pytest.raises(IRError, match="takes operands"):
         _prog(ir.MatrixCall("m", "cholesky", (a, a), "o", 1, (4,)), 99).verify()
 
