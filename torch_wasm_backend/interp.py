@@ -658,6 +658,16 @@ def _svd(a, m: int, n: int) -> np.ndarray:
     return np.concatenate([sig, u.reshape(-1), v.reshape(-1)])
 
 
+def _ormqr(v, tau, c, m: int, p: int, k: int, transpose: int) -> np.ndarray:
+    """Q C = H_0 (.. (H_{k-1} C)) (reflectors last to first) or Q^T C (first to last)."""
+    v, x = v.astype(np.float64), c.astype(np.float64).copy()
+    tau = tau.reshape(-1).astype(np.float64)
+    with np.errstate(all="ignore"):
+        for j in (range(k) if transpose else range(k - 1, -1, -1)):
+            _reflect(x, np.concatenate([[1.0], v[j + 1:, j]]), tau[j], j)
+    return x.reshape(-1)
+
+
 _ROUTINES = {
     "lu": lambda args, m, n: _lu(args[0], m, n),
     "lu_solve": lambda args, n, k, adjoint: _lu_solve(args[0], args[1], args[2], n, k, adjoint),
@@ -668,6 +678,7 @@ _ROUTINES = {
     "qr": lambda args, m, n, complete: _qr(args[0], m, n, complete),
     "eigh": lambda args, n, upper: _eigh(args[0], n, upper),
     "svd": lambda args, m, n: _svd(args[0], m, n),
+    "ormqr": lambda args, m, p, k, transpose: _ormqr(args[0], args[1], args[2], m, p, k, transpose),
 }
 
 
@@ -681,7 +692,8 @@ def _matrix_shapes(k: ir.MatrixCall) -> list:
             "lu_perm": lambda: [(1, s[1])],
             "qr": lambda: [(s[0], s[1])],
             "eigh": lambda: [(s[0], s[0])],
-            "svd": lambda: [(s[0], s[1])]}[k.routine]()
+            "svd": lambda: [(s[0], s[1])],
+            "ormqr": lambda: [(s[0], s[2]), (1, s[2]), (s[0], s[1])]}[k.routine]()
 
 
 def _matrix_call(k: ir.MatrixCall, mem) -> None:

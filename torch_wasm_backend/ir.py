@@ -375,6 +375,7 @@ MATRIX_ROUTINES = {
     "qr": (("a",), ("m", "n", "complete")),
     "eigh": (("a",), ("n", "upper")),
     "svd": (("a",), ("m", "n")),
+    "ormqr": (("v", "tau", "c"), ("m", "p", "k", "transpose")),
 }
 
 
@@ -402,7 +403,10 @@ def matrix_call_floats(routine: str, sizes: tuple) -> tuple[int, int]:
       Jacobi rotations; each eigenvector's first largest-magnitude entry is made positive.
     * ``svd`` (m, n), m >= n: singular values (n, descending), U (m, m row-major: the left
       singular vectors, then an orthonormal completion), V (n, n row-major, one right
-      singular vector per column), by one-sided (Hestenes) Jacobi."""
+      singular vector per column), by one-sided (Hestenes) Jacobi.
+    * ``ormqr`` (m, p, k, transpose): Q C (Q^T C when ``transpose``), C (m, p), for Q = H_0 ..
+      H_{k-1} given as ``geqrf`` gives it: reflector j's vector in column j of the (m, k) ``v``
+      below row j (1 at row j implied), its factor ``tau[j]`` (a (1, k) operand)."""
     if routine == "lu":
         m, n = sizes
         return m * n + min(m, n) + 4, m * n
@@ -417,6 +421,9 @@ def matrix_call_floats(routine: str, sizes: tuple) -> tuple[int, int]:
         return n * k, n * k
     if routine == "lu_perm":
         return sizes[0], 0
+    if routine == "ormqr":
+        m, p, k, _ = sizes
+        return m * p, m * p + m * k + p + k
     if routine == "svd":
         m, n = sizes
         return n + m * m + n * n, m * n + m * m + n * n + m

@@ -35,6 +35,7 @@
 ;;   $linalg_qr        (a ars acs m n complete out w)  Householder QR (geqrf + orgqr)
 ;;   $linalg_eigh      (a ars acs n upper out w)  symmetric eigendecomposition (cyclic Jacobi)
 ;;   $linalg_svd       (a ars acs m n out w)   SVD of a tall matrix (one-sided Jacobi)
+;;   $linalg_ormqr     (v vrs vcs tau trs tcs c crs ccs m p k transpose out w)  Q C or Q^T C from reflectors
 ;; and helpers: $linalg_rot (plane rotation), $linalg_swap, $linalg_sumsq, $linalg_dot, $linalg_reflect
 ;; (a Householder reflector), $linalg_load (f32 strided -> f64 row-major), $linalg_store (f64 -> f32),
 ;; $linalg_tri (substitution in f64 scratch), $linalg_swap_rows, $linalg_pivot (a pivot given
@@ -842,3 +843,27 @@
     (call $linalg_store (local.get $v) (i32.mul (local.get $n) (local.get $n))
                         (i32.add (local.get $out) (i32.shl (i32.add (local.get $n) (i32.mul (local.get $m) (local.get $m)))
                                                            (i32.const 2)))))
+
+  ;; Q C (Q^T C when $transpose) for Q = H_0 .. H_{k-1} in geqrf's form: v (m, k), tau (1, k),
+  ;; C (m, p). out: the (m, p) result. Scratch: C (m x p), v (m x k), w (p), tau (k), all f64.
+  (func $linalg_ormqr (param $v i32) (param $vrs i32) (param $vcs i32) (param $tau i32) (param $trs i32) (param $tcs i32)
+                      (param $c i32) (param $crs i32) (param $ccs i32) (param $m i32) (param $p i32) (param $k i32)
+                      (param $transpose i32) (param $out i32) (param $w i32)
+    (local $vw i32) (local $ws i32) (local $tw i32) (local $j i32) (local $i i32)
+    (call $linalg_load (local.get $c) (local.get $crs) (local.get $ccs) (local.get $m) (local.get $p) (local.get $w))
+    (local.set $vw (i32.add (local.get $w) (i32.shl (i32.mul (local.get $m) (local.get $p)) (i32.const 3))))
+    (call $linalg_load (local.get $v) (local.get $vrs) (local.get $vcs) (local.get $m) (local.get $k) (local.get $vw))
+    (local.set $ws (i32.add (local.get $vw) (i32.shl (i32.mul (local.get $m) (local.get $k)) (i32.const 3))))
+    (local.set $tw (i32.add (local.get $ws) (i32.shl (local.get $p) (i32.const 3))))
+    (call $linalg_load (local.get $tau) (local.get $trs) (local.get $tcs) (i32.const 1) (local.get $k) (local.get $tw))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $k)))
+      (local.set $j (if (result i32) (local.get $transpose)
+        (then (local.get $i))
+        (else (i32.sub (i32.sub (local.get $k) (i32.const 1)) (local.get $i)))))
+      (call $linalg_reflect (local.get $w) (local.get $p) (i32.const 0) (local.get $p) (local.get $vw) (local.get $k)
+        (local.get $j) (local.get $m) (f64.load (i32.add (local.get $tw) (i32.shl (local.get $j) (i32.const 3))))
+        (local.get $ws))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next)))
+    (call $linalg_store (local.get $w) (i32.mul (local.get $m) (local.get $p)) (local.get $out)))

@@ -2,6 +2,7 @@
 (LAPACK): ``linalg.lu_factor``, ``lu``, ``lu_unpack``, ``lu_solve``, ``solve``, ``inv``,
 ``det``, ``slogdet``, ``cholesky`` (lower and upper), ``cholesky_solve``,
 ``cholesky_inverse``, ``solve_triangular``, ``triangular_solve``, ``qr`` (all modes), ``geqrf``,
+``householder_product``, ``ormqr``,
 ``eigh``/``eigvalsh``, ``svd``/``svdvals`` and ``pinv`` (eigen- and singular vectors up to sign).
 
 Every case runs in strict mode (a fallback raises) and checks values, dtypes and output
@@ -236,3 +237,13 @@ def test_pinv(shape):
             _spd(*shape) - 2 * shape[-1] * torch.eye(shape[-1]),
             bitwise=False,
         )
+
+
+@pytest.mark.parametrize("left", [True, False])
+@pytest.mark.parametrize("transpose", [False, True])
+def test_householder_product_and_ormqr(left, transpose):
+    a = _rand(2, 6, 4)
+    g, tau = torch.geqrf(a)
+    _check(torch.linalg.householder_product, g, tau)
+    c = _rand(2, 6, 3) if left else _rand(2, 3, 6)
+    _check(lambda g, tau, c: torch.ormqr(g, tau, c, left=left, transpose=transpose), g, tau, c)

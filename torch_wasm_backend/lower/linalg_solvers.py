@@ -519,3 +519,34 @@ def pinv(ctx, a: TensorValue, atol, rtol, hermitian: bool) -> TensorValue:
 @lower(aten.linalg_pinv.atol_rtol_tensor, aten.linalg_pinv.atol_rtol_float)
 def linalg_pinv(ctx, node, a, atol=None, rtol=None, hermitian=False):
     return pinv(ctx, a, atol, rtol, hermitian)
+
+
+# --------------------------------------------------------------------------- reflectors
+def apply_q(ctx, v: TensorValue, tau: TensorValue, c: TensorValue, transpose: bool, what: str) -> TensorValue:
+    """Q C (Q^T C) for Q = H_0 .. H_{k-1} given as ``geqrf`` gives it (``v``'s first k columns
+    below the diagonal, ``tau`` (..., k)); C (..., m, p); the batch dims broadcast."""
+    m, p = static_int(c.shape[-2], what), static_int(c.shape[-1], what)
+    k = static_int(tau.shape[-1], what)
+    if static_int(v.shape[-2], what) != m or static_int(v.shape[-1], what) < k:
+        raise Unsupported(f"{what} of reflectors {list(v.shape)} for a {[m, p]} matrix (PyTorch raises)")
+    batch = broadcast_shapes(_batch(v, 2), _batch(tau, 1), _batch(c, 2))
+    v = broadcast_to(_cols(v, k), batch + (sympy.Integer(m), sympy.Integer(k)))
+    tau = broadcast_to(unsqueeze_dims(cast(tau, "f32"), [tau.ndim - 1]), batch + (sympy.Integer(1), sympy.Integer(k)))
+    c = broadcast_to(c, batch + tuple(c.shape[-2:]))
+    args = [_matrices(ctx, v, what), _matrices(ctx, tau, what), _matrices(ctx, c, what)]
+    buf, stride = call(ctx, "ormqr", args, (m, p, k, int(transpose)), batch)
+    return part(buf, stride, batch, (m, p))
+
+
+@lower(aten.linalg_householder_product.default)
+def linalg_householder_product(ctx, node, v, tau):
+    m, n = static_int(v.shape[-2], "householder_product"), static_int(v.shape[-1], "householder_product")
+    eye = ctx.constant(np.eye(m, n, dtype=np.float32), "f32")
+    return apply_q(ctx, v, tau, eye, False, "householder_product")
+
+
+@lower(aten.ormqr.default)
+def ormqr(ctx, node, v, tau, c, left=True, transpose=False):
+    if left:
+        return apply_q(ctx, v, tau, c, transpose, "ormqr")
+    return _mT(apply_q(ctx, v, tau, _mT(c), not transpose, "ormqr"))  # C Q = (Q^T C^T)^T
