@@ -668,6 +668,77 @@ def _ormqr(v, tau, c, m: int, p: int, k: int, transpose: int) -> np.ndarray:
     return x.reshape(-1)
 
 
+BK_ALPHA = (1 + math.sqrt(17)) / 8  # Bunch-Kaufman's pivot threshold
+
+
+def _ldl(a, n: int) -> np.ndarray:
+    """Bunch-Kaufman LDL^T of the lower triangle of A, step for step LAPACK's unblocked
+    ``sytf2`` (UPLO = L): at column k, with colmax the largest |a[i, k]| below the diagonal
+    (row imax; ``i?amax``'s first largest) take a 1x1 pivot without interchange if |a[k, k]|
+    >= alpha colmax; else, with rowmax the largest |.| off the diagonal in row/column imax,
+    1x1 without interchange if |a[k, k]| >= alpha colmax (colmax / rowmax), 1x1 with row imax
+    if |a[imax, imax]| >= alpha rowmax, else a 2x2 pivot with rows k+1 and imax swapped. A
+    zero (or NaN) column sets ``info`` (first only) and is skipped. Pivots are 1-based, a
+    2x2 block's two entries -(imax+1). out: LD (n, n, lower; zeros above), pivots, info."""
+    a = a.astype(np.float64)
+    a = np.tril(a) + np.tril(a, -1).T  # only the lower triangle is read
+    piv = np.zeros(n)
+    info = 0
+    k = 0
+    with np.errstate(all="ignore"):
+        while k < n:
+            kstep = 1
+            absakk = abs(a[k, k])
+            imax = k + 1 + _pivot_row(a[k + 1:, k]) if k + 1 < n else k
+            colmax = abs(a[imax, k]) if k + 1 < n else 0.0
+            if max(absakk, colmax) == 0 or absakk != absakk:
+                info = info or k + 1
+                kp = k
+            else:
+                if absakk >= BK_ALPHA * colmax:
+                    kp = k
+                else:
+                    jmax = k + _pivot_row(a[imax, k:imax])
+                    rowmax = abs(a[imax, jmax])
+                    if imax + 1 < n:
+                        jmax = imax + 1 + _pivot_row(a[imax + 1:, imax])
+                        rowmax = max(rowmax, abs(a[jmax, imax]))
+                    if absakk >= BK_ALPHA * colmax * (colmax / rowmax):
+                        kp = k
+                    elif abs(a[imax, imax]) >= BK_ALPHA * rowmax:
+                        kp = imax
+                    else:
+                        kp, kstep = imax, 2
+                kk = k + kstep - 1
+                if kp != kk:  # symmetric interchange of rows/columns kk and kp (trailing part)
+                    perm = np.arange(n)
+                    perm[kk], perm[kp] = kp, kk
+                    a[k:, k:] = a[np.ix_(perm, perm)][k:, k:]  # (for a 2x2 pivot: column k's rows too)
+                if kstep == 1:
+                    if k + 1 < n:
+                        d11 = 1.0 / a[k, k]
+                        x = a[k + 1:, k].copy()
+                        a[k + 1:, k + 1:] -= np.outer(x, x * d11)
+                        a[k + 1:, k] = x * d11
+                elif k + 2 < n:
+                    d21 = a[k + 1, k]
+                    d11, d22 = a[k + 1, k + 1] / d21, a[k, k] / d21
+                    t = 1.0 / (d11 * d22 - 1.0)
+                    d21 = t / d21
+                    for j in range(k + 2, n):
+                        wk = d21 * (d11 * a[j, k] - a[j, k + 1])
+                        wkp1 = d21 * (d22 * a[j, k + 1] - a[j, k])
+                        a[j:, j] -= a[j:, k] * wk + a[j:, k + 1] * wkp1
+                        a[j, k], a[j, k + 1] = wk, wkp1
+                        a[j, j + 1:] = a[j + 1:, j]  # keep the trailing part symmetric
+            if kstep == 1:
+                piv[k] = kp + 1
+            else:
+                piv[k] = piv[k + 1] = -(kp + 1)
+            k += kstep
+    return np.concatenate([np.tril(a).reshape(-1), piv, [info]])
+
+
 _ROUTINES = {
     "lu": lambda args, m, n: _lu(args[0], m, n),
     "lu_solve": lambda args, n, k, adjoint: _lu_solve(args[0], args[1], args[2], n, k, adjoint),
@@ -679,6 +750,7 @@ _ROUTINES = {
     "eigh": lambda args, n, upper: _eigh(args[0], n, upper),
     "svd": lambda args, m, n: _svd(args[0], m, n),
     "ormqr": lambda args, m, p, k, transpose: _ormqr(args[0], args[1], args[2], m, p, k, transpose),
+    "ldl": lambda args, n: _ldl(args[0], n),
 }
 
 
@@ -693,7 +765,8 @@ def _matrix_shapes(k: ir.MatrixCall) -> list:
             "qr": lambda: [(s[0], s[1])],
             "eigh": lambda: [(s[0], s[0])],
             "svd": lambda: [(s[0], s[1])],
-            "ormqr": lambda: [(s[0], s[2]), (1, s[2]), (s[0], s[1])]}[k.routine]()
+            "ormqr": lambda: [(s[0], s[2]), (1, s[2]), (s[0], s[1])],
+            "ldl": lambda: [(s[0], s[0])]}[k.routine]()
 
 
 def _matrix_call(k: ir.MatrixCall, mem) -> None:

@@ -376,6 +376,7 @@ MATRIX_ROUTINES = {
     "eigh": (("a",), ("n", "upper")),
     "svd": (("a",), ("m", "n")),
     "ormqr": (("v", "tau", "c"), ("m", "p", "k", "transpose")),
+    "ldl": (("a",), ("n",)),
 }
 
 
@@ -406,7 +407,9 @@ def matrix_call_floats(routine: str, sizes: tuple) -> tuple[int, int]:
       singular vector per column), by one-sided (Hestenes) Jacobi.
     * ``ormqr`` (m, p, k, transpose): Q C (Q^T C when ``transpose``), C (m, p), for Q = H_0 ..
       H_{k-1} given as ``geqrf`` gives it: reflector j's vector in column j of the (m, k) ``v``
-      below row j (1 at row j implied), its factor ``tau[j]`` (a (1, k) operand)."""
+      below row j (1 at row j implied), its factor ``tau[j]`` (a (1, k) operand).
+    * ``ldl`` (n): Bunch-Kaufman LDL^T of A's lower triangle as LAPACK's ``sytf2``: LD (n, n,
+      lower, zeros above), n pivots (1-based; a 2x2 block's two are negative), ``info``."""
     if routine == "lu":
         m, n = sizes
         return m * n + min(m, n) + 4, m * n
@@ -421,6 +424,9 @@ def matrix_call_floats(routine: str, sizes: tuple) -> tuple[int, int]:
         return n * k, n * k
     if routine == "lu_perm":
         return sizes[0], 0
+    if routine == "ldl":
+        (n,) = sizes
+        return n * n + n + 1, n * n
     if routine == "ormqr":
         m, p, k, _ = sizes
         return m * p, m * p + m * k + p + k

@@ -36,7 +36,8 @@
 ;;   $linalg_eigh      (a ars acs n upper out w)  symmetric eigendecomposition (cyclic Jacobi)
 ;;   $linalg_svd       (a ars acs m n out w)   SVD of a tall matrix (one-sided Jacobi)
 ;;   $linalg_ormqr     (v vrs vcs tau trs tcs c crs ccs m p k transpose out w)  Q C or Q^T C from reflectors
-;; and helpers: $linalg_rot (plane rotation), $linalg_swap, $linalg_sumsq, $linalg_dot, $linalg_reflect
+;;   $linalg_ldl       (a ars acs n out w)     Bunch-Kaufman LDL^T (sytf2, lower)
+;; and helpers: $linalg_rot (plane rotation), $linalg_swap, $linalg_sumsq, $linalg_dot, $linalg_amax, $linalg_at, $linalg_reflect
 ;; (a Householder reflector), $linalg_load (f32 strided -> f64 row-major), $linalg_store (f64 -> f32),
 ;; $linalg_tri (substitution in f64 scratch), $linalg_swap_rows, $linalg_pivot (a pivot given
 ;; by the caller, as lu_solve's and lu_unpack's are: a pivot outside [1, rows] traps, where
@@ -867,3 +868,188 @@
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $next)))
     (call $linalg_store (local.get $w) (i32.mul (local.get $m) (local.get $p)) (local.get $out)))
+
+  ;; the index of the first largest |x_k|, k < count (>= 1), x_k at $x + k * $step (i?amax)
+  (func $linalg_amax (param $x i32) (param $step i32) (param $count i32) (result i32)
+    (local $k i32) (local $p i32) (local $best f64) (local $v f64)
+    (local.set $best (f64.abs (f64.load (local.get $x))))
+    (local.set $k (i32.const 1))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $k) (local.get $count)))
+      (local.set $x (i32.add (local.get $x) (local.get $step)))
+      (local.set $v (f64.abs (f64.load (local.get $x))))
+      (if (f64.gt (local.get $v) (local.get $best)) (then (local.set $best (local.get $v)) (local.set $p (local.get $k))))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $next)))
+    (local.get $p))
+
+  ;; Bunch-Kaufman LDL^T (LAPACK sytf2, lower; interp._ldl states the steps) of the symmetric
+  ;; matrix of a's lower triangle. out: LD (n x n, zeros above the diagonal), pivots, info.
+  (func $linalg_ldl (param $a i32) (param $ars i32) (param $acs i32) (param $n i32) (param $out i32) (param $w i32)
+    (local $n8 i32) (local $k i32) (local $kstep i32) (local $imax i32) (local $jmax i32) (local $kp i32) (local $kk i32)
+    (local $i i32) (local $j i32) (local $info i32) (local $pk i32)
+    (local $absakk f64) (local $colmax f64) (local $rowmax f64) (local $d11 f64) (local $d21 f64) (local $d22 f64)
+    (local $t f64) (local $wk f64) (local $wkp1 f64) (local $x f64)
+    (call $linalg_load (local.get $a) (local.get $ars) (local.get $acs) (local.get $n) (local.get $n) (local.get $w))
+    (local.set $n8 (i32.shl (local.get $n) (i32.const 3)))
+    ;; mirror the lower triangle
+    (block $done_i (loop $next_i
+      (br_if $done_i (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $j (i32.add (local.get $i) (i32.const 1)))
+      (block $done_j (loop $next_j
+        (br_if $done_j (i32.ge_u (local.get $j) (local.get $n)))
+        (f64.store (call $linalg_at (local.get $w) (local.get $n) (local.get $i) (local.get $j))
+                   (f64.load (call $linalg_at (local.get $w) (local.get $n) (local.get $j) (local.get $i))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $next_j)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next_i)))
+    (block $done_k (loop $next_k
+      (br_if $done_k (i32.ge_u (local.get $k) (local.get $n)))
+      (local.set $kstep (i32.const 1))
+      (local.set $absakk (f64.abs (f64.load (call $linalg_at (local.get $w) (local.get $n) (local.get $k) (local.get $k)))))
+      (local.set $imax (local.get $k))
+      (local.set $colmax (f64.const 0))
+      (if (i32.lt_u (i32.add (local.get $k) (i32.const 1)) (local.get $n))
+        (then
+          (local.set $imax (i32.add (i32.add (local.get $k) (i32.const 1))
+            (call $linalg_amax (call $linalg_at (local.get $w) (local.get $n) (i32.add (local.get $k) (i32.const 1)) (local.get $k))
+                               (local.get $n8) (i32.sub (i32.sub (local.get $n) (local.get $k)) (i32.const 1)))))
+          (local.set $colmax (f64.abs (f64.load (call $linalg_at (local.get $w) (local.get $n) (local.get $imax) (local.get $k)))))))
+      (local.set $kp (local.get $k))
+      (if (i32.or (f64.eq (f64.max (local.get $absakk) (local.get $colmax)) (f64.const 0))
+                  (f64.ne (local.get $absakk) (local.get $absakk)))
+        (then (if (i32.eqz (local.get $info)) (then (local.set $info (i32.add (local.get $k) (i32.const 1))))))
+        (else
+          (if (f64.lt (local.get $absakk) (f64.mul (f64.const 0.6403882032022076) (local.get $colmax)))  ;; interp.BK_ALPHA
+            (then
+              (local.set $jmax (i32.add (local.get $k)
+                (call $linalg_amax (call $linalg_at (local.get $w) (local.get $n) (local.get $imax) (local.get $k)) (i32.const 8)
+                                   (i32.sub (local.get $imax) (local.get $k)))))
+              (local.set $rowmax (f64.abs (f64.load (call $linalg_at (local.get $w) (local.get $n) (local.get $imax) (local.get $jmax)))))
+              (if (i32.lt_u (i32.add (local.get $imax) (i32.const 1)) (local.get $n))
+                (then
+                  (local.set $jmax (i32.add (i32.add (local.get $imax) (i32.const 1))
+                    (call $linalg_amax (call $linalg_at (local.get $w) (local.get $n) (i32.add (local.get $imax) (i32.const 1))
+                                                        (local.get $imax))
+                                       (local.get $n8) (i32.sub (i32.sub (local.get $n) (local.get $imax)) (i32.const 1)))))
+                  (local.set $rowmax (f64.max (local.get $rowmax)
+                    (f64.abs (f64.load (call $linalg_at (local.get $w) (local.get $n) (local.get $jmax) (local.get $imax))))))))
+              (if (f64.lt (local.get $absakk) (f64.mul (f64.mul (f64.const 0.6403882032022076) (local.get $colmax))
+                                                       (f64.div (local.get $colmax) (local.get $rowmax))))
+                (then
+                  (local.set $kp (local.get $imax))
+                  (if (f64.lt (f64.abs (f64.load (call $linalg_at (local.get $w) (local.get $n) (local.get $imax) (local.get $imax))))
+                              (f64.mul (f64.const 0.6403882032022076) (local.get $rowmax)))
+                    (then (local.set $kstep (i32.const 2))))))))
+          (local.set $kk (i32.sub (i32.add (local.get $k) (local.get $kstep)) (i32.const 1)))
+          (if (i32.ne (local.get $kp) (local.get $kk))
+            (then  ;; rows kk, kp over columns k.., then columns kk, kp over rows k..
+              (call $linalg_swap (call $linalg_at (local.get $w) (local.get $n) (local.get $kk) (local.get $k))
+                                 (call $linalg_at (local.get $w) (local.get $n) (local.get $kp) (local.get $k))
+                                 (i32.const 8) (i32.sub (local.get $n) (local.get $k)) (i32.const 0))
+              (call $linalg_swap (call $linalg_at (local.get $w) (local.get $n) (local.get $k) (local.get $kk))
+                                 (call $linalg_at (local.get $w) (local.get $n) (local.get $k) (local.get $kp))
+                                 (local.get $n8) (i32.sub (local.get $n) (local.get $k)) (i32.const 0))))
+          (if (i32.eq (local.get $kstep) (i32.const 1))
+            (then
+              (if (i32.lt_u (i32.add (local.get $k) (i32.const 1)) (local.get $n))
+                (then
+                  (local.set $d11 (f64.div (f64.const 1)
+                    (f64.load (call $linalg_at (local.get $w) (local.get $n) (local.get $k) (local.get $k)))))
+                  ;; a[i, j] -= x_i * (x_j * d11) for i, j > k, with x = column k below the diagonal
+                  (local.set $i (i32.add (local.get $k) (i32.const 1)))
+                  (block $done_u (loop $next_u
+                    (br_if $done_u (i32.ge_u (local.get $i) (local.get $n)))
+                    (local.set $x (f64.load (call $linalg_at (local.get $w) (local.get $n) (local.get $i) (local.get $k))))
+                    (local.set $j (i32.add (local.get $k) (i32.const 1)))
+                    (block $done_v (loop $next_v
+                      (br_if $done_v (i32.ge_u (local.get $j) (local.get $n)))
+                      (local.set $pk (call $linalg_at (local.get $w) (local.get $n) (local.get $i) (local.get $j)))
+                      (f64.store (local.get $pk) (f64.sub (f64.load (local.get $pk)) (f64.mul (local.get $x)
+                        (f64.mul (f64.load (call $linalg_at (local.get $w) (local.get $n) (local.get $j) (local.get $k)))
+                                 (local.get $d11)))))
+                      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                      (br $next_v)))
+                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                    (br $next_u)))
+                  (local.set $i (i32.add (local.get $k) (i32.const 1)))
+                  (block $done_s (loop $next_s
+                    (br_if $done_s (i32.ge_u (local.get $i) (local.get $n)))
+                    (local.set $pk (call $linalg_at (local.get $w) (local.get $n) (local.get $i) (local.get $k)))
+                    (f64.store (local.get $pk) (f64.mul (f64.load (local.get $pk)) (local.get $d11)))
+                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                    (br $next_s))))))
+            (else
+              (if (i32.lt_u (i32.add (local.get $k) (i32.const 2)) (local.get $n))
+                (then
+                  (local.set $d21 (f64.load (call $linalg_at (local.get $w) (local.get $n) (i32.add (local.get $k) (i32.const 1))
+                                                             (local.get $k))))
+                  (local.set $d11 (f64.div (f64.load (call $linalg_at (local.get $w) (local.get $n) (i32.add (local.get $k) (i32.const 1))
+                                                                      (i32.add (local.get $k) (i32.const 1))))
+                                           (local.get $d21)))
+                  (local.set $d22 (f64.div (f64.load (call $linalg_at (local.get $w) (local.get $n) (local.get $k) (local.get $k)))
+                                           (local.get $d21)))
+                  (local.set $t (f64.div (f64.const 1) (f64.sub (f64.mul (local.get $d11) (local.get $d22)) (f64.const 1))))
+                  (local.set $d21 (f64.div (local.get $t) (local.get $d21)))
+                  (local.set $j (i32.add (local.get $k) (i32.const 2)))
+                  (block $done_j2 (loop $next_j2
+                    (br_if $done_j2 (i32.ge_u (local.get $j) (local.get $n)))
+                    (local.set $x (f64.load (call $linalg_at (local.get $w) (local.get $n) (local.get $j) (local.get $k))))
+                    (local.set $t (f64.load (call $linalg_at (local.get $w) (local.get $n) (local.get $j) (i32.add (local.get $k) (i32.const 1)))))
+                    (local.set $wk (f64.mul (local.get $d21) (f64.sub (f64.mul (local.get $d11) (local.get $x)) (local.get $t))))
+                    (local.set $wkp1 (f64.mul (local.get $d21) (f64.sub (f64.mul (local.get $d22) (local.get $t)) (local.get $x))))
+                    (local.set $i (local.get $j))
+                    (block $done_i2 (loop $next_i2
+                      (br_if $done_i2 (i32.ge_u (local.get $i) (local.get $n)))
+                      (local.set $pk (call $linalg_at (local.get $w) (local.get $n) (local.get $i) (local.get $j)))
+                      (f64.store (local.get $pk) (f64.sub (f64.load (local.get $pk)) (f64.add
+                        (f64.mul (f64.load (call $linalg_at (local.get $w) (local.get $n) (local.get $i) (local.get $k))) (local.get $wk))
+                        (f64.mul (f64.load (call $linalg_at (local.get $w) (local.get $n) (local.get $i) (i32.add (local.get $k) (i32.const 1))))
+                                 (local.get $wkp1)))))
+                      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                      (br $next_i2)))
+                    (f64.store (call $linalg_at (local.get $w) (local.get $n) (local.get $j) (local.get $k)) (local.get $wk))
+                    (f64.store (call $linalg_at (local.get $w) (local.get $n) (local.get $j) (i32.add (local.get $k) (i32.const 1)))
+                               (local.get $wkp1))
+                    ;; keep the trailing part symmetric: a[j, i] = a[i, j] for i > j
+                    (local.set $i (i32.add (local.get $j) (i32.const 1)))
+                    (block $done_m2 (loop $next_m2
+                      (br_if $done_m2 (i32.ge_u (local.get $i) (local.get $n)))
+                      (f64.store (call $linalg_at (local.get $w) (local.get $n) (local.get $j) (local.get $i))
+                                 (f64.load (call $linalg_at (local.get $w) (local.get $n) (local.get $i) (local.get $j))))
+                      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                      (br $next_m2)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br $next_j2)))))))))
+      ;; pivots: kp+1, or -(kp+1) twice for a 2x2 block
+      (if (i32.eq (local.get $kstep) (i32.const 1))
+        (then (f32.store (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $n) (local.get $n)) (local.get $k)) (i32.const 2)))
+                         (f32.convert_i32_s (i32.add (local.get $kp) (i32.const 1)))))
+        (else
+          (f32.store (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $n) (local.get $n)) (local.get $k)) (i32.const 2)))
+                     (f32.convert_i32_s (i32.sub (i32.const -1) (local.get $kp))))
+          (f32.store (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $n) (local.get $n)) (i32.add (local.get $k) (i32.const 1)))
+                                                        (i32.const 2)))
+                     (f32.convert_i32_s (i32.sub (i32.const -1) (local.get $kp))))))
+      (local.set $k (i32.add (local.get $k) (local.get $kstep)))
+      (br $next_k)))
+    ;; LD: the lower triangle, zeros above
+    (local.set $i (i32.const 0))
+    (block $done_z (loop $next_z
+      (br_if $done_z (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $j (i32.add (local.get $i) (i32.const 1)))
+      (block $done_zj (loop $next_zj
+        (br_if $done_zj (i32.ge_u (local.get $j) (local.get $n)))
+        (f64.store (call $linalg_at (local.get $w) (local.get $n) (local.get $i) (local.get $j)) (f64.const 0))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $next_zj)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next_z)))
+    (call $linalg_store (local.get $w) (i32.mul (local.get $n) (local.get $n)) (local.get $out))
+    (f32.store (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $n) (local.get $n)) (local.get $n)) (i32.const 2)))
+               (f32.convert_i32_u (local.get $info))))
+
+  ;; the address of element (i, j) of the (?, n) f64 matrix at $w
+  (func $linalg_at (param $w i32) (param $n i32) (param $i i32) (param $j i32) (result i32)
+    (i32.add (local.get $w) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 3))))

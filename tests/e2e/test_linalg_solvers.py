@@ -2,7 +2,7 @@
 (LAPACK): ``linalg.lu_factor``, ``lu``, ``lu_unpack``, ``lu_solve``, ``solve``, ``inv``,
 ``det``, ``slogdet``, ``cholesky`` (lower and upper), ``cholesky_solve``,
 ``cholesky_inverse``, ``solve_triangular``, ``triangular_solve``, ``qr`` (all modes), ``geqrf``,
-``householder_product``, ``ormqr``,
+``householder_product``, ``ormqr``, ``ldl_factor`` (Bunch-Kaufman),
 ``eigh``/``eigvalsh``, ``svd``/``svdvals`` and ``pinv`` (eigen- and singular vectors up to sign).
 
 Every case runs in strict mode (a fallback raises) and checks values, dtypes and output
@@ -247,3 +247,13 @@ def test_householder_product_and_ormqr(left, transpose):
     _check(torch.linalg.householder_product, g, tau)
     c = _rand(2, 6, 3) if left else _rand(2, 3, 6)
     _check(lambda g, tau, c: torch.ormqr(g, tau, c, left=left, transpose=transpose), g, tau, c)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ldl_factor_bunch_kaufman_pivots(seed):
+    """LAPACK sytf2's pivots (1x1 and 2x2 blocks, negative for 2x2) on definite and indefinite inputs."""
+    n = 3 + seed
+    a = _rand(2, n, n, seed=seed)
+    a = a + a.mT if seed % 2 else a @ a.mT + 0.1 * torch.eye(n)
+    _check(torch.linalg.ldl_factor_ex, a)
+    _check(torch.linalg.ldl_factor_ex, torch.zeros(3, 3))  # info: the first zero column

@@ -146,3 +146,16 @@ def test_svd_matches_lapack(shape):
     np.testing.assert_allclose(u[:, :n] * s @ v.T, a, atol=1e-13)
     np.testing.assert_allclose(u.T @ u, np.eye(m), atol=1e-13)
     np.testing.assert_allclose(v.T @ v, np.eye(n), atol=1e-13)
+
+
+def test_ldl_is_lapacks_sytrf():
+    """The same pivots as LAPACK (scipy's sytrf, 1-based with negative 2x2 entries) and LD."""
+    (sytrf,) = scipy_linalg.get_lapack_funcs(("sytrf",), (np.zeros((2, 2)),))
+    for seed in range(20):
+        g = np.random.default_rng(seed).standard_normal((7, 7))
+        a = g + g.T
+        out = interp._ROUTINES["ldl"]([a], 7)
+        ld, piv, info = sytrf(a, lower=1)
+        np.testing.assert_array_equal(out[49:56], piv)
+        np.testing.assert_allclose(out[:49].reshape(7, 7), np.tril(ld), atol=1e-12)
+        assert out[56] == info == 0

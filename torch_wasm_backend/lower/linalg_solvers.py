@@ -550,3 +550,20 @@ def ormqr(ctx, node, v, tau, c, left=True, transpose=False):
     if left:
         return apply_q(ctx, v, tau, c, transpose, "ormqr")
     return _mT(apply_q(ctx, v, tau, _mT(c), not transpose, "ormqr"))  # C Q = (Q^T C^T)^T
+
+
+# --------------------------------------------------------------------------- LDL^T
+@lower(aten.linalg_ldl_factor_ex.default)
+def linalg_ldl_factor_ex(ctx, node, a, hermitian=False, check_errors=False):
+    """Bunch-Kaufman as LAPACK's sytrf (its unblocked sytf2, which sytrf runs for n <= 64:
+    larger matrices fall back, where sytrf's blocked steps order the work differently)."""
+    n = _square(a, "linalg.ldl_factor")
+    if n > 64:
+        raise Unsupported("linalg.ldl_factor of a matrix larger than 64 (LAPACK's blocked sytrf)")
+    batch = _batch(a, 2)
+    buf, stride = call(ctx, "ldl", [_matrices(ctx, a, "linalg.ldl_factor")], (n,), batch)
+    return [
+        part(buf, stride, batch, (n, n)),
+        part(buf, stride, batch, (n,), n * n, "i32"),
+        part(buf, stride, batch, (), n * n + n, "i32"),
+    ]
