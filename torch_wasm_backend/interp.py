@@ -739,6 +739,45 @@ def _ldl(a, n: int) -> np.ndarray:
     return np.concatenate([np.tril(a).reshape(-1), piv, [info]])
 
 
+def _ldl_solve(ld, piv, b, n: int, k: int) -> np.ndarray:
+    """LAPACK's ``sytrs`` (lower): L D Y = B block by block down (row swaps, then the column
+    of L, then D's 1x1 or 2x2 block), then L^T X = Y block by block up (then the swaps)."""
+    a, x = ld.astype(np.float64), b.astype(np.float64).copy()
+    piv = piv.reshape(-1)[:n].astype(np.int64)
+    with np.errstate(all="ignore"):
+        j = 0
+        while j < n:
+            if piv[j] > 0:
+                p = piv[j] - 1
+                x[[j, p]] = x[[p, j]]
+                for i in range(j + 1, n):
+                    x[i] -= a[i, j] * x[j]
+                x[j] /= a[j, j]
+                j += 1
+            else:
+                p = -piv[j] - 1
+                x[[j + 1, p]] = x[[p, j + 1]]
+                for i in range(j + 2, n):
+                    x[i] -= a[i, j] * x[j]
+                    x[i] -= a[i, j + 1] * x[j + 1]
+                akm1k = a[j + 1, j]
+                akm1, ak = a[j, j] / akm1k, a[j + 1, j + 1] / akm1k
+                denom = akm1 * ak - 1.0
+                bkm1, bk = x[j] / akm1k, x[j + 1] / akm1k
+                x[j], x[j + 1] = (ak * bkm1 - bk) / denom, (akm1 * bk - bkm1) / denom
+                j += 2
+        j = n - 1
+        while j >= 0:
+            step = 1 if piv[j] > 0 else 2
+            for r in range(j - step + 1, j + 1):
+                for i in range(j + 1, n):
+                    x[r] -= a[i, r] * x[i]
+            p = abs(piv[j]) - 1
+            x[[j, p]] = x[[p, j]]
+            j -= step
+    return x.reshape(-1)
+
+
 _ROUTINES = {
     "lu": lambda args, m, n: _lu(args[0], m, n),
     "lu_solve": lambda args, n, k, adjoint: _lu_solve(args[0], args[1], args[2], n, k, adjoint),
@@ -751,6 +790,7 @@ _ROUTINES = {
     "svd": lambda args, m, n: _svd(args[0], m, n),
     "ormqr": lambda args, m, p, k, transpose: _ormqr(args[0], args[1], args[2], m, p, k, transpose),
     "ldl": lambda args, n: _ldl(args[0], n),
+    "ldl_solve": lambda args, n, k: _ldl_solve(args[0], args[1], args[2], n, k),
 }
 
 
@@ -766,7 +806,8 @@ def _matrix_shapes(k: ir.MatrixCall) -> list:
             "eigh": lambda: [(s[0], s[0])],
             "svd": lambda: [(s[0], s[1])],
             "ormqr": lambda: [(s[0], s[2]), (1, s[2]), (s[0], s[1])],
-            "ldl": lambda: [(s[0], s[0])]}[k.routine]()
+            "ldl": lambda: [(s[0], s[0])],
+            "ldl_solve": lambda: [(s[0], s[0]), (1, s[0]), (s[0], s[1])]}[k.routine]()
 
 
 def _matrix_call(k: ir.MatrixCall, mem) -> None:

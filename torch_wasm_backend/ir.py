@@ -377,6 +377,7 @@ MATRIX_ROUTINES = {
     "svd": (("a",), ("m", "n")),
     "ormqr": (("v", "tau", "c"), ("m", "p", "k", "transpose")),
     "ldl": (("a",), ("n",)),
+    "ldl_solve": (("ld", "piv", "b"), ("n", "k")),
 }
 
 
@@ -409,7 +410,9 @@ def matrix_call_floats(routine: str, sizes: tuple) -> tuple[int, int]:
       H_{k-1} given as ``geqrf`` gives it: reflector j's vector in column j of the (m, k) ``v``
       below row j (1 at row j implied), its factor ``tau[j]`` (a (1, k) operand).
     * ``ldl`` (n): Bunch-Kaufman LDL^T of A's lower triangle as LAPACK's ``sytf2``: LD (n, n,
-      lower, zeros above), n pivots (1-based; a 2x2 block's two are negative), ``info``."""
+      lower, zeros above), n pivots (1-based; a 2x2 block's two are negative), ``info``.
+    * ``ldl_solve`` (n, k): X (n, k) with A X = B from ``ldl``'s LD and pivots (LAPACK's
+      ``sytrs``, lower)."""
     if routine == "lu":
         m, n = sizes
         return m * n + min(m, n) + 4, m * n
@@ -424,6 +427,9 @@ def matrix_call_floats(routine: str, sizes: tuple) -> tuple[int, int]:
         return n * k, n * k
     if routine == "lu_perm":
         return sizes[0], 0
+    if routine == "ldl_solve":
+        n, k = sizes
+        return n * k, n * k
     if routine == "ldl":
         (n,) = sizes
         return n * n + n + 1, n * n

@@ -37,7 +37,8 @@
 ;;   $linalg_svd       (a ars acs m n out w)   SVD of a tall matrix (one-sided Jacobi)
 ;;   $linalg_ormqr     (v vrs vcs tau trs tcs c crs ccs m p k transpose out w)  Q C or Q^T C from reflectors
 ;;   $linalg_ldl       (a ars acs n out w)     Bunch-Kaufman LDL^T (sytf2, lower)
-;; and helpers: $linalg_rot (plane rotation), $linalg_swap, $linalg_sumsq, $linalg_dot, $linalg_amax, $linalg_at, $linalg_reflect
+;;   $linalg_ldl_solve (ld lrs lcs piv prs pcs b brs bcs n k out w)  A X = B from LDL^T (sytrs)
+;; and helpers: $linalg_rot (plane rotation), $linalg_swap, $linalg_sumsq, $linalg_dot, $linalg_amax, $linalg_at, $linalg_get, $linalg_axpy_row, $linalg_neg_pivot, $linalg_reflect
 ;; (a Householder reflector), $linalg_load (f32 strided -> f64 row-major), $linalg_store (f64 -> f32),
 ;; $linalg_tri (substitution in f64 scratch), $linalg_swap_rows, $linalg_pivot (a pivot given
 ;; by the caller, as lu_solve's and lu_unpack's are: a pivot outside [1, rows] traps, where
@@ -1053,3 +1054,123 @@
   ;; the address of element (i, j) of the (?, n) f64 matrix at $w
   (func $linalg_at (param $w i32) (param $n i32) (param $i i32) (param $j i32) (result i32)
     (i32.add (local.get $w) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 3))))
+
+  ;; element (i, j) of the strided f32 matrix (a, rs, cs), as f64
+  (func $linalg_get (param $a i32) (param $rs i32) (param $cs i32) (param $i i32) (param $j i32) (result f64)
+    (f64.promote_f32 (f32.load (i32.add (local.get $a)
+      (i32.shl (i32.add (i32.mul (local.get $i) (local.get $rs)) (i32.mul (local.get $j) (local.get $cs))) (i32.const 2))))))
+
+  ;; row r of the (n, k) f64 matrix x minus f * row s
+  (func $linalg_axpy_row (param $x i32) (param $k i32) (param $r i32) (param $s i32) (param $f f64)
+    (local $c i32) (local $pr i32) (local $ps i32)
+    (local.set $pr (call $linalg_at (local.get $x) (local.get $k) (local.get $r) (i32.const 0)))
+    (local.set $ps (call $linalg_at (local.get $x) (local.get $k) (local.get $s) (i32.const 0)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $c) (local.get $k)))
+      (f64.store (local.get $pr) (f64.sub (f64.load (local.get $pr)) (f64.mul (local.get $f) (f64.load (local.get $ps)))))
+      (local.set $pr (i32.add (local.get $pr) (i32.const 8)))
+      (local.set $ps (i32.add (local.get $ps) (i32.const 8)))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $next))))
+
+  ;; X (n, k) with A X = B, A = L D L^T from $linalg_ldl's LD and pivots (LAPACK sytrs, lower;
+  ;; interp._ldl_solve states the steps). A pivot outside [1, n] (in magnitude) traps.
+  (func $linalg_ldl_solve (param $ld i32) (param $lrs i32) (param $lcs i32) (param $piv i32) (param $prs i32)
+                          (param $pcs i32) (param $b i32) (param $brs i32) (param $bcs i32) (param $n i32) (param $k i32)
+                          (param $out i32) (param $w i32)
+    (local $j i32) (local $i i32) (local $r i32) (local $p i32) (local $c i32) (local $step i32) (local $pv f32)
+    (local $akm1k f64) (local $akm1 f64) (local $ak f64) (local $denom f64) (local $bkm1 f64) (local $bk f64) (local $px i32)
+    (call $linalg_load (local.get $b) (local.get $brs) (local.get $bcs) (local.get $n) (local.get $k) (local.get $w))
+    (block $done_f (loop $next_f
+      (br_if $done_f (i32.ge_u (local.get $j) (local.get $n)))
+      (local.set $pv (f32.load (i32.add (local.get $piv) (i32.shl (i32.mul (local.get $j) (local.get $pcs)) (i32.const 2)))))
+      (if (f32.gt (local.get $pv) (f32.const 0))
+        (then
+          (local.set $p (call $linalg_pivot (local.get $piv) (local.get $pcs) (local.get $j) (local.get $n)))
+          (call $linalg_swap_rows (local.get $w) (local.get $k) (local.get $j) (local.get $p))
+          (local.set $i (i32.add (local.get $j) (i32.const 1)))
+          (block $done_i (loop $next_i
+            (br_if $done_i (i32.ge_u (local.get $i) (local.get $n)))
+            (call $linalg_axpy_row (local.get $w) (local.get $k) (local.get $i) (local.get $j)
+              (call $linalg_get (local.get $ld) (local.get $lrs) (local.get $lcs) (local.get $i) (local.get $j)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $next_i)))
+          (local.set $akm1 (call $linalg_get (local.get $ld) (local.get $lrs) (local.get $lcs) (local.get $j) (local.get $j)))
+          (local.set $c (i32.const 0))
+          (block $done_c (loop $next_c
+            (br_if $done_c (i32.ge_u (local.get $c) (local.get $k)))
+            (local.set $px (call $linalg_at (local.get $w) (local.get $k) (local.get $j) (local.get $c)))
+            (f64.store (local.get $px) (f64.div (f64.load (local.get $px)) (local.get $akm1)))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $next_c)))
+          (local.set $j (i32.add (local.get $j) (i32.const 1))))
+        (else
+          (if (i32.ge_u (i32.add (local.get $j) (i32.const 1)) (local.get $n)) (then unreachable))  ;; a 2x2 block at the end
+          (local.set $p (call $linalg_neg_pivot (local.get $piv) (local.get $pcs) (local.get $j) (local.get $n)))
+          (call $linalg_swap_rows (local.get $w) (local.get $k) (i32.add (local.get $j) (i32.const 1)) (local.get $p))
+          (local.set $i (i32.add (local.get $j) (i32.const 2)))
+          (block $done_i2 (loop $next_i2
+            (br_if $done_i2 (i32.ge_u (local.get $i) (local.get $n)))
+            (call $linalg_axpy_row (local.get $w) (local.get $k) (local.get $i) (local.get $j)
+              (call $linalg_get (local.get $ld) (local.get $lrs) (local.get $lcs) (local.get $i) (local.get $j)))
+            (call $linalg_axpy_row (local.get $w) (local.get $k) (local.get $i) (i32.add (local.get $j) (i32.const 1))
+              (call $linalg_get (local.get $ld) (local.get $lrs) (local.get $lcs) (local.get $i) (i32.add (local.get $j) (i32.const 1))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $next_i2)))
+          (local.set $akm1k (call $linalg_get (local.get $ld) (local.get $lrs) (local.get $lcs) (i32.add (local.get $j) (i32.const 1))
+                                              (local.get $j)))
+          (local.set $akm1 (f64.div (call $linalg_get (local.get $ld) (local.get $lrs) (local.get $lcs) (local.get $j) (local.get $j))
+                                    (local.get $akm1k)))
+          (local.set $ak (f64.div (call $linalg_get (local.get $ld) (local.get $lrs) (local.get $lcs) (i32.add (local.get $j) (i32.const 1))
+                                                    (i32.add (local.get $j) (i32.const 1)))
+                                  (local.get $akm1k)))
+          (local.set $denom (f64.sub (f64.mul (local.get $akm1) (local.get $ak)) (f64.const 1)))
+          (local.set $c (i32.const 0))
+          (block $done_c2 (loop $next_c2
+            (br_if $done_c2 (i32.ge_u (local.get $c) (local.get $k)))
+            (local.set $px (call $linalg_at (local.get $w) (local.get $k) (local.get $j) (local.get $c)))
+            (local.set $bkm1 (f64.div (f64.load (local.get $px)) (local.get $akm1k)))
+            (local.set $bk (f64.div (f64.load (i32.add (local.get $px) (i32.shl (local.get $k) (i32.const 3)))) (local.get $akm1k)))
+            (f64.store (local.get $px) (f64.div (f64.sub (f64.mul (local.get $ak) (local.get $bkm1)) (local.get $bk)) (local.get $denom)))
+            (f64.store (i32.add (local.get $px) (i32.shl (local.get $k) (i32.const 3)))
+                       (f64.div (f64.sub (f64.mul (local.get $akm1) (local.get $bk)) (local.get $bkm1)) (local.get $denom)))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $next_c2)))
+          (local.set $j (i32.add (local.get $j) (i32.const 2)))))
+      (br $next_f)))
+    ;; L^T X = Y, from the last block up
+    (local.set $j (local.get $n))
+    (block $done_b (loop $next_b
+      (br_if $done_b (i32.eqz (local.get $j)))
+      (local.set $j (i32.sub (local.get $j) (i32.const 1)))
+      (local.set $pv (f32.load (i32.add (local.get $piv) (i32.shl (i32.mul (local.get $j) (local.get $pcs)) (i32.const 2)))))
+      (local.set $step (select (i32.const 1) (i32.const 2) (f32.gt (local.get $pv) (f32.const 0))))
+      (if (i32.lt_u (local.get $j) (i32.sub (local.get $step) (i32.const 1))) (then unreachable))
+      (local.set $r (i32.sub (i32.add (local.get $j) (i32.const 1)) (local.get $step)))
+      (block $done_r (loop $next_r
+        (br_if $done_r (i32.gt_u (local.get $r) (local.get $j)))
+        (local.set $i (i32.add (local.get $j) (i32.const 1)))
+        (block $done_i3 (loop $next_i3
+          (br_if $done_i3 (i32.ge_u (local.get $i) (local.get $n)))
+          (call $linalg_axpy_row (local.get $w) (local.get $k) (local.get $r) (local.get $i)
+            (call $linalg_get (local.get $ld) (local.get $lrs) (local.get $lcs) (local.get $i) (local.get $r)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $next_i3)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $next_r)))
+      (local.set $p (if (result i32) (f32.gt (local.get $pv) (f32.const 0))
+        (then (call $linalg_pivot (local.get $piv) (local.get $pcs) (local.get $j) (local.get $n)))
+        (else (call $linalg_neg_pivot (local.get $piv) (local.get $pcs) (local.get $j) (local.get $n)))))
+      (call $linalg_swap_rows (local.get $w) (local.get $k) (local.get $j) (local.get $p))
+      (local.set $j (i32.sub (local.get $j) (i32.sub (local.get $step) (i32.const 1))))
+      (br $next_b)))
+    (call $linalg_store (local.get $w) (i32.mul (local.get $n) (local.get $k)) (local.get $out)))
+
+  ;; the 0-based row of a negative (2x2 block) pivot -(p+1); traps unless p is in [0, rows)
+  (func $linalg_neg_pivot (param $piv i32) (param $pcs i32) (param $j i32) (param $rows i32) (result i32)
+    (local $p f32)
+    (local.set $p (f32.neg (f32.load (i32.add (local.get $piv) (i32.shl (i32.mul (local.get $j) (local.get $pcs)) (i32.const 2))))))
+    (if (i32.eqz (i32.and (f32.ge (local.get $p) (f32.const 1))
+                          (f32.le (local.get $p) (f32.convert_i32_u (local.get $rows)))))
+      (then unreachable))
+    (i32.sub (i32.trunc_f32_u (local.get $p)) (i32.const 1)))

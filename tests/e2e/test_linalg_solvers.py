@@ -2,7 +2,7 @@
 (LAPACK): ``linalg.lu_factor``, ``lu``, ``lu_unpack``, ``lu_solve``, ``solve``, ``inv``,
 ``det``, ``slogdet``, ``cholesky`` (lower and upper), ``cholesky_solve``,
 ``cholesky_inverse``, ``solve_triangular``, ``triangular_solve``, ``qr`` (all modes), ``geqrf``,
-``householder_product``, ``ormqr``, ``ldl_factor`` (Bunch-Kaufman),
+``householder_product``, ``ormqr``, ``ldl_factor`` (Bunch-Kaufman), ``ldl_solve``,
 ``eigh``/``eigvalsh``, ``svd``/``svdvals`` and ``pinv`` (eigen- and singular vectors up to sign).
 
 Every case runs in strict mode (a fallback raises) and checks values, dtypes and output
@@ -257,3 +257,12 @@ def test_ldl_factor_bunch_kaufman_pivots(seed):
     a = a + a.mT if seed % 2 else a @ a.mT + 0.1 * torch.eye(n)
     _check(torch.linalg.ldl_factor_ex, a)
     _check(torch.linalg.ldl_factor_ex, torch.zeros(3, 3))  # info: the first zero column
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ldl_solve(seed):
+    n = 4 + seed
+    a = _rand(2, n, n, seed=seed)
+    a = a + a.mT  # indefinite: 2x2 blocks appear
+    ld, piv = torch.linalg.ldl_factor(a)
+    _check(torch.linalg.ldl_solve, ld, piv, _rand(2, n, 3, seed=seed))

@@ -567,3 +567,21 @@ def linalg_ldl_factor_ex(ctx, node, a, hermitian=False, check_errors=False):
         part(buf, stride, batch, (n,), n * n, "i32"),
         part(buf, stride, batch, (), n * n + n, "i32"),
     ]
+
+
+@lower(aten.linalg_ldl_solve.default)
+def linalg_ldl_solve(ctx, node, ld, piv, b, hermitian=False):
+    """A X = B from ``ldl_factor``'s LD and pivots, as LAPACK's sytrs (lower)."""
+    n = _square(ld, "linalg.ldl_solve")
+    k = static_int(b.shape[-1], "linalg.ldl_solve")
+    batch = broadcast_shapes(_batch(ld, 2), _batch(piv, 1), _batch(b, 2))
+    ld = broadcast_to(ld, batch + tuple(ld.shape[-2:]))
+    b = broadcast_to(b, batch + tuple(b.shape[-2:]))
+    piv = broadcast_to(cast(piv, "f32"), batch + (piv.shape[-1],))
+    args = [
+        _matrices(ctx, ld, "linalg.ldl_solve"),
+        _matrices(ctx, unsqueeze_dims(piv, [piv.ndim - 1]), "linalg.ldl_solve"),
+        _matrices(ctx, b, "linalg.ldl_solve"),
+    ]
+    buf, stride = call(ctx, "ldl_solve", args, (n, k), batch)
+    return part(buf, stride, batch, (n, k))
