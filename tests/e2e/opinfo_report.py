@@ -120,6 +120,14 @@ CLAIMED = [
     "diagonal_scatter", "slice_scatter", "select_scatter", "unfold", "unfold_copy",
     "nn.functional.adaptive_max_pool2d", "nn.functional.adaptive_max_pool1d", "nn.functional.max_pool3d",
     "nn.functional.avg_pool3d",
+    # factorizations and solvers (ir.MatrixCall, csrc/wat/linalg_f32.wat; issue 14)
+    "linalg.solve", "linalg.solve_ex", "linalg.inv", "linalg.inv_ex", "linalg.det", "logdet", "linalg.slogdet",
+    "linalg.lu_factor", "linalg.lu_factor_ex", "linalg.lu", "lu", "lu_unpack", "lu_solve", "linalg.lu_solve",
+    "cholesky", "cholesky_inverse", "cholesky_solve", "linalg.cholesky", "linalg.cholesky_ex",
+    "linalg.solve_triangular", "triangular_solve", "linalg.tensorinv", "linalg.tensorsolve",
+    "linalg.qr", "qr", "geqrf", "linalg.householder_product", "ormqr", "linalg.eigh", "linalg.eigvalsh",
+    "linalg.svd", "svd", "linalg.svdvals", "linalg.pinv", "linalg.pinv.singular", "linalg.pinv.hermitian",
+    "linalg.cond", "linalg.ldl_factor", "linalg.ldl_factor_ex", "linalg.ldl_solve",
 ]
 
 
