@@ -365,7 +365,7 @@ class PackB:
 
 
 # Routines of ``MatrixCall`` (csrc/wat/linalg_f32.wat), with the operands each reads and the
-# integer parameters it takes, in order. The numpy meaning of each is ``interp._ROUTINES``.
+# integer parameters it takes, in order. The numpy meaning of each is ``matrix_routines.ROUTINES``.
 MATRIX_ROUTINES = {
     "lu": (("a",), ("m", "n")),
     "lu_solve": (("lu", "piv", "b"), ("n", "k", "adjoint")),

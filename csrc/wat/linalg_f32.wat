@@ -23,7 +23,7 @@
 ;; float32 error.  Pivot choice: the first row with the largest |value| (LAPACK's isamax;
 ;; a NaN is never chosen unless it is the diagonal entry itself), from the float64 working
 ;; values, so a near-tie (within float32 rounding) may pick another row than sgetrf.
-;; Bit-for-bit the same as the numpy reference (interp._ROUTINES), which does the same
+;; Bit-for-bit the same as the numpy reference (matrix_routines.ROUTINES), which does the same
 ;; operations in the same order, except log|det| ($f64x2_log against numpy's log).
 ;;
 ;; Routines:
@@ -528,7 +528,7 @@
       (br $next_i)))
     (local.get $sum))
 
-  ;; Symmetric eigendecomposition by cyclic Jacobi (interp._eigh states the rules: the same
+  ;; Symmetric eigendecomposition by cyclic Jacobi (matrix_routines._eigh states the rules: the same
   ;; sweeps, stopping test, sort and sign convention). out: eigenvalues (n, ascending), then
   ;; the eigenvectors (n x n row-major, one per column).
   (func $linalg_eigh (param $a i32) (param $ars i32) (param $acs i32) (param $n i32) (param $upper i32)
@@ -561,7 +561,7 @@
       (br $next_i)))
     (local.set $total (call $linalg_sumsq (local.get $w) (local.get $n) (i32.const 0)))
     (block $converged (loop $next_sweep
-      (br_if $converged (i32.ge_u (local.get $sweep) (i32.const 40)))  ;; interp.EIGH_SWEEPS
+      (br_if $converged (i32.ge_u (local.get $sweep) (i32.const 40)))  ;; matrix_routines.EIGH_SWEEPS
       (br_if $converged (i32.eqz (f64.gt (call $linalg_sumsq (local.get $w) (local.get $n) (i32.const 1))
                                          (f64.mul (f64.const 1e-30) (local.get $total)))))
       (local.set $p (i32.const 0))
@@ -673,7 +673,7 @@
       (br $next)))
     (local.get $sum))
 
-  ;; SVD of the (m, n) matrix a, m >= n, by one-sided Jacobi (interp._svd states the rules).
+  ;; SVD of the (m, n) matrix a, m >= n, by one-sided Jacobi (matrix_routines._svd states the rules).
   ;; out: singular values (n, descending), U (m x m row-major), V (n x n row-major).
   ;; Scratch: W (m x n), U (m x m), V (n x n), x (m), all f64.
   (func $linalg_svd (param $a i32) (param $ars i32) (param $acs i32) (param $m i32) (param $n i32)
@@ -696,7 +696,7 @@
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $next_i)))
     (block $converged (loop $next_sweep
-      (br_if $converged (i32.ge_u (local.get $sweep) (i32.const 40)))  ;; interp.EIGH_SWEEPS
+      (br_if $converged (i32.ge_u (local.get $sweep) (i32.const 40)))  ;; matrix_routines.EIGH_SWEEPS
       (local.set $rotated (i32.const 0))
       (local.set $p (i32.const 0))
       (block $done_p (loop $next_p
@@ -884,7 +884,7 @@
       (br $next)))
     (local.get $p))
 
-  ;; Bunch-Kaufman LDL^T (LAPACK sytf2, lower; interp._ldl states the steps) of the symmetric
+  ;; Bunch-Kaufman LDL^T (LAPACK sytf2, lower; matrix_routines._ldl states the steps) of the symmetric
   ;; matrix of a's lower triangle. out: LD (n x n, zeros above the diagonal), pivots, info.
   (func $linalg_ldl (param $a i32) (param $ars i32) (param $acs i32) (param $n i32) (param $out i32) (param $w i32)
     (local $n8 i32) (local $k i32) (local $kstep i32) (local $imax i32) (local $jmax i32) (local $kp i32) (local $kk i32)
@@ -922,7 +922,7 @@
                   (f64.ne (local.get $absakk) (local.get $absakk)))
         (then (if (i32.eqz (local.get $info)) (then (local.set $info (i32.add (local.get $k) (i32.const 1))))))
         (else
-          (if (f64.lt (local.get $absakk) (f64.mul (f64.const 0.6403882032022076) (local.get $colmax)))  ;; interp.BK_ALPHA
+          (if (f64.lt (local.get $absakk) (f64.mul (f64.const 0.6403882032022076) (local.get $colmax)))  ;; matrix_routines.BK_ALPHA
             (then
               (local.set $jmax (i32.add (local.get $k)
                 (call $linalg_amax (call $linalg_at (local.get $w) (local.get $n) (local.get $imax) (local.get $k)) (i32.const 8)
@@ -1074,7 +1074,7 @@
       (br $next))))
 
   ;; X (n, k) with A X = B, A = L D L^T from $linalg_ldl's LD and pivots (LAPACK sytrs, lower;
-  ;; interp._ldl_solve states the steps). A pivot outside [1, n] (in magnitude) traps.
+  ;; matrix_routines._ldl_solve states the steps). A pivot outside [1, n] (in magnitude) traps.
   (func $linalg_ldl_solve (param $ld i32) (param $lrs i32) (param $lcs i32) (param $piv i32) (param $prs i32)
                           (param $pcs i32) (param $b i32) (param $brs i32) (param $bcs i32) (param $n i32) (param $k i32)
                           (param $out i32) (param $w i32)

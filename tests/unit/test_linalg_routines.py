@@ -1,4 +1,4 @@
-"""The numpy meaning of ``ir.MatrixCall``'s routines (``interp._ROUTINES``, the spec the WAT
+"""The numpy meaning of ``ir.MatrixCall``'s routines (``matrix_routines.ROUTINES``, the spec the WAT
 routines of csrc/wat/linalg_f32.wat follow step for step) against LAPACK in float64 (scipy),
 and ``verify`` on malformed MatrixCalls. No toolchain: milliseconds."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from torch_wasm_backend import interp, ir
+from torch_wasm_backend import ir, matrix_routines
 from torch_wasm_backend.errors import IRError
 
 # LAPACK in float64 (scipy comes with scikit-learn, the federated extra)
@@ -18,7 +18,7 @@ RNG = np.random.default_rng(0)
 
 def _lu(a):
     m, n = a.shape
-    out = interp._ROUTINES["lu"]([a], m, n)
+    out = matrix_routines.ROUTINES["lu"]([a], m, n)
     k = min(m, n)
     return out[: m * n].reshape(m, n), out[m * n : m * n + k], out[m * n + k :]
 
@@ -58,14 +58,14 @@ def test_zero_pivot_sets_info_and_keeps_going():
 def test_lu_solve(adjoint):
     a, b = RNG.standard_normal((6, 6)), RNG.standard_normal((6, 2))
     lu, piv, _ = _lu(a)
-    x = interp._ROUTINES["lu_solve"]([lu, piv.reshape(1, -1), b], 6, 2, adjoint).reshape(6, 2)
+    x = matrix_routines.ROUTINES["lu_solve"]([lu, piv.reshape(1, -1), b], 6, 2, adjoint).reshape(6, 2)
     np.testing.assert_allclose((a.T if adjoint else a) @ x, b, atol=1e-12)
 
 
 def test_lu_perm_is_the_p_of_p_l_u():
     a = RNG.standard_normal((5, 5))
     _, piv, _ = _lu(a)
-    perm = interp._ROUTINES["lu_perm"]([piv.reshape(1, -1)], 5, 5).astype(int)
+    perm = matrix_routines.ROUTINES["lu_perm"]([piv.reshape(1, -1)], 5, 5).astype(int)
     p = np.zeros((5, 5))
     p[perm, np.arange(5)] = 1
     np.testing.assert_array_equal(p, scipy_linalg.lu(a)[0])
@@ -74,19 +74,19 @@ def test_lu_perm_is_the_p_of_p_l_u():
 def test_cholesky_and_not_positive_definite():
     g = RNG.standard_normal((7, 7))
     s = g @ g.T + np.eye(7)
-    out = interp._ROUTINES["cholesky"]([np.triu(s, 1) * 99 + np.tril(s)], 7)  # reads the lower triangle only
+    out = matrix_routines.ROUTINES["cholesky"]([np.triu(s, 1) * 99 + np.tril(s)], 7)  # reads the lower triangle only
     np.testing.assert_allclose(out[:49].reshape(7, 7), np.linalg.cholesky(s), rtol=1e-12)
     assert out[49] == 0
     bad = np.diag([1.0, 2.0, -1.0, 4.0])
     (potrf,) = scipy_linalg.get_lapack_funcs(("potrf",), (bad,))
-    assert interp._ROUTINES["cholesky"]([bad], 4)[16] == potrf(bad, lower=True)[1] == 3
+    assert matrix_routines.ROUTINES["cholesky"]([bad], 4)[16] == potrf(bad, lower=True)[1] == 3
 
 
 @pytest.mark.parametrize("upper", [0, 1])
 @pytest.mark.parametrize("unit", [0, 1])
 def test_trsm(upper, unit):
     t, b = RNG.standard_normal((5, 5)) + 4 * np.eye(5), RNG.standard_normal((5, 3))
-    x = interp._ROUTINES["trsm"]([t, b], 5, 3, upper, unit).reshape(5, 3)
+    x = matrix_routines.ROUTINES["trsm"]([t, b], 5, 3, upper, unit).reshape(5, 3)
     want = scipy_linalg.solve_triangular(t, b, lower=not upper, unit_diagonal=bool(unit))
     np.testing.assert_allclose(x, want, rtol=1e-12)
 
@@ -114,7 +114,7 @@ def test_qr_is_lapacks_geqrf_orgqr(shape, complete):
     m, n = shape
     k = min(m, n)
     a = RNG.standard_normal(shape)
-    out = interp._ROUTINES["qr"]([a], m, n, complete)
+    out = matrix_routines.ROUTINES["qr"]([a], m, n, complete)
     (geqrf,) = scipy_linalg.get_lapack_funcs(("geqrf",), (a,))
     g, tau, _, _ = geqrf(a)
     np.testing.assert_allclose(out[: m * n].reshape(m, n), g, atol=1e-13)
@@ -126,7 +126,7 @@ def test_qr_is_lapacks_geqrf_orgqr(shape, complete):
 def test_eigh_matches_lapack_up_to_sign():
     g = RNG.standard_normal((9, 9))
     for upper in (0, 1):
-        out = interp._ROUTINES["eigh"]([g], 9, upper)
+        out = matrix_routines.ROUTINES["eigh"]([g], 9, upper)
         sym = np.triu(g) + np.triu(g, 1).T if upper else np.tril(g) + np.tril(g, -1).T
         w, v = np.linalg.eigh(sym)
         np.testing.assert_allclose(out[:9], w, atol=1e-13)
@@ -140,7 +140,7 @@ def test_eigh_matches_lapack_up_to_sign():
 def test_svd_matches_lapack(shape):
     m, n = shape
     a = RNG.standard_normal(shape)
-    out = interp._ROUTINES["svd"]([a], m, n)
+    out = matrix_routines.ROUTINES["svd"]([a], m, n)
     s, u, v = out[:n], out[n : n + m * m].reshape(m, m), out[n + m * m :].reshape(n, n)
     np.testing.assert_allclose(s, np.linalg.svd(a, compute_uv=False), atol=1e-13)
     np.testing.assert_allclose(u[:, :n] * s @ v.T, a, atol=1e-13)
@@ -154,7 +154,7 @@ def test_ldl_is_lapacks_sytrf():
     for seed in range(20):
         g = np.random.default_rng(seed).standard_normal((7, 7))
         a = g + g.T
-        out = interp._ROUTINES["ldl"]([a], 7)
+        out = matrix_routines.ROUTINES["ldl"]([a], 7)
         ld, piv, info = sytrf(a, lower=1)
         np.testing.assert_array_equal(out[49:56], piv)
         np.testing.assert_allclose(out[:49].reshape(7, 7), np.tril(ld), atol=1e-12)

@@ -24,6 +24,7 @@ from . import (  # noqa: F401  (importing a rule module registers its rules)
     gather,
     index_views,
     linalg,
+    linalg_orthogonal,
     linalg_solvers,
     masks,
     norm,
