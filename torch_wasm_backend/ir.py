@@ -128,12 +128,14 @@ def map_expr(expr: Expr, fn_index) -> Expr:
 
 def trap_messages(kernels, checks: dict) -> dict:
     """{kernel name: what a trap in it means}: the messages (``Program.checks``) of the
-    bounds-checked indirect loads each kernel makes, joined with "; "."""
+    bounds-checked indirect loads each kernel makes, joined with "; ", and a routine's own
+    (``MatrixCall.trap``)."""
     out = {}
     for k in kernels:
         body = getattr(k, "body", None)
         found = [] if body is None else \
             [checks[str(s)] for ld in loads(body) for s, _, _ in ld.indirect if str(s) in checks]
+        found += [k.trap] if getattr(k, "trap", "") else []
         if found:
             out[k.name] = "; ".join(dict.fromkeys(found))
     return out
@@ -403,9 +405,12 @@ def matrix_call_floats(routine: str, sizes: tuple) -> tuple[int, int]:
     * ``eigh`` (n, upper): eigenvalues (n, ascending) then eigenvectors (n, n row-major, one
       per column) of the symmetric matrix given by A's lower (upper) triangle, by cyclic
       Jacobi rotations; each eigenvector's first largest-magnitude entry is made positive.
+      A NaN in the matrix traps (LAPACK fails to converge: PyTorch raises); an infinity
+      makes every result NaN (as LAPACK's).
     * ``svd`` (m, n), m >= n: singular values (n, descending), U (m, m row-major: the left
       singular vectors, then an orthonormal completion), V (n, n row-major, one right
-      singular vector per column), by one-sided (Hestenes) Jacobi.
+      singular vector per column), by one-sided (Hestenes) Jacobi. NaN and infinity as
+      for ``eigh``.
     * ``ormqr`` (m, p, k, transpose): Q C (Q^T C when ``transpose``), C (m, p), for Q = H_0 ..
       H_{k-1} given as ``geqrf`` gives it: reflector j's vector in column j of the (m, k) ``v``
       below row j (1 at row j implied), its factor ``tau[j]`` (a (1, k) operand).
@@ -455,9 +460,10 @@ class MatrixCall:
     ``$linalg_<routine>`` reads matrix b of every operand in ``args`` (strided f32, as for
     ``Gemm``) and writes its results, contiguous, at ``out[b * stride ..]`` (``stride`` =
     ``matrix_call_floats(..)[0]``); the f64 scratch it needs sits after the batch's results
-    in ``out`` (one, reused). Results are computed in f64 and rounded once to f32;
-    integers (pivots, info) are stored as exact f32 values. ``batch`` and ``sizes`` are
-    static ints."""
+    in ``out`` (one, reused). A routine traps where PyTorch raises (a NaN input of eigh
+    and svd; a pivot out of range), ``trap`` saying why. Results are computed in f64 and
+    rounded once to f32; integers (pivots, info) are stored as exact f32 values. ``batch``
+    and ``sizes`` are static ints."""
 
     name: str
     routine: str
@@ -465,6 +471,7 @@ class MatrixCall:
     out: str
     batch: sympy.Expr
     sizes: tuple
+    trap: str = ""  # what a trap in the routine means, in PyTorch's terms (``trap_messages``)
 
     def __post_init__(self):
         object.__setattr__(self, "batch", sympy.Integer(int(self.batch)))

@@ -167,6 +167,17 @@ def _qr(a, m: int, n: int, complete: int) -> np.ndarray:
     return np.concatenate([a.reshape(-1), taus, q.reshape(-1)])
 
 
+class RoutineTrap(ArithmeticError):
+    """Where the WebAssembly routine traps (PyTorch raises)."""
+
+
+def _finite(a) -> bool:
+    """False for a matrix with an infinity (its results are all NaN); a NaN traps."""
+    if np.isnan(a).any():
+        raise RoutineTrap("the input contains NaN")
+    return bool(np.isfinite(a).all())
+
+
 EIGH_SWEEPS = 40  # cyclic Jacobi sweeps at most (each ~squares the off-diagonal; 6-10 are typical)
 
 
@@ -180,6 +191,8 @@ def _eigh(a, n: int, upper: int) -> np.ndarray:
     first) with their vectors, and each vector's first largest |entry| is made positive."""
     a = a.astype(np.float64)
     a = np.triu(a) + np.triu(a, 1).T if upper else np.tril(a) + np.tril(a, -1).T
+    if not _finite(a):
+        return np.full(n + n * n, np.nan)
     v = np.eye(n)
     with np.errstate(all="ignore"):
         total = 0.0
@@ -237,6 +250,8 @@ def _svd(a, m: int, n: int) -> np.ndarray:
     and for sigma_j = 0 and j >= n the first unit vector e_i that keeps |u| > 1/2 after two
     passes of Gram-Schmidt against the columns before, normalised."""
     w = a.astype(np.float64).copy()
+    if not _finite(w):
+        return np.full(n + m * m + n * n, np.nan)
     v = np.eye(n)
     with np.errstate(all="ignore"):
         for _ in range(EIGH_SWEEPS):

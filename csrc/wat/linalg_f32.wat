@@ -25,6 +25,13 @@
 ;; values, so a near-tie (within float32 rounding) may pick another row than sgetrf.
 ;; Bit-for-bit the same as the numpy reference (matrix_routines.ROUTINES), which does the same
 ;; operations in the same order, except log|det| ($f64x2_log against numpy's log).
+;; Measured (48x48, batch of 4, max |x - x64| / max |x64| against float64 LAPACK; torch's
+;; float32 LAPACK in brackets): inv 2.3e-7 (3.2e-6), solve 1.8e-7 (2.1e-6), det 5.5e-9
+;; (1.4e-6), log|det| 3.1e-8 (8.2e-8), LU 3.8e-8 (9.7e-7), cholesky 3.7e-8 (7.0e-8),
+;; cholesky_solve 5.3e-8 (9.4e-8), QR's R 3.0e-8 (5.1e-7), eigenvalues 3.3e-8 (1.1e-6),
+;; singular values 3.5e-8 (3.3e-7), pinv 1.1e-7 (7.4e-7).
+;; Where LAPACK fails to converge (a NaN into eigh or svd; PyTorch raises) the routine traps
+;; (unreachable), as it does for a caller's pivot out of range; an infinity there gives NaN.
 ;;
 ;; Routines:
 ;;   $linalg_lu        (a ars acs m n out w)   LU of an (m, n) matrix with partial pivoting
@@ -38,7 +45,7 @@
 ;;   $linalg_ormqr     (v vrs vcs tau trs tcs c crs ccs m p k transpose out w)  Q C or Q^T C from reflectors
 ;;   $linalg_ldl       (a ars acs n out w)     Bunch-Kaufman LDL^T (sytf2, lower)
 ;;   $linalg_ldl_solve (ld lrs lcs piv prs pcs b brs bcs n k out w)  A X = B from LDL^T (sytrs)
-;; and helpers: $linalg_rot (plane rotation), $linalg_swap, $linalg_sumsq, $linalg_dot, $linalg_amax, $linalg_at, $linalg_get, $linalg_axpy_row, $linalg_neg_pivot, $linalg_reflect
+;; and helpers: $linalg_rot (plane rotation), $linalg_swap, $linalg_sumsq, $linalg_finite, $linalg_nan, $linalg_dot, $linalg_amax, $linalg_at, $linalg_get, $linalg_axpy_row, $linalg_neg_pivot, $linalg_reflect
 ;; (a Householder reflector), $linalg_load (f32 strided -> f64 row-major), $linalg_store (f64 -> f32),
 ;; $linalg_tri (substitution in f64 scratch), $linalg_swap_rows, $linalg_pivot (a pivot given
 ;; by the caller, as lu_solve's and lu_unpack's are: a pivot outside [1, rows] traps, where
@@ -511,6 +518,29 @@
       (local.set $k (i32.add (local.get $k) (i32.const 1)))
       (br $next))))
 
+  ;; 1 if the count f64s at $w are all finite, 0 if one is infinite; a NaN traps (LAPACK's
+  ;; eigen and singular value routines fail to converge on it: PyTorch raises)
+  (func $linalg_finite (param $w i32) (param $count i32) (result i32)
+    (local $k i32) (local $x f64) (local $ok i32)
+    (local.set $ok (i32.const 1))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $k) (local.get $count)))
+      (local.set $x (f64.load (i32.add (local.get $w) (i32.shl (local.get $k) (i32.const 3)))))
+      (if (f64.ne (local.get $x) (local.get $x)) (then unreachable))
+      (if (f64.eq (f64.abs (local.get $x)) (f64.const inf)) (then (local.set $ok (i32.const 0))))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $next)))
+    (local.get $ok))
+
+  ;; out[i] = NaN for i < count
+  (func $linalg_nan (param $out i32) (param $count i32)
+    (local $k i32)
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $k) (local.get $count)))
+      (f32.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 2))) (f32.const nan))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $next))))
+
   ;; sum of squares of the f64 matrix (n x n at $a) over all entries, or (upper) over i < j
   (func $linalg_sumsq (param $a i32) (param $n i32) (param $strict_upper i32) (result f64)
     (local $i i32) (local $j i32) (local $x f64) (local $sum f64)
@@ -559,6 +589,8 @@
         (br $next_j)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $next_i)))
+    (if (i32.eqz (call $linalg_finite (local.get $w) (i32.mul (local.get $n) (local.get $n))))
+      (then (call $linalg_nan (local.get $out) (i32.add (local.get $n) (i32.mul (local.get $n) (local.get $n)))) (return)))
     (local.set $total (call $linalg_sumsq (local.get $w) (local.get $n) (i32.const 0)))
     (block $converged (loop $next_sweep
       (br_if $converged (i32.ge_u (local.get $sweep) (i32.const 40)))  ;; matrix_routines.EIGH_SWEEPS
@@ -689,6 +721,10 @@
     (local.set $u (i32.add (local.get $w) (i32.mul (local.get $m) (local.get $n8))))
     (local.set $v (i32.add (local.get $u) (i32.mul (local.get $m) (local.get $m8))))
     (local.set $x (i32.add (local.get $v) (i32.mul (local.get $n) (local.get $n8))))
+    (if (i32.eqz (call $linalg_finite (local.get $w) (i32.mul (local.get $m) (local.get $n))))
+      (then (call $linalg_nan (local.get $out)
+              (i32.add (local.get $n) (i32.add (i32.mul (local.get $m) (local.get $m)) (i32.mul (local.get $n) (local.get $n)))))
+            (return)))
     (memory.fill (local.get $v) (i32.const 0) (i32.mul (local.get $n) (local.get $n8)))
     (block $done_i (loop $next_i
       (br_if $done_i (i32.ge_u (local.get $i) (local.get $n)))

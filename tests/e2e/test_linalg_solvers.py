@@ -290,3 +290,30 @@ def test_ldl_factor_and_solve(n):
         return (*torch.linalg.ldl_factor_ex(a), *torch.linalg.ldl_factor_ex(z), torch.linalg.ldl_solve(ld, piv, b))
 
     _check(fn, a, torch.zeros(3, 3), ld, piv, _rand(4, n, 3))
+
+
+def test_eigh_svd_non_finite_inputs():
+    """A NaN makes LAPACK's eigh and svd fail to converge (PyTorch raises: we trap with its
+    reason); an infinity gives NaN results without raising, in both."""
+    a = _rand(4, 4)
+    a = a + a.mT
+    a[1, 2] = a[2, 1] = float("inf")
+    _check(lambda a: (torch.linalg.eigvalsh(a), torch.linalg.svdvals(a)), a)
+    a[1, 2] = a[2, 1] = float("nan")
+    for fn, what in (
+        (torch.linalg.eigh, "linalg.eigh"),
+        (torch.linalg.svd, "linalg.svd"),
+        (torch.linalg.pinv, "linalg.pinv"),
+    ):
+        with pytest.raises(RuntimeError):
+            fn(a)
+        with pytest.raises(
+            WasmTrap, match=f"{what}: The algorithm failed to converge because the input matrix contains NaN"
+        ):
+            run_wasm(fn, a)
+
+
+def test_pivots_out_of_range_trap():
+    lu, piv = torch.linalg.lu_factor(_rand(3, 3))
+    with pytest.raises(WasmTrap, match=r"linalg.lu_solve: a pivot is out of range \[1, 3\]"):
+        run_wasm(torch.linalg.lu_solve, lu, piv + 5, _rand(3, 1))

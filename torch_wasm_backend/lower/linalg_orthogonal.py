@@ -65,7 +65,8 @@ def eigh(ctx, a: TensorValue, upper: bool, what: str) -> tuple[TensorValue, Tens
     upper triangle), by Jacobi; each eigenvector's first largest |entry| is positive."""
     n = square(a, what)
     batch = batch_of(a, 2)
-    buf, stride = call(ctx, "eigh", [matrices(ctx, a, what)], (n, int(upper)), batch)
+    trap = f"{what}: The algorithm failed to converge because the input matrix contains NaN (as PyTorch raises)"
+    buf, stride = call(ctx, "eigh", [matrices(ctx, a, what)], (n, int(upper)), batch, trap)
     return part(buf, stride, batch, (n,)), part(buf, stride, batch, (n, n), n)
 
 
@@ -94,7 +95,8 @@ def svd(ctx, a: TensorValue, what: str) -> tuple[TensorValue, TensorValue, Tenso
     wide = m < n
     rows, cols = (n, m) if wide else (m, n)
     batch = batch_of(a, 2)
-    buf, stride = call(ctx, "svd", [matrices(ctx, mT(a) if wide else a, what)], (rows, cols), batch)
+    trap = f"{what}: The algorithm failed to converge because the input matrix contains NaN (as PyTorch raises)"
+    buf, stride = call(ctx, "svd", [matrices(ctx, mT(a) if wide else a, what)], (rows, cols), batch, trap)
     s = part(buf, stride, batch, (cols,))
     left = part(buf, stride, batch, (rows, rows), cols)
     right = part(buf, stride, batch, (cols, cols), cols + rows * rows)

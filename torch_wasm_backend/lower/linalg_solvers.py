@@ -60,14 +60,19 @@ def matrices(ctx, v: TensorValue, what: str) -> ir.Operand:
     raise AssertionError("a realised value is strided")
 
 
-def call(ctx, routine: str, args, sizes, batch_shape) -> tuple[str, int]:
-    """Append a MatrixCall over ``batch_shape``; (its output buffer, floats per matrix)."""
+def call(ctx, routine: str, args, sizes, batch_shape, trap: str = "") -> tuple[str, int]:
+    """Append a MatrixCall over ``batch_shape``; (its output buffer, floats per matrix).
+    ``trap``: what a trap in the routine means (``ir.MatrixCall.trap``)."""
     batch = int(np.prod([int(b) for b in batch_shape], dtype=np.int64))
     probe = ir.MatrixCall("probe", routine, tuple(args), "probe", batch, tuple(sizes))
     out = ctx.new_buffer("f32", max(probe.out_floats(), 1))
     if batch:
-        ctx.kernels.append(ir.MatrixCall(ctx.name("matrix"), routine, tuple(args), out, batch, tuple(sizes)))
+        ctx.kernels.append(ir.MatrixCall(ctx.name("matrix"), routine, tuple(args), out, batch, tuple(sizes), trap))
     return out, probe.stride
+
+
+def pivot_trap(what: str, rows: int) -> str:
+    return f"{what}: a pivot is out of range [1, {rows}] (not the pivots of a factorization of this size)"
 
 
 def part(buf: str, stride: int, batch_shape, shape, offset: int = 0, dtype: str = "f32") -> TensorValue:
@@ -123,7 +128,7 @@ def lu_solve(ctx, lu: TensorValue, piv: TensorValue, b: TensorValue, adjoint: bo
         matrices(ctx, unsqueeze_dims(piv, [piv.ndim - 1]), what),
         matrices(ctx, b, what),
     ]
-    buf, stride = call(ctx, "lu_solve", args, (n, k, int(adjoint)), batch)
+    buf, stride = call(ctx, "lu_solve", args, (n, k, int(adjoint)), batch, pivot_trap(what, n))
     return part(buf, stride, batch, (n, k))
 
 
@@ -140,7 +145,7 @@ def _permutation(ctx, piv: TensorValue, m: int, what: str) -> TensorValue:
     batch = batch_of(piv, 1)
     k = static_int(piv.shape[-1], what)
     op = matrices(ctx, unsqueeze_dims(cast(piv, "f32"), [piv.ndim - 1]), what)
-    buf, stride = call(ctx, "lu_perm", [op], (m, k), batch)
+    buf, stride = call(ctx, "lu_perm", [op], (m, k), batch, pivot_trap(what, m))
     perm = part(buf, stride, batch, (m,))  # perm[c]: the row of A that row c of P^T A is
     nb = len(batch)
 
@@ -384,5 +389,5 @@ def linalg_ldl_solve(ctx, node, ld, piv, b, hermitian=False):
         matrices(ctx, unsqueeze_dims(piv, [piv.ndim - 1]), "linalg.ldl_solve"),
         matrices(ctx, b, "linalg.ldl_solve"),
     ]
-    buf, stride = call(ctx, "ldl_solve", args, (n, k), batch)
+    buf, stride = call(ctx, "ldl_solve", args, (n, k), batch, pivot_trap("linalg.ldl_solve", n))
     return part(buf, stride, batch, (n, k))
