@@ -311,6 +311,18 @@ def pack_gemm_operands(prog: ir.Program, prepare: list, forward: list, persisten
     buffers, done = list(prog.buffers), {}
     prepare, out, persistent = list(prepare), [], set(persistent)
     count = 0
+    weight_only = []
+    for k in prepare:  # a weight-only GEMM (w @ w.T) reads a transposed B copied first
+        if isinstance(k, ir.Gemm) and k.b.col_stride != 1 and k.n != 1:
+            name = f"bcopy{count}"
+            count += 1
+            buf, copy, operand = _copy_b(k, name, k.batch != 1 and k.b.batch_stride != 0)
+            buffers.append(buf)
+            persistent.add(name)
+            weight_only.append(copy)
+            k = replace(k, b=operand)
+        weight_only.append(k)
+    prepare = weight_only
     for k in forward:
         if not isinstance(k, ir.Gemm):
             out.append(k)

@@ -317,3 +317,77 @@ def test_pivots_out_of_range_trap():
     lu, piv = torch.linalg.lu_factor(_rand(3, 3))
     with pytest.raises(WasmTrap, match=r"linalg.lu_solve: a pivot is out of range \[1, 3\]"):
         run_wasm(torch.linalg.lu_solve, lu, piv + 5, _rand(3, 1))
+
+
+class _Solver(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(_rand(5, 5) + 5 * torch.eye(5))
+
+    def forward(self, x):
+        sym = x + x.mT
+        return (
+            torch.linalg.solve(self.w, x),
+            torch.linalg.inv(x),
+            torch.linalg.det(x),
+            torch.linalg.eigvalsh(sym),
+            torch.linalg.svdvals(x),
+            torch.linalg.qr(x).R,
+            torch.linalg.cholesky(self.w @ self.w.mT),
+        )
+
+
+def test_saved_artifact_in_python_and_node(tmp_path):
+    """A saved artifact (the routines baked in, a weight-only factorization in ``prepare``) gives
+    the compiled model's outputs bit for bit in the Python loader and in Node, and a singular
+    input traps there with PyTorch's reason."""
+    import shutil
+    import subprocess
+
+    import numpy as np
+
+    import torch_wasm_backend
+
+    model, x = _Solver().eval(), _rand(5, 5, seed=3)
+    fast = torch.compile(model, backend="wasm", options={"strict": True})
+    with torch.no_grad():
+        want = [t.numpy() for t in fast(x)]
+    torch_wasm_backend.save(fast, tmp_path / "solver.wasm", example_inputs=(x,))  # zeros: a singular x
+    loaded = torch_wasm_backend.load(tmp_path / "solver.wasm")
+    for got, w in zip(loaded.run_flat(x.numpy()), want):
+        assert np.array_equal(np.ascontiguousarray(got), np.ascontiguousarray(w))
+    with pytest.raises(WasmTrap, match="linalg.inv: The input matrix is singular"):
+        loaded.run_flat(np.zeros((5, 5), np.float32))
+    if shutil.which("node") is None:
+        pytest.skip("node is not on PATH")
+    (tmp_path / "x.bin").write_bytes(x.numpy().tobytes())
+    runner = __import__("pathlib").Path(__file__).parent / "js" / "run_node.mjs"
+    proc = subprocess.run(
+        ["node", str(runner), str(tmp_path / "solver.wasm"), str(tmp_path), str(tmp_path / "x.bin")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    report = __import__("json").loads(proc.stdout)
+    for out, w in zip(report["outputs"], want):
+        assert (tmp_path / f"{out['name']}.bin").read_bytes() == np.ascontiguousarray(w).tobytes(), out["name"]
+
+
+def test_weight_only_product_of_a_transposed_weight():
+    """``w @ w.T`` of weights alone runs in ``prepare``, where its transposed B is copied first
+    (the microkernel reads B with unit column stride): a Cholesky factor's input, e.g."""
+
+    class Gram(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(_rand(5, 5))
+
+        def forward(self, x):
+            return self.w @ self.w.mT + x
+
+    model, x = Gram().eval(), _rand(5, 5, seed=1)
+    with torch.no_grad():
+        want = model(x)
+        got = torch.compile(model, backend="wasm", options={"strict": True})(x)
+    torch.testing.assert_close(got, want, **TOL)
