@@ -122,7 +122,8 @@ class Runner:
         try:
             self.forward()
         except WasmTrap as e:  # say what failed in the user's terms
-            message = graph.traps.get(e.func_name)
+            # the kernel's message; a hand-written routine that traps is called by its kernel
+            message = next((graph.traps[f] for f in (e.func_name, *e.frames) if f in graph.traps), None)
             if message is None:
                 raise
             raise WasmTrap(f"{message} ({e.reason})", func_name=e.func_name, export=e.export, frames=e.frames,

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import sympy
 
-from . import ir
+from . import ir, matrix_routines
 from .indexing import index_vars, reduction_vars
 from .interp_poly import POLY
 
@@ -342,6 +342,8 @@ def _bound(k, binding: dict):
 
     if isinstance(k, ir.QGemm):
         return dataclasses.replace(k, m=sub(k.m))
+    if isinstance(k, ir.MatrixCall):
+        return k  # static sizes only
     if isinstance(k, ir.Gemm):
         ops = {f: dataclasses.replace(getattr(k, f), **{a: sub(getattr(getattr(k, f), a)) for a in
                                                        ("offset", "batch_stride", "row_stride", "col_stride")})
@@ -428,6 +430,22 @@ def _gemm(k: ir.Gemm, mem) -> None:
     cbuf[cidx.reshape(-1)] = acc.astype(np.float32).reshape(-1)
 
 
+# --------------------------------------------------------------------------- matrix routines
+def _matrix_call(k: ir.MatrixCall, mem) -> None:
+    """Each batch entry's operands through the routine's numpy meaning (``matrix_routines``)."""
+    stride = k.stride
+    out = mem[k.out]
+    shapes = matrix_routines.matrix_shapes(k)
+    for b in range(int(k.batch)):
+        args = []
+        for op, (r, c) in zip(k.args, shapes):
+            buf, idx = _operand(mem, op, 1, r, c)
+            args.append(buf[idx + b * int(op.batch_stride)][0] if r * c else np.zeros((r, c), np.float32))
+        res = matrix_routines.ROUTINES[k.routine](args, *k.sizes)
+        with np.errstate(all="ignore"):
+            out[b * stride:(b + 1) * stride] = np.asarray(res, np.float64).astype(np.float32)
+
+
 def run(prog: ir.Program, inputs: list) -> list:
     """Run ``prog`` on numpy ``inputs`` (one array per InputSpec); return output arrays."""
     binding = prog.bind(inputs) if prog.symbols else {}
@@ -478,4 +496,4 @@ def _qgemm(k: ir.QGemm, mem) -> None:
 
 # a packed B is a layout of the same values: GEMMs read the original, PackB only fills its buffer
 _RUN = {ir.Pointwise: _run_pointwise, ir.Reduce: _run_reduce, ir.Scan: _run_scan, ir.Gemm: _gemm, ir.PackB: _pack_b,
-        ir.QGemm: _qgemm}
+        ir.QGemm: _qgemm, ir.MatrixCall: _matrix_call}

@@ -31,7 +31,7 @@ from .target import SIMD128
 @dataclass(frozen=True)
 class KernelPlan:
     kernel: object  # ir.Pointwise | ir.Reduce | ir.Gemm, after collapsing
-    mode: str  # "vector" | "vector_reduce" | "scalar" | "gemm"
+    mode: str  # "vector" | "vector_reduce" | "scalar" | "gemm" | "call" (a MatrixCall)
 
     def __str__(self) -> str:
         return f"[{self.mode}] {self.kernel}".replace("\n", "\n    ")
@@ -254,6 +254,8 @@ def _plan_scan(k: ir.Scan, simd: bool) -> str:
 def plan_kernel(k, buffers: dict, options: Options) -> KernelPlan:
     if isinstance(k, (ir.Gemm, ir.PackB, ir.QGemm)):
         return KernelPlan(k, "gemm")
+    if isinstance(k, ir.MatrixCall):
+        return KernelPlan(k, "call")
     if isinstance(k, ir.Scan):
         return KernelPlan(k, _plan_scan(k, options.simd))
     if not options.simd:
@@ -317,6 +319,18 @@ def pack_gemm_operands(prog: ir.Program, prepare: list, forward: list, persisten
     buffers, done = list(prog.buffers), {}
     prepare, out, persistent = list(prepare), [], set(persistent)
     count = 0
+    weight_only = []
+    for k in prepare:  # a weight-only GEMM (w @ w.T) reads a transposed B copied first
+        if isinstance(k, ir.Gemm) and k.b.col_stride != 1 and k.n != 1:
+            name = f"bcopy{count}"
+            count += 1
+            buf, copy, operand = _copy_b(k, name, k.batch != 1 and k.b.batch_stride != 0)
+            buffers.append(buf)
+            persistent.add(name)
+            weight_only.append(copy)
+            k = replace(k, b=operand)
+        weight_only.append(k)
+    prepare = weight_only
     for k in forward:
         if not isinstance(k, ir.Gemm):
             out.append(k)

@@ -7,7 +7,8 @@ import sympy
 from .errors import IRError
 from .indexing import index_vars, reduction_vars
 from .ir import (BINARY_OPS, COMPARE_OPS, DTYPES, NUMPY_DTYPE, REDUCE_OPS, SCAN_OPS, UNARY_OPS, Gemm, Index, Load,
-                 Op, PackB, Pointwise, Program, QGemm, Reduce, Scan, loads, packed_size, qpacked_size, walk)
+                 MATRIX_ROUTINES, MatrixCall, Op, PackB, Pointwise, Program, QGemm, Reduce, Scan, loads, packed_size,
+                 qpacked_size, walk)
 
 def _check_expr(expr, bufs: dict, allowed_syms: set, where: str) -> None:
     for node in walk(expr):
@@ -131,8 +132,29 @@ def _check_qgemm(k: QGemm, bufs: dict, written: set, size_syms: set) -> None:
         raise IRError(f"{k.name}: A needs 15 bytes of slack after its last row, C room for m rows")
 
 
+def _check_matrix_call(k: MatrixCall, bufs: dict, written: set, size_syms: set) -> None:
+    if k.routine not in MATRIX_ROUTINES:
+        raise IRError(f"{k.name}: unknown matrix routine {k.routine}")
+    operands, params = MATRIX_ROUTINES[k.routine]
+    if len(k.args) != len(operands) or len(k.sizes) != len(params):
+        raise IRError(f"{k.name}: {k.routine} takes operands {operands} and sizes {params}")
+    for opnd in k.args:
+        if opnd.buffer not in bufs or bufs[opnd.buffer].dtype != "f32":
+            raise IRError(f"{k.name}: matrix operand {opnd.buffer} must be an f32 buffer")
+        if opnd.buffer not in written:
+            raise IRError(f"{k.name}: reads {opnd.buffer} before anything writes it")
+        for e in (opnd.offset, opnd.batch_stride, opnd.row_stride, opnd.col_stride):
+            if not sympy.sympify(e).is_Integer:
+                raise IRError(f"{k.name}: matrix operand {opnd} needs static strides")
+    out = bufs.get(k.out)
+    if out is None or out.dtype != "f32" or out.kind in ("input", "weight", "const"):
+        raise IRError(f"{k.name}: output {k.out} must be a temporary f32 buffer")
+    if not sympy.sympify(out.numel).is_Integer or int(out.numel) < k.out_floats():
+        raise IRError(f"{k.name}: output {k.out} holds {out.numel} floats, {k.routine} needs {k.out_floats()}")
+
+
 _CHECKS = {Pointwise: _check_loop, Reduce: _check_loop, Scan: _check_scan, Gemm: _check_gemm, PackB: _check_pack,
-           QGemm: _check_qgemm}
+           QGemm: _check_qgemm, MatrixCall: _check_matrix_call}
 
 
 def verify(prog: Program) -> None:

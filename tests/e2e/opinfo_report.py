@@ -29,7 +29,8 @@ Usage::
     python tests/e2e/opinfo_report.py --ops sum,cumsum --samples 8 --json out.json -v
 
 Comparison: float outputs with ``torch.testing.assert_close(rtol=RTOL, atol=ATOL,
-equal_nan=True)`` (looser than the float32 default to allow a different summation order and
+equal_nan=True)`` (for the sign-ambiguous ops of ``SIGN_AMBIGUOUS``, after OpInfo's own
+``output_process_fn_grad`` of the sample, e.g. |eigenvectors|) (looser than the float32 default to allow a different summation order and
 the polynomial exp/log/tanh/erf routines; per-op overrides in ``TOL``); integer and bool
 outputs, dtypes and shapes exactly; non-tensor outputs by ``==``.
 
@@ -58,6 +59,10 @@ MAX_SAMPLES = 4
 TIMEOUT = 60.0  # seconds per sample (compiling a first module can take a few seconds)
 RTOL, ATOL = 1e-4, 1e-5
 TOL: dict[str, tuple[float, float]] = {}  # "name" or "name.variant" -> (rtol, atol)
+# Ops whose outputs are defined only up to sign (eigenvectors, singular vectors): OpInfo marks
+# this with each sample's ``output_process_fn_grad`` (|V| for eigh; |U|, |Vh|, U Vh or S for
+# svd), which is applied to both the compiled and the eager outputs before comparing.
+SIGN_AMBIGUOUS = {"linalg.eigh", "linalg.svd", "svd"}
 # Ops whose result is (partly) uninitialised memory: nothing to compare.
 UNINITIALIZED = {"empty", "empty_like", "empty_permuted", "empty_strided", "new_empty", "new_empty_strided",
                  "resize_", "resize_as_"}  # "name" or "name.variant" -> (rtol, atol)
@@ -131,6 +136,14 @@ CLAIMED = [
     "diagonal_scatter", "slice_scatter", "select_scatter", "unfold", "unfold_copy",
     "nn.functional.adaptive_max_pool2d", "nn.functional.adaptive_max_pool1d", "nn.functional.max_pool3d",
     "nn.functional.avg_pool3d",
+    # factorizations and solvers (ir.MatrixCall, csrc/wat/linalg_f32.wat; issue 14)
+    "linalg.solve", "linalg.solve_ex", "linalg.inv", "linalg.inv_ex", "linalg.det", "logdet", "linalg.slogdet",
+    "linalg.lu_factor", "linalg.lu_factor_ex", "linalg.lu", "lu", "lu_unpack", "lu_solve", "linalg.lu_solve",
+    "cholesky", "cholesky_inverse", "cholesky_solve", "linalg.cholesky", "linalg.cholesky_ex",
+    "linalg.solve_triangular", "triangular_solve", "linalg.tensorinv", "linalg.tensorsolve",
+    "linalg.qr", "qr", "geqrf", "linalg.householder_product", "ormqr", "linalg.eigh", "linalg.eigvalsh",
+    "linalg.svd", "svd", "linalg.svdvals", "linalg.pinv", "linalg.pinv.singular", "linalg.pinv.hermitian",
+    "linalg.cond", "linalg.ldl_factor", "linalg.ldl_factor_ex", "linalg.ldl_solve",
 ]
 
 
@@ -327,6 +340,8 @@ def run_sample(op, sample, index: int) -> SampleResult:
                 torch._dynamo.reset()
             return res("crash", err)
     torch._dynamo.reset()
+    if key in SIGN_AMBIGUOUS and sample.output_process_fn_grad is not None:
+        actual, expected = sample.output_process_fn_grad(actual), sample.output_process_fn_grad(expected)
     diff = _compare(actual, expected, rtol, atol)
     if diff is not None:
         return res("wrong", diff)

@@ -39,6 +39,8 @@ GRAPHS = {
     "linear_fma_3x5x6": (lambda x, w, b: F.linear(x, w, b), [(3, 5), (6, 5), (6,)], {"relaxed_simd": True}),
     "mm_small_5x7x6": (lambda a, b: a @ b, [(5, 7), (7, 6)]),  # too few rows to pack B: $f32_gemm
     "bmm_packed_2x32x36x5": (lambda a, b: a @ b, [(2, 32, 36), (2, 36, 5)]),  # B packed per batch entry
+    # MatrixCalls: LU, then the solve with its pivots, per batch entry; the info check traps
+    "solve_2x3x3": (lambda a, b: torch.linalg.solve(a, b), [(2, 3, 3), (2, 3, 2)]),
 }
 
 
@@ -48,7 +50,7 @@ def emitted(name: str) -> str:
     sched = schedule(lower_fn(fn, *inputs), Options(**(opts[0] if opts else {})))
     wat = emit_module(sched, plan_memory(sched)).text
     for lib, relaxed in (("math_f32x4.wat", False), ("f32_gemm.wat", False), ("f32_gemm_packed.wat", True),
-                         ("f32_gemm_packed.wat", False)):
+                         ("f32_gemm_packed.wat", False), ("math_f32x4_f64.wat", False), ("linalg_f32.wat", False)):
         wat = wat.replace(library_source(lib, relaxed), f";; library: {lib}{' (relaxed)' if relaxed else ''}")
     return wat
 

@@ -1,8 +1,8 @@
 """The kernel emitter: one WAT function per scheduled kernel.
 
 ``emit_kernel`` dispatches on the kernel kind: pointwise loops here, reductions in
-``reduce.py``, scans in ``scan.py``, GEMMs and B packing as calls into the hand-written routines of
-``csrc/wat``. ``writer.py`` holds what every kind shares (loops, addresses, expressions).
+``reduce.py``, scans in ``scan.py``, GEMMs, B packing and matrix routines (``matrix.py``) as
+calls into the hand-written routines of ``csrc/wat``. ``writer.py`` holds what every kind shares (loops, addresses, expressions).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import sympy
 from .. import ir
 from ..indexing import index_vars
 from ..schedule import KernelPlan
+from .matrix import matrix_call
 from .reduce import reduce
 from .scan import scan
 from .writer import FunctionWriter, loop_env
@@ -165,8 +166,16 @@ def _emit_loop(emitter):
     return emit
 
 
+def _emit_matrix_call(fw, plan, buffers) -> bool:
+    if int(plan.kernel.batch) == 0:
+        return False
+    matrix_call(fw, plan.kernel)
+    return True
+
+
 _EMIT = {ir.PackB: _emit_pack, ir.Gemm: _emit_gemm, ir.Pointwise: _emit_loop(pointwise), ir.Reduce: _emit_loop(reduce),
-         ir.Scan: _emit_loop(scan), ir.QGemm: _emit_qgemm}
+         ir.Scan: _emit_loop(scan), ir.QGemm: _emit_qgemm,
+         ir.MatrixCall: _emit_matrix_call}
 
 
 def emit_kernel_body(fw: FunctionWriter, plan: KernelPlan, buffers: dict) -> bool:

@@ -45,7 +45,7 @@ class WatModule:
 def _uses_math(plans, names=ops.MATH) -> bool:
     for p in plans:
         k = p.kernel
-        if isinstance(k, (ir.Gemm, ir.PackB, ir.QGemm)):
+        if isinstance(k, (ir.Gemm, ir.PackB, ir.QGemm, ir.MatrixCall)):
             continue
         if any(isinstance(n, ir.Op) and n.name in names for n in ir.walk(k.body)):
             return True
@@ -60,10 +60,14 @@ def libraries(plans, widen: bool = False) -> list:
     parts = []
     if _uses_math(plans):
         parts.append(library_source("math_f32x4.wat"))
-    if _uses_math(plans, ops.MATH_F64 + ops.MATH_F64_BINARY + ops.POLY):  # POLY calls its acos, cos, sin
+    linalg = any(isinstance(p.kernel, ir.MatrixCall) for p in plans)
+    # POLY calls its acos, cos, sin; $linalg_lu calls $f64x2_log
+    if _uses_math(plans, ops.MATH_F64 + ops.MATH_F64_BINARY + ops.POLY) or linalg:
         parts.append(library_source("math_f32x4_f64.wat"))
     if _uses_math(plans, ops.POLY):
         parts.append(library_source("poly_f32.wat"))
+    if linalg:
+        parts.append(library_source("linalg_f32.wat"))
     if any(isinstance(p.kernel, ir.Gemm) and not p.kernel.packed for p in plans):
         parts.append(library_source("f32_gemm.wat"))
     if widen:

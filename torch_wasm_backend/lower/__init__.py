@@ -25,6 +25,8 @@ from . import (  # noqa: F401  (importing a rule module registers its rules)
     gather,
     index_views,
     linalg,
+    linalg_orthogonal,
+    linalg_solvers,
     masks,
     norm,
     padding,
@@ -97,7 +99,9 @@ def _checks(ctx: LowerContext) -> dict:
                 if node is None or str(sym) in out:
                     continue
                 op = getattr(getattr(node.target, "overloadpacket", None), "__name__", str(node.target))
-                if op == "_assert_async":
+                if op == "_linalg_check_errors":
+                    out[str(sym)] = linalg_solvers.check_message(str(node.args[1]))
+                elif op == "_assert_async":
                     msg = node.args[1] if len(node.args) > 1 else "a run-time check failed"
                     out[str(sym)] = f"{msg} (as PyTorch raises)" if msg else "a run-time check failed"
                 else:
