@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from tests.e2e.helpers import check
-from torch_wasm_backend.lower.pointwise import POLYNOMIALS
+from torch_wasm_backend.lower.special import POLYNOMIALS
 
 NAN, INF = float("nan"), float("inf")
 XS = torch.tensor([-1.0, 1.0, 0.0, -0.0, 0.5, -0.5, 0.25, 0.75, 0.999, -0.3, 1.5, -2.0, 3.0, 1e-3, 0.1, 0.9,
