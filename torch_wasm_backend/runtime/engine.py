@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import threading
-from typing import Callable, Dict, Optional, Tuple
+from collections.abc import Callable
 
 import numpy
 
@@ -74,11 +74,11 @@ class WasmTrap(RuntimeError):
         self,
         reason: str,
         *,
-        func_name: Optional[str] = None,
-        export: Optional[str] = None,
-        frames: Tuple[Optional[str], ...] = (),
-        trap_code: Optional[str] = None,
-        raw_message: Optional[str] = None,
+        func_name: str | None = None,
+        export: str | None = None,
+        frames: tuple[str | None, ...] = (),
+        trap_code: str | None = None,
+        raw_message: str | None = None,
     ) -> None:
         self.reason = reason
         self.func_name = func_name
@@ -148,7 +148,7 @@ class Engine:
     name: str = ""
 
     @staticmethod
-    def unavailable_reason() -> Optional[str]:
+    def unavailable_reason() -> str | None:
         """Why this engine cannot run here (its package missing, ...), or None."""
         return None
 
@@ -180,7 +180,7 @@ class Engine:
         return f"<{type(self).__name__} name={self.name!r}>"
 
 
-def wasm_memory_limits(wasm: bytes) -> Optional[Tuple[int, Optional[int], bool]]:
+def wasm_memory_limits(wasm: bytes) -> tuple[int, int | None, bool] | None:
     """``(initial pages, maximum pages or None, shared)`` of a module's first defined
     memory (64 KiB pages, from its memory section), or None when it defines none or the
     bytes are not a wasm module (the engine then says what is wrong when it compiles them)."""
@@ -209,7 +209,7 @@ _IMPL = {
     "wasmer": ("torch_wasm_backend.runtime.wasmer_engine", "WasmerEngine"),
 }
 
-_ENGINES: Dict[Tuple[str, bool, bool], Engine] = {}
+_ENGINES: dict[tuple[str, bool, bool], Engine] = {}
 _LOCK = threading.Lock()
 
 
@@ -243,9 +243,9 @@ def get_engine(name: str = "wasmtime", *, relaxed_simd: bool = False, threads: b
     return eng
 
 
-def available_engines() -> Dict[str, Optional[str]]:
+def available_engines() -> dict[str, str | None]:
     """``{name: None}`` for each usable engine, ``{name: reason}`` for the others."""
-    out: Dict[str, Optional[str]] = {}
+    out: dict[str, str | None] = {}
     for name in ENGINE_NAMES:
         try:
             cls = _engine_class(name)

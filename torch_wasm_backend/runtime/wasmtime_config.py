@@ -4,7 +4,6 @@ reservation derived from a module's size, the version and the cache directory (s
 
 from __future__ import annotations
 
-from typing import Dict, Optional
 
 import wasmtime
 
@@ -16,8 +15,8 @@ from ..config import cache_dir
 
 
 def wasmtime_settings(
-    *, relaxed_simd: bool = False, threads: bool = False, spectre_mitigation: Optional[bool] = None
-) -> Dict[str, object]:
+    *, relaxed_simd: bool = False, threads: bool = False, spectre_mitigation: bool | None = None
+) -> dict[str, object]:
     """The wasmtime ``Config`` attributes used by this backend, in the order applied
     (``cranelift_flags``: ``Config.cranelift_flag_set`` calls).
 
@@ -37,7 +36,7 @@ def wasmtime_settings(
     """
     if spectre_mitigation is None:
         spectre_mitigation = bool(threads)
-    s: Dict[str, object] = {
+    s: dict[str, object] = {
         "wasm_simd": True,
         "wasm_relaxed_simd": bool(relaxed_simd),
     }
@@ -67,7 +66,7 @@ FULL_RESERVATION = {
 }
 
 
-def memory_settings(initial_pages: Optional[int]) -> Dict[str, object]:
+def memory_settings(initial_pages: int | None) -> dict[str, object]:
     """Linear-memory settings for a module whose memory starts at ``initial_pages``.
 
     * ``memory_reservation``: the initial size rounded up to a power of two
@@ -97,8 +96,8 @@ def memory_settings(initial_pages: Optional[int]) -> Dict[str, object]:
 
 
 def build_wasmtime_config(
-    *, relaxed_simd: bool = False, threads: bool = False, spectre_mitigation: Optional[bool] = None,
-    memory: Optional[Dict[str, object]] = None,
+    *, relaxed_simd: bool = False, threads: bool = False, spectre_mitigation: bool | None = None,
+    memory: dict[str, object] | None = None,
 ) -> wasmtime.Config:
     """A fresh ``wasmtime.Config`` with :func:`wasmtime_settings` (and ``memory``, e.g.
     :func:`memory_settings`, when given) applied."""

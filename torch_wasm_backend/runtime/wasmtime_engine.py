@@ -34,7 +34,7 @@ import os
 import platform
 import threading
 import weakref
-from typing import Callable, Dict, Optional, Tuple
+from collections.abc import Callable
 
 import numpy as np
 import wasmtime
@@ -104,9 +104,9 @@ except Exception as _exc:  # pragma: no cover - depends on the wasmtime-py versi
 # --------------------------------------------------------------------------
 # traps
 
-def _raise_call_failure(err: Optional[int], trap_cell: ctypes.c_void_p, export: str) -> None:
+def _raise_call_failure(err: int | None, trap_cell: ctypes.c_void_p, export: str) -> None:
     """Slow path of the fast caller: turn the raw error / trap pointers into WasmTrap."""
-    exc: Optional[WasmTrap] = None
+    exc: WasmTrap | None = None
     error_obj = None
     if err:
         # wrapping makes wasmtime-py own (and free) the error
@@ -131,8 +131,8 @@ class WasmtimeInstance(Instance):
         self._store = store
         self._instance = wasmtime.Instance(store, module, [])
         self._exports = self._instance.exports(store)
-        self._callers: Dict[str, Callable[[], None]] = {}
-        self._view: Optional[np.ndarray] = None
+        self._callers: dict[str, Callable[[], None]] = {}
+        self._view: np.ndarray | None = None
         self._view_len = -1
         self._mem = None
         self._setup_memory()
@@ -206,7 +206,7 @@ class WasmtimeInstance(Instance):
             else:
                 mem.grow(pages - current)
 
-    def _make_view(self, addr: Optional[int], n: int) -> np.ndarray:
+    def _make_view(self, addr: int | None, n: int) -> np.ndarray:
         if n == 0 or not addr:
             return np.zeros(0, dtype=np.uint8)
         buf = (ctypes.c_ubyte * n).from_address(addr)
@@ -293,7 +293,7 @@ def _public_caller(store: "wasmtime.Store", func: "wasmtime.Func", export: str) 
 
 class WasmtimeCompiledModule(CompiledModule):
     def __init__(self, engine: wasmtime.Engine, module: wasmtime.Module, sha256: str, source: str,
-                 memory: Dict[str, object]) -> None:
+                 memory: dict[str, object]) -> None:
         self.wasmtime_engine = engine
         self.module = module
         self.sha256 = sha256
@@ -342,7 +342,7 @@ class WasmtimeEngine(Engine):
     name = "wasmtime"
 
     def __init__(self, *, relaxed_simd: bool = False, threads: bool = False, cache_dir=None,
-                 memory: Optional[Dict[str, object]] = None, spectre_mitigation: Optional[bool] = None) -> None:
+                 memory: dict[str, object] | None = None, spectre_mitigation: bool | None = None) -> None:
         self.relaxed_simd = bool(relaxed_simd)
         self.threads = bool(threads)
         self.spectre_mitigation = spectre_mitigation
@@ -352,17 +352,17 @@ class WasmtimeEngine(Engine):
         )
         if cache_dir is None:
             cache_dir = default_cache_dir()
-        self.cache_dir: Optional[str] = os.path.join(cache_dir, "modules") if cache_dir else None
+        self.cache_dir: str | None = os.path.join(cache_dir, "modules") if cache_dir else None
         self.cache_key = self._key({})
         # memory setting (sorted items) -> (wasmtime.Engine, DiskCache)
-        self._backends: Dict[Tuple, Tuple[wasmtime.Engine, DiskCache]] = {}
+        self._backends: dict[tuple, tuple[wasmtime.Engine, DiskCache]] = {}
         # weak: a module is freed with the last graph (or artifact) that uses it
         self._modules: "weakref.WeakValueDictionary[str, WasmtimeCompiledModule]" = weakref.WeakValueDictionary()
         self._lock = threading.Lock()
         self.stats = {"memory_hits": 0, "disk_hits": 0, "disk_errors": 0, "disk_writes": 0, "compiles": 0}
         _FACADES.add(self)
 
-    def _key(self, memory: Dict[str, object]) -> str:
+    def _key(self, memory: dict[str, object]) -> str:
         key_src = json.dumps(
             {"wasmtime": wasmtime_version(), "machine": platform.machine(), "settings": self.settings,
              "memory": memory},
@@ -370,7 +370,7 @@ class WasmtimeEngine(Engine):
         )
         return hashlib.sha256(key_src.encode()).hexdigest()[:16]
 
-    def memory_for(self, wasm: bytes) -> Dict[str, object]:
+    def memory_for(self, wasm: bytes) -> dict[str, object]:
         """The memory setting a module is compiled (and instantiated) with."""
         if self.fixed_memory is not None:
             return self.fixed_memory
@@ -381,7 +381,7 @@ class WasmtimeEngine(Engine):
         # a shared memory never moves: reserve its maximum
         return memory_settings(maximum if shared and maximum is not None else initial)
 
-    def _backend(self, memory: Dict[str, object]) -> Tuple[wasmtime.Engine, DiskCache]:
+    def _backend(self, memory: dict[str, object]) -> tuple[wasmtime.Engine, DiskCache]:
         k = tuple(sorted(memory.items()))
         b = self._backends.get(k)
         if b is None:
@@ -401,7 +401,7 @@ class WasmtimeEngine(Engine):
         """How many ``wasmtime.Engine`` (distinct memory settings) are in use."""
         return len(self._backends)
 
-    def cache_path(self, sha256: str) -> Optional[str]:
+    def cache_path(self, sha256: str) -> str | None:
         cm = self._modules.get(sha256)
         memory = cm.memory if cm is not None else (self.fixed_memory or memory_settings(1))
         with self._lock:
