@@ -58,7 +58,7 @@ def _tree(combine, values: list) -> str:
     return values[0]
 
 
-def _shift(expr, offsets: dict):
+def lane_shift(expr, offsets: dict):
     """``expr`` (an IR expression, or an index when a sympy expression) with each variable
     ``v`` of ``offsets`` replaced by ``v + offset``."""
     offsets = {v: v + o for v, o in offsets.items() if o}
@@ -107,7 +107,7 @@ def _accumulate(fw: FunctionWriter, k: ir.Reduce, value, typ: str, step: int, na
     accs = [[fw.local(f"${name}{g * per + j}", typ) for j in range(per)] for g in range(len(groups))]
 
     def add(acc: str, group: dict, offset: int) -> str:
-        x = value(_shift(k.body, {**group, r: offset}))
+        x = value(lane_shift(k.body, {**group, r: offset}))
         return f"(local.set {acc} {combine(f'(local.get {acc})', x)})"
 
     if isinstance(n, int):
@@ -245,7 +245,7 @@ def _vector_out(c: _Loops, pre: list) -> None:
 
     def vector_points(groups) -> list[str]:
         init, run, results = _accumulate(fw, k, lambda b: fw.vector(b, c.env, v), "v128", 1, "vacc", groups)
-        stores = [fw.vstore(k.out, _shift(k.out_index, g), x, c.env) for g, x in zip(groups, results)]
+        stores = [fw.vstore(k.out, lane_shift(k.out_index, g), x, c.env) for g, x in zip(groups, results)]
         return init + (fw.nest(c.outer, run) if run else []) + stores
 
     inner = lane_loops(fw, v, k.ranges[-1], OUTPUT_GROUPS,

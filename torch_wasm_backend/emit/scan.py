@@ -29,7 +29,7 @@ from .. import ir
 from ..indexing import index_vars, reduction_vars
 from ..schedule import lane_coeffs
 from . import ops, text
-from .reduce import OUTPUT_GROUPS, _shift
+from .reduce import OUTPUT_GROUPS, lane_shift
 from .writer import FunctionWriter, lane_loops, loop_env
 
 LO_HALF = " ".join(str(i) for i in range(8)) + " " + " ".join(str(16 + i) for i in range(8))  # lanes 0,1 | 0,1
@@ -97,7 +97,7 @@ def _scalar_point(fw: FunctionWriter, k: ir.Scan, body, env: dict, out_dtype: st
     for g in range(rows):
         shift = {v: g} if g else {}
         acc = fw.local(f"$acc{g}", wt)
-        x = fw.scalar(_shift(body, shift), env)
+        x = fw.scalar(lane_shift(body, shift), env)
         init.append(f"(local.set {acc} {_init(k)})")
         if k.op in ("sum", "prod"):
             name = "add" if k.op == "sum" else "mul"
@@ -124,7 +124,7 @@ def _scalar_point(fw: FunctionWriter, k: ir.Scan, body, env: dict, out_dtype: st
                 step.append(f"(if {take} (then (local.set {acc} (local.get {xl})) "
                             f"(local.set {pos} (local.get ${r}))))")
                 value = f"(i64.extend_i32_u (local.get {pos}))"
-        step.append(fw.store(k.out, _shift(k.out_index, shift), out_dtype, value, env))
+        step.append(fw.store(k.out, lane_shift(k.out_index, shift), out_dtype, value, env))
     return init + fw.loop(f"${r}", 0, fw.bound(k.length), 1, step)
 
 
@@ -137,8 +137,8 @@ def _vector_points(fw: FunctionWriter, k: ir.Scan, body, env: dict, groups: int)
     init, step = [], []
     for g in range(groups):
         x = fw.local(f"$vx{g}", "v128")
-        load = f"(local.set {x} {fw.vector(_shift(body, {v: 4 * g}), env, v)})"
-        out = _shift(k.out_index, {v: 4 * g})
+        load = f"(local.set {x} {fw.vector(lane_shift(body, {v: 4 * g}), env, v)})"
+        out = lane_shift(k.out_index, {v: 4 * g})
         if _wide_acc(k):
             lo, hi = fw.local(f"$vlo{g}", "v128"), fw.local(f"$vhi{g}", "v128")
             one = "0" if k.op == "sum" else "1"

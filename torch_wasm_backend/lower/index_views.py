@@ -19,14 +19,14 @@ from ..indexing import ModIndex
 from .core import Unsupported, static_int
 from .registry import lower
 from .view_scatter import diagonal_geometry
-from .views import _norm_dim, remap
+from .views import norm_dim, remap
 
 aten = torch.ops.aten
 
 
 @lower(aten.diagonal.default)
 def diagonal(ctx, node, x, offset=0, dim1=0, dim2=1):
-    d1, d2 = _norm_dim(dim1, x.ndim), _norm_dim(dim2, x.ndim)
+    d1, d2 = norm_dim(dim1, x.ndim), norm_dim(dim2, x.ndim)
     if d1 == d2:
         raise Unsupported("diagonal with dim1 == dim2 (PyTorch raises)")
     length, keep, s1, s2 = diagonal_geometry(x.shape, offset, d1, d2)
@@ -45,7 +45,7 @@ def diagonal(ctx, node, x, offset=0, dim1=0, dim2=1):
 def unfold(ctx, node, x, dim, size, step):
     if x.ndim == 0:  # a 0-d tensor unfolds into a 1-d one of `size` (1) elements
         return remap(x, [size], lambda idx: ())
-    dim = _norm_dim(dim, x.ndim)
+    dim = norm_dim(dim, x.ndim)
     n = static_int(x.shape[dim], "unfold")
     if size > n or step <= 0:
         raise Unsupported(f"unfold of a dim of {n} into windows of {size} with step {step} (PyTorch raises)")

@@ -14,7 +14,7 @@ from .views import permute
 aten = torch.ops.aten
 
 
-def _dims(x: TensorValue, dim) -> tuple:
+def reduce_dims(x: TensorValue, dim) -> tuple:
     if dim is None or dim == [] or dim == ():
         return tuple(range(x.ndim))
     if isinstance(dim, int):
@@ -23,7 +23,7 @@ def _dims(x: TensorValue, dim) -> tuple:
     return tuple(sorted({d % n for d in dim})) if x.ndim else ()
 
 
-def _count(x: TensorValue, dims):
+def reduced_count(x: TensorValue, dims):
     """Number of elements reduced: an int, or a sympy expression for symbolic sizes."""
     import sympy
 
@@ -32,35 +32,35 @@ def _count(x: TensorValue, dims):
 
 
 def _check_nonempty(x, dims, what):
-    if _count(x, dims) == 0:
+    if reduced_count(x, dims) == 0:
         raise Unsupported(f"{what} of an empty dimension (PyTorch raises)")
 
 
 @lower(aten.sum.dim_IntList, aten.sum.default)
 def sum_(ctx, node, x, dim=None, keepdim=False, dtype=None):
     out = ir_dtype(node.meta["val"].dtype)
-    return ctx.reduce(cast(x, out), _dims(x, dim), "sum", keepdim)
+    return ctx.reduce(cast(x, out), reduce_dims(x, dim), "sum", keepdim)
 
 
 @lower(aten.prod.default, aten.prod.dim_int)
 def prod(ctx, node, x, dim=None, keepdim=False, dtype=None):
     out = ir_dtype(node.meta["val"].dtype)
-    return ctx.reduce(cast(x, out), _dims(x, dim), "prod", keepdim)
+    return ctx.reduce(cast(x, out), reduce_dims(x, dim), "prod", keepdim)
 
 
 @lower(aten.mean.dim, aten.mean.default)
 def mean(ctx, node, x, dim=None, keepdim=False, dtype=None):
     if x.dtype != "f32":
         raise Unsupported(f"mean of {x.dtype}")
-    dims = _dims(x, dim)
+    dims = reduce_dims(x, dim)
     s = ctx.reduce(x, dims, "sum", keepdim)
-    n = _count(x, dims)
+    n = reduced_count(x, dims)
     return binary("div", s, count_like(s, n)) if n != 0 else binary("mul", s, const_like(s, float("nan")))
 
 
 def _minmax(op):
     def rule(ctx, node, x, dim=None, keepdim=False):
-        dims = _dims(x, dim)
+        dims = reduce_dims(x, dim)
         _check_nonempty(x, dims, op)
         v = cast(x, "i32") if x.dtype == "bool" else x
         r = ctx.reduce(v, dims, op, keepdim)
@@ -86,7 +86,7 @@ def _arg(op):
             dim, keepdim_shape = 0, keepdim
         else:
             keepdim_shape = keepdim
-        dims = _dims(x, dim)
+        dims = reduce_dims(x, dim)
         _check_nonempty(x, dims, op)
         v = cast(x, "i32") if x.dtype == "bool" else x
         r = ctx.reduce(v, dims, op, keepdim_shape)
@@ -105,7 +105,7 @@ lower(aten.argmin.default)(_arg("argmin"))
 
 def _minmax_dim(op):
     def rule(ctx, node, x, dim, keepdim=False):
-        dims = _dims(x, dim)
+        dims = reduce_dims(x, dim)
         _check_nonempty(x, dims, op)
         v = cast(x, "i32") if x.dtype == "bool" else x
         values = cast(ctx.reduce(v, dims, op, keepdim), x.dtype)
@@ -126,8 +126,8 @@ def var(ctx, node, x, dim=None, unbiased=None, keepdim=False, correction=None):
     if isinstance(unbiased, bool) and correction is None:
         correction = 1 if unbiased else 0
     correction = 1 if correction is None else correction
-    dims = _dims(x, dim)
-    n = _count(x, dims)
+    dims = reduce_dims(x, dim)
+    n = reduced_count(x, dims)
     m = binary("div", ctx.reduce(x, dims, "sum", True), count_like(x, max(n, 1) if isinstance(n, int) else n))
     from .registry import broadcast_to
 
@@ -140,19 +140,19 @@ def var(ctx, node, x, dim=None, unbiased=None, keepdim=False, correction=None):
 @lower(aten.var_mean.correction, aten.var_mean.dim)
 def var_mean(ctx, node, x, dim=None, unbiased=None, keepdim=False, correction=None):
     v = var(ctx, node, x, dim, unbiased, keepdim, correction)
-    return [v, mean(ctx, node, x, _dims(x, dim), keepdim)]
+    return [v, mean(ctx, node, x, reduce_dims(x, dim), keepdim)]
 
 
 @lower(aten.any.default, aten.any.dim, aten.any.dims)
 def any_(ctx, node, x, dim=None, keepdim=False):
-    r = ctx.reduce(cast(cast(x, "bool"), "i32"), _dims(x, dim), "sum", keepdim)
+    r = ctx.reduce(cast(cast(x, "bool"), "i32"), reduce_dims(x, dim), "sum", keepdim)
     return binary("ne", r, const_like(r, 0), "bool")
 
 
 @lower(aten.all.default, aten.all.dim, aten.all.dims)
 def all_(ctx, node, x, dim=None, keepdim=False):
     nb = unary("not", cast(x, "bool"), "bool")
-    r = ctx.reduce(cast(nb, "i32"), _dims(x, dim), "sum", keepdim)
+    r = ctx.reduce(cast(nb, "i32"), reduce_dims(x, dim), "sum", keepdim)
     return binary("eq", r, const_like(r, 0), "bool")
 
 

@@ -20,7 +20,7 @@ import torch
 from .. import ir
 from .core import TensorValue, Unsupported
 from .pointwise import binary, const_like, unary
-from .reductions import _count, _dims
+from .reductions import reduced_count, reduce_dims
 from .registry import cast, ir_dtype, lower
 
 aten = torch.ops.aten
@@ -48,11 +48,11 @@ def linalg_vector_norm(ctx, node, x, ord=2, dim=None, keepdim=False, dtype=None)
         raise Unsupported(f"linalg_vector_norm to {node.meta['val'].dtype} (float32 is supported)")
     if x.dtype != "f32":
         raise Unsupported(f"linalg_vector_norm of {x.dtype} (PyTorch takes floating point tensors)")
-    dims = _dims(x, dim)
+    dims = reduce_dims(x, dim)
     a = unary("abs", x)
     ord = float(ord)
     if math.isinf(ord):
-        if _count(x, dims) == 0:
+        if reduced_count(x, dims) == 0:
             raise Unsupported("linalg_vector_norm with ord=inf of an empty dimension (PyTorch raises)")
         return ctx.reduce(a, dims, "max" if ord > 0 else "min", keepdim)
     if ord == 0:
@@ -61,7 +61,7 @@ def linalg_vector_norm(ctx, node, x, ord=2, dim=None, keepdim=False, dtype=None)
         return ctx.reduce(a, dims, "sum", keepdim)
     if ord == 2:
         return unary("sqrt", ctx.reduce(binary("mul", x, x), dims, "sum", keepdim))
-    if ord < 0 and _count(x, dims) == 0:
+    if ord < 0 and reduced_count(x, dims) == 0:
         raise Unsupported(f"linalg_vector_norm with ord={ord} of an empty dimension")
     s = ctx.reduce(_power(a, ord), dims, "sum", keepdim)
     return _power(s, 1.0 / ord)

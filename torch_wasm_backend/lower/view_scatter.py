@@ -16,7 +16,7 @@ import torch
 from ..indexing import contiguous_strides
 from .core import TensorValue, Unsupported, buffer_numel, static_int, stored
 from .registry import broadcast_to, cast, ir_dtype, lower, scalar_value
-from .views import _norm_dim
+from .views import norm_dim
 
 aten = torch.ops.aten
 
@@ -31,7 +31,7 @@ def _scatter(ctx, base: TensorValue, src: TensorValue, view_strides, view_offset
 
 @lower(aten.slice_scatter.default)
 def slice_scatter(ctx, node, base, src, dim=0, start=None, end=None, step=1):
-    dim = _norm_dim(dim, base.ndim)
+    dim = norm_dim(dim, base.ndim)
     size = static_int(base.shape[dim], "slice_scatter")
     if step <= 0:
         raise Unsupported("slice_scatter with a non-positive step")
@@ -44,7 +44,7 @@ def slice_scatter(ctx, node, base, src, dim=0, start=None, end=None, step=1):
 
 @lower(aten.select_scatter.default)
 def select_scatter(ctx, node, base, src, dim, index):
-    dim = _norm_dim(dim, base.ndim)
+    dim = norm_dim(dim, base.ndim)
     size = static_int(base.shape[dim], "select_scatter")
     if not -size <= index < size:
         raise Unsupported(f"select_scatter index {index} out of range for size {size} (PyTorch raises)")
@@ -64,7 +64,7 @@ def diagonal_geometry(shape, offset: int, d1: int, d2: int):
 
 @lower(aten.diagonal_scatter.default)
 def diagonal_scatter(ctx, node, base, src, offset=0, dim1=0, dim2=1):
-    d1, d2 = _norm_dim(dim1, base.ndim), _norm_dim(dim2, base.ndim)
+    d1, d2 = norm_dim(dim1, base.ndim), norm_dim(dim2, base.ndim)
     if d1 == d2:
         raise Unsupported("diagonal_scatter with dim1 == dim2 (PyTorch raises)")
     length, keep, s1, s2 = diagonal_geometry(base.shape, offset, d1, d2)

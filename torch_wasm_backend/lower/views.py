@@ -32,7 +32,7 @@ def unsqueeze_dims(v: TensorValue, dims) -> TensorValue:
     return remap(v, shape, lambda idx: tuple(i for d, i in enumerate(idx) if d not in dims))
 
 
-def _norm_dim(d: int, ndim: int) -> int:
+def norm_dim(d: int, ndim: int) -> int:
     n = max(ndim, 1)
     if not -n <= d < n:
         raise Unsupported(f"dim {d} out of range for {ndim}-d tensor")
@@ -127,7 +127,7 @@ def _check_viewable(node, shape) -> None:
 
 @lower(aten.permute.default)
 def permute(ctx, node, x, dims):
-    dims = [_norm_dim(d, x.ndim) for d in dims]
+    dims = [norm_dim(d, x.ndim) for d in dims]
     inv = [dims.index(d) for d in range(x.ndim)]
     return remap(x, [x.shape[d] for d in dims], lambda idx: tuple(idx[inv[d]] for d in range(x.ndim)))
 
@@ -144,7 +144,7 @@ def transpose(ctx, node, x, d0, d1):
     if x.ndim == 0:
         return x
     dims = list(range(x.ndim))
-    d0, d1 = _norm_dim(d0, x.ndim), _norm_dim(d1, x.ndim)
+    d0, d1 = norm_dim(d0, x.ndim), norm_dim(d1, x.ndim)
     dims[d0], dims[d1] = dims[d1], dims[d0]
     return permute(ctx, node, x, dims)
 
@@ -153,7 +153,7 @@ def transpose(ctx, node, x, d0, d1):
 def flip(ctx, node, x, dims):
     """A reversed view: index ``size - 1 - i`` along each flipped dim (the emitter keeps
     such negative-coefficient indices out of the unsigned ``offset=`` immediate)."""
-    flipped = {_norm_dim(d, x.ndim) for d in dims}
+    flipped = {norm_dim(d, x.ndim) for d in dims}
     return remap(x, list(x.shape), lambda idx: tuple(x.shape[d] - 1 - i if d in flipped else i
                                                       for d, i in enumerate(idx)))
 
@@ -176,7 +176,7 @@ def squeeze(ctx, node, x, dims=None):
         dims = list(range(x.ndim))
     elif isinstance(dims, int):
         dims = [dims]
-    dims = {_norm_dim(d, x.ndim) for d in dims if x.ndim}
+    dims = {norm_dim(d, x.ndim) for d in dims if x.ndim}
     drop = {d for d in dims if x.shape[d] == 1}
     keep = [d for d in range(x.ndim) if d not in drop]
 
@@ -191,7 +191,7 @@ def squeeze(ctx, node, x, dims=None):
 
 @lower(aten.slice.Tensor)
 def slice_(ctx, node, x, dim=0, start=None, end=None, step=1):
-    dim = _norm_dim(dim, x.ndim)
+    dim = norm_dim(dim, x.ndim)
     size = sympy.sympify(x.shape[dim])
     if step <= 0:
         raise Unsupported("slice with non-positive step")
@@ -211,7 +211,7 @@ def slice_(ctx, node, x, dim=0, start=None, end=None, step=1):
 
 @lower(aten.select.int)
 def select(ctx, node, x, dim, index):
-    dim = _norm_dim(dim, x.ndim)
+    dim = norm_dim(dim, x.ndim)
     size = sympy.sympify(x.shape[dim])
     if size.is_Integer:
         if not -int(size) <= index < int(size):
@@ -225,7 +225,7 @@ def select(ctx, node, x, dim, index):
 
 @lower(aten.split_with_sizes.default, aten.split.Tensor)
 def split(ctx, node, x, sizes, dim=0):
-    dim = _norm_dim(dim, x.ndim)
+    dim = norm_dim(dim, x.ndim)
     total = static_int(x.shape[dim], "split")
     if isinstance(sizes, int):
         sizes = [min(sizes, total - s) for s in range(0, total, sizes)] or [0]
@@ -238,7 +238,7 @@ def split(ctx, node, x, sizes, dim=0):
 
 @lower(aten.unbind.int)
 def unbind(ctx, node, x, dim=0):
-    dim = _norm_dim(dim, x.ndim)
+    dim = norm_dim(dim, x.ndim)
     return [select(ctx, node, x, dim, i) for i in range(static_int(x.shape[dim], "unbind"))]
 
 
@@ -257,7 +257,7 @@ def cat(ctx, node, tensors, dim=0):
     out_shape = [size_expr(s) for s in node.meta["val"].shape]
     if not tensors or any(s == 0 for s in out_shape):
         return ctx.constant(np.zeros([static_int(s, "empty cat") for s in out_shape]), want)
-    dim = _norm_dim(dim, tensors[0].ndim)
+    dim = norm_dim(dim, tensors[0].ndim)
     offsets, total = [], sympy.Integer(0)
     for t_ in tensors:
         offsets.append(total)

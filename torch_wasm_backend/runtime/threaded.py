@@ -43,8 +43,8 @@ import wasmtime
 from .engine import CompiledModule, Instance, WasmCompileError, WasmTrap
 from .wasm_binary import read_leb128, sections
 from .wasmtime_config import FULL_RESERVATION
-from .wasmtime_engine import FAST_PATH, WasmtimeEngine, WasmtimeInstance, _raise_call_failure
-from .wasmtime_traps import _trap_from_wasmtime
+from .wasmtime_engine import FAST_PATH, WasmtimeEngine, WasmtimeInstance, raise_call_failure
+from .wasmtime_traps import trap_from_wasmtime
 
 if FAST_PATH:
     from .wasmtime_engine import _CALL_UNCHECKED, _FUNC_T, _VAL_RAW_T
@@ -142,7 +142,7 @@ class _SharedInstance(WasmtimeInstance):
         try:
             self._exports[export](self._store, *args)
         except wasmtime.Trap as t:
-            raise _trap_from_wasmtime(t, export) from None
+            raise trap_from_wasmtime(t, export) from None
 
     def raw_caller(self, export: str, *args: int) -> Callable[[], None]:
         """A zero-argument callable running ``export(*args)`` through the unchecked entry point."""
@@ -157,7 +157,7 @@ class _SharedInstance(WasmtimeInstance):
         nargs = ctypes.c_size_t(len(args))
         trap_cell = ctypes.c_void_p(None)
         tp = ctypes.c_void_p(ctypes.addressof(trap_cell))
-        call_raw, fail = _CALL_UNCHECKED, _raise_call_failure
+        call_raw, fail = _CALL_UNCHECKED, raise_call_failure
 
         def run() -> None:
             for i, a in enumerate(args):

@@ -50,7 +50,7 @@ from .wasmtime_config import (  # noqa: F401  (the settings, re-exported: part o
     wasmtime_settings,
     wasmtime_version,
 )
-from .wasmtime_traps import _trap_from_error, _trap_from_wasmtime
+from .wasmtime_traps import trap_from_error, trap_from_wasmtime
 
 __all__ = [
     "WasmtimeEngine",
@@ -104,7 +104,7 @@ except Exception as _exc:  # pragma: no cover - depends on the wasmtime-py versi
 # --------------------------------------------------------------------------
 # traps
 
-def _raise_call_failure(err: int | None, trap_cell: ctypes.c_void_p, export: str) -> None:
+def raise_call_failure(err: int | None, trap_cell: ctypes.c_void_p, export: str) -> None:
     """Slow path of the fast caller: turn the raw error / trap pointers into WasmTrap."""
     exc: WasmTrap | None = None
     error_obj = None
@@ -114,9 +114,9 @@ def _raise_call_failure(err: int | None, trap_cell: ctypes.c_void_p, export: str
     addr = trap_cell.value
     if addr:
         trap_cell.value = None  # wasmtime only writes it on a trap: reset for the next call
-        exc = _trap_from_wasmtime(wasmtime.Trap._from_ptr(ctypes.cast(addr, _TRAP_PTR)), export)
+        exc = trap_from_wasmtime(wasmtime.Trap._from_ptr(ctypes.cast(addr, _TRAP_PTR)), export)
     elif error_obj is not None:
-        exc = _trap_from_error(str(error_obj), export)
+        exc = trap_from_error(str(error_obj), export)
     if exc is not None:
         raise exc
 
@@ -261,7 +261,7 @@ class WasmtimeInstance(Instance):
         nargs = ctypes.c_size_t(0)
         trap_cell = ctypes.c_void_p(None)  # wasm_trap_t* out-parameter
         tp = ctypes.c_void_p(ctypes.addressof(trap_cell))
-        fail = _raise_call_failure
+        fail = raise_call_failure
 
         def run() -> None:
             err = call_raw(ctx, fp, ap, nargs, tp)
@@ -280,9 +280,9 @@ def _public_caller(store: "wasmtime.Store", func: "wasmtime.Func", export: str) 
         try:
             func(store)
         except wasmtime.Trap as t:
-            raise _trap_from_wasmtime(t, export) from None
+            raise trap_from_wasmtime(t, export) from None
         except wasmtime.WasmtimeError as e:
-            raise _trap_from_error(str(e), export) from None
+            raise trap_from_error(str(e), export) from None
 
     return run
 

@@ -32,7 +32,7 @@ def _frames_from_message(message: str) -> list[str | None]:
     return out
 
 
-def _trap_from_wasmtime(trap: "wasmtime.Trap", export: str | None) -> WasmTrap:
+def trap_from_wasmtime(trap: "wasmtime.Trap", export: str | None) -> WasmTrap:
     try:
         message = trap.message
     except Exception:
@@ -57,7 +57,7 @@ def _trap_from_wasmtime(trap: "wasmtime.Trap", export: str | None) -> WasmTrap:
     )
 
 
-def _trap_from_error(message: str, export: str | None) -> WasmTrap:
+def trap_from_error(message: str, export: str | None) -> WasmTrap:
     frames = _frames_from_message(message)
     return WasmTrap(
         _reason_from_message(message),
