@@ -45,7 +45,7 @@ class WatModule:
 def _uses_math(plans, names=ops.MATH) -> bool:
     for p in plans:
         k = p.kernel
-        if isinstance(k, (ir.Gemm, ir.PackB, ir.QGemm, ir.MatrixCall)):
+        if not isinstance(k, (ir.Pointwise, ir.Reduce, ir.Scan)):  # GEMMs, matrix routines: no math routine
             continue
         if any(isinstance(n, ir.Op) and n.name in names for n in ir.walk(k.body)):
             return True
@@ -54,30 +54,36 @@ def _uses_math(plans, names=ops.MATH) -> bool:
     return False
 
 
+def _any_kernel(plans, test) -> bool:
+    return any(test(p.kernel) for p in plans)
+
+
+def _packed_gemm(k) -> bool:
+    return isinstance(k, ir.PackB) or (isinstance(k, ir.Gemm) and k.packed)
+
+
+# The WAT libraries in csrc/wat, in the order they go into a module, each with when the
+# kernels of a module need it (plans, widen -> bool). A library that calls another's
+# functions makes that one needed too (poly_f32 and linalg_f32 call math_f32x4_f64).
+LIBRARIES = (
+    ("math_f32x4.wat", lambda plans, widen: _uses_math(plans)),
+    ("math_f32x4_f64.wat", lambda plans, widen: _uses_math(plans, ops.MATH_F64 + ops.MATH_F64_BINARY + ops.POLY)
+     or _any_kernel(plans, lambda k: isinstance(k, ir.MatrixCall))),
+    ("poly_f32.wat", lambda plans, widen: _uses_math(plans, ops.POLY)),
+    ("linalg_f32.wat", lambda plans, widen: _any_kernel(plans, lambda k: isinstance(k, ir.MatrixCall))),
+    ("f32_gemm.wat", lambda plans, widen: _any_kernel(plans, lambda k: isinstance(k, ir.Gemm) and not k.packed)),
+    ("f16_to_f32.wat", lambda plans, widen: widen),
+    ("i8_gemm.wat", lambda plans, widen: _any_kernel(plans, lambda k: isinstance(k, ir.QGemm))),
+    ("f32_gemm_packed.wat", lambda plans, widen: _any_kernel(plans, _packed_gemm)),
+)
+
+
 def libraries(plans, widen: bool = False) -> list:
     """The hand-written routines the kernels of ``plans`` call (and, with ``widen``, the
-    half-precision widening routines), as WAT text."""
-    parts = []
-    if _uses_math(plans):
-        parts.append(library_source("math_f32x4.wat"))
-    linalg = any(isinstance(p.kernel, ir.MatrixCall) for p in plans)
-    # POLY calls its acos, cos, sin; $linalg_lu calls $f64x2_log
-    if _uses_math(plans, ops.MATH_F64 + ops.MATH_F64_BINARY + ops.POLY) or linalg:
-        parts.append(library_source("math_f32x4_f64.wat"))
-    if _uses_math(plans, ops.POLY):
-        parts.append(library_source("poly_f32.wat"))
-    if linalg:
-        parts.append(library_source("linalg_f32.wat"))
-    if any(isinstance(p.kernel, ir.Gemm) and not p.kernel.packed for p in plans):
-        parts.append(library_source("f32_gemm.wat"))
-    if widen:
-        parts.append(library_source("f16_to_f32.wat"))
-    if any(isinstance(p.kernel, ir.QGemm) for p in plans):
-        parts.append(library_source("i8_gemm.wat"))
-    if any(isinstance(p.kernel, ir.PackB) or (isinstance(p.kernel, ir.Gemm) and p.kernel.packed) for p in plans):
-        relaxed = any(isinstance(p.kernel, ir.Gemm) and p.kernel.fma for p in plans)
-        parts.append(library_source("f32_gemm_packed.wat", relaxed=relaxed))
-    return parts
+    half-precision widening routines), as WAT text (``LIBRARIES``)."""
+    relaxed = _any_kernel(plans, lambda k: isinstance(k, ir.Gemm) and k.fma)
+    return [library_source(name, relaxed=relaxed) if name == "f32_gemm_packed.wat" else library_source(name)
+            for name, needed in LIBRARIES if needed(plans, widen)]
 
 
 def constant_segments(prog: ir.Program, offsets: dict) -> list:
