@@ -174,7 +174,8 @@ def replication_pad_backward(grad, x, padding):
 
 
 EXTRA = (aten.addmv.default, aten.narrow_copy.default, aten.ldexp.Tensor, aten._batch_norm_with_update_functional.default,
-         aten.dist.default, aten.grid_sampler_2d.default)
+         aten.dist.default, aten.grid_sampler_2d.default, aten.permute_copy.default, aten.view_copy.default,
+         aten.unbind_copy.int)
 
 
 def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
@@ -198,12 +199,10 @@ def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=Non
     return physical.permute(inverse)
 
 
-def cdist_forward(x1, x2, p, compute_mode=None):
-    """p-norm distance between the rows of x1 and x2, by the difference of every pair (PyTorch
-    computes p = 2 through a matrix product for large inputs: values within rounding)."""
-    diff = (x1.unsqueeze(-2) - x2.unsqueeze(-3)).abs()
+def _p_norm_of_differences(diff, p):
+    diff = diff.abs()
     if p == 0:
-        return (diff != 0).to(x1.dtype).sum(-1)
+        return (diff != 0).to(diff.dtype).sum(-1)
     if p == math.inf:
         return diff.amax(-1) if diff.shape[-1] else diff.sum(-1)
     if p == 1:
@@ -211,6 +210,24 @@ def cdist_forward(x1, x2, p, compute_mode=None):
     if p == 2:
         return diff.square().sum(-1).sqrt()
     return diff.pow(p).sum(-1).pow(1.0 / p)
+
+
+def pdist_forward(x, p=2.0):
+    """p-norm distance between every pair of rows i < j of x, in row-major pair order."""
+    n = x.shape[0]
+    i = [a for a in range(n) for _ in range(a + 1, n)]
+    j = [b for a in range(n) for b in range(a + 1, n)]
+    if not i:
+        return x.new_zeros((0,))
+    rows = torch.tensor(i, device=x.device)
+    cols = torch.tensor(j, device=x.device)
+    return _p_norm_of_differences(x[rows] - x[cols], p)
+
+
+def cdist_forward(x1, x2, p, compute_mode=None):
+    """p-norm distance between the rows of x1 and x2, by the difference of every pair (PyTorch
+    computes p = 2 through a matrix product for large inputs: values within rounding)."""
+    return _p_norm_of_differences(x1.unsqueeze(-2) - x2.unsqueeze(-3), p)
 
 
 @functools.cache
@@ -238,4 +255,5 @@ def decompositions() -> dict:
     table[aten.addbmm.default] = addbmm
     table[aten.empty_permuted.default] = empty_permuted
     table[aten._cdist_forward.default] = cdist_forward
+    table[aten._pdist_forward.default] = pdist_forward
     return table

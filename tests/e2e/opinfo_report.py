@@ -109,9 +109,10 @@ CLAIMED = [
     "softmax", "log_softmax", "nn.functional.layer_norm", "nn.functional.batch_norm",
     # views and joins
     "view", "reshape", "permute", "transpose", "t", "expand", "squeeze", "unsqueeze", "narrow",
-    "narrow_copy", "select", "flatten", "split", "split_with_sizes", "chunk", "unbind", "cat", "stack", "__getitem__",
+    "narrow_copy", "permute_copy", "view_copy", "unbind_copy", "select", "flatten", "split", "split_with_sizes", "chunk", "unbind", "cat", "stack", "__getitem__",
     # linear algebra
     "mm", "bmm", "addmm", "baddbmm", "matmul", "nn.functional.linear", "addbmm", "addmv", "cdist", "dist",
+    "nn.functional.pdist",
     # convolution and pooling
     "nn.functional.conv1d", "nn.functional.conv2d", "nn.functional.max_pool2d", "nn.functional.avg_pool2d",
     "nn.functional.adaptive_avg_pool2d", "nn.functional.max_pool1d", "nn.functional.avg_pool1d",

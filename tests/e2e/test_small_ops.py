@@ -108,3 +108,17 @@ def test_grid_sample(mode, padding_mode, align_corners):
     grid = make_input((2, 4, 6, 2), low=-1.3, high=1.3)
     check(lambda x, g: F.grid_sample(x, g, mode=mode, padding_mode=padding_mode, align_corners=align_corners),
           x, grid, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("p", [0.0, 1.0, 2.0, 3.0, INF])
+def test_pdist(p):
+    x = make_input((6, 5))
+    check(lambda x: (F.pdist(x, p=p), F.pdist(x[:1], p=p), F.pdist(x.t(), p=p)), x, rtol=1e-5, atol=1e-5)
+
+
+def test_copying_views_are_contiguous_copies():
+    """permute_copy, view_copy and unbind_copy return contiguous copies (their strides are
+    checked against eager's by ``check``)."""
+    x = make_input((3, 4, 5))
+    check(lambda x: (torch.permute_copy(x, (2, 0, 1)), torch.view_copy(x.transpose(0, 1).contiguous(), (4, 15)),
+                     *torch.unbind_copy(x.transpose(1, 2), 1)), x)
