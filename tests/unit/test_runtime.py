@@ -304,7 +304,9 @@ def test_trap_names_the_wasm_function(engine, tmp_path, how):
 
 @needs_wat2wasm
 def test_caller_fast_path(engine, tmp_path):
-    assert wte.FAST_PATH, "wasmtime-py private API changed: caller() fell back to the public API"
+    from torch_wasm_backend.runtime.wasmtime_raw import FAST_PATH
+
+    assert FAST_PATH, "wasmtime-py private API changed: caller() fell back to the public API"
     inst = engine.compile(wat2wasm(tmp_path, EMPTY_WAT)).instantiate()
     run = inst.caller()
     n = 20000

@@ -43,11 +43,12 @@ import wasmtime
 from .engine import CompiledModule, Instance, WasmCompileError, WasmTrap
 from .wasm_binary import read_leb128, sections
 from .wasmtime_config import FULL_RESERVATION
-from .wasmtime_engine import FAST_PATH, WasmtimeEngine, WasmtimeInstance, raise_call_failure
+from .wasmtime_engine import WasmtimeEngine, WasmtimeInstance
+from .wasmtime_raw import FAST_PATH, raise_call_failure
 from .wasmtime_traps import trap_from_wasmtime
 
 if FAST_PATH:
-    from .wasmtime_engine import _CALL_UNCHECKED, _FUNC_T, _VAL_RAW_T
+    from .wasmtime_raw import CALL_UNCHECKED, FUNC_T, VAL_RAW_T
 
 MAX_THREADS = 64
 STOP_TIMEOUT_S = 30.0  # a trapped run waits this long for every worker to trap out too
@@ -150,14 +151,14 @@ class _SharedInstance(WasmtimeInstance):
             return lambda: self.call_args(export, *args)
         store, func = self._store, self._exports[export]
         ctx = ctypes.c_void_p(ctypes.cast(store._context(), ctypes.c_void_p).value)
-        func_struct = _FUNC_T.from_buffer_copy(func._func)
+        func_struct = FUNC_T.from_buffer_copy(func._func)
         fp = ctypes.c_void_p(ctypes.addressof(func_struct))
-        raw = (_VAL_RAW_T * max(1, len(args)))()
+        raw = (VAL_RAW_T * max(1, len(args)))()
         ap = ctypes.c_void_p(ctypes.addressof(raw))
         nargs = ctypes.c_size_t(len(args))
         trap_cell = ctypes.c_void_p(None)
         tp = ctypes.c_void_p(ctypes.addressof(trap_cell))
-        call_raw, fail = _CALL_UNCHECKED, raise_call_failure
+        call_raw, fail = CALL_UNCHECKED, raise_call_failure
 
         def run() -> None:
             for i, a in enumerate(args):

@@ -39,7 +39,7 @@ from collections.abc import Callable
 import numpy as np
 import wasmtime
 
-from .engine import CompiledModule, Engine, Instance, WasmCompileError, WasmTrap, wasm_memory_limits
+from .engine import CompiledModule, Engine, Instance, WasmCompileError, wasm_memory_limits
 from .module_cache import DiskCache
 from .wasmtime_config import (  # noqa: F401  (the settings, re-exported: part of this engine's interface)
     CACHE_DIR_ENV,
@@ -50,6 +50,7 @@ from .wasmtime_config import (  # noqa: F401  (the settings, re-exported: part o
     wasmtime_settings,
     wasmtime_version,
 )
+from . import wasmtime_raw as raw
 from .wasmtime_traps import trap_from_error, trap_from_wasmtime
 
 __all__ = [
@@ -63,62 +64,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-# --------------------------------------------------------------------------
-# raw C entry points (private wasmtime-py parts; optional)
-
-try:
-    from wasmtime import _ffi as _wffi
-
-    _DLL = _wffi.dll
-
-    def _raw_fn(name: str, restype):
-        # dll[name] makes a new function object (dll.name is cached and shared
-        # with wasmtime-py's own bindings, whose argtypes we must not touch).
-        # No argtypes: the pre-built ctypes objects are passed through as is.
-        fn = _DLL[name]
-        fn.restype = restype
-        return fn
-
-    _CALL_UNCHECKED = _raw_fn("wasmtime_func_call_unchecked", ctypes.c_void_p)
-    _MEMORY_DATA = _raw_fn("wasmtime_memory_data", ctypes.c_void_p)
-    _MEMORY_DATA_SIZE = _raw_fn("wasmtime_memory_data_size", ctypes.c_size_t)
-    _SHARED_MEMORY_DATA = _raw_fn("wasmtime_sharedmemory_data", ctypes.c_void_p)
-    _SHARED_MEMORY_DATA_SIZE = _raw_fn("wasmtime_sharedmemory_data_size", ctypes.c_size_t)
-    _TRAP_PTR = ctypes.POINTER(_wffi.wasm_trap_t)
-    _ERROR_PTR = ctypes.POINTER(_wffi.wasmtime_error_t)
-    _FUNC_T = _wffi.wasmtime_func_t
-    _MEMORY_T = _wffi.wasmtime_memory_t
-    _VAL_RAW_T = _wffi.wasmtime_val_raw_t
-    # the private attributes the fast path relies on
-    assert hasattr(wasmtime.Store, "_context")
-    assert hasattr(wasmtime.Trap, "_from_ptr")
-    assert hasattr(wasmtime.WasmtimeError, "_from_ptr")
-    FAST_PATH = True
-except Exception as _exc:  # pragma: no cover - depends on the wasmtime-py version
-    log.warning("wasmtime fast call path unavailable (%s); using the public API", _exc)
-    FAST_PATH = False
-
-
-# --------------------------------------------------------------------------
-# traps
-
-def raise_call_failure(err: int | None, trap_cell: ctypes.c_void_p, export: str) -> None:
-    """Slow path of the fast caller: turn the raw error / trap pointers into WasmTrap."""
-    exc: WasmTrap | None = None
-    error_obj = None
-    if err:
-        # wrapping makes wasmtime-py own (and free) the error
-        error_obj = wasmtime.WasmtimeError._from_ptr(ctypes.cast(err, _ERROR_PTR))
-    addr = trap_cell.value
-    if addr:
-        trap_cell.value = None  # wasmtime only writes it on a trap: reset for the next call
-        exc = trap_from_wasmtime(wasmtime.Trap._from_ptr(ctypes.cast(addr, _TRAP_PTR)), export)
-    elif error_obj is not None:
-        exc = trap_from_error(str(error_obj), export)
-    if exc is not None:
-        raise exc
 
 
 # --------------------------------------------------------------------------
@@ -148,19 +93,19 @@ class WasmtimeInstance(Instance):
             return
         self._mem = mem
         self._mem_size_fn = None
-        if not FAST_PATH:
+        if not raw.FAST_PATH:
             return
         if isinstance(mem, wasmtime.Memory):
             ctx = ctypes.c_void_p(ctypes.cast(self._store._context(), ctypes.c_void_p).value)
-            mem_struct = _MEMORY_T.from_buffer_copy(mem._memory)
+            mem_struct = raw.MEMORY_T.from_buffer_copy(mem._memory)
             mp = ctypes.c_void_p(ctypes.addressof(mem_struct))
-            self._mem_size_fn = _MEMORY_DATA_SIZE
-            self._mem_data_fn = _MEMORY_DATA
+            self._mem_size_fn = raw.MEMORY_DATA_SIZE
+            self._mem_data_fn = raw.MEMORY_DATA
             self._mem_size_args = (ctx, mp, mem_struct)
         elif isinstance(mem, wasmtime.SharedMemory):
             mp = ctypes.c_void_p(ctypes.cast(mem.ptr(), ctypes.c_void_p).value)
-            self._mem_size_fn = _SHARED_MEMORY_DATA_SIZE
-            self._mem_data_fn = _SHARED_MEMORY_DATA
+            self._mem_size_fn = raw.SHARED_MEMORY_DATA_SIZE
+            self._mem_data_fn = raw.SHARED_MEMORY_DATA
             self._mem_size_args = (mp, mem)
 
     def memory_view(self) -> np.ndarray:
@@ -169,7 +114,7 @@ class WasmtimeInstance(Instance):
             raise RuntimeError('the module does not export a memory named "memory"')
         fn = self._mem_size_fn
         if fn is not None:
-            if fn is _MEMORY_DATA_SIZE:
+            if fn is raw.MEMORY_DATA_SIZE:
                 ctx, mp, _ = self._mem_size_args
                 n = fn(ctx, mp)
                 if n == self._view_len:
@@ -249,19 +194,19 @@ class WasmtimeInstance(Instance):
     def _make_caller(self, export: str) -> Callable[[], None]:
         func = self._export_func(export)
         store = self._store
-        if not FAST_PATH:
+        if not raw.FAST_PATH:
             return _public_caller(store, func, export)
 
-        call_raw = _CALL_UNCHECKED
+        call_raw = raw.CALL_UNCHECKED
         ctx = ctypes.c_void_p(ctypes.cast(store._context(), ctypes.c_void_p).value)
-        func_struct = _FUNC_T.from_buffer_copy(func._func)
+        func_struct = raw.FUNC_T.from_buffer_copy(func._func)
         fp = ctypes.c_void_p(ctypes.addressof(func_struct))
-        args = (_VAL_RAW_T * 1)()  # () -> (): nothing passed, but never hand out NULL
+        args = (raw.VAL_RAW_T * 1)()  # () -> (): nothing passed, but never hand out NULL
         ap = ctypes.c_void_p(ctypes.addressof(args))
         nargs = ctypes.c_size_t(0)
         trap_cell = ctypes.c_void_p(None)  # wasm_trap_t* out-parameter
         tp = ctypes.c_void_p(ctypes.addressof(trap_cell))
-        fail = raise_call_failure
+        fail = raw.raise_call_failure
 
         def run() -> None:
             err = call_raw(ctx, fp, ap, nargs, tp)
