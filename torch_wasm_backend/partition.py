@@ -87,10 +87,12 @@ class WasmRegion(torch.nn.Module):
         super().__init__()
         self.compiled, self.n_outputs, self.eager, self.name = compiled, n_outputs, eager, name
         self.dtypes = [getattr(e, "dtype", None) for e in examples]
-        self.mismatch = None  # (input position, compile-time dtype, run-time dtype) once seen
+        self.mismatch = None  # (input position, compile-time dtype, run-time dtype) if seen
+        self.checked = False  # the inputs' dtypes are fixed for the graph: checked on the first call only
 
     def forward(self, *args):
-        if self.mismatch is None:
+        if not self.checked:
+            self.checked = True
             for k, (a, dt) in enumerate(zip(args, self.dtypes)):
                 if isinstance(a, torch.Tensor) and dt is not None and a.dtype != dt:
                     self.mismatch = (k, dt, a.dtype)

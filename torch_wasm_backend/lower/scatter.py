@@ -206,19 +206,25 @@ def scatter_reduce(ctx, node, x, dim, index, src, reduce, include_self=True):
 _SCATTER_REDUCE = {"add": "sum", "multiply": "prod"}  # scatter(..., reduce=) names
 
 
-@lower(aten.scatter.reduce)
-def scatter_src_reduce(ctx, node, x, dim, index, src, reduce):
+@lower(aten.scatter.reduce, aten.scatter.value_reduce)
+def scatter_with_reduce(ctx, node, x, dim, index, src, reduce):
     if reduce not in _SCATTER_REDUCE:
         raise Unsupported(f"scatter(reduce={reduce!r})")
-    return _scatter(ctx, node, x, dim, index, cast(src, x.dtype), ("reduce", _SCATTER_REDUCE[reduce], True))
+    src = cast(src, x.dtype) if isinstance(src, TensorValue) else \
+        broadcast_to(scalar_value(src, x.dtype), index.shape)  # scatter.value_reduce: a scalar
+    return _scatter(ctx, node, x, dim, index, src, ("reduce", _SCATTER_REDUCE[reduce], True))
 
 
-@lower(aten.scatter.value_reduce)
-def scatter_value_reduce(ctx, node, x, dim, index, value, reduce):
-    if reduce not in _SCATTER_REDUCE:
-        raise Unsupported(f"scatter(reduce={reduce!r})")
-    value = broadcast_to(scalar_value(value, x.dtype), index.shape)
-    return _scatter(ctx, node, x, dim, index, value, ("reduce", _SCATTER_REDUCE[reduce], True))
+def _index_along(ctx, what: str, x, dim, index, source):
+    """index_add / index_reduce: (dim, len(index), the checked index, source in x's dtype), or
+    None when the index is empty (x unchanged)."""
+    if x.ndim == 0 or index.ndim != 1:
+        raise Unsupported(f"{what} of a {x.ndim}-d {x.dtype} tensor with a {index.ndim}-d index")
+    dim %= x.ndim
+    m = index.shape[0]
+    if m == 0:
+        return None
+    return dim, m, check_index(ctx, index, x.shape[dim]), cast(source, x.dtype)
 
 
 @lower(aten.index_reduce.default)
@@ -228,14 +234,10 @@ def index_reduce(ctx, node, x, dim, index, source, reduce, include_self=True):
 
         out = index_reduce(ctx, node, reshape(x, (1,)), 0, index, reshape(source, (1,)), reduce, include_self)
         return reshape(out, ())
-    if x.ndim == 0 or index.ndim != 1:
-        raise Unsupported(f"index_reduce of a {x.ndim}-d tensor with a {index.ndim}-d index")
-    dim %= x.ndim
-    m = index.shape[0]
-    if m == 0:
+    setup = _index_along(ctx, "index_reduce", x, dim, index, source)
+    if setup is None:
         return x
-    i = check_index(ctx, index, x.shape[dim])
-    source = cast(source, x.dtype)
+    dim, m, i, source = setup
     return reduce_matches(ctx, x, (m,), lambda j, r: _index_eq(i.load((r[0],)), j[dim]),
                           lambda j, r: source.load(tuple(j[:dim]) + (r[0],) + tuple(j[dim + 1:])),
                           reduce, bool(include_self))
@@ -243,14 +245,12 @@ def index_reduce(ctx, node, x, dim, index, source, reduce, include_self=True):
 
 @lower(aten.index_add.default)
 def index_add(ctx, node, x, dim, index, source, alpha=1):
-    if x.dtype == "bool" or x.ndim == 0 or index.ndim != 1:
+    if x.dtype == "bool":
         raise Unsupported(f"index_add of a {x.ndim}-d {x.dtype} tensor with a {index.ndim}-d index")
-    dim %= x.ndim
-    m = index.shape[0]
-    if m == 0:
+    setup = _index_along(ctx, "index_add", x, dim, index, source)
+    if setup is None:
         return x
-    i = check_index(ctx, index, x.shape[dim])
-    source = cast(source, x.dtype)
+    dim, m, i, source = setup
     if alpha != 1:
         source = binary("mul", source, const_like(source, alpha))
     return sum_matches(ctx, x, (m,), lambda j, r: _index_eq(i.load((r[0],)), j[dim]),
