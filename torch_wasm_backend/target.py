@@ -23,6 +23,9 @@ class DType:
 
 DTYPES = (
     DType("f32", "float32", 4, np.float32, "f32", "f32.load", "f32.store"),
+    # float64 is computed as float64 (scalar f64 code: the vector code generator has 32-bit
+    # lanes only); the lowering rules that take it are listed in lower/registry.FLOAT64_OPS
+    DType("f64", "float64", 8, np.float64, "f64", "f64.load", "f64.store"),
     DType("i32", "int32", 4, np.int32, "i32", "i32.load", "i32.store"),
     DType("i64", "int64", 8, np.int64, "i64", "i64.load", "i64.store"),
     DType("bool", "bool", 1, np.bool_, "i32", "i32.load8_u", "i32.store8"),
@@ -31,6 +34,7 @@ DTYPES = (
     DType("i8", "int8", 1, np.int8, "i32", "i32.load8_s", "i32.store8"),
 )
 IR_DTYPES = tuple(d.ir for d in DTYPES)
+FLOATS = ("f32", "f64")  # the floating-point dtypes the IR computes in
 ITEMSIZE = {d.ir: d.itemsize for d in DTYPES}
 NUMPY_DTYPE = {d.ir: d.numpy for d in DTYPES}
 MANIFEST_DTYPE = {d.ir: d.name for d in DTYPES}  # what artifacts' manifests call them

@@ -1,8 +1,9 @@
-"""Conformance sweep of the wasm backend against PyTorch's OpInfo database (float32 samples).
+"""Conformance sweep of the wasm backend against PyTorch's OpInfo database (float32 samples;
+``--dtype float64`` or ``float16`` for those).
 
-For every OpInfo in ``torch.testing._internal.common_methods_invocations.op_db`` (or only the
-ops the README claims, ``CLAIMED`` below) and each of its first ``--samples`` float32 sample
-inputs, ``fn = lambda *args: op(*args, **kwargs)`` is compiled with
+For every OpInfo in ``torch.testing._internal.common_methods_invocations.op_db`` that supports
+the dtype on CPU (or only the ops the README claims, ``CLAIMED`` below) and each of its first
+``--samples`` sample inputs of that dtype, ``fn = lambda *args: op(*args, **kwargs)`` is compiled with
 ``torch.compile(fn, backend="wasm")`` (non-strict) after ``torch._dynamo.reset()``, run under
 ``torch.no_grad()`` and compared with eager PyTorch. Each sample gets one status:
 
@@ -27,9 +28,11 @@ Usage::
     python tests/e2e/opinfo_report.py                 # the claimed list
     python tests/e2e/opinfo_report.py --all           # the whole op_db (slow: tens of minutes)
     python tests/e2e/opinfo_report.py --ops sum,cumsum --samples 8 --json out.json -v
+    python tests/e2e/opinfo_report.py --all --dtype float64   # float64 samples (float16 too)
 
 Comparison: float outputs with ``torch.testing.assert_close(rtol=RTOL, atol=ATOL,
-equal_nan=True)`` (for the sign-ambiguous ops of ``SIGN_AMBIGUOUS``, after OpInfo's own
+equal_nan=True)`` (float64: ``DTYPE_TOL``, torch's own float64 defaults, so a float64 result
+computed in float32 is wrong; float16: torch's float16 defaults, about one float16 rounding) (for the sign-ambiguous ops of ``SIGN_AMBIGUOUS``, after OpInfo's own
 ``output_process_fn_grad`` of the sample, e.g. |eigenvectors|) (looser than the float32 default to allow a different summation order and
 the polynomial exp/log/tanh/erf routines; per-op overrides in ``TOL``); integer and bool
 outputs, dtypes and shapes exactly; non-tensor outputs by ``==``.
@@ -58,7 +61,11 @@ STATUSES = ("wasm", "fallback", "wrong", "crash", "hang", "skipped")
 MAX_SAMPLES = 4
 TIMEOUT = 60.0  # seconds per sample (compiling a first module can take a few seconds)
 RTOL, ATOL = 1e-4, 1e-5
-TOL: dict[str, tuple[float, float]] = {}  # "name" or "name.variant" -> (rtol, atol)
+TOL: dict[str, tuple[float, float]] = {}  # float32: "name" or "name.variant" -> (rtol, atol)
+DTYPES = ("float32", "float64", "float16")
+# (rtol, atol) of the other dtypes: torch.testing's defaults for them
+DTYPE_TOL = {"float64": (1e-7, 1e-7), "float16": (1e-3, 1e-5)}
+DTYPE = "float32"  # the sweep's dtype (--dtype; the worker gets it on its command line)
 # Ops whose outputs are defined only up to sign (eigenvectors, singular vectors): OpInfo marks
 # this with each sample's ``output_process_fn_grad`` (|V| for eigh; |U|, |Vh|, U Vh or S for
 # svd), which is applied to both the compiled and the eager outputs before comparing.
@@ -184,7 +191,8 @@ def ops_by_key() -> dict:
         _ensure_expecttest()
         import torch
         from torch.testing._internal.common_methods_invocations import op_db
-        _OPS = {op_key(op): op for op in op_db if torch.float32 in op.supported_dtypes("cpu")}
+        dt = getattr(torch, DTYPE)
+        _OPS = {op_key(op): op for op in op_db if dt in op.supported_dtypes("cpu")}
     return _OPS
 
 
@@ -192,7 +200,7 @@ def _samples(op, max_samples: int) -> list:
     import torch
     torch.manual_seed(0)
     out = []
-    for s in op.sample_inputs("cpu", torch.float32, requires_grad=False):
+    for s in op.sample_inputs("cpu", getattr(torch, DTYPE), requires_grad=False):
         out.append(s)
         if len(out) >= max_samples:
             break
@@ -318,7 +326,10 @@ def run_sample(op, sample, index: int) -> SampleResult:
         return res("skipped", "nondeterministic (two eager runs differ)")
     kind = _eager_kind(fn, args)
 
-    rtol, atol = TOL.get(key, TOL.get(op.name, (RTOL, ATOL)))
+    if DTYPE == "float32":
+        rtol, atol = TOL.get(key, TOL.get(op.name, (RTOL, ATOL)))
+    else:
+        rtol, atol = DTYPE_TOL[DTYPE]
     torch._dynamo.reset()
     counters.clear()
     compiled = torch.compile(fn, backend="wasm")
@@ -388,7 +399,8 @@ def worker_main() -> None:
 class Sweeper:
     """Owns one worker subprocess; restarts it after a hang."""
 
-    def __init__(self, timeout: float = TIMEOUT, max_samples: int = MAX_SAMPLES):
+    def __init__(self, timeout: float = TIMEOUT, max_samples: int = MAX_SAMPLES, dtype: str = "float32"):
+        self.dtype = dtype
         self.timeout = timeout
         self.max_samples = max_samples
         self.proc: subprocess.Popen | None = None
@@ -396,7 +408,7 @@ class Sweeper:
     def _start(self) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = _ROOT + os.pathsep + env.get("PYTHONPATH", "")
-        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker"],
+        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker", "--dtype", self.dtype],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True, bufsize=1, cwd=_ROOT, env=env)
         self._buf = ""
@@ -492,9 +504,12 @@ def main(argv=None) -> int:
     ap.add_argument("--ops", help="comma-separated OpInfo keys (name or name.variant)")
     ap.add_argument("--samples", type=int, default=MAX_SAMPLES, help="samples per op (default %(default)s)")
     ap.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds per sample (default %(default)s)")
+    ap.add_argument("--dtype", choices=DTYPES, default="float32", help="the samples' dtype (default %(default)s)")
     ap.add_argument("--json", help="write every sample result and the summary here")
     ap.add_argument("-v", "--verbose", action="store_true", help="one line per sample")
     a = ap.parse_args(argv)
+    global DTYPE
+    DTYPE = a.dtype
     if a.worker:
         sys.path.insert(0, _ROOT)
         worker_main()
@@ -506,7 +521,7 @@ def main(argv=None) -> int:
         keys = sorted(ops_by_key())
     else:
         keys = list(CLAIMED)
-    sw = Sweeper(timeout=a.timeout, max_samples=a.samples)
+    sw = Sweeper(timeout=a.timeout, max_samples=a.samples, dtype=a.dtype)
     results: list[SampleResult] = []
     t0 = time.perf_counter()
     try:
@@ -525,7 +540,7 @@ def main(argv=None) -> int:
         sw.close()
     elapsed = time.perf_counter() - t0
     s = summarize(results, len(keys))
-    print(f"\nOpInfo float32 sweep ({'whole op_db' if a.all else 'selected ops' if a.ops else 'claimed list'},"
+    print(f"\nOpInfo {a.dtype} sweep ({'whole op_db' if a.all else 'selected ops' if a.ops else 'claimed list'},"
           f" <= {a.samples} samples per op, {elapsed:.0f} s)")
     print(f"  ops tried:                    {s['ops']}")
     print(f"  samples:                      {s['samples']} ({s['skipped']} skipped, {s['samples_tried']} tried)")

@@ -7,6 +7,8 @@ for operators that need an operand twice.
 
 from __future__ import annotations
 
+from ..target import FLOATS
+
 MATH = ("exp", "log", "tanh", "erf", "sigmoid")  # routines in csrc/wat/math_f32x4.wat
 # routines in csrc/wat/math_f32x4_f64.wat (evaluated in float64, correctly rounded): unary, binary
 MATH_F64 = ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
@@ -21,6 +23,10 @@ _SIMPLE_SCALAR = {
     "f32": {"add": "f32.add", "sub": "f32.sub", "mul": "f32.mul", "div": "f32.div", "copysign": "f32.copysign", "neg": "f32.neg", "abs": "f32.abs", "sqrt": "f32.sqrt", "floor": "f32.floor",
             "ceil": "f32.ceil", "round": "f32.nearest", "trunc": "f32.trunc", "lt": "f32.lt", "le": "f32.le",
             "gt": "f32.gt", "ge": "f32.ge", "eq": "f32.eq", "ne": "f32.ne"},
+    "f64": {"add": "f64.add", "sub": "f64.sub", "mul": "f64.mul", "div": "f64.div", "copysign": "f64.copysign",
+            "neg": "f64.neg", "abs": "f64.abs", "sqrt": "f64.sqrt", "floor": "f64.floor", "ceil": "f64.ceil",
+            "round": "f64.nearest", "trunc": "f64.trunc", "lt": "f64.lt", "le": "f64.le", "gt": "f64.gt",
+            "ge": "f64.ge", "eq": "f64.eq", "ne": "f64.ne"},
     "i32": {"add": "i32.add", "sub": "i32.sub", "mul": "i32.mul", "div": "i32.div_s", "lt": "i32.lt_s",
             "le": "i32.le_s", "gt": "i32.gt_s", "ge": "i32.ge_s", "eq": "i32.eq", "ne": "i32.ne",
             "and": "i32.and", "or": "i32.or", "xor": "i32.xor"},
@@ -47,36 +53,36 @@ def scalar(name: str, src: str, dst: str, args: list, tmp) -> str:
         return _scalar_cast(src, dst, a)
     if name == "where":
         return f"(select {args[1]} {args[2]} {args[0]})"
-    if name in MATH or name in MATH_F64:
+    if (name in MATH or name in MATH_F64) and src == "f32":
         return f"(f32x4.extract_lane 0 (call $f32x4_{name} (f32x4.splat {a})))"
     if name in MATH_F64_BINARY and src == "f32":
         return f"(f32x4.extract_lane 0 (call $f32x4_{name} (f32x4.splat {a}) (f32x4.splat {args[1]})))"
     if name in POLY and src == "f32":
         return f"(call $poly_{name} {a} {args[1]})"
     if name == "rsqrt":
-        return f"(f32.div (f32.const 1) (f32.sqrt {a}))"
+        return f"({t}.div ({t}.const 1) ({t}.sqrt {a}))"
     if name == "recip":
-        return f"(f32.div (f32.const 1) {a})"
+        return f"({t}.div ({t}.const 1) {a})"
     if name == "relu":
-        if src == "f32":  # where(x < 0, 0, x), as PyTorch: keeps -0.0 and NaN
-            x = tmp("f32")
-            return f"(select (f32.const 0) (local.tee {x} {a}) (f32.lt (local.get {x}) (f32.const 0)))"
+        if src in FLOATS:  # where(x < 0, 0, x), as PyTorch: keeps -0.0 and NaN
+            x = tmp(t)
+            return f"(select ({t}.const 0) (local.tee {x} {a}) ({t}.lt (local.get {x}) ({t}.const 0)))"
         x = tmp(t)
         return f"(select (local.tee {x} {a}) {_zero(t)} ({t}.gt_s (local.get {x}) {_zero(t)}))"
     if name == "isnan":
-        x = tmp("f32")
-        return f"(f32.ne (local.tee {x} {a}) (local.get {x}))"
+        x = tmp(t)
+        return f"({t}.ne (local.tee {x} {a}) (local.get {x}))"
     if name == "not":
         return f"({t}.eqz {a})"
     if name == "neg":
         return f"({t}.sub {_zero(t)} {a})"
-    if name in ("max", "min") and src == "f32":
+    if name in ("max", "min") and src in FLOATS:
         # as PyTorch: NaN propagates, and a tie keeps the first operand (max(-0.0, 0.0) is
         # -0.0; f32.max would give 0.0)
-        x, y = tmp("f32"), tmp("f32")
-        keep = f"(f32.{'ge' if name == 'max' else 'le'} (local.get {x}) (local.get {y}))"
+        x, y = tmp(t), tmp(t)
+        keep = f"({t}.{'ge' if name == 'max' else 'le'} (local.get {x}) (local.get {y}))"
         return (f"(select (local.tee {x} {a}) (local.tee {y} {args[1]}) "
-                f"(i32.or {keep} (f32.ne (local.get {x}) (local.get {x}))))")
+                f"(i32.or {keep} ({t}.ne (local.get {x}) (local.get {x}))))")
     if name in ("max", "min", "abs", "sign"):
         x, y = tmp(t), tmp(t)
         b = args[1] if len(args) > 1 else _zero(t)
@@ -85,9 +91,9 @@ def scalar(name: str, src: str, dst: str, args: list, tmp) -> str:
             return f"(select (local.tee {x} {a}) ({t}.sub {_zero(t)} (local.get {x})) ({t}.gt_s (local.get {x}) {_zero(t)}))"
         if name == "sign":
             g = f"(local.get {x})"
-            if src == "f32":  # NaN and +-0 pass through
-                return (f"(block (result f32) (local.set {x} {a}) (select (f32.const 1) (select (f32.const -1) "
-                        f"{g} (f32.lt {g} (f32.const 0))) (f32.gt {g} (f32.const 0))))")
+            if src in FLOATS:  # NaN and +-0 pass through
+                return (f"(block (result {t}) (local.set {x} {a}) (select ({t}.const 1) (select ({t}.const -1) "
+                        f"{g} ({t}.lt {g} ({t}.const 0))) ({t}.gt {g} ({t}.const 0))))")
             gt, lt = f"({t}.gt_s {g} {_zero(t)})", f"({t}.lt_s {g} {_zero(t)})"
             if t == "i64":
                 gt, lt = f"(i64.extend_i32_u {gt})", f"(i64.extend_i32_u {lt})"
@@ -96,6 +102,8 @@ def scalar(name: str, src: str, dst: str, args: list, tmp) -> str:
     if name == "mod" and src == "f32":
         return _f32_mod(a, args[1], tmp)
     if name in ("floordiv", "mod"):
+        if src == "f64":
+            raise NotImplementedError(f"no scalar WAT for {name} on f64 (the lowering refuses it)")
         x, y = tmp(t), tmp(t)
         if src == "f32":
             q = f"(f32.floor (f32.div (local.get {x}) (local.get {y})))"
@@ -168,17 +176,21 @@ def _scalar_cast(src: str, dst: str, a: str) -> str:
         ("bool", "f32"): "f32.convert_i32_u", ("bool", "i64"): "i64.extend_i32_u",
         # int8 values sit in i32 sign-extended (i32.load8_s); a cast to int8 wraps as PyTorch's does
         ("i8", "f32"): "f32.convert_i32_s", ("i8", "i64"): "i64.extend_i32_s", ("i32", "i8"): "i32.extend8_s",
+        ("f32", "f64"): "f64.promote_f32", ("f64", "f32"): "f32.demote_f64",
+        ("f64", "i32"): "i32.trunc_sat_f64_s", ("f64", "i64"): "i64.trunc_sat_f64_s",
+        ("i32", "f64"): "f64.convert_i32_s", ("i64", "f64"): "f64.convert_i64_s",
+        ("bool", "f64"): "f64.convert_i32_u", ("i8", "f64"): "f64.convert_i32_s",
     }
     if (src, dst) in (("i8", "i32"), ("bool", "i8")):
         return a
-    if (src, dst) == ("f32", "i8"):
-        return f"(i32.extend8_s (i32.trunc_sat_f32_s {a}))"
+    if (src, dst) in (("f32", "i8"), ("f64", "i8")):
+        return f"(i32.extend8_s (i32.trunc_sat_{src}_s {a}))"
     if (src, dst) == ("i64", "i8"):
         return f"(i32.extend8_s (i32.wrap_i64 {a}))"
     if (src, dst) in table:
         return f"({table[(src, dst)]} {a})"
     if dst == "bool":
-        return {"f32": f"(f32.ne {a} (f32.const 0))", "i32": f"(i32.ne {a} (i32.const 0))",
+        return {"f32": f"(f32.ne {a} (f32.const 0))", "f64": f"(f64.ne {a} (f64.const 0))", "i32": f"(i32.ne {a} (i32.const 0))",
                 "i64": f"(i64.ne {a} (i64.const 0))", "i8": f"(i32.ne {a} (i32.const 0))"}[src]
     raise NotImplementedError(f"cast {src} -> {dst}")
 

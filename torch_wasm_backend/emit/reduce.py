@@ -15,6 +15,7 @@ import sympy
 
 from .. import ir
 from ..indexing import index_vars, reduction_vars
+from ..target import FLOATS
 from . import ops, text
 from .writer import FunctionWriter, lane_loops, loop_env
 
@@ -29,8 +30,8 @@ BLOCK = 32  # an f32 sum flushes its accumulators into a running total every BLO
 def _init(op: str, dtype: str):
     if op in INIT:
         return INIT[op]
-    big = {"f32": float("inf"), "i32": 2**31 - 1, "i64": 2**63 - 1}[dtype]
-    return -big - (0 if dtype == "f32" else 1) if op in ("max", "argmax") else big
+    big = {"f32": float("inf"), "f64": float("inf"), "i32": 2**31 - 1, "i64": 2**63 - 1}[dtype]
+    return -big - (0 if dtype in FLOATS else 1) if op in ("max", "argmax") else big
 
 
 def _combine_scalar(op: str, dtype: str, acc: str, x: str, tmp) -> str:
@@ -287,8 +288,8 @@ _MODES = {"vector": _vector_out, "vector_reduce": _vector_red, "scalar": _scalar
 
 def _arg_pick(op: str, dt: str, x: str, best: str) -> str:
     gx, gb = f"(local.get {x})", f"(local.get {best})"
-    if dt == "f32":
-        better = f"(f32.{'gt' if op == 'argmax' else 'lt'} {gx} {gb})"
-        first_nan = f"(i32.and (f32.ne {gx} {gx}) (f32.eq {gb} {gb}))"
+    if dt in FLOATS:
+        better = f"({dt}.{'gt' if op == 'argmax' else 'lt'} {gx} {gb})"
+        first_nan = f"(i32.and ({dt}.ne {gx} {gx}) ({dt}.eq {gb} {gb}))"
         return f"(i32.or {better} {first_nan})"
     return f"({text.WASM_TYPE[dt]}.{'gt_s' if op == 'argmax' else 'lt_s'} {gx} {gb})"

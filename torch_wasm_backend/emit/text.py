@@ -15,22 +15,32 @@ LOAD = {d.ir: d.load for d in DTYPES}
 STORE = {d.ir: d.store for d in DTYPES}
 
 
-def f32_literal(value: float) -> str:
-    """Exact hexadecimal text of ``value`` rounded to float32 (deterministic, lossless)."""
-    v = float(np.float32(value))
+def _hex_literal(v: float, exact_ints: float) -> str:
     if math.isnan(v):
         return "nan"
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
-    if v.is_integer() and abs(v) < 2**24:
+    if v.is_integer() and abs(v) < exact_ints:
         return str(int(v)) if v or math.copysign(1, v) > 0 else "-0"
     mantissa, exponent = v.hex().split("p")
     return mantissa.rstrip("0").rstrip(".") + "p" + exponent
 
 
+def f32_literal(value: float) -> str:
+    """Exact hexadecimal text of ``value`` rounded to float32 (deterministic, lossless)."""
+    return _hex_literal(float(np.float32(value)), 2**24)
+
+
+def f64_literal(value: float) -> str:
+    """Exact hexadecimal text of a float64 (deterministic, lossless)."""
+    return _hex_literal(float(value), 2**53)
+
+
 def const(value, dtype: str) -> str:
     if dtype == "f32":
         return f"(f32.const {f32_literal(value)})"
+    if dtype == "f64":
+        return f"(f64.const {f64_literal(value)})"
     if dtype == "i64":
         return f"(i64.const {int(value)})"
     if dtype == "bool":

@@ -7,7 +7,7 @@ import torch
 
 from .. import ir
 from .core import TensorValue, Unsupported
-from .registry import broadcast_to, ir_dtype, lower, scalar_value
+from .registry import broadcast_to, float64_ops, ir_dtype, lower, scalar_value
 
 aten = torch.ops.aten
 
@@ -67,11 +67,17 @@ def arange(ctx, node, *args, **kwargs):
     n = size_expr(node.meta["val"].shape[0])
     pos = [a for a in args if isinstance(a, (int, float))]
     start, step = (0, 1) if len(pos) <= 1 else (pos[0], pos[2] if len(pos) > 2 else 1)
-    if dtype == "f32":
-        return TensorValue((n,), "f32", lambda idx: ir.Op("add", (
-            ir.Const(float(start), "f32"),
-            ir.Op("mul", (ir.Op("cast", (ir.Index(idx[0], "i32"),), "f32"), ir.Const(float(step), "f32")), "f32")),
-            "f32"))
+    if dtype in ir.FLOATS:  # start + i * step, in the dtype (PyTorch's CPU kernel)
+        return TensorValue((n,), dtype, lambda idx: ir.Op("add", (
+            ir.Const(float(start), dtype),
+            ir.Op("mul", (ir.Op("cast", (ir.Index(idx[0], "i32"),), dtype), ir.Const(float(step), dtype)), dtype)),
+            dtype))
     if not (isinstance(start, int) and isinstance(step, int)):
         raise Unsupported("integer arange with float bounds")
     return TensorValue((n,), dtype, lambda idx: ir.Index(start + step * idx[0], dtype))
+
+
+# checked for float64 (fill values and arange in the dtype)
+float64_ops(aten.arange.default, aten.arange.start, aten.arange.start_step, aten.empty.memory_format,
+            aten.empty_like.default, aten.full.default, aten.full_like.default, aten.ones.default,
+            aten.ones_like.default, aten.scalar_tensor.default, aten.zeros.default, aten.zeros_like.default)

@@ -9,7 +9,7 @@ import torch
 
 from .. import ir
 from .core import TensorValue, Unsupported, static_int
-from .registry import broadcast_to, lower
+from .registry import broadcast_to, float64_ops, lower
 
 aten = torch.ops.aten
 
@@ -114,3 +114,7 @@ def index(ctx, node, x, indices):
         return ir.Load(base.buffer, base.index, base.dtype, base.indirect + ind)
 
     return TensorValue(out_shape, x.dtype, loader)
+
+
+# checked for float64 (data movement: no arithmetic on the values)
+float64_ops(aten.embedding.default, aten.gather.default, aten.index.Tensor, aten.index_select.default)

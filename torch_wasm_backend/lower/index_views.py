@@ -17,7 +17,7 @@ import torch
 
 from ..indexing import ModIndex
 from .core import Unsupported, static_int
-from .registry import lower
+from .registry import float64_ops, lower
 from .view_scatter import diagonal_geometry
 from .views import norm_dim, remap
 
@@ -69,3 +69,7 @@ def repeat(ctx, node, x, repeats):
                      for i, r, s in zip(idx[lead:], repeats[lead:], sizes))
 
     return remap(x, shape, fn)
+
+
+# checked for float64 (data movement: no arithmetic)
+float64_ops(aten.diagonal.default, aten.repeat.default, aten.unfold.default)

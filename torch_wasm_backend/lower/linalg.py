@@ -15,7 +15,7 @@ import torch
 from .. import ir
 from .core import TensorValue, Unsupported, buffer_numel, stored
 from .pointwise import binary, const_like
-from .registry import broadcast_to, lower
+from .registry import broadcast_to, float64_ops, lower
 from .views import unsqueeze_dims
 
 aten = torch.ops.aten
@@ -38,6 +38,8 @@ def gemm(ctx, a: TensorValue, b: TensorValue, bias: TensorValue | None = None, b
          out: tuple | None = None) -> TensorValue:
     """(B, M, K) @ (B, K, N) (+ bias along columns or rows) -> (B, M, N), contiguous, in a
     new buffer or at ``out = (buffer, element offset)``."""
+    if a.dtype == b.dtype == "f64" and out is None:
+        return _gemm_f64(ctx, a, b, bias, bias_axis)
     if a.dtype != "f32" or b.dtype != "f32":
         raise Unsupported(f"matrix product of {a.dtype} and {b.dtype} (only float32)")
     batch, m, k = (sympy.sympify(s) for s in a.shape)
@@ -57,6 +59,20 @@ def gemm(ctx, a: TensorValue, b: TensorValue, bias: TensorValue | None = None, b
         ctx.kernels.append(ir.Gemm(ctx.name("gemm"), _operand(ctx, a), _operand(ctx, b, True), c, batch, m, n, k,
                                    bias_buf, bias_axis))
     return stored(out, (batch, m, n), "f32", offset=offset)
+
+
+def _gemm_f64(ctx, a: TensorValue, b: TensorValue, bias: TensorValue | None, bias_axis: int) -> TensorValue:
+    """A float64 product as a ``Reduce`` kernel (the GEMM microkernels are float32): each
+    result is the sum over k of a[i, k] * b[k, j] in float64, plus the bias after it."""
+    batch, m, k = a.shape
+    n = b.shape[2]
+    prod = TensorValue((batch, m, n, k), "f64", lambda idx: ir.Op(
+        "mul", (a.load((idx[0], idx[1], idx[3])), b.load((idx[0], idx[3], idx[2]))), "f64"))
+    out = ctx.reduce(prod, (3,), "sum", False)
+    if bias is None:
+        return out
+    along = (lambda idx: bias.load((idx[2],))) if bias_axis == 1 else (lambda idx: bias.load((idx[1],)))
+    return binary("add", out, TensorValue(out.shape, bias.dtype, along))
 
 
 def _squeeze0(v: TensorValue) -> TensorValue:
@@ -102,3 +118,7 @@ def baddbmm(ctx, node, bias, a, b, beta=1, alpha=1):
     if beta != 1:
         bias = binary("mul", bias, const_like(bias, float(beta)))
     return binary("add", bias, prod)
+
+
+# checked for float64 (a Reduce kernel in float64: gemm above)
+float64_ops(aten.mm.default, aten.bmm.default, aten.addmm.default, aten.baddbmm.default)

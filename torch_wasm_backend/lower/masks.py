@@ -9,7 +9,7 @@ import torch
 
 from .. import ir
 from .core import TensorValue
-from .registry import broadcast_to, cast, lower, scalar_value
+from .registry import broadcast_to, cast, float64_ops, lower, scalar_value
 
 aten = torch.ops.aten
 
@@ -47,3 +47,7 @@ def assert_async(ctx, node, cond, assert_msg=None):
     ``cond`` holds, as PyTorch raises. The op returns nothing; the check's buffer is
     returned anyway, so that the one-node graphs of ``partition.py`` have an output."""
     return trap_unless(ctx, cast(cond, "bool"))
+
+
+# checked for float64 (selects and run-time checks)
+float64_ops(aten._assert_async.default, aten._assert_async.msg, aten.masked_fill.Scalar, aten.masked_fill.Tensor)

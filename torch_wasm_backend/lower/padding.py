@@ -19,14 +19,14 @@ import torch
 from .. import ir
 from ..indexing import contiguous_strides
 from .core import TensorValue, Unsupported, buffer_numel, stored
-from .registry import lower
+from .registry import float64_ops, lower
 from .views import slice_
 
 aten = torch.ops.aten
 
 
 def _fill_value(value, dtype: str):
-    if dtype == "f32":
+    if dtype in ("f32", "f64"):
         return float(value)
     if dtype == "bool":
         return bool(value)
@@ -58,3 +58,7 @@ def constant_pad_nd(ctx, node, x, pad, value=0):
     if x.numel() != 0:
         ctx.store_into(x, buf, strides, offset)
     return stored(buf, shape, x.dtype)
+
+
+# checked for float64 (data movement and a fill value)
+float64_ops(aten.constant_pad_nd.default)

@@ -12,7 +12,7 @@ import torch
 
 from .. import ir
 from .core import TensorValue, Unsupported
-from .registry import ALWAYS_BOOL, DEFAULT, INT_TO_FLOAT, NO_OPMATH, cast, lower, scalar_value
+from .registry import ALWAYS_BOOL, DEFAULT, INT_TO_FLOAT, NO_OPMATH, cast, float64_ops, lower, scalar_value
 
 aten = torch.ops.aten
 
@@ -34,20 +34,22 @@ def const_like(x: TensorValue, value) -> TensorValue:
 
 
 def count_like(x: TensorValue, n) -> TensorValue:
-    """An element count (int or symbolic size) as an f32 value broadcast like ``x``."""
+    """An element count (int or symbolic size) as a float value broadcast like ``x`` (in
+    ``x``'s dtype if that is a float, else f32)."""
     import sympy
 
+    dt = x.dtype if x.dtype in ir.FLOATS else "f32"
     n = sympy.sympify(n)
     if n.is_number:
-        return const_like(x, float(n))
+        return const_like(TensorValue(x.shape, dt, x.loader), float(n))
     if not n.is_integer:  # e.g. a symbolic count minus a fractional correction
         raise Unsupported(f"element count {n} is not an integer expression")
-    return TensorValue(x.shape, "f32", lambda idx: ir.Op("cast", (ir.Index(n, "i32"),), "f32"))
+    return TensorValue(x.shape, dt, lambda idx: ir.Op("cast", (ir.Index(n, "i32"),), dt))
 
 
-def float_only(name, x):
-    if x.dtype != "f32":
-        raise Unsupported(f"{name} on {x.dtype}")
+def float_only(name, x, dtypes=("f32",)):
+    if x.dtype not in dtypes:
+        raise Unsupported(f"{name} on {x.dtype}" + (" (float32 only)" if x.dtype == "f64" else ""))
 
 
 def reject_bool(node, what: str) -> None:
@@ -134,27 +136,33 @@ def _float_floordiv(ctx, a: TensorValue, b: TensorValue) -> TensorValue:
 @lower(aten.div.Tensor_mode, aten.div.Scalar_mode, promote=DEFAULT)
 def div_mode(ctx, node, a, b, rounding_mode=None):
     if rounding_mode is None:
-        return binary("div", cast(a, "f32"), cast(b, "f32"))
+        if a.dtype not in ir.FLOATS:
+            a, b = cast(a, "f32"), cast(b, "f32")
+        return binary("div", a, b)
     if rounding_mode == "floor":
+        float_only("floor division", a, ("f32", "i32", "i64", "bool"))
         return _float_floordiv(ctx, a, b) if a.dtype == "f32" else binary("floordiv", a, b)
-    if a.dtype == "f32":
+    if a.dtype in ir.FLOATS:
         return unary("trunc", binary("div", a, b))
     return binary("div", a, b)  # integer "div" truncates
 
 
 @lower(aten.floor_divide.default, aten.floor_divide.Scalar, promote=DEFAULT)
 def floor_divide(ctx, node, a, b):
+    float_only("floor division", a, ("f32", "i32", "i64", "bool"))
     return _float_floordiv(ctx, a, b) if a.dtype == "f32" else binary("floordiv", a, b)
 
 
 @lower(aten.remainder.Tensor, aten.remainder.Scalar, aten.remainder.Scalar_Tensor, promote=DEFAULT)
 def remainder(ctx, node, a, b):
     reject_bool(node, "remainder")
+    float_only("remainder", a, ("f32", "i32", "i64"))
     return binary("mod", a, b)
 
 
 @lower(aten.fmod.Tensor, aten.fmod.Scalar, promote=DEFAULT)
 def fmod(ctx, node, a, b):
+    float_only("fmod", a, ("f32", "i32", "i64", "bool"))
     if a.dtype != "f32":
         # a - trunc(a / b) * b with C-style integer division
         return binary("sub", a, binary("mul", binary("div", a, b), b))
@@ -193,8 +201,8 @@ def logical_not(ctx, node, a):
 
 @lower(aten.bitwise_not.default, promote=DEFAULT)
 def bitwise_not(ctx, node, a):
-    if a.dtype == "f32":
-        raise Unsupported("bitwise_not of float32 (PyTorch raises)")
+    if a.dtype in ir.FLOATS:
+        raise Unsupported(f"bitwise_not of {a.dtype} (PyTorch raises)")
     if a.dtype != "bool":
         return binary("xor", a, const_like(a, -1))
     return unary("not", a, "bool")
@@ -218,7 +226,8 @@ def bitwise_or(ctx, node, a, b):
 def float_unary(op_name, *ops):
     @lower(*ops, promote=INT_TO_FLOAT)
     def rule(ctx, node, x):
-        float_only(op_name, x)
+        # sqrt, 1 / sqrt and 1 / x are single IEEE operations in float64 too
+        float_only(op_name, x, ir.FLOATS if op_name in ("sqrt", "rsqrt", "recip") else ("f32",))
         return unary(op_name, x)
 
 
@@ -229,7 +238,7 @@ for _name, _op in [("exp", aten.exp.default), ("log", aten.log.default), ("tanh"
 
 @lower(aten.copysign.Tensor, aten.copysign.Scalar, promote=INT_TO_FLOAT)
 def copysign(ctx, node, a, b):
-    float_only("copysign", a)
+    float_only("copysign", a, ir.FLOATS)
     return binary("copysign", a, b)
 
 
@@ -237,12 +246,13 @@ def _ignoring_nan(name):
     @lower(getattr(aten, "f" + name).default, promote=DEFAULT)
     def rule(ctx, node, a, b):
         """fmax/fmin: a NaN operand is ignored (NaN only if both are)."""
-        if a.dtype != "f32":
+        dt = a.dtype
+        if dt not in ir.FLOATS:
             return binary(name, a, b)
-        return TensorValue(a.shape, "f32", lambda idx: ir.Op("where", (
+        return TensorValue(a.shape, dt, lambda idx: ir.Op("where", (
             ir.Op("isnan", (b.load(idx),), "bool"), a.load(idx),
             ir.Op("where", (ir.Op("isnan", (a.load(idx),), "bool"), b.load(idx),
-                            ir.Op(name, (a.load(idx), b.load(idx)), "f32")), "f32")), "f32"))
+                            ir.Op(name, (a.load(idx), b.load(idx)), dt)), dt)), dt))
 
 
 _ignoring_nan("max")
@@ -254,7 +264,7 @@ def _same_unary(op_name, *ops):
     def rule(ctx, node, x):
         if op_name != "sign":
             reject_bool(node, op_name)
-        if op_name in ("floor", "ceil", "round", "trunc") and x.dtype != "f32":
+        if op_name in ("floor", "ceil", "round", "trunc") and x.dtype not in ir.FLOATS:
             return x
         return unary(op_name, x)
 
@@ -273,7 +283,8 @@ def round_decimals(ctx, node, x, decimals=0):
     nearbyint(x / 10^-d) * 10^-d (10^|d| rounded to float32 once)."""
     reject_bool(node, "round")
     if x.dtype != "f32":
-        raise Unsupported(f"round(decimals=) of {x.dtype} (PyTorch rounds floating tensors only)")
+        raise Unsupported(f"round(decimals=) of {x.dtype} (" + ("float32 only)" if x.dtype == "f64" else
+                                                              "PyTorch rounds floating tensors only)"))
     scale = const_like(x, float(np.float32(10.0 ** abs(decimals))))
     if decimals < 0:
         return binary("mul", unary("round", binary("div", x, scale)), scale)
@@ -318,14 +329,14 @@ def _fuse_into_gemm(ctx, node, x):
 
 @lower(aten.isnan.default, promote=None)
 def isnan(ctx, node, x):
-    if x.dtype != "f32":
+    if x.dtype not in ir.FLOATS:
         return const_like(TensorValue(x.shape, "bool", x.loader), False)
     return unary("isnan", x, "bool")
 
 
 @lower(aten.isinf.default, aten.isposinf.default, aten.isneginf.default, promote=None)
 def isinf(ctx, node, x):
-    if x.dtype != "f32":
+    if x.dtype not in ir.FLOATS:
         return const_like(TensorValue(x.shape, "bool", x.loader), False)
     if node.target is aten.isinf.default:
         return binary("eq", unary("abs", x), const_like(x, math.inf), "bool")
@@ -384,3 +395,24 @@ def copy(ctx, node, dst, src, non_blocking=False):
     from .registry import broadcast_to
 
     return broadcast_to(cast(src, dst.dtype), dst.shape)
+
+
+# checked for float64 (computed as float64, or Unsupported where only float32 is lowered)
+float64_ops(aten.maximum.default, aten.minimum.default, aten.add.Tensor, aten.add.Scalar, aten.sub.Tensor,
+            aten.sub.Scalar, aten.rsub.Scalar, aten.rsub.Tensor, aten.mul.Tensor, aten.mul.Scalar, aten.div.Tensor,
+            aten.div.Scalar, aten.div.Tensor_mode, aten.div.Scalar_mode, aten.floor_divide.default,
+            aten.floor_divide.Scalar, aten.remainder.Tensor, aten.remainder.Scalar, aten.remainder.Scalar_Tensor,
+            aten.fmod.Tensor, aten.fmod.Scalar, aten.lt.Tensor, aten.lt.Scalar, aten.le.Tensor, aten.le.Scalar,
+            aten.gt.Tensor, aten.gt.Scalar, aten.ge.Tensor, aten.ge.Scalar, aten.eq.Tensor, aten.eq.Scalar,
+            aten.ne.Tensor, aten.ne.Scalar, aten.logical_and.default, aten.logical_or.default,
+            aten.logical_xor.default, aten.logical_not.default, aten.bitwise_not.default, aten.exp.default,
+            aten.log.default, aten.tanh.default, aten.erf.default, aten.sigmoid.default, aten.sqrt.default,
+            aten.rsqrt.default, aten.reciprocal.default, aten.copysign.Tensor, aten.copysign.Scalar,
+            aten.fmax.default, aten.fmin.default, aten.neg.default, aten.abs.default, aten.floor.default,
+            aten.ceil.default, aten.round.default, aten.trunc.default, aten.round.decimals, aten.sign.default,
+            aten.relu.default, aten.isnan.default, aten.isinf.default, aten.isposinf.default,
+            aten.isneginf.default, aten.clamp.default, aten.clamp.Tensor, aten.clamp_min.default,
+            aten.clamp_min.Tensor, aten.clamp_max.default, aten.clamp_max.Tensor, aten.hardtanh.default,
+            aten.where.self, aten.where.ScalarSelf, aten.where.ScalarOther, aten.where.Scalar,
+            aten._to_copy.default, aten.clone.default, aten.alias.default, aten.detach.default,
+            aten.lift_fresh_copy.default, aten.copy.default)

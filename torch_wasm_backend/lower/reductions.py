@@ -8,7 +8,7 @@ from .. import ir
 from .core import TensorValue, Unsupported, static_int
 from .gather import indirect, stored_table
 from .pointwise import binary, const_like, count_like, unary
-from .registry import cast, ir_dtype, lower
+from .registry import cast, float64_ops, ir_dtype, lower
 from .views import permute
 
 aten = torch.ops.aten
@@ -50,7 +50,7 @@ def prod(ctx, node, x, dim=None, keepdim=False, dtype=None):
 
 @lower(aten.mean.dim, aten.mean.default)
 def mean(ctx, node, x, dim=None, keepdim=False, dtype=None):
-    if x.dtype != "f32":
+    if x.dtype not in ir.FLOATS:
         raise Unsupported(f"mean of {x.dtype}")
     dims = reduce_dims(x, dim)
     s = ctx.reduce(x, dims, "sum", keepdim)
@@ -121,7 +121,7 @@ lower(aten.min.dim)(_minmax_dim("min"))
 
 @lower(aten.var.correction, aten.var.dim)
 def var(ctx, node, x, dim=None, unbiased=None, keepdim=False, correction=None):
-    if x.dtype != "f32":
+    if x.dtype not in ir.FLOATS:
         raise Unsupported(f"var of {x.dtype}")
     if isinstance(unbiased, bool) and correction is None:
         correction = 1 if unbiased else 0
@@ -165,7 +165,7 @@ def _beats(a: ir.Expr, b: ir.Expr, largest: bool) -> ir.Expr:
         return ir.Op(name, args, "bool")
 
     out = op("gt" if largest else "lt", a, b)
-    if a.dtype != "f32":
+    if a.dtype not in ir.FLOATS:
         return out
     nan_a, nan_b = op("isnan", a), op("isnan", b)
     nan_first = op("and", nan_a, op("not", nan_b)) if largest else op("and", op("not", nan_a), nan_b)
@@ -218,3 +218,11 @@ def topk(ctx, node, x, k, dim=-1, largest=True, sorted=True):
     values = TensorValue(pos.shape, x.dtype, lambda idx: indirect(xt, nl, pos.load(idx), idx[:nl], sym, wrap=False))
     back = [order.index(d) for d in range(x.ndim)]
     return [permute(ctx, node, values, back), permute(ctx, node, cast(pos, "i64"), back)]
+
+
+# checked for float64: sums and products accumulate in float64, as PyTorch's
+float64_ops(aten.sum.dim_IntList, aten.sum.default, aten.prod.default, aten.prod.dim_int, aten.mean.dim,
+            aten.mean.default, aten.amax.default, aten.amin.default, aten.max.default, aten.min.default,
+            aten.argmax.default, aten.argmin.default, aten.max.dim, aten.min.dim, aten.var.correction,
+            aten.var.dim, aten.var_mean.correction, aten.var_mean.dim, aten.any.default, aten.any.dim,
+            aten.any.dims, aten.all.default, aten.all.dim, aten.all.dims, aten.topk.default)

@@ -15,7 +15,7 @@ import torch
 
 from ..indexing import contiguous_strides
 from .core import TensorValue, Unsupported, buffer_numel, static_int, stored
-from .registry import broadcast_to, cast, ir_dtype, lower, scalar_value
+from .registry import broadcast_to, cast, float64_ops, ir_dtype, lower, scalar_value
 from .views import norm_dim
 
 aten = torch.ops.aten
@@ -79,3 +79,8 @@ def new_empty_strided(ctx, node, x, size, stride, **kwargs):
     (zeros are as good as anything; its layout is the graph's, from the node's value)."""
     dtype = ir_dtype(node.meta["val"].dtype)
     return broadcast_to(scalar_value(0, dtype), tuple(sympy.sympify(s) for s in size))
+
+
+# checked for float64 (data movement: no arithmetic)
+float64_ops(aten.diagonal_scatter.default, aten.new_empty_strided.default, aten.select_scatter.default,
+            aten.slice_scatter.default)

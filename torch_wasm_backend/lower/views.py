@@ -15,7 +15,7 @@ import torch
 
 from ..indexing import FloorDiv, ModIndex, contiguous_strides
 from .core import TensorValue, Unsupported, buffer_numel, size_expr, static_int, stored, strided
-from .registry import broadcast_to, lower
+from .registry import broadcast_to, float64_ops, lower
 
 aten = torch.ops.aten
 
@@ -271,3 +271,10 @@ def cat(ctx, node, tensors, dim=0):
         if t_.numel() != 0:
             ctx.store_into(t_, buf, strides, off * strides[dim])
     return stored(buf, shape, want)
+
+
+# checked for float64 (data movement: no arithmetic)
+float64_ops(operator.getitem, aten._unsafe_view.default, aten.cat.default, aten.expand.default, aten.flip.default,
+            aten.permute.default, aten.reshape.default, aten.select.int, aten.slice.Tensor, aten.split.Tensor,
+            aten.split_with_sizes.default, aten.squeeze.default, aten.squeeze.dim, aten.squeeze.dims,
+            aten.t.default, aten.transpose.int, aten.unbind.int, aten.unsqueeze.default, aten.view.default)

@@ -44,6 +44,18 @@ class Mixed(torch.nn.Module):
                 n + idx.to(torch.int32)[:1], y[1:, ::2])
 
 
+class Float64(torch.nn.Module):
+    """float64 computed as float64: a linear layer, a reduction and a strided output."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(7, 5).double()
+
+    def forward(self, x):
+        y = torch.relu(self.lin(x)) * (1 + 2**-40)  # the factor is lost in float32
+        return y.sum(-1) / 3, y.t()
+
+
 def _randomise_batchnorm(model):
     for m in model.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
@@ -71,6 +83,9 @@ def build(name: str):
         model = Mixed()
         inputs = (torch.randn(4, 6), torch.tensor([3, -1, 0, 7, 2]), torch.rand(4, 6) > 0.5,
                   torch.arange(5, dtype=torch.int32) * 1000)
+    elif name == "float64":
+        model = Float64()
+        inputs = (torch.randn(3, 7, dtype=torch.float64),)
     else:
         raise KeyError(name)
     return model.eval(), inputs
@@ -112,8 +127,8 @@ def save_case(name: str, directory: Path) -> Case:
     torch.manual_seed(123)
     fresh = []
     for x in inputs:
-        if x.dtype == torch.float32:
-            fresh.append(torch.randn(x.shape))
+        if x.dtype.is_floating_point:
+            fresh.append(torch.randn(x.shape, dtype=x.dtype))
         elif x.dtype == torch.bool:
             fresh.append(torch.rand(x.shape) > 0.3)
         else:

@@ -1,0 +1,127 @@
+"""float64 is computed as float64: arithmetic, comparisons, casts, reductions, matrix
+products, views and factories on float64 tensors run fully as WebAssembly (strict mode: a
+fallback raises) and agree with eager PyTorch to float64 precision (a result computed in
+float32 would be off by ~1e-8 and fail these tolerances), with NaN/Inf, signed zeros, odd
+sizes, non-contiguous inputs and empty tensors; operators whose float64 rule is not written
+(transcendental math) fall back with a reason that names float64; a float64 model saves
+and runs from its artifact in Python and Node."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from tests.e2e.helpers import check, make_input
+from torch_wasm_backend.backend import WasmFallbackWarning
+
+F64 = torch.float64
+TIGHT = {"rtol": 1e-13, "atol": 1e-300}  # float64 rounding differences only
+NAN, INF = float("nan"), float("inf")
+SPECIALS = torch.tensor([0.0, -0.0, 1.0, -1.0, NAN, INF, -INF, 2.5, -3.0, 1e-310, -1e-310, 1e300,
+                         -1e300, 1 + 2**-40, 5e-324], dtype=F64)
+
+
+def _x(shape, **kw):
+    return make_input(shape, F64, **kw)
+
+
+@pytest.mark.parametrize("name,fn", [
+    ("arith", lambda a, b: ((a * 3.1 + 1.0) / (b - 0.5), a - b * 1e-9, -a, a.abs())),
+    ("compare", lambda a, b: (a < b, a >= b, a == b, a != b, torch.logical_and(a > 0, b > 0))),
+    ("minmax", lambda a, b: (torch.maximum(a, b), torch.minimum(a, b), torch.fmax(a, b), torch.fmin(a, b),
+                             a.clamp(-0.5, 0.7), torch.relu(a))),
+    ("rounding", lambda a, b: (a.floor(), a.ceil(), a.round(), a.trunc(), a.sign(), torch.copysign(a, b))),
+    ("sqrt", lambda a, b: (a.abs().sqrt(), a.abs().rsqrt(), a.reciprocal())),
+    ("specials", lambda a, b: (a.isnan(), a.isinf(), a.isposinf(), torch.where(a.isnan(), b, a))),
+    ("div_modes", lambda a, b: (torch.div(a, b, rounding_mode="trunc"), a / 3)),
+])
+def test_pointwise(name, fn):
+    a = torch.cat([SPECIALS, _x((22,))]).reshape(37)
+    b = torch.cat([SPECIALS.flip(0), _x((22,)) + 0.25]).reshape(37)
+    check(fn, a, b, **TIGHT)
+
+
+def test_pointwise_broadcast_noncontiguous_empty():
+    a = _x((5, 7)).t()  # non-contiguous
+    b = _x((1, 5))
+    check(lambda a, b: (a * b + a, (a - b).t()), a, b, **TIGHT)
+    check(lambda a: a * 2 + 1, torch.empty(0, 3, dtype=F64), **TIGHT)
+
+
+def test_casts():
+    a = torch.cat([SPECIALS, _x((10,)) * 1e6])
+    f = _x((19,)) * 1e6  # finite and in range: float -> int of anything else is undefined in PyTorch
+    i = make_input((19,), torch.int64, low=-(2**40), high=2**40)
+    check(lambda a, f, i: (a.float(), a.float().double(), (a > 0).double(), a.bool(), f.to(torch.int64),
+                           f.to(torch.int32), i.double(), i.double() + f), a, f, i, **TIGHT)
+    x = _x((9,))
+    check(lambda x: (x.float() * 2, x + torch.ones(9)), x, **TIGHT)  # float64 + float32 is float64
+
+
+@pytest.mark.parametrize("shape,dim", [((7, 13), 1), ((7, 13), 0), ((3, 5, 9), (0, 2)), ((1000,), 0)])
+def test_reductions(shape, dim):
+    x = _x(shape)
+    check(lambda x: (x.sum(dim), x.mean(dim), x.amax(dim), x.amin(dim), x.var(dim), x.sum(), x.prod(-1)), x, **TIGHT)
+    check(lambda x: (x.argmax(-1), x.max(-1), x.min(0)), x, interp=True, **TIGHT)
+
+
+def test_reductions_nan_and_large_cancellation():
+    # a float32 accumulator would lose the 1.0 terms entirely
+    x = torch.tensor([1e16, 1.0, -1e16, 1.0, 3.0], dtype=F64)
+    check(lambda x: x.sum(), x, rtol=0, atol=4.0)
+    y = _x((4, 6))
+    y[1, 2] = NAN
+    check(lambda y: (y.sum(1), y.amax(1), y.argmax(1)), y, **TIGHT)
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (5, 7, 3), (17, 33, 9), (2, 0, 3)])
+def test_matmul(m, k, n):
+    a, b = _x((m, k)), _x((k, n))
+    bias = _x((n,))
+    check(lambda a, b, bias: (a @ b, torch.addmm(bias, a, b), torch.nn.functional.linear(a, b.t(), bias),
+                              a @ b.t().contiguous().t()), a, b, bias, rtol=1e-12, atol=1e-12)
+    ab, bb = _x((3, m, k)), _x((3, k, n))
+    check(lambda a, b: torch.bmm(a, b), ab, bb, interp=True, rtol=1e-12, atol=1e-12)
+
+
+def test_views_and_factories():
+    x = _x((4, 6))
+    check(lambda x: (x.t().reshape(3, 8), x[1:, ::2], torch.cat([x, x * 2], 1), x.flip(0), x.unsqueeze(0).expand(2, 4, 6),
+                     torch.nn.functional.pad(x, (1, 2), value=0.5), x.masked_fill(x > 0, -1.5),
+                     torch.arange(6, dtype=F64) * 0.1 + x, torch.full((4, 6), 1 / 3, dtype=F64) + x,
+                     x.diagonal(), x.repeat(2, 1)), x, **TIGHT)
+
+
+def test_transcendental_falls_back_with_reason():
+    x = _x((5,))
+    torch._dynamo.reset()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = torch.compile(lambda x: x.exp() + 1, backend="wasm")(x)
+    torch.testing.assert_close(out, x.exp() + 1, **TIGHT)
+    reasons = [str(w.message) for w in caught if issubclass(w.category, WasmFallbackWarning)]
+    assert any("exp on f64" in r and "float32 only" in r for r in reasons), reasons
+
+
+def test_unlisted_rule_refuses_float64():
+    """A rule not checked for float64 says so instead of computing it (here softmax, whose
+    float32 rule uses the float32 exp)."""
+    from tests.e2e.helpers import expect_unsupported
+
+    err = expect_unsupported(lambda x: torch.softmax(x, -1), _x((3, 4)))
+    assert "float64" in str(err)
+
+
+def test_artifact_round_trip(tmp_path):
+    """Python's loader; Node's and Chromium's are tests/e2e/test_node.py and test_browser.py
+    (their "float64" case)."""
+    from tests.e2e.js.models import save_case
+
+    case = save_case("float64", tmp_path)
+    assert [o["dtype"] for o in case.manifest["outputs"]] == ["float64", "float64"]
+    for got, want in zip(case.expected, case.eager):
+        assert got.dtype == np.float64
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-300)
