@@ -19,6 +19,8 @@ class DType:
     wasm: str  # a scalar's WebAssembly value type
     load: str  # the instruction loading one element from memory (into ``wasm``)
     store: str  # and storing one
+    widen: str = ""  # a WAT function applied to what ``load`` gives (float16: its bits -> f32)
+    narrow: str = ""  # and to a value before ``store`` (f32 -> float16 bits)
 
 
 DTYPES = (
@@ -32,9 +34,14 @@ DTYPES = (
     # int8 is a storage dtype (quantized tensors): values are loaded sign-extended and cast,
     # or computed in another dtype and cast to it; the IR has no int8 arithmetic
     DType("i8", "int8", 1, np.int8, "i32", "i32.load8_s", "i32.store8"),
+    # float16 is stored as such; its values are computed in float32 and rounded where
+    # PyTorch rounds (lower/registry.py); in registers an f32 holding a float16 value
+    # (csrc/wat/f16_round.wat)
+    DType("f16", "float16", 2, np.float16, "f32", "i32.load16_u", "i32.store16", "$f16_bits_to_f32", "$f32_to_f16_bits"),
 )
 IR_DTYPES = tuple(d.ir for d in DTYPES)
 FLOATS = ("f32", "f64")  # the floating-point dtypes the IR computes in
+FLOAT_STORAGE = FLOATS + ("f16",)  # and those tensors can have
 ITEMSIZE = {d.ir: d.itemsize for d in DTYPES}
 NUMPY_DTYPE = {d.ir: d.numpy for d in DTYPES}
 MANIFEST_DTYPE = {d.ir: d.name for d in DTYPES}  # what artifacts' manifests call them

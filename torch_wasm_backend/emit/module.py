@@ -54,6 +54,12 @@ def _uses_math(plans, names=ops.MATH) -> bool:
     return False
 
 
+def _uses_f16(plans) -> bool:
+    """A kernel loads, stores or casts to float16 (only loop kernels do)."""
+    return any(n.dtype == "f16" for p in plans if isinstance(p.kernel, (ir.Pointwise, ir.Reduce, ir.Scan))
+               for n in ir.walk(p.kernel.body))
+
+
 def _any_kernel(plans, test) -> bool:
     return any(test(p.kernel) for p in plans)
 
@@ -72,7 +78,8 @@ LIBRARIES = (
     ("poly_f32.wat", lambda plans, widen: _uses_math(plans, ops.POLY)),
     ("linalg_f32.wat", lambda plans, widen: _any_kernel(plans, lambda k: isinstance(k, ir.MatrixCall))),
     ("f32_gemm.wat", lambda plans, widen: _any_kernel(plans, lambda k: isinstance(k, ir.Gemm) and not k.packed)),
-    ("f16_to_f32.wat", lambda plans, widen: widen),
+    ("f16_to_f32.wat", lambda plans, widen: widen or _uses_f16(plans)),
+    ("f16_round.wat", lambda plans, widen: _uses_f16(plans)),  # calls f16_to_f32's $f16_to_f32_bits
     ("i8_gemm.wat", lambda plans, widen: _any_kernel(plans, lambda k: isinstance(k, ir.QGemm))),
     ("f32_gemm_packed.wat", lambda plans, widen: _any_kernel(plans, _packed_gemm)),
 )

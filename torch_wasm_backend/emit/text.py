@@ -15,6 +15,22 @@ LOAD = {d.ir: d.load for d in DTYPES}
 STORE = {d.ir: d.store for d in DTYPES}
 
 
+def load(dtype: str, address: str) -> str:
+    """One element of ``dtype`` loaded from ``address`` (``offset=..`` included) as its
+    WebAssembly value (float16: widened to f32)."""
+    d = _DTYPE[dtype]
+    value = f"({d.load} {address})"
+    return f"(call {d.widen} {value})" if d.widen else value
+
+
+def store(dtype: str, address: str, value: str) -> str:
+    d = _DTYPE[dtype]
+    return f"({d.store} {address} {f'(call {d.narrow} {value})' if d.narrow else value})"
+
+
+_DTYPE = {d.ir: d for d in DTYPES}
+
+
 def _hex_literal(v: float, exact_ints: float) -> str:
     if math.isnan(v):
         return "nan"
@@ -41,6 +57,8 @@ def const(value, dtype: str) -> str:
         return f"(f32.const {f32_literal(value)})"
     if dtype == "f64":
         return f"(f64.const {f64_literal(value)})"
+    if dtype == "f16":  # an f32 holding the float16 value
+        return f"(f32.const {f32_literal(np.float16(value))})"
     if dtype == "i64":
         return f"(i64.const {int(value)})"
     if dtype == "bool":

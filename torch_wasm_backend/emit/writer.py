@@ -188,7 +188,7 @@ class FunctionWriter:
         if isinstance(node, ir.Load):
             pre: list[str] = []
             addr, off = self._load_address(node, env, pre)
-            return self._wrap(pre, text.WASM_TYPE[node.dtype], f"({text.LOAD[node.dtype]} offset={off} {addr})")
+            return self._wrap(pre, text.WASM_TYPE[node.dtype], text.load(node.dtype, f"offset={off} {addr}"))
         if isinstance(node, ir.Const):
             return text.const(node.value, node.dtype)
         if isinstance(node, ir.Index):
@@ -253,7 +253,7 @@ class FunctionWriter:
     # -- stores
     def store(self, buf: str, idx, dtype: str, value: str, env: dict) -> str:
         addr, off = self.address(buf, idx, text.ITEMSIZE[dtype], env)
-        return f"({text.STORE[dtype]} offset={off} {addr} {value})"
+        return text.store(dtype, f"offset={off} {addr}", value)
 
     def vstore_i8(self, buf: str, idx, value: str, env: dict) -> str:
         """4 int8 lanes (an i32x4, each lane's low byte) stored as 4 contiguous bytes."""

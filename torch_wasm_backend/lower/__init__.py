@@ -54,11 +54,6 @@ def _is_view(ctx: LowerContext, v: TensorValue) -> bool:
     return isinstance(v.load(index_vars(v.ndim)), ir.Load)
 
 
-def _meta_dtype(node):
-    val = node.meta.get("val")
-    return getattr(val, "dtype", None)
-
-
 def _fetch_attr(gm, target: str):
     obj = gm
     for part in target.split("."):
@@ -111,6 +106,30 @@ def _checks(ctx: LowerContext) -> dict:
     return out
 
 
+def _in_graph_dtype(out, val):
+    """A rule's result cast to the dtype the graph gives it (e.g. a float16 result computed
+    in float32 is rounded here, once per operator, as PyTorch rounds), lists elementwise."""
+    if isinstance(out, TensorValue) and isinstance(val, torch.Tensor) and ir_dtype(val.dtype) != out.dtype:
+        return cast(out, ir_dtype(val.dtype))
+    if isinstance(out, (list, tuple)) and isinstance(val, (list, tuple)) and len(out) == len(val):
+        return type(out)(_in_graph_dtype(o, v) for o, v in zip(out, val))
+    return out
+
+
+def _check_float16(ctx: LowerContext) -> None:
+    """float16 is storage: loaded, stored, cast, selected; anything computed in it is a rule
+    that did not go through float32 (``registry._float16_in_float32``) and is refused."""
+    for k in ctx.kernels:
+        body = getattr(k, "body", None)
+        for n in ir.walk(body) if body is not None else ():
+            if n.dtype == "f16" and not (isinstance(n, (ir.Load, ir.Const)) or (
+                    isinstance(n, ir.Op) and n.name in ("cast", "where"))):
+                what = n.name if isinstance(n, ir.Op) else type(n).__name__
+                raise Unsupported(f"{what} computed in float16 by {k.name} (float16 is computed in float32)")
+        if isinstance(k, (ir.Reduce, ir.Scan)) and k.body.dtype == "f16":
+            raise Unsupported(f"{k.op} accumulated in float16 by {k.name} (PyTorch accumulates in float32)")
+
+
 def lower_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices=()) -> ir.Program:
     ctx = LowerContext()
     env: dict = {}
@@ -155,9 +174,7 @@ def lower_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices=()) -> 
             ctx.node = node
             out = rule(ctx, node, *args, **kwargs)
             ctx.node = None
-            want = _meta_dtype(node)
-            if isinstance(out, TensorValue) and want is not None and ir_dtype(want) != out.dtype:
-                out = cast(out, ir_dtype(want))
+            out = _in_graph_dtype(out, node.meta.get("val"))
             if isinstance(out, TensorValue) and len(node.users) > 1 and not _is_view(ctx, out):
                 out = ctx.realize(out)
             env[node] = out
@@ -183,6 +200,7 @@ def lower_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices=()) -> 
                                              result_layout(n.meta.get("val"), v.shape)))
         else:
             raise Unsupported(f"FX node kind {node.op} ({node.target})")
+    _check_float16(ctx)
     prog = ir.Program(tuple(ctx.buffers), tuple(ctx.kernels), tuple(inputs), tuple(outputs), dict(ctx.constants),
                       _checks(ctx))
     prog.verify()

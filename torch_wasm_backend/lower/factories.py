@@ -7,7 +7,7 @@ import torch
 
 from .. import ir
 from .core import TensorValue, Unsupported
-from .registry import broadcast_to, float64_ops, ir_dtype, lower, scalar_value
+from .registry import broadcast_to, cast, float64_ops, ir_dtype, lower, scalar_value
 
 aten = torch.ops.aten
 
@@ -67,11 +67,11 @@ def arange(ctx, node, *args, **kwargs):
     n = size_expr(node.meta["val"].shape[0])
     pos = [a for a in args if isinstance(a, (int, float))]
     start, step = (0, 1) if len(pos) <= 1 else (pos[0], pos[2] if len(pos) > 2 else 1)
-    if dtype in ir.FLOATS:  # start + i * step, in the dtype (PyTorch's CPU kernel)
-        return TensorValue((n,), dtype, lambda idx: ir.Op("add", (
-            ir.Const(float(start), dtype),
-            ir.Op("mul", (ir.Op("cast", (ir.Index(idx[0], "i32"),), dtype), ir.Const(float(step), dtype)), dtype)),
-            dtype))
+    if dtype in ir.FLOATS or dtype == "f16":  # start + i * step in the dtype (PyTorch's CPU kernel;
+        dt = "f32" if dtype == "f16" else dtype  # float16: in float32, then rounded)
+        return cast(TensorValue((n,), dt, lambda idx: ir.Op("add", (
+            ir.Const(float(start), dt),
+            ir.Op("mul", (ir.Op("cast", (ir.Index(idx[0], "i32"),), dt), ir.Const(float(step), dt)), dt)), dt)), dtype)
     if not (isinstance(start, int) and isinstance(step, int)):
         raise Unsupported("integer arange with float bounds")
     return TensorValue((n,), dtype, lambda idx: ir.Index(start + step * idx[0], dtype))

@@ -26,7 +26,7 @@ aten = torch.ops.aten
 
 
 def _fill_value(value, dtype: str):
-    if dtype in ("f32", "f64"):
+    if dtype in ("f32", "f64", "f16"):
         return float(value)
     if dtype == "bool":
         return bool(value)

@@ -36,15 +36,22 @@ def _check_nonempty(x, dims, what):
         raise Unsupported(f"{what} of an empty dimension (PyTorch raises)")
 
 
+def _accumulator(node) -> str:
+    """The dtype a sum or product accumulates in: its result's, but float32 for a float16
+    result (rounded once at the end, as PyTorch's CPU kernel)."""
+    out = ir_dtype(node.meta["val"].dtype)
+    return "f32" if out == "f16" else out
+
+
 @lower(aten.sum.dim_IntList, aten.sum.default)
 def sum_(ctx, node, x, dim=None, keepdim=False, dtype=None):
-    out = ir_dtype(node.meta["val"].dtype)
+    out = _accumulator(node)
     return ctx.reduce(cast(x, out), reduce_dims(x, dim), "sum", keepdim)
 
 
 @lower(aten.prod.default, aten.prod.dim_int)
 def prod(ctx, node, x, dim=None, keepdim=False, dtype=None):
-    out = ir_dtype(node.meta["val"].dtype)
+    out = _accumulator(node)
     return ctx.reduce(cast(x, out), reduce_dims(x, dim), "prod", keepdim)
 
 

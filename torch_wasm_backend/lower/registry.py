@@ -36,7 +36,7 @@ def ir_dtype(dtype: torch.dtype) -> str:
 def scalar_value(x, dtype: str) -> TensorValue:
     if dtype == "bool":
         value = bool(x)
-    elif dtype in ir.FLOATS:
+    elif dtype in ir.FLOAT_STORAGE:
         value = float(x)
     else:
         value = int(x)
@@ -177,11 +177,28 @@ def _refuse_float64(rule, target):
     return checked
 
 
+def _to_float32(a):
+    if isinstance(a, (list, tuple)):
+        return type(a)(_to_float32(x) for x in a)
+    return cast(a, "f32") if isinstance(a, TensorValue) and a.dtype == "f16" else a
+
+
+def _float16_in_float32(rule):
+    """PyTorch's CPU kernels compute float16 in float32 ("opmath") and round each
+    operator's result to float16: so every rule gets its float16 operands as float32 (exact)
+    and ``lower_graph`` rounds the results to the dtype the graph says (float16)."""
+    def widened(ctx, node, *args, **kwargs):
+        return rule(ctx, node, *_to_float32(args), **{k: _to_float32(v) for k, v in kwargs.items()})
+
+    return widened
+
+
 def find_lowering(target):
     packet = getattr(target, "overloadpacket", None)
     rule = LOWERINGS[target] if target in LOWERINGS else LOWERINGS.get(packet)
     if rule is None:
         return rule
+    rule = _float16_in_float32(rule)
     if target not in FLOAT64_OPS and packet not in FLOAT64_OPS:
         rule = _refuse_float64(rule, target)
     if target in INT8_OPS or packet in INT8_OPS:

@@ -56,6 +56,18 @@ class Float64(torch.nn.Module):
         return y.sum(-1) / 3, y.t()
 
 
+class Float16(torch.nn.Module):
+    """float16 stored as float16: a linear layer, a reduction and a strided output."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(7, 5).half()
+
+    def forward(self, x):
+        y = torch.relu(self.lin(x))
+        return y.sum(-1) / 3, y.t()
+
+
 def _randomise_batchnorm(model):
     for m in model.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
@@ -83,6 +95,9 @@ def build(name: str):
         model = Mixed()
         inputs = (torch.randn(4, 6), torch.tensor([3, -1, 0, 7, 2]), torch.rand(4, 6) > 0.5,
                   torch.arange(5, dtype=torch.int32) * 1000)
+    elif name == "float16":
+        model = Float16()
+        inputs = (torch.randn(3, 7, dtype=torch.float16),)
     elif name == "float64":
         model = Float64()
         inputs = (torch.randn(3, 7, dtype=torch.float64),)
