@@ -3,7 +3,7 @@ products, views and factories on float64 tensors run fully as WebAssembly (stric
 fallback raises) and agree with eager PyTorch to float64 precision (a result computed in
 float32 would be off by ~1e-8 and fail these tolerances), with NaN/Inf, signed zeros, odd
 sizes, non-contiguous inputs and empty tensors; operators whose float64 rule is not written
-(transcendental math) fall back with a reason that names float64; a float64 model saves
+(trigonometric and special functions) fall back with a reason that names float64; a float64 model saves
 and runs from its artifact in Python and Node."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.e2e.helpers import check, make_input
+from tests.e2e.helpers import check, make_input, run_wasm
 from torch_wasm_backend.backend import WasmFallbackWarning
 
 F64 = torch.float64
@@ -100,18 +100,18 @@ def test_transcendental_falls_back_with_reason():
     torch._dynamo.reset()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        out = torch.compile(lambda x: x.exp() + 1, backend="wasm")(x)
-    torch.testing.assert_close(out, x.exp() + 1, **TIGHT)
+        out = torch.compile(lambda x: x.sin() + 1, backend="wasm")(x)
+    torch.testing.assert_close(out, x.sin() + 1, **TIGHT)
     reasons = [str(w.message) for w in caught if issubclass(w.category, WasmFallbackWarning)]
-    assert any("exp on f64" in r and "float32 only" in r for r in reasons), reasons
+    assert any("aten.sin" in r and "float64" in r for r in reasons), reasons
 
 
 def test_unlisted_rule_refuses_float64():
-    """A rule not checked for float64 says so instead of computing it (here softmax, whose
-    float32 rule uses the float32 exp)."""
+    """A rule not checked for float64 says so instead of computing it (here a 2-d convolution,
+    whose rule builds float32 GEMMs)."""
     from tests.e2e.helpers import expect_unsupported
 
-    err = expect_unsupported(lambda x: torch.softmax(x, -1), _x((3, 4)))
+    err = expect_unsupported(lambda x, w: torch.nn.functional.conv2d(x, w), _x((1, 2, 5, 5)), _x((3, 2, 3, 3)))
     assert "float64" in str(err)
 
 
@@ -125,3 +125,43 @@ def test_artifact_round_trip(tmp_path):
     for got, want in zip(case.expected, case.eager):
         assert got.dtype == np.float64
         np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-300)
+
+
+def _random_doubles(n: int, seed: int) -> np.ndarray:
+    bits = np.random.default_rng(seed).integers(0, 2**63, n, dtype=np.int64).view(np.float64)
+    return bits[np.isfinite(bits)]
+
+
+# name -> (reference, inputs, max relative error asserted): csrc/wat/math_f64.wat's header
+MATH = {
+    "exp": (np.exp, lambda: np.concatenate([_random_doubles(1 << 16, 1) % 800 - 760, np.linspace(-746, 710, 1 << 16),
+                                             np.linspace(-1, 1, 4097)]), 2e-14),
+    "log": (np.log, lambda: np.concatenate([np.abs(_random_doubles(1 << 17, 2)), np.linspace(0.5, 2, 1 << 14),
+                                             [5e-324, 1e-310, 2.0**-1022, 1.7e308]]), 2e-15),
+    "tanh": (np.tanh, lambda: np.concatenate([_random_doubles(1 << 16, 3) % 60 - 30, np.linspace(-0.1, 0.1, 1 << 15),
+                                               np.geomspace(1e-300, 1, 4096)]), 2e-14),
+    "sigmoid": (lambda x: 1 / (1 + np.exp(-x)), lambda: np.linspace(-800, 800, 1 << 17), 2e-14),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MATH))
+def test_math_routine_error_bounds(name):
+    ref_fn, inputs, bound = MATH[name]
+    x = np.asarray(inputs(), np.float64)
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -1.0, 1.0])
+    x = np.concatenate([x, specials])
+    got, _ = run_wasm(lambda t: getattr(torch, name)(t), torch.from_numpy(x))
+    got = got.numpy()
+    with np.errstate(all="ignore"):
+        ref = ref_fn(x)
+        want_torch = getattr(torch, name)(torch.from_numpy(x)).numpy()
+    same_kind = np.isnan(got) == np.isnan(ref)
+    assert same_kind.all(), f"NaN placement differs at {x[~same_kind][:5]}"
+    fin = np.isfinite(ref)
+    assert np.array_equal(got[~fin & ~np.isnan(ref)], ref[~fin & ~np.isnan(ref)]), "infinities differ"
+    scale = np.maximum(np.abs(ref[fin]), 2.0**-1022)
+    err = np.abs(got[fin] - ref[fin]) / scale
+    worst = int(np.argmax(err))
+    print(f"{name}: max relative error {err[worst]:.3g} at x = {x[fin][worst]!r}")
+    assert err[worst] <= bound, f"{name}({x[fin][worst]!r}) = {got[fin][worst]!r}, reference {ref[fin][worst]!r}"
+    assert np.array_equal(np.signbit(got[x == 0]), np.signbit(want_torch[x == 0]))  # signed zeros as PyTorch

@@ -47,11 +47,17 @@ def _uses_math(plans, names=ops.MATH) -> bool:
         k = p.kernel
         if not isinstance(k, (ir.Pointwise, ir.Reduce, ir.Scan)):  # GEMMs, matrix routines: no math routine
             continue
-        if any(isinstance(n, ir.Op) and n.name in names for n in ir.walk(k.body)):
+        if any(isinstance(n, ir.Op) and n.name in names and n.dtype != "f64" for n in ir.walk(k.body)):
             return True
         if isinstance(k, ir.Scan) and k.op == "logsumexp" and names is ops.MATH:
             return True
     return False
+
+
+def _uses_f64_math(plans) -> bool:
+    """A float64 kernel calls a routine of math_f64.wat."""
+    return any(isinstance(n, ir.Op) and n.name in ops.MATH_F64_SCALAR and n.dtype == "f64"
+               for p in plans if isinstance(p.kernel, (ir.Pointwise, ir.Reduce, ir.Scan)) for n in ir.walk(p.kernel.body))
 
 
 def _uses_f16(plans) -> bool:
@@ -74,7 +80,8 @@ def _packed_gemm(k) -> bool:
 LIBRARIES = (
     ("math_f32x4.wat", lambda plans, widen: _uses_math(plans)),
     ("math_f32x4_f64.wat", lambda plans, widen: _uses_math(plans, ops.MATH_F64 + ops.MATH_F64_BINARY + ops.POLY)
-     or _any_kernel(plans, lambda k: isinstance(k, ir.MatrixCall))),
+     or _any_kernel(plans, lambda k: isinstance(k, ir.MatrixCall)) or _uses_f64_math(plans)),
+    ("math_f64.wat", lambda plans, widen: _uses_f64_math(plans)),  # calls math_f32x4_f64's f64x2 kernels
     ("poly_f32.wat", lambda plans, widen: _uses_math(plans, ops.POLY)),
     ("linalg_f32.wat", lambda plans, widen: _any_kernel(plans, lambda k: isinstance(k, ir.MatrixCall))),
     ("f32_gemm.wat", lambda plans, widen: _any_kernel(plans, lambda k: isinstance(k, ir.Gemm) and not k.packed)),

@@ -15,6 +15,8 @@ MATH_F64 = ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh"
             "log1p", "expm1", "log2", "log10", "exp2", "erfc", "erfinv", "erfcx",
             "i0", "i0e", "i1", "i1e", "digamma", "lgamma")
 MATH_F64_BINARY = ("atan2", "hypot", "pow", "polygamma")  # polygamma(n, x): n the same in every lane
+# scalar float64 routines in csrc/wat/math_f64.wat (float64 tensors)
+MATH_F64_SCALAR = ("exp", "log", "tanh", "sigmoid")
 # PyTorch's orthogonal polynomials p(x, n), float32 recurrences in csrc/wat/poly_f32.wat
 POLY = ("chebyshev_t", "chebyshev_u", "chebyshev_v", "chebyshev_w", "shifted_chebyshev_t", "shifted_chebyshev_u",
         "shifted_chebyshev_v", "shifted_chebyshev_w", "hermite_h", "hermite_he", "laguerre_l", "legendre_p")
@@ -58,6 +60,8 @@ def scalar(name: str, src: str, dst: str, args: list, tmp) -> str:
         return _scalar_cast(src, dst, a)
     if name == "where":
         return f"(select {args[1]} {args[2]} {args[0]})"
+    if name in MATH_F64_SCALAR and src == "f64":
+        return f"(call $f64_{name} {a})"
     if (name in MATH or name in MATH_F64) and src == "f32":
         return f"(f32x4.extract_lane 0 (call $f32x4_{name} (f32x4.splat {a})))"
     if name in MATH_F64_BINARY and src == "f32":
