@@ -165,3 +165,25 @@ def test_math_routine_error_bounds(name):
     print(f"{name}: max relative error {err[worst]:.3g} at x = {x[fin][worst]!r}")
     assert err[worst] <= bound, f"{name}({x[fin][worst]!r}) = {got[fin][worst]!r}, reference {ref[fin][worst]!r}"
     assert np.array_equal(np.signbit(got[x == 0]), np.signbit(want_torch[x == 0]))  # signed zeros as PyTorch
+
+
+@pytest.mark.parametrize("groups,stride,padding", [(1, 1, 0), (2, 2, 1), (4, 1, 1)])
+def test_convolution_and_pooling(groups, stride, padding):
+    x = _x((2, 4, 9, 7))
+    w = _x((8, 4 // groups, 3, 3))
+    b = _x((8,))
+    F = torch.nn.functional
+    check(lambda x, w, b: (F.conv2d(x, w, b, stride, padding, groups=groups), F.conv1d(x[:, :, 0], w[:, :, 0], b, stride,
+                                                                                      padding, groups=groups)),
+          x, w, b, rtol=1e-12, atol=1e-12)
+    check(lambda x: (F.max_pool2d(x, 3, 2, 1), F.avg_pool2d(x, 3, 2, 1), F.adaptive_avg_pool2d(x, (4, 3)),
+                     F.adaptive_avg_pool2d(x, 1)), x, **TIGHT)
+
+
+def test_normalisation_and_softmax():
+    x = _x((3, 5, 11))
+    F = torch.nn.functional
+    wt, bs = _x((11,)), _x((11,))
+    check(lambda x: (torch.softmax(x, -1), torch.log_softmax(x, 1), F.layer_norm(x, (11,), wt, bs),
+                     F.group_norm(x, 5), F.normalize(x, dim=-1), torch.linalg.vector_norm(x, 3, -1),
+                     x.cumsum(1), x.cumprod(-1), torch.cummax(x, 2), x ** 3, x.abs() ** 0.5), x, rtol=1e-12, atol=1e-14)

@@ -55,7 +55,7 @@ def _init(k: ir.Scan) -> str:
         return f"(f64.const {v})" if _wide_acc(k) else text.const(v, dt)
     if k.op == "logsumexp":
         return "(f64.const -inf)"
-    if dt == "f32":  # every element but NaN is >= -inf; a NaN element is taken anyway
+    if dt in ("f32", "f64"):  # every element but NaN is >= -inf; a NaN element is taken anyway
         return text.const(float("-inf") if k.op in ("max", "argmax") else float("inf"), dt)
     lo = INT_MIN[dt]
     return text.const(lo if k.op in ("max", "argmax") else -lo - 1, dt)
@@ -65,8 +65,8 @@ def _take(k: ir.Scan, x: str, acc: str) -> str:
     """i32: the element ``x`` replaces the running extreme ``acc``."""
     dt = k.body.dtype
     cmp = "ge" if k.op in ("max", "argmax") else "le"
-    if dt == "f32":
-        return f"(i32.or (f32.{cmp} {x} {acc}) (f32.ne {x} {x}))"
+    if dt in ("f32", "f64"):
+        return f"(i32.or ({dt}.{cmp} {x} {acc}) ({dt}.ne {x} {x}))"
     return f"({text.WASM_TYPE[dt]}.{cmp}_s {x} {acc})"
 
 

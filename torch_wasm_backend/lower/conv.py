@@ -25,7 +25,7 @@ from ..indexing import FloorDiv, ModIndex, contiguous_strides
 from .core import TensorValue, Unsupported, buffer_numel, static_int, stored
 from .linalg import gemm
 from .pointwise import binary, const_like
-from .registry import broadcast_to, lower
+from .registry import broadcast_to, float64_ops, lower
 from .views import reshape, unsqueeze_dims
 
 aten = torch.ops.aten
@@ -173,8 +173,8 @@ def _transposed_out(size, k, s, p, d, op):
 
 @lower(aten.convolution.default)
 def convolution(ctx, node, x, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
-    if x.dtype != "f32":
-        raise Unsupported(f"convolution of {x.dtype}")
+    if x.dtype not in ir.FLOATS or (x.dtype == "f64" and transposed):
+        raise Unsupported(f"{'transposed ' if transposed else ''}convolution of {x.dtype}")
     if x.ndim == 3:  # conv1d: a 2-D convolution with height 1
         return squeeze_height(convolution(
             ctx, node, unsqueeze_dims(x, [2]), unsqueeze_dims(weight, [2]), bias, [1] + pair(stride, 1),
@@ -197,10 +197,19 @@ def convolution(ctx, node, x, weight, bias, stride, padding, dilation, transpose
     cout, cg, kh, kw = (static_int(v, "convolution weight") for v in weight.shape)
     oh, ow = _out_size(h, kh, s[0], p[0], d[0]), _out_size(w, kw, s[1], p[1], d[1])
     if n == 0 or min(cout, oh, ow) <= 0:
-        return ctx.constant(np.zeros((static_int(n, "empty convolution"), cout, max(oh, 0), max(ow, 0))), "f32")
+        return ctx.constant(np.zeros((static_int(n, "empty convolution"), cout, max(oh, 0), max(ow, 0))), x.dtype)
     bias4 = None if bias is None else unsqueeze_dims(unsqueeze_dims(bias, [0]), [2, 3])
     xp = pad_spatial(ctx, x, (p[0], p[0], p[1], p[1]), 0.0)
     win = _window(xp, (oh, ow), (kh, kw), s, d)
+    if x.dtype == "f64":  # the GEMM microkernels are float32: a float64 window reduction
+        cog = cout // groups
+        prod = TensorValue((n, sympy.Integer(cout), sympy.Integer(oh), sympy.Integer(ow), sympy.Integer(cg),
+                            sympy.Integer(kh), sympy.Integer(kw)), "f64", lambda idx: ir.Op("mul", (
+                                win.load((idx[0], (FloorDiv(idx[1], cog) * cg if groups > 1 else 0) + idx[4], idx[2],
+                                          idx[3], idx[5], idx[6])), weight.load((idx[1], idx[4], idx[5], idx[6]))),
+                                "f64"))
+        out = ctx.reduce(prod, (4, 5, 6), "sum", False)
+        return out if bias4 is None else binary("add", out, broadcast_to(bias4, out.shape))
     if cg == 1 and groups == cin == cout:  # depthwise: a window reduction per channel
         prod = TensorValue(win.shape, "f32", lambda idx: ir.Op(
             "mul", (win.load(idx), weight.load((idx[1], 0, idx[4], idx[5]))), "f32"))
@@ -297,7 +306,7 @@ def pool_indices(shape, values: TensorValue, first: TensorValue, last_nan: Tenso
 
     def loader(idx):
         v = values.load(idx)
-        pick = ir.Op("where", (ir.Op("eq", (v, ir.Const(float("-inf"), "f32")), "bool"),
+        pick = ir.Op("where", (ir.Op("eq", (v, ir.Const(float("-inf"), v.dtype)), "bool"),
                                ir.Op("cast", (start.load(idx[2:]),), "i32"), flat(first.load(idx), idx)), "i32")
         pick = ir.Op("where", (ir.Op("isnan", (v,), "bool"), flat(last_nan.load(idx), idx), pick), "i32")
         return ir.Op("cast", (pick,), "i64")
@@ -323,11 +332,11 @@ def max_pool2d(ctx, node, x, kernel, stride=(), padding=0, dilation=1, ceil_mode
     return [out, indices]
 
 
-def avg_divisor(h, w, k, s, p, ohw, ceil_mode, count_include_pad, divisor_override):
+def avg_divisor(h, w, k, s, p, ohw, ceil_mode, count_include_pad, divisor_override, dtype=np.float32):
     """The per-output divisor, exactly as PyTorch's avg_pool2d computes it."""
     if divisor_override:
-        return np.full(ohw, float(divisor_override), dtype=np.float32)
-    div = np.zeros(ohw, dtype=np.float32)
+        return np.full(ohw, float(divisor_override), dtype=dtype)
+    div = np.zeros(ohw, dtype=dtype)
     for y in range(ohw[0]):
         for x in range(ohw[1]):
             hs, ws = y * s[0] - p[0], x * s[1] - p[1]
@@ -346,17 +355,17 @@ def avg_pool2d(ctx, node, x, kernel, stride=(), padding=0, ceil_mode=False, coun
     k, s, p, d, ohw, pads = pool_setup(x4, kernel, stride, padding, 1, ceil_mode, node.meta["val"].shape)
     xp = pad_spatial(ctx, x4, pads, 0.0)
     total = ctx.reduce(_window(xp, ohw, k, s, d), (4, 5), "sum", False)
-    div = ctx.constant(avg_divisor(static_int(x4.shape[2], "pooling"), static_int(x4.shape[3], "pooling"), k, s, p, ohw, ceil_mode,
-                                    count_include_pad, divisor_override), "f32")
+    div = ctx.constant(avg_divisor(static_int(x4.shape[2], "pooling"), static_int(x4.shape[3], "pooling"), k, s, p, ohw,
+                                   ceil_mode, count_include_pad, divisor_override, ir.NUMPY_DTYPE[x.dtype]), x.dtype)
     out = binary("div", total, broadcast_to(div, total.shape))
     if squeeze:
         out = _drop_batch(out)
     return out
 
 
-def adaptive_pool_matrix(h, w, oh, ow) -> np.ndarray:
+def adaptive_pool_matrix(h, w, oh, ow, dtype=np.float32) -> np.ndarray:
     """(H*W, OH*OW): adaptive average pooling as a matrix (PyTorch's window bounds)."""
-    pool = np.zeros((h * w, oh * ow), dtype=np.float32)
+    pool = np.zeros((h * w, oh * ow), dtype=dtype)
     for y in range(oh):
         hs, he = (y * h) // oh, -((-(y + 1) * h) // oh)
         for xx in range(ow):
@@ -377,8 +386,13 @@ def adaptive_avg_pool2d(ctx, node, x, output_size):
         total = ctx.reduce(_window(x4, (oh, ow), (kh, kw), (kh, kw), (1, 1)), (4, 5), "sum", False)
         out = binary("div", total, const_like(total, float(kh * kw)))
     else:
-        pm = ctx.constant(adaptive_pool_matrix(h, w, oh, ow), "f32")
+        pm = ctx.constant(adaptive_pool_matrix(h, w, oh, ow, ir.NUMPY_DTYPE[x.dtype]), x.dtype)
         flat = reshape(x4, (1, n * c, h * w))
         r = gemm(ctx, flat, unsqueeze_dims(pm, [0]))
         out = reshape(r, (n, c, oh, ow))
     return _drop_batch(out) if x.ndim == 3 else out
+
+
+# checked for float64 (window reductions in float64; transposed convolution Unsupported)
+float64_ops(aten.convolution.default, aten.max_pool2d_with_indices.default, aten.avg_pool2d.default,
+            aten._adaptive_avg_pool2d.default)

@@ -10,16 +10,17 @@ from __future__ import annotations
 import sympy
 import torch
 
+from .. import ir
 from .core import TensorValue, Unsupported
 from .pointwise import binary, const_like, count_like, unary
-from .registry import broadcast_to, lower
+from .registry import broadcast_to, float64_ops, lower
 from .views import unsqueeze_dims
 
 aten = torch.ops.aten
 
 
 def _softmax_parts(ctx, x, dim, realize_exp=False):
-    if x.dtype != "f32":
+    if x.dtype not in ir.FLOATS:
         raise Unsupported(f"softmax of {x.dtype}")
     if x.ndim == 0:
         return None
@@ -77,7 +78,7 @@ def _moments(ctx, x, dims):
 
 @lower(aten.native_layer_norm.default)
 def native_layer_norm(ctx, node, x, normalized_shape, weight, bias, eps):
-    if x.dtype != "f32":
+    if x.dtype not in ir.FLOATS:
         raise Unsupported(f"layer_norm of {x.dtype}")
     k = len(normalized_shape)
     dims = tuple(range(x.ndim - k, x.ndim))
@@ -100,7 +101,7 @@ def _channel(v, x):
 
 @lower(aten._native_batch_norm_legit_no_training.default)
 def batch_norm_inference(ctx, node, x, weight, bias, running_mean, running_var, momentum, eps):
-    if x.dtype != "f32":
+    if x.dtype not in ir.FLOATS:
         raise Unsupported(f"batch_norm of {x.dtype}")
     # y = x * scale + shift with per-channel vectors realised once: they read only the
     # statistics and parameters, so the scheduler moves them into ``prepare``
@@ -109,13 +110,13 @@ def batch_norm_inference(ctx, node, x, weight, bias, running_mean, running_var, 
     shift = binary("sub", const_like(scale, 0.0), binary("mul", running_mean, scale))
     shift = ctx.realize(binary("add", shift, bias) if bias is not None else shift)
     y = binary("add", binary("mul", x, _channel(scale, x)), _channel(shift, x))
-    empty = ctx.constant(__import__("numpy").zeros((0,)), "f32")
+    empty = ctx.constant(__import__("numpy").zeros((0,)), x.dtype)
     return [y, empty, empty]
 
 
 def _batch_norm_train(ctx, x, weight, bias, eps):
     """Batch statistics over every dim but the channels: (y, mean, rstd, biased var, n)."""
-    if x.dtype != "f32":
+    if x.dtype not in ir.FLOATS:
         raise Unsupported(f"batch_norm of {x.dtype}")
     if x.ndim < 2:
         raise Unsupported(f"batch_norm of a {x.ndim}-d input")
@@ -125,8 +126,8 @@ def _batch_norm_train(ctx, x, weight, bias, eps):
     rstd = ctx.realize(unary("rsqrt", binary("add", var, const_like(var, float(eps)))))
 
     def channel(v):  # keepdim (1, C, 1, ..) -> (C,)
-        return TensorValue((x.shape[1],), "f32", lambda idx: v.load(tuple(idx[0] if d == 1 else 0
-                                                                            for d in range(x.ndim))))
+        return TensorValue((x.shape[1],), x.dtype, lambda idx: v.load(tuple(idx[0] if d == 1 else 0
+                                                                              for d in range(x.ndim))))
 
     mean_c, var_c, rstd_c = channel(mean), channel(var), channel(rstd)
     # y = x * scale + shift with per-channel scale = rstd * weight, as PyTorch's CPU kernel
@@ -171,7 +172,7 @@ def native_group_norm(ctx, node, x, weight, bias, n, c, hw, groups, eps):
     (y, mean, rstd) with mean and rstd of shape (N, groups), as PyTorch."""
     from .views import reshape
 
-    if x.dtype != "f32":
+    if x.dtype not in ir.FLOATS:
         raise Unsupported(f"group_norm of {x.dtype}")
     xg = reshape(x, (n, groups, sympy.sympify(c) // groups * hw))
     mean, var = _moments(ctx, xg, (2,))
@@ -183,3 +184,9 @@ def native_group_norm(ctx, node, x, weight, bias, n, c, hw, groups, eps):
     if bias is not None:
         y = binary("add", y, _channel(bias, x))
     return [y, reshape(mean, (n, groups)), reshape(rstd, (n, groups))]
+
+
+# checked for float64 (reductions, exp, log and 1/sqrt in float64)
+float64_ops(aten._softmax.default, aten._log_softmax.default, aten.native_layer_norm.default,
+            aten._native_batch_norm_legit_no_training.default, aten._native_batch_norm_legit_functional.default,
+            aten._native_batch_norm_legit.no_stats, aten.native_group_norm.default)

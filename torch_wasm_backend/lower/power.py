@@ -8,7 +8,7 @@ import torch
 
 from .core import Unsupported
 from .pointwise import binary, const_like, unary
-from .registry import DEFAULT, lower
+from .registry import DEFAULT, float64_ops, lower
 
 aten = torch.ops.aten
 
@@ -16,7 +16,7 @@ aten = torch.ops.aten
 @lower(aten.pow.Tensor_Scalar, promote=DEFAULT)
 def pow_scalar(ctx, node, x, e):
     ex = node.args[1]
-    if x.dtype == "f32" and isinstance(ex, (int, float)):
+    if x.dtype in ("f32", "f64") and isinstance(ex, (int, float)):
         if ex == 2:
             return binary("mul", x, x)
         if ex == 1:
@@ -34,6 +34,9 @@ def pow_scalar(ctx, node, x, e):
                 for _ in range(abs(k)):
                     y = binary("mul", y, x)
                 return y if k >= 0 else unary("recip", y)
+        if x.dtype == "f64":
+            raise Unsupported(f"pow of float64 with exponent {ex!r} (float64 takes integer exponents |k| <= 8 "
+                              "and +-0.5; float32 any)")
         return binary("pow", x, const_like(x, float(ex)))  # exp(ex * log|x|) in float64, C's special cases
     if x.dtype in ("i32", "i64") and isinstance(ex, int) and not isinstance(ex, bool) and 0 <= ex <= 8:
         y = const_like(x, 1)  # integer powers: exact repeated multiplication (wraps like PyTorch)
@@ -56,3 +59,7 @@ def pow_scalar_base(ctx, node, base, e):
     if e.dtype != "f32":
         raise Unsupported(f"pow of a scalar base and a {e.dtype} exponent tensor (float32 is supported)")
     return binary("pow", base, e)
+
+
+# checked for float64 (small integer exponents and square roots; others Unsupported)
+float64_ops(aten.pow.Tensor_Scalar, aten.pow.Tensor_Tensor, aten.pow.Scalar)

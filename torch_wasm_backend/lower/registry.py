@@ -29,7 +29,7 @@ NO_OPMATH = PROMO.NO_OPMATH
 
 def ir_dtype(dtype: torch.dtype) -> str:
     if dtype not in TORCH_TO_IR:
-        raise Unsupported(f"dtype {dtype} is not supported (float32, float64, int32, int64, bool and int8 are)")
+        raise Unsupported(f"dtype {dtype} is not supported (float32, float64, float16, int32, int64, bool and int8 are)")
     return TORCH_TO_IR[dtype]
 
 

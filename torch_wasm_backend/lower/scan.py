@@ -16,7 +16,7 @@ import torch
 from .. import ir
 from ..indexing import contiguous_strides, index_vars, linear_index, reduction_vars, simplify
 from .core import LowerContext, TensorValue, Unsupported, buffer_numel, map_expr, stored
-from .registry import cast, ir_dtype, lower
+from .registry import cast, float64_ops, ir_dtype, lower
 
 aten = torch.ops.aten
 
@@ -49,6 +49,7 @@ def scan(ctx: LowerContext, v: TensorValue, dim: int, op: str) -> TensorValue:
 def _accumulating(op: str):
     def rule(ctx, node, x, dim, dtype=None):
         out = ir_dtype(node.meta["val"].dtype)
+        out = "f32" if out == "f16" else out  # float16: accumulated in float32, each value rounded
         if out == "bool":
             raise Unsupported(f"cum{op} into a bool result")
         return scan(ctx, cast(x, out), dim, op)
@@ -77,3 +78,8 @@ def logcumsumexp(ctx, node, x, dim):
     if x.dtype != "f32":
         raise Unsupported(f"logcumsumexp of {x.dtype} (float32 only)")
     return scan(ctx, x, dim, "logsumexp")
+
+
+# checked for float64 (sums and products accumulate in float64; extremes compare float64)
+float64_ops(aten.cumsum.default, aten.cumprod.default, aten.cummax.default, aten.cummin.default,
+            aten.logcumsumexp.default)

@@ -26,7 +26,7 @@ from .core import TensorValue, Unsupported, static_int
 from .gather import stored_table
 from .masks import trap_unless
 from .pointwise import binary, const_like
-from .registry import broadcast_shapes, broadcast_to, cast, lower, scalar_value
+from .registry import broadcast_shapes, broadcast_to, cast, float64_ops, lower, scalar_value
 
 aten = torch.ops.aten
 
@@ -63,7 +63,7 @@ def _pairs(out_shape, red_shape, dtype, body) -> TensorValue:
 
 def sum_matches(ctx, base: TensorValue, red_shape, match, value) -> TensorValue:
     """``base[j] + sum over r with match(j, r) of value(j, r)``."""
-    zero = ir.Const(0.0 if base.dtype == "f32" else 0, base.dtype)
+    zero = ir.Const(0.0 if base.dtype in ir.FLOATS else 0, base.dtype)
     v = _pairs(base.shape, red_shape, base.dtype,
                lambda j, r: ir.Op("where", (match(j, r), value(j, r), zero), base.dtype))
     n = base.ndim
@@ -83,13 +83,14 @@ def reduce_matches(ctx, base: TensorValue, red_shape, match, value, reduce: str,
     dt = base.dtype
     if reduce not in (*_COMBINE, "mean"):
         raise Unsupported(f"scatter reduction {reduce!r}")
-    if dt == "bool" or (reduce == "mean" and dt != "f32"):
+    if dt == "bool" or (reduce == "mean" and dt not in ir.FLOATS):
         raise Unsupported(f"scatter reduction {reduce!r} of a {dt} tensor")
     n = base.ndim
     dims = tuple(range(n, n + len(red_shape)))
-    big = float("inf") if dt == "f32" else (2**31 - 1 if dt == "i32" else 2**63 - 1)
-    identity = {"sum": 0, "mean": 0, "prod": 1, "amax": -big if dt == "f32" else -big - 1, "amin": big}[reduce]
-    ident = ir.Const(float(identity) if dt == "f32" else identity, dt)
+    fl = dt in ir.FLOATS
+    big = float("inf") if fl else (2**31 - 1 if dt == "i32" else 2**63 - 1)
+    identity = {"sum": 0, "mean": 0, "prod": 1, "amax": -big if fl else -big - 1, "amin": big}[reduce]
+    ident = ir.Const(float(identity) if fl else identity, dt)
     v = _pairs(base.shape, red_shape, dt, lambda j, r: ir.Op("where", (match(j, r), value(j, r), ident), dt))
     red = ctx.reduce(v, dims, {"sum": "sum", "mean": "sum", "prod": "prod", "amax": "max", "amin": "min"}[reduce],
                      False)
@@ -296,3 +297,9 @@ def index_put(ctx, node, x, indices, values, accumulate=False):
     # the flat position back to coordinates of the broadcast index shape
     b = [sym] if nb == 1 else [ModIndex(FloorDiv(sym, s), n) for s, n in zip(strides, bshape)]
     return write_last(ctx, x, last, lambda j, e: indirect_at(ctx, table, at(j, b), sym, e, sympy.Mul(*bshape)))
+
+
+# checked for float64 (sums, products, extremes and selections in the values' dtype)
+float64_ops(aten.scatter.src, aten.scatter.value, aten.scatter_add.default, aten.scatter_reduce.two,
+            aten.scatter.reduce, aten.scatter.value_reduce, aten.index_reduce.default, aten.index_add.default,
+            aten.index_put.default)

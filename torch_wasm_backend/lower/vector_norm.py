@@ -21,7 +21,7 @@ from .. import ir
 from .core import TensorValue, Unsupported
 from .pointwise import binary, const_like, unary
 from .reductions import reduced_count, reduce_dims
-from .registry import cast, ir_dtype, lower
+from .registry import cast, float64_ops, ir_dtype, lower
 
 aten = torch.ops.aten
 
@@ -36,18 +36,18 @@ def _power(x, p: float):
     zero = binary("eq", x, const_like(x, 0.0), "bool")
     y = unary("exp", binary("mul", unary("log", x), const_like(x, float(p))))
     if p > 0:
-        return TensorValue(x.shape, "f32", lambda idx: ir.Op("where", (zero.load(idx), ir.Const(0.0, "f32"),
-                                                                        y.load(idx)), "f32"))
+        dt = x.dtype
+        return TensorValue(x.shape, dt, lambda idx: ir.Op("where", (zero.load(idx), ir.Const(0.0, dt), y.load(idx)), dt))
     return y  # 0 ** negative p is inf: exp(p * log 0) = exp(+inf) already is
 
 
 @lower(aten.linalg_vector_norm.default)
 def linalg_vector_norm(ctx, node, x, ord=2, dim=None, keepdim=False, dtype=None):
     out_dtype = ir_dtype(node.meta["val"].dtype)
-    if out_dtype != "f32":
-        raise Unsupported(f"linalg_vector_norm to {node.meta['val'].dtype} (float32 is supported)")
-    if x.dtype != "f32":
+    if x.dtype not in ir.FLOATS:
         raise Unsupported(f"linalg_vector_norm of {x.dtype} (PyTorch takes floating point tensors)")
+    if out_dtype != x.dtype and not (x.dtype, out_dtype) == ("f32", "f16"):  # float16: computed in float32
+        raise Unsupported(f"linalg_vector_norm of {x.dtype} to {node.meta['val'].dtype}")
     dims = reduce_dims(x, dim)
     a = unary("abs", x)
     ord = float(ord)
@@ -56,7 +56,7 @@ def linalg_vector_norm(ctx, node, x, ord=2, dim=None, keepdim=False, dtype=None)
             raise Unsupported("linalg_vector_norm with ord=inf of an empty dimension (PyTorch raises)")
         return ctx.reduce(a, dims, "max" if ord > 0 else "min", keepdim)
     if ord == 0:
-        return ctx.reduce(cast(binary("ne", x, const_like(x, 0.0), "bool"), "f32"), dims, "sum", keepdim)
+        return ctx.reduce(cast(binary("ne", x, const_like(x, 0.0), "bool"), x.dtype), dims, "sum", keepdim)
     if ord == 1:
         return ctx.reduce(a, dims, "sum", keepdim)
     if ord == 2:
@@ -65,3 +65,7 @@ def linalg_vector_norm(ctx, node, x, ord=2, dim=None, keepdim=False, dtype=None)
         raise Unsupported(f"linalg_vector_norm with ord={ord} of an empty dimension")
     s = ctx.reduce(_power(a, ord), dims, "sum", keepdim)
     return _power(s, 1.0 / ord)
+
+
+# checked for float64 (exp and log of float64: csrc/wat/math_f64.wat)
+float64_ops(aten.linalg_vector_norm.default)
