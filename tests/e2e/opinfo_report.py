@@ -126,7 +126,7 @@ CLAIMED = [
     "nn.functional.adaptive_avg_pool2d", "nn.functional.max_pool1d", "nn.functional.avg_pool1d",
     "nn.functional.adaptive_avg_pool1d",
     # indexing
-    "bucketize", "searchsorted", "histc", "_segment_reduce.lengths", "_segment_reduce.offsets",
+    "sort", "argsort", "msort", "bucketize", "searchsorted", "histc", "_segment_reduce.lengths", "_segment_reduce.offsets",
     "nn.functional.embedding", "index_select", "gather", "scatter", "scatter_add", "scatter_reduce.sum",
     "scatter_reduce.prod", "scatter_reduce.mean", "scatter_reduce.amax", "scatter_reduce.amin",
     "index_reduce.prod", "index_reduce.mean", "index_reduce.amax", "index_reduce.amin",

@@ -38,6 +38,7 @@ from . import (  # noqa: F401  (importing a rule module registers its rules)
     scan,
     scatter,
     segment_reduce,
+    sort,
     special,
     upsample,
     vector_norm,
