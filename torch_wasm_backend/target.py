@@ -42,6 +42,8 @@ DTYPES = (
 IR_DTYPES = tuple(d.ir for d in DTYPES)
 FLOATS = ("f32", "f64")  # the floating-point dtypes the IR computes in
 FLOAT_STORAGE = FLOATS + ("f16",)  # and those tensors can have
+# the float64 math routines (scalar, csrc/wat/math_f64.wat); float64 sqrt is an instruction
+FLOAT64_MATH = ("exp", "log", "tanh", "sigmoid", "log1p", "expm1", "log2", "log10")
 ITEMSIZE = {d.ir: d.itemsize for d in DTYPES}
 NUMPY_DTYPE = {d.ir: d.numpy for d in DTYPES}
 MANIFEST_DTYPE = {d.ir: d.name for d in DTYPES}  # what artifacts' manifests call them

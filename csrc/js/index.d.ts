@@ -1,11 +1,14 @@
 // Type declarations for loader.mjs: the loader of torch_wasm_backend artifacts.
 
 /** Element types of inputs and outputs, as named in the manifest. */
-export type DType = "float32" | "int32" | "int64" | "bool";
+export type DType = "float32" | "float64" | "float16" | "int32" | "int64" | "bool";
 
-/** The typed array that holds each dtype (bool: one byte per element, 0 or 1). */
+/** The typed array that holds each dtype (bool: one byte per element, 0 or 1; float16: the
+ *  IEEE half bits). */
 export interface ArrayTypeMap {
   float32: Float32Array;
+  float64: Float64Array;
+  float16: Uint16Array;
   int32: Int32Array;
   int64: BigInt64Array;
   bool: Uint8Array;
@@ -16,6 +19,8 @@ export declare const MANIFEST_SECTION: "torch_wasm_backend.manifest";
 export declare const FORMAT_VERSION: 1;
 export declare const ARRAY_TYPES: {
   float32: Float32ArrayConstructor;
+  float64: Float64ArrayConstructor;
+  float16: Uint16ArrayConstructor;
   int32: Int32ArrayConstructor;
   int64: BigInt64ArrayConstructor;
   bool: Uint8ArrayConstructor;

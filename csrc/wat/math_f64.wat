@@ -1,4 +1,5 @@
-;; math_f64.wat -- scalar float64 math for float64 tensors: exp, log, tanh, sigmoid.
+;; math_f64.wat -- scalar float64 math for float64 tensors: exp, log, tanh, sigmoid, log1p,
+;; expm1, log2, log10.
 ;;
 ;; A FRAGMENT of module fields: only (func ...) definitions.  The compiler includes it,
 ;; with math_f32x4_f64.wat (whose float64 kernels $f64x2_exp and $f64x2_log it calls on
@@ -16,14 +17,20 @@
 ;;   $f64_tanh     |x| < 2^-5: the Taylor series to x^9 (next term < 1e-17 relative);
 ;;                 |x| > 20: +-1; otherwise sign(x) * (1 - 2 / (exp(2|x|) + 1)).  Keeps -0.
 ;;   $f64_sigmoid  1 / (1 + exp(-x)), PyTorch's CPU formula for float64.
+;;   $f64_log1p    u = 1 + x; x where u == 1 (keeps -0), else log(u) * (x / (u - 1)) (the
+;;                 rounding of 1 + x cancels: Goldberg's trick); log1p(inf) = inf.
+;;   $f64_expm1    u = exp(x); x where u == 1, -1 where u - 1 == -1, inf where u is, else
+;;                 (u - 1) * x / log(u) (Kahan's trick: the rounding of exp cancels).
+;;   $f64_log2, $f64_log10   log(x) times 1/ln 2 or 1/ln 10 (rounded constants).
 ;;
 ;; Errors are MEASURED against numpy float64 (glibc: within an ulp) by
 ;; tests/e2e/test_float64.py::test_math_routine_error_bounds, over random float64 bit
-;; patterns and grids of each function's range (2^17 points each), as relative error
+;; patterns and grids of each function's range (2^16 to 2^17 points each), as relative error
 ;; |got - ref| / |ref| (absolute below 2^-1022), max measured / asserted:
 ;;   exp 1.7e-14 / 2e-14 (at x = -703.5: the squared path; |x| < 700 is below 1e-14),
-;;   log 1.1e-15 / 2e-15, tanh 1.2e-14 / 2e-14 (1 - 2/(e+1) just above 2^-5),
-;;   sigmoid 1.7e-14 / 2e-14.
+;;   log 1.1e-15 / 2e-15, log2 6.8e-16 / 2e-15, log10 5.6e-16 / 2e-15,
+;;   tanh 1.2e-14 / 2e-14 (1 - 2/(e+1) just above 2^-5), sigmoid 1.7e-14 / 2e-14,
+;;   log1p 1.1e-15 / 2e-14, expm1 7.4e-15 / 2e-14.
 ;; That is up to ~100 float64 ulps: float64 precision, but not glibc's 1 ulp.
 
 (func $f64_exp (param $x f64) (result f64)
@@ -69,3 +76,27 @@
 
 (func $f64_sigmoid (param $x f64) (result f64)
   (f64.div (f64.const 1) (f64.add (f64.const 1) (call $f64_exp (f64.neg (local.get $x))))))
+
+(func $f64_log1p (param $x f64) (result f64)
+  (local $u f64)
+  (local.set $u (f64.add (f64.const 1) (local.get $x)))
+  (if (result f64) (i32.or (f64.eq (local.get $u) (f64.const 1)) (f64.eq (local.get $x) (f64.const inf)))
+    (then (local.get $x))
+    (else (f64.mul (call $f64_log (local.get $u)) (f64.div (local.get $x) (f64.sub (local.get $u) (f64.const 1)))))))
+
+(func $f64_expm1 (param $x f64) (result f64)
+  (local $u f64) (local $um1 f64)
+  (local.set $u (call $f64_exp (local.get $x)))
+  (local.set $um1 (f64.sub (local.get $u) (f64.const 1)))
+  (if (result f64) (f64.eq (local.get $u) (f64.const 1))
+    (then (local.get $x))
+    (else
+      (if (result f64) (i32.or (f64.eq (local.get $um1) (f64.const -1)) (f64.eq (local.get $u) (f64.const inf)))
+        (then (local.get $um1))
+        (else (f64.div (f64.mul (local.get $um1) (local.get $x)) (call $f64_log (local.get $u))))))))
+
+(func $f64_log2 (param $x f64) (result f64)
+  (f64.mul (call $f64_log (local.get $x)) (f64.const 1.4426950408889634)))
+
+(func $f64_log10 (param $x f64) (result f64)
+  (f64.mul (call $f64_log (local.get $x)) (f64.const 0.4342944819032518)))

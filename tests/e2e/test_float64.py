@@ -141,6 +141,12 @@ MATH = {
     "tanh": (np.tanh, lambda: np.concatenate([_random_doubles(1 << 16, 3) % 60 - 30, np.linspace(-0.1, 0.1, 1 << 15),
                                                np.geomspace(1e-300, 1, 4096)]), 2e-14),
     "sigmoid": (lambda x: 1 / (1 + np.exp(-x)), lambda: np.linspace(-800, 800, 1 << 17), 2e-14),
+    "log1p": (np.log1p, lambda: np.concatenate([np.abs(_random_doubles(1 << 16, 4)) - 1, np.geomspace(1e-300, 1, 4096),
+                                                 -np.geomspace(1e-300, 0.999, 4096), np.linspace(-1, 2, 1 << 14)]), 2e-14),
+    "expm1": (np.expm1, lambda: np.concatenate([_random_doubles(1 << 16, 5) % 800 - 760, np.geomspace(1e-300, 1, 4096),
+                                                 -np.geomspace(1e-300, 40, 4096), np.linspace(-2, 2, 1 << 14)]), 2e-14),
+    "log2": (np.log2, lambda: np.abs(_random_doubles(1 << 16, 6)), 2e-15),
+    "log10": (np.log10, lambda: np.abs(_random_doubles(1 << 16, 7)), 2e-15),
 }
 
 

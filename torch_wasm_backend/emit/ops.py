@@ -7,7 +7,7 @@ for operators that need an operand twice.
 
 from __future__ import annotations
 
-from ..target import FLOATS
+from ..target import FLOAT64_MATH, FLOATS
 
 MATH = ("exp", "log", "tanh", "erf", "sigmoid")  # routines in csrc/wat/math_f32x4.wat
 # routines in csrc/wat/math_f32x4_f64.wat (evaluated in float64, correctly rounded): unary, binary
@@ -16,7 +16,7 @@ MATH_F64 = ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh"
             "i0", "i0e", "i1", "i1e", "digamma", "lgamma")
 MATH_F64_BINARY = ("atan2", "hypot", "pow", "polygamma")  # polygamma(n, x): n the same in every lane
 # scalar float64 routines in csrc/wat/math_f64.wat (float64 tensors)
-MATH_F64_SCALAR = ("exp", "log", "tanh", "sigmoid")
+MATH_F64_SCALAR = FLOAT64_MATH
 # PyTorch's orthogonal polynomials p(x, n), float32 recurrences in csrc/wat/poly_f32.wat
 POLY = ("chebyshev_t", "chebyshev_u", "chebyshev_v", "chebyshev_w", "shifted_chebyshev_t", "shifted_chebyshev_u",
         "shifted_chebyshev_v", "shifted_chebyshev_w", "hermite_h", "hermite_he", "laguerre_l", "legendre_p")

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from .. import ir
+from ..target import FLOAT64_MATH
 from .core import TensorValue, Unsupported
 from .registry import ALWAYS_BOOL, DEFAULT, INT_TO_FLOAT, NO_OPMATH, cast, float64_ops, lower, scalar_value
 
@@ -228,8 +229,7 @@ def float_unary(op_name, *ops):
     def rule(ctx, node, x):
         # sqrt, 1 / sqrt and 1 / x are single IEEE operations in float64 too; exp, log, tanh
         # and sigmoid have float64 routines (csrc/wat/math_f64.wat)
-        float_only(op_name, x, ir.FLOATS if op_name in ("sqrt", "rsqrt", "recip", "exp", "log", "tanh", "sigmoid")
-                   else ("f32",))
+        float_only(op_name, x, ir.FLOATS if op_name in ("sqrt", "rsqrt", "recip", *FLOAT64_MATH) else ("f32",))
         return unary(op_name, x)
 
 

@@ -11,7 +11,7 @@ import torch
 from .. import ir
 from .core import TensorValue, Unsupported
 from .pointwise import float_unary, binary, const_like, float_only, unary
-from .registry import DEFAULT, INT_TO_FLOAT, lower
+from .registry import DEFAULT, INT_TO_FLOAT, float64_ops, lower
 
 aten = torch.ops.aten
 
@@ -99,3 +99,7 @@ def _polynomial(name, packet):
 
 for _name, _aten in POLYNOMIALS.items():
     _polynomial(_name, getattr(aten, "special_" + _aten))
+
+
+# float64 routines of csrc/wat/math_f64.wat (float_unary takes float64 for these)
+float64_ops(aten.log1p.default, aten.expm1.default, aten.log2.default, aten.log10.default)
