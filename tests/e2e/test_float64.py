@@ -193,3 +193,6 @@ def test_normalisation_and_softmax():
     check(lambda x: (torch.softmax(x, -1), torch.log_softmax(x, 1), F.layer_norm(x, (11,), wt, bs),
                      F.group_norm(x, 5), F.normalize(x, dim=-1), torch.linalg.vector_norm(x, 3, -1),
                      x.cumsum(1), x.cumprod(-1), torch.cummax(x, 2), x ** 3, x.abs() ** 0.5), x, rtol=1e-12, atol=1e-14)
+    check(lambda x: (F.silu(x), F.elu(x), F.selu(x), F.hardswish(x), F.hardsigmoid(x), F.leaky_relu(x, 0.2),
+                     F.gelu(x, approximate="tanh"), torch.log1p(x.abs()), torch.expm1(x), torch.sort(x, -1)),
+          x, rtol=1e-12, atol=1e-14)
