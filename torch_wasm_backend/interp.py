@@ -85,9 +85,11 @@ def eval_index(expr, env: dict, shape: tuple) -> np.ndarray:
 def cast(x: np.ndarray, dtype: str) -> np.ndarray:
     if dtype == "bool":
         return x != 0
-    if x.dtype.kind == "f" and dtype in ("i32", "i64", "i8"):
+    if x.dtype.kind == "f" and dtype in ("i32", "i64", "i8", "u8", "i16"):
         with np.errstate(invalid="ignore"):
-            return np.trunc(x).astype(_NP[dtype])
+            t = np.trunc(x)
+            # narrow integers wrap from int32, as the WebAssembly does (out of range: undefined in PyTorch)
+            return t.astype(np.int32).astype(_NP[dtype]) if dtype in ("i8", "u8", "i16") else t.astype(_NP[dtype])
     return x.astype(_NP[dtype])
 
 

@@ -38,10 +38,17 @@ DTYPES = (
     # PyTorch rounds (lower/registry.py); in registers an f32 holding a float16 value
     # (csrc/wat/f16_round.wat)
     DType("f16", "float16", 2, np.float16, "f32", "i32.load16_u", "i32.store16", "$f16_bits_to_f32", "$f32_to_f16_bits"),
+    # uint8 and int16 likewise: computed in int32, each result wrapped to 8 or 16 bits
+    DType("u8", "uint8", 1, np.uint8, "i32", "i32.load8_u", "i32.store8"),
+    DType("i16", "int16", 2, np.int16, "i32", "i32.load16_s", "i32.store16"),
 )
 IR_DTYPES = tuple(d.ir for d in DTYPES)
 FLOATS = ("f32", "f64")  # the floating-point dtypes the IR computes in
 FLOAT_STORAGE = FLOATS + ("f16",)  # and those tensors can have
+# storage dtypes computed in a wider one, as PyTorch's CPU kernels compute them (float16 in
+# float32, "opmath"; uint8 and int16 in int32, which wraps the same way), each operator's
+# result cast back (lower/registry.py, lower_graph)
+WIDENED = {"f16": "f32", "u8": "i32", "i16": "i32"}
 # the float64 math routines (scalar, csrc/wat/math_f64.wat); float64 sqrt is an instruction
 FLOAT64_MATH = ("exp", "log", "tanh", "sigmoid", "log1p", "expm1", "log2", "log10")
 ITEMSIZE = {d.ir: d.itemsize for d in DTYPES}

@@ -1,7 +1,7 @@
 // Type declarations for loader.mjs: the loader of torch_wasm_backend artifacts.
 
 /** Element types of inputs and outputs, as named in the manifest. */
-export type DType = "float32" | "float64" | "float16" | "int32" | "int64" | "bool";
+export type DType = "float32" | "float64" | "float16" | "int32" | "int64" | "int16" | "uint8" | "bool";
 
 /** The typed array that holds each dtype (bool: one byte per element, 0 or 1; float16: the
  *  IEEE half bits). */
@@ -9,6 +9,8 @@ export interface ArrayTypeMap {
   float32: Float32Array;
   float64: Float64Array;
   float16: Uint16Array;
+  int16: Int16Array;
+  uint8: Uint8Array;
   int32: Int32Array;
   int64: BigInt64Array;
   bool: Uint8Array;
@@ -21,6 +23,8 @@ export declare const ARRAY_TYPES: {
   float32: Float32ArrayConstructor;
   float64: Float64ArrayConstructor;
   float16: Uint16ArrayConstructor;
+  int16: Int16ArrayConstructor;
+  uint8: Uint8ArrayConstructor;
   int32: Int32ArrayConstructor;
   int64: BigInt64ArrayConstructor;
   bool: Uint8ArrayConstructor;

@@ -7,7 +7,7 @@ export const FORMAT_VERSION = 1;
 // float16 tensors are passed as their IEEE half bits (JavaScript hosts before Float16Array)
 export const ARRAY_TYPES = {
   float32: Float32Array, float64: Float64Array, float16: Uint16Array, int32: Int32Array, int64: BigInt64Array,
-  bool: Uint8Array,
+  int16: Int16Array, uint8: Uint8Array, bool: Uint8Array,
 };
 
 export class ArtifactError extends Error {

@@ -38,7 +38,7 @@ pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
     reason="chromium is not on PATH; install it (apt-get install -y --no-install-recommends chromium) "
            "to run the browser tests")
-CASES = {"mlp": "url", "cnn": "response", "transformer": "buffer", "mixed": "url", "float64": "buffer", "float16": "url"}
+CASES = {"mlp": "url", "cnn": "response", "transformer": "buffer", "mixed": "url", "float64": "buffer", "float16": "url", "narrow_ints": "buffer"}
 FORCED = {"mlp_simd128": ("mlp", "simd128")}  # the same artifact, its SIMD128 module forced
 
 

@@ -47,7 +47,7 @@ def mixed(workdir):
     return save_case("mixed", workdir)
 
 
-@pytest.mark.parametrize("name", ["mlp", "cnn", "transformer", "mixed", "float64", "float16"])
+@pytest.mark.parametrize("name", ["mlp", "cnn", "transformer", "mixed", "float64", "float16", "narrow_ints"])
 def test_node_matches_python_bitwise(name, workdir, request):
     case = request.getfixturevalue("mixed") if name == "mixed" else save_case(name, workdir)
     if name == "mixed":  # keep the strided-output path covered

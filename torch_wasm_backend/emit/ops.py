@@ -7,7 +7,7 @@ for operators that need an operand twice.
 
 from __future__ import annotations
 
-from ..target import FLOAT64_MATH, FLOATS
+from ..target import FLOAT64_MATH, FLOATS, WIDENED
 
 MATH = ("exp", "log", "tanh", "erf", "sigmoid")  # routines in csrc/wat/math_f32x4.wat
 # routines in csrc/wat/math_f32x4_f64.wat (evaluated in float64, correctly rounded): unary, binary
@@ -46,11 +46,12 @@ def _zero(t):
 
 def scalar(name: str, src: str, dst: str, args: list, tmp) -> str:
     """WAT for ``name`` on scalar operands of dtype ``src`` producing ``dst``."""
-    if "f16" in (src, dst) and name not in ("cast", "where"):
-        # float16 is computed in float32 (lower/registry.py): only casts and selects see it
-        raise NotImplementedError(f"no scalar WAT for {name} on float16")
-    if src == "f16" and name == "where":
-        src = "f32"
+    if (src in WIDENED or dst in WIDENED) and name not in ("cast", "where"):
+        # float16, uint8 and int16 are computed in float32 / int32 (lower/registry.py): only
+        # casts and selects see them
+        raise NotImplementedError(f"no scalar WAT for {name} on {src}")
+    if src in WIDENED and name == "where":
+        src = WIDENED[src]
     t = "i32" if src == "bool" else src
     simple = _SIMPLE_SCALAR.get(src, {})
     if name in simple:
@@ -178,12 +179,15 @@ def _lanewise(name: str, src: str, args: list, tmp) -> str:
 def _scalar_cast(src: str, dst: str, a: str) -> str:
     if src == dst or (src, dst) in (("bool", "i32"),):
         return a
-    # float16 values sit in f32 locals: from float16 as from f32; to float16 by way of f32
-    # (PyTorch converts double and integers to half through float too), then rounded
-    if src == "f16":
-        return _scalar_cast("f32", dst, a)
-    if dst == "f16":
-        return f"(call $f16_round {_scalar_cast(src, 'f32', a)})"
+    # float16 values sit in f32 locals, uint8 and int16 in i32 ones (zero/sign-extended): from
+    # them as from f32 / i32; to them by way of f32 / i32 (PyTorch converts double and
+    # integers to half through float too), then rounded or wrapped
+    if src in WIDENED:
+        return _scalar_cast(WIDENED[src], dst, a)
+    if dst in WIDENED:
+        wide = _scalar_cast(src, WIDENED[dst], a)
+        return {"f16": f"(call $f16_round {wide})", "u8": f"(i32.and {wide} (i32.const 255))",
+                "i16": f"(i32.extend16_s {wide})"}[dst]
     table = {
         ("f32", "i32"): "i32.trunc_sat_f32_s", ("f32", "i64"): "i64.trunc_sat_f32_s",
         ("i32", "f32"): "f32.convert_i32_s", ("i64", "f32"): "f32.convert_i64_s",

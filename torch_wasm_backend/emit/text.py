@@ -59,6 +59,8 @@ def const(value, dtype: str) -> str:
         return f"(f64.const {f64_literal(value)})"
     if dtype == "f16":  # an f32 holding the float16 value
         return f"(f32.const {f32_literal(np.float16(value))})"
+    if dtype in ("u8", "i16"):  # an i32 holding the value, wrapped as a cast to the dtype wraps
+        return f"(i32.const {int(np.array(int(value)).astype(np.uint8 if dtype == 'u8' else np.int16))})"
     if dtype == "i64":
         return f"(i64.const {int(value)})"
     if dtype == "bool":

@@ -15,6 +15,7 @@ import torch.fx
 
 from .. import ir
 from ..indexing import index_vars
+from ..target import WIDENED
 from . import (  # noqa: F401  (importing a rule module registers its rules)
     activations,
     adaptive_max_pool,
@@ -117,18 +118,20 @@ def _in_graph_dtype(out, val):
     return out
 
 
-def _check_float16(ctx: LowerContext) -> None:
-    """float16 is storage: loaded, stored, cast, selected; anything computed in it is a rule
-    that did not go through float32 (``registry._float16_in_float32``) and is refused."""
+def _check_storage(ctx: LowerContext) -> None:
+    """float16, uint8 and int16 are storage: loaded, stored, cast, selected; anything computed
+    in them is a rule that did not widen them (``registry._computed_wider``) and is refused."""
     for k in ctx.kernels:
         body = getattr(k, "body", None)
         for n in ir.walk(body) if body is not None else ():
-            if n.dtype == "f16" and not (isinstance(n, (ir.Load, ir.Const)) or (
+            if n.dtype in WIDENED and not (isinstance(n, (ir.Load, ir.Const)) or (
                     isinstance(n, ir.Op) and n.name in ("cast", "where"))):
                 what = n.name if isinstance(n, ir.Op) else type(n).__name__
-                raise Unsupported(f"{what} computed in float16 by {k.name} (float16 is computed in float32)")
-        if isinstance(k, (ir.Reduce, ir.Scan)) and k.body.dtype == "f16":
-            raise Unsupported(f"{k.op} accumulated in float16 by {k.name} (PyTorch accumulates in float32)")
+                raise Unsupported(f"{what} computed in {n.dtype} by {k.name} ({n.dtype} is computed in "
+                                  f"{WIDENED[n.dtype]})")
+        if isinstance(k, (ir.Reduce, ir.Scan)) and k.body.dtype in WIDENED:
+            raise Unsupported(f"{k.op} accumulated in {k.body.dtype} by {k.name} (PyTorch accumulates in "
+                              f"{WIDENED[k.body.dtype]})")
 
 
 def lower_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices=()) -> ir.Program:
@@ -201,7 +204,7 @@ def lower_graph(gm: torch.fx.GraphModule, example_inputs, weight_indices=()) -> 
                                              result_layout(n.meta.get("val"), v.shape)))
         else:
             raise Unsupported(f"FX node kind {node.op} ({node.target})")
-    _check_float16(ctx)
+    _check_storage(ctx)
     prog = ir.Program(tuple(ctx.buffers), tuple(ctx.kernels), tuple(inputs), tuple(outputs), dict(ctx.constants),
                       _checks(ctx))
     prog.verify()

@@ -74,7 +74,8 @@ def arange(ctx, node, *args, **kwargs):
             ir.Op("mul", (ir.Op("cast", (ir.Index(idx[0], "i32"),), dt), ir.Const(float(step), dt)), dt)), dt)), dtype)
     if not (isinstance(start, int) and isinstance(step, int)):
         raise Unsupported("integer arange with float bounds")
-    return TensorValue((n,), dtype, lambda idx: ir.Index(start + step * idx[0], dtype))
+    wide = "i32" if dtype in ("u8", "i16") else dtype  # uint8/int16: in int32, wrapped
+    return cast(TensorValue((n,), wide, lambda idx: ir.Index(start + step * idx[0], wide)), dtype)
 
 
 # checked for float64 (fill values and arange in the dtype)

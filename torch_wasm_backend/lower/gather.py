@@ -90,7 +90,7 @@ def gather(ctx, node, x, dim, index, sparse_grad=False):
 def index(ctx, node, x, indices):
     """``x[i0, i1, ...]`` with index tensors on leading dims (``None`` skips a dim)."""
     x = stored_table(ctx, x)
-    if any(i is not None and i.dtype == "bool" for i in indices):
+    if any(i is not None and i.dtype in ("bool", "u8") for i in indices):  # PyTorch reads uint8 as a mask
         raise Unsupported("boolean mask indexing (data-dependent output shape)")
     dims = [d for d, i in enumerate(indices) if i is not None]
     if dims != list(range(dims[0], dims[0] + len(dims))):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from .. import ir
+from ..target import WIDENED
 from .core import TensorValue, Unsupported, static_int
 from .gather import indirect, stored_table
 from .pointwise import binary, const_like, count_like, unary
@@ -38,9 +39,9 @@ def _check_nonempty(x, dims, what):
 
 def _accumulator(node) -> str:
     """The dtype a sum or product accumulates in: its result's, but float32 for a float16
-    result (rounded once at the end, as PyTorch's CPU kernel)."""
+    result (rounded once at the end, as PyTorch's CPU kernel; int32 for uint8/int16)."""
     out = ir_dtype(node.meta["val"].dtype)
-    return "f32" if out == "f16" else out
+    return WIDENED.get(out, out)
 
 
 @lower(aten.sum.dim_IntList, aten.sum.default)

@@ -13,7 +13,7 @@ from torch._prims_common import ELEMENTWISE_TYPE_PROMOTION_KIND as PROMO
 from torch._prims_common import elementwise_dtypes
 
 from .. import ir
-from ..target import DTYPES
+from ..target import DTYPES, WIDENED
 from .core import TensorValue, Unsupported
 
 LOWERINGS: dict = {}
@@ -177,18 +177,24 @@ def _refuse_float64(rule, target):
     return checked
 
 
-def _to_float32(a):
+def _widen(a):
     if isinstance(a, (list, tuple)):
-        return type(a)(_to_float32(x) for x in a)
-    return cast(a, "f32") if isinstance(a, TensorValue) and a.dtype == "f16" else a
+        return type(a)(_widen(x) for x in a)
+    return cast(a, WIDENED[a.dtype]) if isinstance(a, TensorValue) and a.dtype in WIDENED else a
 
 
-def _float16_in_float32(rule):
+# ops whose rules see uint8/int16/float16 operands as they are: indexing, where PyTorch
+# reads a uint8 index as a mask (their rules refuse it; an int32 one would be an index)
+UNWIDENED_OPS: set = {torch.ops.aten.index.Tensor, torch.ops.aten.index_put.default}
+
+
+def _computed_wider(rule):
     """PyTorch's CPU kernels compute float16 in float32 ("opmath") and round each
-    operator's result to float16: so every rule gets its float16 operands as float32 (exact)
-    and ``lower_graph`` rounds the results to the dtype the graph says (float16)."""
+    operator's result to float16 (uint8 and int16: in int32, wrapped): so every rule gets
+    those operands widened (exactly) and ``lower_graph`` casts its results back to the dtype
+    the graph says (``target.WIDENED``)."""
     def widened(ctx, node, *args, **kwargs):
-        return rule(ctx, node, *_to_float32(args), **{k: _to_float32(v) for k, v in kwargs.items()})
+        return rule(ctx, node, *_widen(args), **{k: _widen(v) for k, v in kwargs.items()})
 
     return widened
 
@@ -198,7 +204,8 @@ def find_lowering(target):
     rule = LOWERINGS[target] if target in LOWERINGS else LOWERINGS.get(packet)
     if rule is None:
         return rule
-    rule = _float16_in_float32(rule)
+    if target not in UNWIDENED_OPS:
+        rule = _computed_wider(rule)
     if target not in FLOAT64_OPS and packet not in FLOAT64_OPS:
         rule = _refuse_float64(rule, target)
     if target in INT8_OPS or packet in INT8_OPS:

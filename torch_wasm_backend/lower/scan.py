@@ -15,6 +15,7 @@ import torch
 
 from .. import ir
 from ..indexing import contiguous_strides, index_vars, linear_index, reduction_vars, simplify
+from ..target import WIDENED
 from .core import LowerContext, TensorValue, Unsupported, buffer_numel, map_expr, stored
 from .registry import cast, float64_ops, ir_dtype, lower
 
@@ -49,7 +50,7 @@ def scan(ctx: LowerContext, v: TensorValue, dim: int, op: str) -> TensorValue:
 def _accumulating(op: str):
     def rule(ctx, node, x, dim, dtype=None):
         out = ir_dtype(node.meta["val"].dtype)
-        out = "f32" if out == "f16" else out  # float16: accumulated in float32, each value rounded
+        out = WIDENED.get(out, out)  # float16: accumulated in float32, each value rounded (uint8: int32)
         if out == "bool":
             raise Unsupported(f"cum{op} into a bool result")
         return scan(ctx, cast(x, out), dim, op)

@@ -262,7 +262,7 @@ def index_add(ctx, node, x, dim, index, source, alpha=1):
 def index_put(ctx, node, x, indices, values, accumulate=False):
     """``x[i0, i1, ...] = values`` (``+=`` with accumulate) for index tensors on adjacent
     dims (``None`` skips a dim), negative indices wrapped."""
-    if any(t is not None and t.dtype == "bool" for t in indices):
+    if any(t is not None and t.dtype in ("bool", "u8") for t in indices):  # PyTorch reads uint8 as a mask
         raise Unsupported("index_put with a boolean mask (data-dependent positions)")
     dims = [d for d, t in enumerate(indices) if t is not None]
     if not dims or dims != list(range(dims[0], dims[0] + len(dims))):

@@ -68,6 +68,13 @@ class Float16(torch.nn.Module):
         return y.sum(-1) / 3, y.t()
 
 
+class NarrowInts(torch.nn.Module):
+    """uint8 and int16 tensors (an image and audio samples), computed in int32 and wrapped."""
+
+    def forward(self, img, pcm):
+        return (img * 2 + 1, (pcm // 3).to(torch.float32) / 32768, img.to(torch.int16) - pcm, img.amax(-1))
+
+
 def _randomise_batchnorm(model):
     for m in model.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
@@ -98,6 +105,9 @@ def build(name: str):
     elif name == "float16":
         model = Float16()
         inputs = (torch.randn(3, 7, dtype=torch.float16),)
+    elif name == "narrow_ints":
+        model = NarrowInts()
+        inputs = (torch.randint(0, 256, (3, 8), dtype=torch.uint8), torch.randint(-32768, 32768, (3, 8), dtype=torch.int16))
     elif name == "float64":
         model = Float64()
         inputs = (torch.randn(3, 7, dtype=torch.float64),)
@@ -146,6 +156,8 @@ def save_case(name: str, directory: Path) -> Case:
             fresh.append(torch.randn(x.shape, dtype=x.dtype))
         elif x.dtype == torch.bool:
             fresh.append(torch.rand(x.shape) > 0.3)
+        elif x.dtype == torch.uint8:
+            fresh.append(torch.randint(0, 256, x.shape, dtype=x.dtype))
         else:
             fresh.append(torch.randint(-50, 50, x.shape, dtype=x.dtype))
     arrays = [x.numpy() for x in fresh]
