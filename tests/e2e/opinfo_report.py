@@ -249,7 +249,7 @@ def _rmse(a, b) -> float:
     return float(((a - b) ** 2).mean().sqrt()) if a.numel() else 0.0
 
 
-def _no_worse_than_eager(fn, args, actual, expected, diff: str) -> str | None:
+def _no_worse_than_eager(op, args, kwargs, actual, expected, diff: str) -> str | None:
     """float16 results that differ from eager's by more than float16's tolerance pass when
     they are no further from the float64 result than eager's are (twice its root-mean-square
     error, plus 1e-4), as Inductor's accuracy checks judge low precision: eager's own float16
@@ -262,7 +262,7 @@ def _no_worse_than_eager(fn, args, actual, expected, diff: str) -> str | None:
     try:
         with torch.no_grad():
             torch.manual_seed(0)
-            ref = fn(*pytree.tree_map(to64, _clone(args)))
+            ref = op(*pytree.tree_map(to64, _clone(args)), **pytree.tree_map(to64, dict(kwargs)))
     except Exception:  # noqa: BLE001 - no float64 reference: keep the verdict
         return diff
     a_l, e_l, r_l = pytree.tree_leaves(actual), pytree.tree_leaves(expected), pytree.tree_leaves(ref)
@@ -397,7 +397,7 @@ def run_sample(op, sample, index: int) -> SampleResult:
         actual, expected = sample.output_process_fn_grad(actual), sample.output_process_fn_grad(expected)
     diff = _compare(actual, expected, rtol, atol)
     if diff is not None and DTYPE == "float16":
-        diff = _no_worse_than_eager(fn, args, actual, expected, diff)
+        diff = _no_worse_than_eager(op, args, kwargs, actual, expected, diff)
     if diff is not None:
         return res("wrong", diff)
     fallbacks = [str(w.message) for w in caught if issubclass(w.category, WasmFallbackWarning)]
