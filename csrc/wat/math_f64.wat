@@ -1,5 +1,6 @@
 ;; math_f64.wat -- scalar float64 math for float64 tensors: exp, log, tanh, sigmoid, log1p,
-;; expm1, log2, log10.
+;; expm1, log2, log10, and the exact remainders fmod and mod.
+
 ;;
 ;; A FRAGMENT of module fields: only (func ...) definitions.  The compiler includes it,
 ;; with math_f32x4_f64.wat (whose float64 kernels $f64x2_exp and $f64x2_log it calls on
@@ -100,3 +101,70 @@
 
 (func $f64_log10 (param $x f64) (result f64)
   (f64.mul (call $f64_log (local.get $x)) (f64.const 0.4342944819032518)))
+
+;; C's fmod(x, y), exact (the remainder of two floats is representable): long division on the
+;; integer significands, one bit per step (at most ~2100 steps, for x/y near 2^2098), as musl's
+;; fmod; subnormals are normalised first.  NaN for y = 0, x = +-inf or a NaN; x for |x| < |y|;
+;; a zero result has x's sign.
+(func $f64_fmod (param $x f64) (param $y f64) (result f64)
+  (local $ux i64) (local $uy i64) (local $sx i64) (local $i i64) (local $ex i32) (local $ey i32)
+  (if (i32.or (i32.or (f64.ne (local.get $x) (local.get $x)) (f64.ne (local.get $y) (local.get $y)))
+              (i32.or (f64.eq (f64.abs (local.get $x)) (f64.const inf)) (f64.eq (local.get $y) (f64.const 0))))
+    (then (return (f64.const nan))))
+  (if (f64.lt (f64.abs (local.get $x)) (f64.abs (local.get $y))) (then (return (local.get $x))))
+  (local.set $ux (i64.reinterpret_f64 (local.get $x)))
+  (local.set $uy (i64.reinterpret_f64 (local.get $y)))
+  (local.set $sx (i64.and (local.get $ux) (i64.const 0x8000000000000000)))
+  (local.set $ex (i32.wrap_i64 (i64.and (i64.shr_u (local.get $ux) (i64.const 52)) (i64.const 0x7ff))))
+  (local.set $ey (i32.wrap_i64 (i64.and (i64.shr_u (local.get $uy) (i64.const 52)) (i64.const 0x7ff))))
+  (local.set $ux (i64.and (local.get $ux) (i64.const 0x000fffffffffffff)))
+  (local.set $uy (i64.and (local.get $uy) (i64.const 0x000fffffffffffff)))
+  ;; significands with the leading bit at 52 (subnormals shifted up, their exponent <= 0)
+  (if (i32.eqz (local.get $ex))
+    (then
+      (local.set $i (i64.sub (i64.clz (local.get $ux)) (i64.const 11)))
+      (local.set $ux (i64.shl (local.get $ux) (local.get $i)))
+      (local.set $ex (i32.sub (i32.const 1) (i32.wrap_i64 (local.get $i)))))
+    (else (local.set $ux (i64.or (local.get $ux) (i64.const 0x0010000000000000)))))
+  (if (i32.eqz (local.get $ey))
+    (then
+      (local.set $i (i64.sub (i64.clz (local.get $uy)) (i64.const 11)))
+      (local.set $uy (i64.shl (local.get $uy) (local.get $i)))
+      (local.set $ey (i32.sub (i32.const 1) (i32.wrap_i64 (local.get $i)))))
+    (else (local.set $uy (i64.or (local.get $uy) (i64.const 0x0010000000000000)))))
+  (block $done
+    (loop $step
+      (br_if $done (i32.le_s (local.get $ex) (local.get $ey)))
+      (local.set $i (i64.sub (local.get $ux) (local.get $uy)))
+      (if (i64.ge_s (local.get $i) (i64.const 0))
+        (then
+          (if (i64.eqz (local.get $i)) (then (return (f64.reinterpret_i64 (local.get $sx)))))
+          (local.set $ux (local.get $i))))
+      (local.set $ux (i64.shl (local.get $ux) (i64.const 1)))
+      (local.set $ex (i32.sub (local.get $ex) (i32.const 1)))
+      (br $step)))
+  (local.set $i (i64.sub (local.get $ux) (local.get $uy)))
+  (if (i64.ge_s (local.get $i) (i64.const 0))
+    (then
+      (if (i64.eqz (local.get $i)) (then (return (f64.reinterpret_i64 (local.get $sx)))))
+      (local.set $ux (local.get $i))))
+  (local.set $i (i64.sub (i64.clz (local.get $ux)) (i64.const 11)))
+  (local.set $ux (i64.shl (local.get $ux) (local.get $i)))
+  (local.set $ex (i32.sub (local.get $ex) (i32.wrap_i64 (local.get $i))))
+  (if (result f64) (i32.gt_s (local.get $ex) (i32.const 0))
+    (then
+      (f64.reinterpret_i64 (i64.or (local.get $sx)
+        (i64.or (i64.sub (local.get $ux) (i64.const 0x0010000000000000))
+                (i64.shl (i64.extend_i32_u (local.get $ex)) (i64.const 52))))))
+    (else
+      (f64.reinterpret_i64 (i64.or (local.get $sx)
+        (i64.shr_u (local.get $ux) (i64.extend_i32_u (i32.sub (i32.const 1) (local.get $ex)))))))))
+
+;; the floored remainder (Python's and PyTorch's remainder): fmod, plus y where the signs
+;; differ and the remainder is not 0 (PyTorch's CPU kernel adds the same way)
+(func $f64_mod (param $x f64) (param $y f64) (result f64)
+  (local $r f64)
+  (local.set $r (call $f64_fmod (local.get $x) (local.get $y)))
+  (select (f64.add (local.get $r) (local.get $y)) (local.get $r)
+    (i32.and (f64.ne (local.get $r) (f64.const 0))
+             (i32.ne (f64.lt (local.get $r) (f64.const 0)) (f64.lt (local.get $y) (f64.const 0))))))

@@ -196,3 +196,27 @@ def test_normalisation_and_softmax():
     check(lambda x: (F.silu(x), F.elu(x), F.selu(x), F.hardswish(x), F.hardsigmoid(x), F.leaky_relu(x, 0.2),
                      F.gelu(x, approximate="tanh"), torch.log1p(x.abs()), torch.expm1(x), torch.sort(x, -1)),
           x, rtol=1e-12, atol=1e-14)
+
+
+def test_exact_remainders():
+    """fmod, remainder and floor division of float64 are exact (csrc/wat/math_f64.wat's long
+    division), as PyTorch's: random bit patterns of every exponent, subnormals, signed zeros,
+    specials. Excluded: quotients beyond the float64 range, where PyTorch's vectorised kernel
+    gives NaN (its scalar tail the exact value)."""
+    def bits(n, seed):
+        b = np.random.default_rng(seed).integers(0, 2**64, n, dtype=np.uint64).view(np.float64)
+        return b[np.isfinite(b)][:3000]
+
+    a = np.concatenate([bits(4000, 1), np.random.default_rng(3).normal(size=2000) * 10,
+                        [5e-324, -5e-324, 1e-310, 1e308, -0.0, 0.0, np.inf, -np.inf, np.nan, 1.0, 0.1, 7.5, -4.0]])
+    b = np.concatenate([bits(4000, 2), np.random.default_rng(4).normal(size=2000),
+                        [3e-324, 1e-320, 3.0, 1e-300, 2.0, -2.0, 1.0, 3.0, 1.0, 0.1, 0.1, -2.5, 2.0]])
+    with np.errstate(all="ignore"):
+        keep = ~(np.isfinite(a) & np.isfinite(b) & ~np.isfinite(a / b))
+    a, b = torch.from_numpy(a[keep]), torch.from_numpy(b[keep])
+    check(lambda a, b: (torch.fmod(a, b), torch.remainder(a, b)), a, b, rtol=0, atol=0)
+    m = a[~(a.abs() > 1e300)]
+    check(lambda m: (m % 0.1, torch.fmod(m, -3.0)), m, rtol=0, atol=0)
+    small = torch.from_numpy(np.random.default_rng(5).normal(size=999) * 100)
+    check(lambda a, b: (torch.floor_divide(a, b), torch.div(a, b, rounding_mode="floor")), small, small.flip(0) + 0.5,
+          rtol=0, atol=0)

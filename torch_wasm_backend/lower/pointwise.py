@@ -141,8 +141,7 @@ def div_mode(ctx, node, a, b, rounding_mode=None):
             a, b = cast(a, "f32"), cast(b, "f32")
         return binary("div", a, b)
     if rounding_mode == "floor":
-        float_only("floor division", a, ("f32", "i32", "i64", "bool"))
-        return _float_floordiv(ctx, a, b) if a.dtype == "f32" else binary("floordiv", a, b)
+        return _float_floordiv(ctx, a, b) if a.dtype in ir.FLOATS else binary("floordiv", a, b)
     if a.dtype in ir.FLOATS:
         return unary("trunc", binary("div", a, b))
     return binary("div", a, b)  # integer "div" truncates
@@ -150,21 +149,18 @@ def div_mode(ctx, node, a, b, rounding_mode=None):
 
 @lower(aten.floor_divide.default, aten.floor_divide.Scalar, promote=DEFAULT)
 def floor_divide(ctx, node, a, b):
-    float_only("floor division", a, ("f32", "i32", "i64", "bool"))
-    return _float_floordiv(ctx, a, b) if a.dtype == "f32" else binary("floordiv", a, b)
+    return _float_floordiv(ctx, a, b) if a.dtype in ir.FLOATS else binary("floordiv", a, b)
 
 
 @lower(aten.remainder.Tensor, aten.remainder.Scalar, aten.remainder.Scalar_Tensor, promote=DEFAULT)
 def remainder(ctx, node, a, b):
     reject_bool(node, "remainder")
-    float_only("remainder", a, ("f32", "i32", "i64"))
     return binary("mod", a, b)
 
 
 @lower(aten.fmod.Tensor, aten.fmod.Scalar, promote=DEFAULT)
 def fmod(ctx, node, a, b):
-    float_only("fmod", a, ("f32", "i32", "i64", "bool"))
-    if a.dtype != "f32":
+    if a.dtype not in ir.FLOATS:
         # a - trunc(a / b) * b with C-style integer division
         return binary("sub", a, binary("mul", binary("div", a, b), b))
     return _float_fmod(a, b)
