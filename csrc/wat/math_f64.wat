@@ -1,6 +1,5 @@
 ;; math_f64.wat -- scalar float64 math for float64 tensors: exp, log, tanh, sigmoid, log1p,
 ;; expm1, log2, log10, and the exact remainders fmod and mod.
-
 ;;
 ;; A FRAGMENT of module fields: only (func ...) definitions.  The compiler includes it,
 ;; with math_f32x4_f64.wat (whose float64 kernels $f64x2_exp and $f64x2_log it calls on
