@@ -1,5 +1,5 @@
 ;; math_f64.wat -- scalar float64 math for float64 tensors: exp, log, tanh, sigmoid, log1p,
-;; expm1, log2, log10, and the exact remainders fmod and mod.
+;; expm1, log2, log10, pow, and the exact remainders fmod and mod.
 ;;
 ;; A FRAGMENT of module fields: only (func ...) definitions.  The compiler includes it,
 ;; with math_f32x4_f64.wat (whose float64 kernels $f64x2_exp and $f64x2_log it calls on
@@ -167,3 +167,41 @@
   (select (f64.add (local.get $r) (local.get $y)) (local.get $r)
     (i32.and (f64.ne (local.get $r) (f64.const 0))
              (i32.ne (f64.lt (local.get $r) (f64.const 0)) (f64.lt (local.get $y) (f64.const 0))))))
+
+;; pow(x, y) with C99's special values (PyTorch's std::pow for double): 1 for y = +-0 or
+;; x = 1 (even NaN); +-1 to +-inf is 1; a negative finite x to a finite non-integer y is NaN;
+;; an odd integer y keeps x's sign (x = -0 and -inf included).  Integer |y| <= 64: binary
+;; powering of |x| (exact where the result is representable; negative y: its reciprocal);
+;; otherwise exp(y * log|x|), whose relative error grows with |y * log|x|| (~1e-15 per unit,
+;; measured by tests/e2e/test_float64.py).  Zeros and infinities of |x| come out of the
+;; log/exp as C says (log 0 = -inf, exp(-inf) = 0, ...).
+(func $f64_pow (param $x f64) (param $y f64) (result f64)
+  (local $a f64) (local $r f64) (local $b f64) (local $n i32) (local $int i32) (local $odd i32)
+  (if (i32.or (f64.eq (local.get $y) (f64.const 0)) (f64.eq (local.get $x) (f64.const 1)))
+    (then (return (f64.const 1))))
+  (local.set $a (f64.abs (local.get $x)))
+  (if (i32.and (f64.eq (local.get $a) (f64.const 1)) (f64.eq (f64.abs (local.get $y)) (f64.const inf)))
+    (then (return (f64.const 1))))
+  (local.set $int (f64.eq (f64.trunc (local.get $y)) (local.get $y)))  ;; false for NaN, true for +-inf
+  (local.set $odd (i32.and (i32.and (local.get $int) (f64.lt (f64.abs (local.get $y)) (f64.const 0x1p53)))
+                           (f64.ne (f64.trunc (f64.mul (local.get $y) (f64.const 0.5))) (f64.mul (local.get $y) (f64.const 0.5)))))
+  (if (i32.and (i32.and (f64.lt (local.get $x) (f64.const 0)) (f64.lt (local.get $a) (f64.const inf)))
+               (i32.and (i32.eqz (local.get $int)) (f64.eq (local.get $y) (local.get $y))))
+    (then (return (f64.const nan))))
+  (if (i32.and (local.get $int) (f64.le (f64.abs (local.get $y)) (f64.const 64)))
+    (then
+      (local.set $n (i32.trunc_f64_s (f64.abs (local.get $y))))
+      (local.set $r (f64.const 1))
+      (local.set $b (local.get $a))
+      (block $done
+        (loop $sq
+          (if (i32.and (local.get $n) (i32.const 1)) (then (local.set $r (f64.mul (local.get $r) (local.get $b)))))
+          (local.set $n (i32.shr_u (local.get $n) (i32.const 1)))
+          (br_if $done (i32.eqz (local.get $n)))
+          (local.set $b (f64.mul (local.get $b) (local.get $b)))
+          (br $sq)))
+      (if (f64.lt (local.get $y) (f64.const 0)) (then (local.set $r (f64.div (f64.const 1) (local.get $r))))))
+    (else (local.set $r (call $f64_exp (f64.mul (local.get $y) (call $f64_log (local.get $a)))))))
+  ;; an odd integer power of a negative x (its sign bit: -0 and -inf too) is negative
+  (select (f64.neg (local.get $r)) (local.get $r)
+    (i32.and (local.get $odd) (i32.wrap_i64 (i64.shr_u (i64.reinterpret_f64 (local.get $x)) (i64.const 63))))))

@@ -56,7 +56,7 @@ def _uses_math(plans, names=ops.MATH) -> bool:
 
 def _uses_f64_math(plans) -> bool:
     """A float64 kernel calls a routine of math_f64.wat."""
-    return any(isinstance(n, ir.Op) and n.name in (*ops.MATH_F64_SCALAR, "mod") and n.dtype == "f64"
+    return any(isinstance(n, ir.Op) and n.name in (*ops.MATH_F64_SCALAR, "mod", "pow") and n.dtype == "f64"
                for p in plans if isinstance(p.kernel, (ir.Pointwise, ir.Reduce, ir.Scan)) for n in ir.walk(p.kernel.body))
 
 

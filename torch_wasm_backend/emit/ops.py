@@ -111,8 +111,8 @@ def scalar(name: str, src: str, dst: str, args: list, tmp) -> str:
         return f"(select (local.tee {x} {a}) (local.tee {y} {b}) ({t}.{cmp} (local.get {x}) (local.get {y})))"
     if name == "mod" and src == "f32":
         return _f32_mod(a, args[1], tmp)
-    if name == "mod" and src == "f64":  # exact, csrc/wat/math_f64.wat
-        return f"(call $f64_mod {a} {args[1]})"
+    if name in ("mod", "pow") and src == "f64":  # csrc/wat/math_f64.wat
+        return f"(call $f64_{name} {a} {args[1]})"
     if name in ("floordiv", "mod"):
         if src == "f64":
             raise NotImplementedError(f"no scalar WAT for {name} on f64 (the lowering refuses it)")

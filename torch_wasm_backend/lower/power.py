@@ -34,9 +34,6 @@ def pow_scalar(ctx, node, x, e):
                 for _ in range(abs(k)):
                     y = binary("mul", y, x)
                 return y if k >= 0 else unary("recip", y)
-        if x.dtype == "f64":
-            raise Unsupported(f"pow of float64 with exponent {ex!r} (float64 takes integer exponents |k| <= 8 "
-                              "and +-0.5; float32 any)")
         return binary("pow", x, const_like(x, float(ex)))  # exp(ex * log|x|) in float64, C's special cases
     if x.dtype in ("i32", "i64") and isinstance(ex, int) and not isinstance(ex, bool) and 0 <= ex <= 8:
         y = const_like(x, 1)  # integer powers: exact repeated multiplication (wraps like PyTorch)
@@ -49,17 +46,17 @@ def pow_scalar(ctx, node, x, e):
 
 @lower(aten.pow.Tensor_Tensor, promote=DEFAULT)
 def pow_tensor(ctx, node, x, e):
-    if x.dtype != "f32":
-        raise Unsupported(f"pow of two {x.dtype} tensors (float32 is supported)")
+    if x.dtype not in ("f32", "f64"):
+        raise Unsupported(f"pow of two {x.dtype} tensors (float32 and float64 are supported)")
     return binary("pow", x, e)
 
 
 @lower(aten.pow.Scalar, promote=DEFAULT)
 def pow_scalar_base(ctx, node, base, e):
-    if e.dtype != "f32":
-        raise Unsupported(f"pow of a scalar base and a {e.dtype} exponent tensor (float32 is supported)")
+    if e.dtype not in ("f32", "f64"):
+        raise Unsupported(f"pow of a scalar base and a {e.dtype} exponent tensor (float32 and float64 are supported)")
     return binary("pow", base, e)
 
 
-# checked for float64 (small integer exponents and square roots; others Unsupported)
+# checked for float64 (small integer exponents, square roots; others csrc/wat/math_f64.wat's pow)
 float64_ops(aten.pow.Tensor_Scalar, aten.pow.Tensor_Tensor, aten.pow.Scalar)
