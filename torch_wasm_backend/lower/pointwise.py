@@ -277,13 +277,13 @@ _same_unary("trunc", aten.trunc.default)
 
 @lower(aten.round.decimals, promote=DEFAULT)
 def round_decimals(ctx, node, x, decimals=0):
-    """As PyTorch's CPU kernel, in float32: nearbyint(x * 10^d) / 10^d, or for d < 0
-    nearbyint(x / 10^-d) * 10^-d (10^|d| rounded to float32 once)."""
+    """As PyTorch's CPU kernel, in the dtype: nearbyint(x * 10^d) / 10^d, or for d < 0
+    nearbyint(x / 10^-d) * 10^-d (10^|d| rounded to the dtype once)."""
     reject_bool(node, "round")
-    if x.dtype != "f32":
-        raise Unsupported(f"round(decimals=) of {x.dtype} (" + ("float32 only)" if x.dtype == "f64" else
-                                                              "PyTorch rounds floating tensors only)"))
-    scale = const_like(x, float(np.float32(10.0 ** abs(decimals))))
+    if x.dtype not in ir.FLOATS:
+        raise Unsupported(f"round(decimals=) of {x.dtype} (PyTorch rounds floating tensors only)")
+    p = 10.0 ** abs(decimals)  # std::pow(10, d) in the dtype
+    scale = const_like(x, float(np.float32(p)) if x.dtype == "f32" else p)
     if decimals < 0:
         return binary("mul", unary("round", binary("div", x, scale)), scale)
     return binary("div", unary("round", binary("mul", x, scale)), scale)
