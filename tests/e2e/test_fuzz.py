@@ -97,7 +97,8 @@ else:
     FUZZ_SETTINGS = settings(max_examples=40, deadline=None, derandomize=True, database=None,
                              suppress_health_check=_HEALTH)
 
-TORCH_DTYPES = {"float32": torch.float32, "int32": torch.int32, "int64": torch.int64, "bool": torch.bool}
+TORCH_DTYPES = {"float32": torch.float32, "int32": torch.int32, "int64": torch.int64, "bool": torch.bool,
+                "float64": torch.float64, "float16": torch.float16}
 NAMESPACE = {"torch": torch, "F": F, "math": math}
 
 SPECIAL_VALUES = ('float("nan")', 'float("inf")', 'float("-inf")', "0.0", "-0.0")
@@ -143,8 +144,10 @@ class InputSpec:
     def lines(self, reseed: int = 0) -> list[str]:
         gen = f"torch.Generator().manual_seed({self.seed + 1000 * reseed})"
         base = _tuple(self.base)
-        if self.dtype == "float32":
+        if self.dtype in ("float32", "float64", "float16"):
             make = f"torch.randn({base}, generator={gen}) * 2"
+            if self.dtype != "float32":  # the float32 values, converted (float16: rounded)
+                make = f"({make}).to(torch.{self.dtype})"
             if self.dist == "round":
                 make = f"({make}).round()"
         elif self.dtype == "bool":
@@ -703,7 +706,8 @@ def _known(table: dict, error: Exception) -> str | None:
 
 # Strict mode raises Unsupported for float-only ops (softmax, gelu, mean, ...) on integer or
 # bool tensors; eager only accepts those when the tensor is empty (no kernel runs).
-_EXPECTED_UNSUPPORTED = re.compile(r"Unsupported: .*\b(of|on) (i32|i64|bool)\b")
+_EXPECTED_UNSUPPORTED = re.compile(r"Unsupported: .*(\b(of|on) (i32|i64|bool)\b|on float64 is not lowered|"
+                                   r"on f64 \(float32 only\)|of f64\b)")
 
 
 def _eager_values(prog: Program, inputs) -> dict:
@@ -851,7 +855,7 @@ def _ill_conditioned(fn, inputs, got, expected) -> str | None:
     torch.set_default_dtype(torch.float64)  # integer inputs promote to float64 too
     try:
         with torch.no_grad():
-            exact = fn(*[x.double() if x.dtype == torch.float32 else x for x in inputs])
+            exact = fn(*[x.double() if x.dtype in (torch.float32, torch.float16) else x for x in inputs])
     except Exception:  # noqa: BLE001
         return None
     finally:
@@ -930,6 +934,24 @@ def test_fuzz_wasm_matches_eager(prog):
 @FUZZ_SETTINGS
 @given(prog=programs(families=COVERAGE_FAMILIES))
 def test_fuzz_coverage_ops_match_eager(prog):
+    note(prog.source())
+    check_program(prog)
+
+
+def _in_dtype(prog: Program, dtype: str) -> Program:
+    """``prog`` with its float32 inputs made ``dtype`` (the same values, converted): float64
+    programs check the float64 rules (an operator without one is rejected as documented),
+    float16 ones the widening to float32 and the rounding of every result."""
+    import dataclasses
+
+    return dataclasses.replace(prog, inputs=[dataclasses.replace(i, dtype=dtype) if i.dtype == "float32" else i
+                                             for i in prog.inputs])
+
+
+@settings(FUZZ_SETTINGS, max_examples=max(20, _EXAMPLES // 4))
+@given(prog=programs(families=CI_FAMILIES), dtype=st.sampled_from(("float64", "float16")))
+def test_fuzz_float64_and_float16_programs(prog, dtype):
+    prog = _in_dtype(prog, dtype)
     note(prog.source())
     check_program(prog)
 
