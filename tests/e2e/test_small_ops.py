@@ -122,3 +122,13 @@ def test_copying_views_are_contiguous_copies():
     x = make_input((3, 4, 5))
     check(lambda x: (torch.permute_copy(x, (2, 0, 1)), torch.view_copy(x.transpose(0, 1).contiguous(), (4, 15)),
                      *torch.unbind_copy(x.transpose(1, 2), 1)), x)
+
+
+@pytest.mark.parametrize("stride,padding,dilation,groups", [(1, 0, 1, 1), (1, 1, 1, 2), ((2, 1, 2), (0, 1, 2), (1, 2, 1), 2)])
+def test_conv3d(stride, padding, dilation, groups):
+    """3-d convolution as one window reduction (lower/conv.py ``_direct_conv``): odd sizes,
+    grouped, zero padding by bounds."""
+    x, w, b = make_input((2, 4, 5, 6, 7)), make_input((6, 4 // groups, 3, 2, 3)), make_input((6,))
+    check(lambda x, w, b: F.conv3d(x, w, b, stride, padding, dilation, groups), x, w, b, rtol=1e-4, atol=1e-4)
+    check(lambda x, w: F.conv3d(x.double(), w.double(), None, stride, padding, dilation, groups), x, w,
+          rtol=1e-12, atol=1e-12)

@@ -180,6 +180,8 @@ def convolution(ctx, node, x, weight, bias, stride, padding, dilation, transpose
             ctx, node, unsqueeze_dims(x, [2]), unsqueeze_dims(weight, [2]), bias, [1] + pair(stride, 1),
             [0] + pair(padding, 1), [1] + pair(dilation, 1), transposed, [0] + pair(output_padding or 0, 1),
             groups))
+    if x.ndim == 5 and not transposed and not isinstance(padding, str):
+        return _direct_conv(ctx, x, weight, bias, pair(stride, 3), pair(padding, 3), pair(dilation, 3), groups)
     if x.ndim != 4 or isinstance(padding, str):
         raise Unsupported(f"convolution of a {x.ndim}-d input with padding {padding!r}")
     if transposed:
@@ -238,6 +240,43 @@ def convolution(ctx, node, x, weight, bias, stride, padding, dilation, transpose
     if bias4 is not None and groups != 1:
         return binary("add", out, broadcast_to(bias4, out.shape))
     return out
+
+
+def _direct_conv(ctx, x: TensorValue, weight: TensorValue, bias, s, p, d, groups: int) -> TensorValue:
+    """An N-d convolution (used for 3-d) as one ``Reduce`` kernel: each output sums
+    ``x[n, g * cg + ci, o * s + k * d - p] * w[co, ci, k]`` over ``ci`` and the window, the
+    zero padding a select on the bounds (no padded copy)."""
+    nsp = x.ndim - 2
+    sizes = [static_int(v, "convolution") for v in x.shape[2:]]
+    cout, cg = (static_int(v, "convolution weight") for v in weight.shape[:2])
+    k = [static_int(v, "convolution weight") for v in weight.shape[2:]]
+    out = [_out_size(sizes[j], k[j], s[j], p[j], d[j]) for j in range(nsp)]
+    dt = x.dtype
+    if min([cout] + out) <= 0 or x.shape[0] == 0:
+        return ctx.constant(np.zeros((static_int(x.shape[0], "empty convolution"), cout, *[max(o, 0) for o in out])), dt)
+    cog = cout // groups
+
+    def tap(idx):
+        n, co, o, ci, kk = idx[0], idx[1], idx[2:2 + nsp], idx[2 + nsp], idx[3 + nsp:]
+        pos = [o[j] * s[j] + kk[j] * d[j] - p[j] for j in range(nsp)]
+        inside = None
+        for j in range(nsp):
+            if p[j] == 0:  # never outside: the window fits
+                continue
+            ij = ir.Index(pos[j], "i32")
+            ok = ir.Op("and", (ir.Op("ge", (ij, ir.Const(0, "i32")), "bool"),
+                               ir.Op("lt", (ij, ir.Const(sizes[j], "i32")), "bool")), "bool")
+            inside = ok if inside is None else ir.Op("and", (inside, ok), "bool")
+        clamped = [sympy.Max(0, sympy.Min(pos[j], sizes[j] - 1)) if p[j] else pos[j] for j in range(nsp)]
+        chan = (FloorDiv(co, cog) * cg if groups > 1 else 0) + ci
+        v = ir.Op("mul", (x.load((n, chan, *clamped)), weight.load((co, ci, *kk))), dt)
+        return v if inside is None else ir.Op("where", (inside, v, ir.Const(0.0, dt)), dt)
+
+    shape = (x.shape[0], sympy.Integer(cout), *map(sympy.Integer, out), sympy.Integer(cg), *map(sympy.Integer, k))
+    r = ctx.reduce(TensorValue(shape, dt, tap), tuple(range(2 + nsp, 3 + 2 * nsp)), "sum", False)
+    if bias is None:
+        return r
+    return binary("add", r, TensorValue(r.shape, dt, lambda idx: bias.load((idx[1],))))
 
 
 def pool_setup(x, kernel, stride, padding, dilation, ceil_mode, out_shape):
