@@ -102,3 +102,15 @@ def test_artifact_round_trip(tmp_path):
     for got, want in zip(case.expected, case.eager):
         assert got.dtype == np.float16
         np.testing.assert_allclose(got.astype(np.float32), want.astype(np.float32), rtol=1e-3, atol=1e-3)
+
+
+def test_mixed_parameter_dtypes_as_pytorch():
+    """float32 parameters of a float16 layer_norm are PyTorch's "mixed dtype" path; float16
+    parameters of a float32 input make PyTorch raise, so the backend refuses them (found by
+    the fuzzer: both reach the rule as float32)."""
+    from tests.e2e.helpers import expect_unsupported
+
+    F = torch.nn.functional
+    x, w = _h((3, 4)), _h((4,))
+    check(lambda x, w: F.layer_norm(x, (4,), w), x, w.float(), rtol=1e-3, atol=1e-3)
+    expect_unsupported(lambda x, w: F.layer_norm(x, (4,), w), x.float(), w, match="mixed dtype")

@@ -19,6 +19,18 @@ from .views import unsqueeze_dims
 aten = torch.ops.aten
 
 
+def check_param_dtypes(node, what: str) -> None:
+    """PyTorch's CPU normalisation kernels raise for parameters of another dtype than the
+    input, except float32 parameters of a float16 input ("mixed dtype"); so must we (its
+    meta kernels let it through, and float16 reaches the rules widened to float32)."""
+    vals = [getattr(a, "meta", {}).get("val") if hasattr(a, "meta") else None for a in node.args]
+    x = vals[0]
+    for v in vals[1:]:
+        if isinstance(v, torch.Tensor) and isinstance(x, torch.Tensor) and v.dtype != x.dtype and not (
+                x.dtype == torch.float16 and v.dtype == torch.float32):
+            raise Unsupported(f"{what} of a {x.dtype} input with {v.dtype} parameters (PyTorch raises: mixed dtype)")
+
+
 def _softmax_parts(ctx, x, dim, realize_exp=False):
     if x.dtype not in ir.FLOATS:
         raise Unsupported(f"softmax of {x.dtype}")
@@ -78,6 +90,7 @@ def _moments(ctx, x, dims):
 
 @lower(aten.native_layer_norm.default)
 def native_layer_norm(ctx, node, x, normalized_shape, weight, bias, eps):
+    check_param_dtypes(node, "layer_norm")
     if x.dtype not in ir.FLOATS:
         raise Unsupported(f"layer_norm of {x.dtype}")
     k = len(normalized_shape)
@@ -101,6 +114,7 @@ def _channel(v, x):
 
 @lower(aten._native_batch_norm_legit_no_training.default)
 def batch_norm_inference(ctx, node, x, weight, bias, running_mean, running_var, momentum, eps):
+    check_param_dtypes(node, "batch_norm")
     if x.dtype not in ir.FLOATS:
         raise Unsupported(f"batch_norm of {x.dtype}")
     # y = x * scale + shift with per-channel vectors realised once: they read only the
@@ -148,6 +162,7 @@ def _running(stat, batch, momentum):
 def batch_norm_functional(ctx, node, x, weight, bias, running_mean, running_var, training, momentum, eps):
     """Training batch norm, functional form: (y, save_mean, save_rstd, new running mean,
     new running var). The running variance takes the unbiased batch variance."""
+    check_param_dtypes(node, "batch_norm")
     if not training:
         y, m, r = batch_norm_inference(ctx, node, x, weight, bias, running_mean, running_var, momentum, eps)
         return [y, m, r, running_mean, running_var]
@@ -160,6 +175,7 @@ def batch_norm_functional(ctx, node, x, weight, bias, running_mean, running_var,
 @lower(aten._native_batch_norm_legit.no_stats)
 def batch_norm_no_stats(ctx, node, x, weight, bias, training, momentum, eps):
     """Batch norm without running statistics (``track_running_stats=False``)."""
+    check_param_dtypes(node, "batch_norm")
     if not training:
         raise Unsupported("batch_norm in evaluation mode without running statistics")
     y, mean, rstd, _, _ = _batch_norm_train(ctx, x, weight, bias, eps)
@@ -172,6 +188,7 @@ def native_group_norm(ctx, node, x, weight, bias, n, c, hw, groups, eps):
     (y, mean, rstd) with mean and rstd of shape (N, groups), as PyTorch."""
     from .views import reshape
 
+    check_param_dtypes(node, "group_norm")
     if x.dtype not in ir.FLOATS:
         raise Unsupported(f"group_norm of {x.dtype}")
     xg = reshape(x, (n, groups, sympy.sympify(c) // groups * hw))
