@@ -2,14 +2,20 @@
 """int8 against float32, same model, same run: wasmtime (torch.compile) and Node (artifacts).
 
 Usage:
-  python benchmarks/int8_speed.py [--rounds 15] [--node]
+  python benchmarks/int8_speed.py [--rounds 15] [--node] [--threads 1]
+                                  [--models mlp cnn resnet18 bert]
 
-Models: an MLP 784-512-512-10 at batch 64 and a CNN (3x3 convolutions 16-32-64-64 on
-32x32, batch 4, then a linear layer). Each is quantized with ``torch_wasm_backend.quantize``
-(calibrated on random inputs) and compiled beside its float32 original; rounds alternate
-int8 and float32 (the machine is shared: compare only the ratio, taken from medians).
+Models: an MLP 784-512-512-10 at batch 64; a CNN (3x3 convolutions 16-32-64-64 on 32x32,
+batch 4, then a linear layer); the ResNet-18-shaped net of ``models.py`` (1x3x224x224:
+batch norm folded into the convolutions by PT2E's prepare); a BERT-style encoder
+(``models.transformer_encoder``: 4 layers, d 256, 4 heads, ff 1024, 1x128x256: its linear
+layers are int8, attention's two matmuls of activations and the layer norms stay float).
+Each is quantized with ``torch_wasm_backend.quantize`` (calibrated on random inputs) and
+compiled beside its float32 original, both with ``threads`` (default 1: the int8 GEMM runs
+on one thread, ``emit/threads.SPLITTABLE``). Rounds alternate int8 and float32, each timed
+in this thread's CPU time (the machine is shared: compare only the ratio, from medians).
 ``--node`` also saves both as artifacts and times them in Node with ``csrc/js/loader.mjs``
-(``benchmarks/int8_speed_node.mjs``), warmed up, interleaved the same way.
+(``benchmarks/int8_speed_node.mjs``, process CPU time), warmed up, interleaved the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import argparse
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,6 +35,9 @@ import torch
 import torch_wasm_backend
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import models  # noqa: E402
 
 
 def mlp():
@@ -42,37 +52,56 @@ def cnn():
                                torch.nn.Linear(64 * 16 * 16, 10)), torch.randn(4, 16, 32, 32)
 
 
+def resnet18():
+    case = models.CASES["resnet18"]
+    return models.build_model(case), case.make_inputs()[0]
+
+
+def bert():
+    case = models.CASES["transformer4"]
+    return models.build_model(case), case.make_inputs()[0]
+
+
+MODELS = {"mlp": mlp, "cnn": cnn, "resnet18": resnet18, "bert": bert}
+
+
 def timed(fn, x, reps: int) -> float:
-    t0 = time.perf_counter()
+    """ms per call, in this thread's CPU time (the wasm call runs in it): time the process
+    spends descheduled on the shared machine is not charged to whichever model runs."""
+    t0 = time.thread_time()
     for _ in range(reps):
         fn(x)
-    return (time.perf_counter() - t0) / reps * 1e3
+    return (time.thread_time() - t0) / reps * 1e3
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--node", action="store_true")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--models", nargs="+", choices=sorted(MODELS), default=["mlp", "cnn", "resnet18", "bert"])
     args = ap.parse_args()
     out = Path(tempfile.mkdtemp())
-    for name, build in (("mlp", mlp), ("cnn", cnn)):
+    options = {"strict": True, "threads": args.threads}
+    for name in args.models:
         torch.manual_seed(0)
-        model, x = build()
+        model, x = MODELS[name]()
         model.eval()
         q = torch_wasm_backend.quantize(model, (x,), calibration=[torch.randn_like(x) for _ in range(3)])
         torch._dynamo.reset()
         with torch.no_grad():
-            fq = torch.compile(q, backend="wasm", options={"strict": True})
-            ff = torch.compile(model, backend="wasm", options={"strict": True})
+            fq = torch.compile(q, backend="wasm", options=options)
+            ff = torch.compile(model, backend="wasm", options=options)
             fq(x), ff(x)
-            reps = 20 if name == "mlp" else 5
+            reps = max(1, round(20 / timed(ff, x, 1)))  # about 20 ms per timed batch
             times = {"int8": [], "float32": []}
             for _ in range(args.rounds):
                 times["int8"].append(timed(fq, x, reps))
                 times["float32"].append(timed(ff, x, reps))
         med = {k: float(np.median(v)) for k, v in times.items()}
         print(f"{name} wasmtime: int8 {med['int8']:.3f} ms, float32 {med['float32']:.3f} ms, "
-              f"float32/int8 {med['float32'] / med['int8']:.2f}x (medians of {args.rounds} interleaved rounds)")
+              f"float32/int8 {med['float32'] / med['int8']:.2f}x (medians of {args.rounds} interleaved rounds, "
+              f"threads={args.threads})", flush=True)
         if args.node and shutil.which("node"):
             torch_wasm_backend.save(fq, out / f"{name}_int8.wasm")
             torch_wasm_backend.save(ff, out / f"{name}_f32.wasm")
@@ -83,7 +112,8 @@ def main() -> None:
             print(f"{name} node: int8 {r['int8_ms']:.3f} ms, float32 {r['f32_ms']:.3f} ms, "
                   f"float32/int8 {r['f32_ms'] / r['int8_ms']:.2f}x")
             sizes = [(out / f"{name}_{k}.wasm").stat().st_size for k in ("int8", "f32")]
-            print(f"{name} artifact: int8 {sizes[0]} bytes, float32 {sizes[1]} bytes ({sizes[0] / sizes[1]:.3f}x)")
+            print(f"{name} artifact: int8 {sizes[0]} bytes, float32 {sizes[1]} bytes ({sizes[0] / sizes[1]:.3f}x)",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ from .kernels import (  # noqa: F401
     Reduce,
     Scan,
     packed_size,
+    qgemm_workspace,
     qpacked_size,
 )
 from .matrix import MATRIX_ROUTINES, MatrixCall, matrix_call_floats  # noqa: F401

@@ -308,7 +308,7 @@ def _qmatmul(ctx, x: Dequantized, a_value: TensorValue, w: Dequantized, w2d: Ten
     a = stored(a_buf, (m, k), "i8")
     xsum = ctx.reduce(TensorValue((m, k), "i32", lambda idx: _op("cast", "i32", a.load(idx))), (1,), "sum",
                       keepdim=False)
-    c_buf = ctx.new_buffer("i32", buffer_numel(m * np_))
+    c_buf = ctx.new_buffer("i32", buffer_numel(m * np_ + ir.qgemm_workspace(k_)))  # + the kernel's workspace
     ctx.kernels.append(ir.QGemm(ctx.name("qgemm"), a_buf, packed, c_buf, m, n, k, k, np_))
     acc = stored(c_buf, (m, n), "i32", strides=(np_, 1))
 
