@@ -37,7 +37,7 @@ import torch_wasm_backend
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import models  # noqa: E402
+import models
 
 
 def mlp():
