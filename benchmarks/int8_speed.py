@@ -41,15 +41,23 @@ import models
 
 
 def mlp():
-    return torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512), torch.nn.ReLU(),
-                               torch.nn.Linear(512, 10)), torch.randn(64, 784)
+    return torch.nn.Sequential(
+        torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512), torch.nn.ReLU(), torch.nn.Linear(512, 10)
+    ), torch.randn(64, 784)
 
 
 def cnn():
     c = torch.nn.Conv2d
-    return torch.nn.Sequential(c(16, 32, 3, padding=1), torch.nn.ReLU(), c(32, 64, 3, padding=1, stride=2),
-                               torch.nn.ReLU(), c(64, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
-                               torch.nn.Linear(64 * 16 * 16, 10)), torch.randn(4, 16, 32, 32)
+    return torch.nn.Sequential(
+        c(16, 32, 3, padding=1),
+        torch.nn.ReLU(),
+        c(32, 64, 3, padding=1, stride=2),
+        torch.nn.ReLU(),
+        c(64, 64, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(64 * 16 * 16, 10),
+    ), torch.randn(4, 16, 32, 32)
 
 
 def resnet18():
@@ -99,21 +107,37 @@ def main() -> None:
                 times["int8"].append(timed(fq, x, reps))
                 times["float32"].append(timed(ff, x, reps))
         med = {k: float(np.median(v)) for k, v in times.items()}
-        print(f"{name} wasmtime: int8 {med['int8']:.3f} ms, float32 {med['float32']:.3f} ms, "
-              f"float32/int8 {med['float32'] / med['int8']:.2f}x (medians of {args.rounds} interleaved rounds, "
-              f"threads={args.threads})", flush=True)
+        print(
+            f"{name} wasmtime: int8 {med['int8']:.3f} ms, float32 {med['float32']:.3f} ms, "
+            f"float32/int8 {med['float32'] / med['int8']:.2f}x (medians of {args.rounds} interleaved rounds, "
+            f"threads={args.threads})",
+            flush=True,
+        )
         if args.node and shutil.which("node"):
             torch_wasm_backend.save(fq, out / f"{name}_int8.wasm")
             torch_wasm_backend.save(ff, out / f"{name}_f32.wasm")
-            proc = subprocess.run(["node", HERE / "int8_speed_node.mjs", out / f"{name}_int8.wasm",
-                                   out / f"{name}_f32.wasm", str(args.rounds)], check=True, capture_output=True,
-                                  text=True)
+            proc = subprocess.run(
+                [
+                    "node",
+                    HERE / "int8_speed_node.mjs",
+                    out / f"{name}_int8.wasm",
+                    out / f"{name}_f32.wasm",
+                    str(args.rounds),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
             r = json.loads(proc.stdout)
-            print(f"{name} node: int8 {r['int8_ms']:.3f} ms, float32 {r['f32_ms']:.3f} ms, "
-                  f"float32/int8 {r['f32_ms'] / r['int8_ms']:.2f}x")
+            print(
+                f"{name} node: int8 {r['int8_ms']:.3f} ms, float32 {r['f32_ms']:.3f} ms, "
+                f"float32/int8 {r['f32_ms'] / r['int8_ms']:.2f}x"
+            )
             sizes = [(out / f"{name}_{k}.wasm").stat().st_size for k in ("int8", "f32")]
-            print(f"{name} artifact: int8 {sizes[0]} bytes, float32 {sizes[1]} bytes ({sizes[0] / sizes[1]:.3f}x)",
-                  flush=True)
+            print(
+                f"{name} artifact: int8 {sizes[0]} bytes, float32 {sizes[1]} bytes ({sizes[0] / sizes[1]:.3f}x)",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
