@@ -348,3 +348,58 @@ def test_artifact_with_a_variable_batch(tmp_path):
         with torch.no_grad():
             want = gm(x).numpy()
         assert np.abs(loaded(x.numpy()) - want).max() <= last_output_scale(gm) * 1.0001
+
+
+def _rounds(graphs) -> int:
+    """``round`` ops in the forward kernels: one per quantize the program computes."""
+    return sum(1 for g in graphs for p in g.schedule.forward if hasattr(p.kernel, "body")
+               for node in ir.walk(p.kernel.body) if isinstance(node, ir.Op) and node.name == "round")
+
+
+def test_requantizing_with_the_same_parameters_is_the_int8_value(compiled_graphs):
+    """quantize(dequantize(q, s, z), s, z) (PT2E's pair around ops that share parameters,
+    here around a dropout of an eval model and a reshape) is q, clamped: bit for bit the
+    reference's result, with one quantize computed instead of three."""
+    scale, zp = 0.0123, 7
+
+    def f(x):
+        q = qd.quantize_per_tensor.default(x, scale, zp, -128, 127, torch.int8)
+        d = torch.nn.functional.dropout(qd.dequantize_per_tensor.default(q, scale, zp, -128, 127, torch.int8),
+                                        0.5, False)
+        q2 = qd.quantize_per_tensor.default(d.reshape(-1, 4), scale, zp, -128, 127, torch.int8)
+        d2 = qd.dequantize_per_tensor.default(q2, scale, zp, -128, 127, torch.int8)
+        q3 = qd.quantize_per_tensor.default(d2, scale, zp, -20, 30, torch.int8)  # a narrower range: clamped
+        return q2, q3
+
+    halves = (torch.arange(-140, 140) + 0.5) * scale
+    x = torch.cat([halves, torch.randn(996) * 2, torch.tensor([0.0, -0.0, 1e6, -1e6])])
+    want = f(x)
+    got = compile_strict(f)(x)
+    assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
+    assert _rounds(compiled_graphs) == 1
+
+
+def test_a_quantized_value_read_by_float_ops_is_stored_once(compiled_graphs):
+    """The int8 result of a quantize read by several float computations (a layer norm's
+    mean, variance and normalisation) is stored as int8, not recomputed in each."""
+    torch.manual_seed(0)
+
+    class LinearNorm(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(24, 24)
+            self.norm = torch.nn.LayerNorm(24)
+
+        def forward(self, x):
+            return self.norm(self.fc(x) + x)
+
+    model = LinearNorm().eval()
+    gm = torch_wasm_backend.quantize(model, (torch.randn(5, 24),), calibration=[torch.randn(8, 24) for _ in range(3)])
+    x = torch.randn(6, 24)
+    with torch.no_grad():
+        want = gm(x)
+        got = compile_strict(gm)(x)
+    assert qgemms(compiled_graphs) == 1
+    assert (got - want).abs().max().item() < 1e-4 + 0.05 * want.abs().max().item()
+    quantizes = sum(n.target == qd.quantize_per_tensor.default for n in gm.graph.nodes)
+    assert _rounds(compiled_graphs) <= quantizes
