@@ -6,16 +6,21 @@ kernels in WebAssembly, against the converted graph run eagerly (PyTorch's refer
 * With calibrated scales, float outputs are within one quantisation step of the reference
   and integer outputs differ by at most one, rarely (the reference rounds every product and
   partial sum in its float GEMM; our int32 sums are exact).
-* Artifacts store int8 weights (<= 0.3x the float32 file) and run in Python and Node.
+* Artifacts store int8 weights (<= 0.3x the float32 file) and run in Python, Node and
+  headless Chromium with the same output bytes.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
+import http.server
 import json
 import math
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from unittest import mock
 
@@ -31,6 +36,7 @@ pytest.importorskip("torchao", reason="the quant extra: pip install torch_wasm_b
 qd = torch.ops.quantized_decomposed
 ROOT = Path(__file__).resolve().parents[2]
 NODE = shutil.which("node")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def mlp(k=37, hidden=29, n=13):
@@ -403,3 +409,46 @@ def test_a_quantized_value_read_by_float_ops_is_stored_once(compiled_graphs):
     assert (got - want).abs().max().item() < 1e-4 + 0.05 * want.abs().max().item()
     quantizes = sum(n.target == qd.quantize_per_tensor.default for n in gm.graph.nodes)
     assert _rounds(compiled_graphs) <= quantizes
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not on PATH; install it (apt-get install -y "
+                    "--no-install-recommends chromium) to run the browser test")
+def test_int8_artifact_runs_in_chromium(tmp_path):
+    """An int8 artifact (convolutions with stride, dilation and padding, and a linear layer;
+    batch 3: the GEMMs' widened-panel path for m >= 4 and the direct one for the linear
+    layer's 3 rows) gives in headless Chromium, through csrc/js/loader.mjs, the bytes the
+    Python loader gives, which are torch.compile's output. The page and its server are
+    tests/e2e/test_browser.py's."""
+    from tests.e2e import test_browser as tb
+
+    torch.manual_seed(0)
+    model = SmallCNN().eval()
+    gm = torch_wasm_backend.quantize(model, (torch.randn(2, 3, 9, 9),),
+                                     calibration=[torch.randn(4, 3, 9, 9) for _ in range(3)])
+    x = torch.randn(3, 3, 9, 9)
+    with torch.no_grad():
+        fast = compile_strict(gm)
+        want = fast(x).numpy()
+    torch_wasm_backend.save(fast, tmp_path / "q.wasm")
+    (tmp_path / "x.bin").write_bytes(x.numpy().tobytes())
+    (tmp_path / "cases.json").write_text(json.dumps(
+        [{"name": "int8", "source": "url", "artifact": "/_e2e/q.wasm", "inputs": ["/_e2e/x.bin"]}]))
+    handler = type("Int8Handler", (tb.Handler,), {"routes": {"/_e2e/": tmp_path}, "reports": {},
+                                                  "arrived": threading.Condition()})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(ROOT)))
+    httpd.handler = handler
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        report = json.loads(tb.open_page(httpd, "/tests/e2e/js/browser_check.html?cases=/_e2e/cases.json", "int8"))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(10)
+    assert report["ok"], report.get("error")
+    result = report["results"]["int8"]
+    python = torch_wasm_backend.load(tmp_path / "q.wasm", variant=result["variant"])(x.numpy())
+    assert np.array_equal(python, want)
+    out = result["outputs"][0]
+    assert out["shape"] == list(want.shape) and out["dtype"] == "float32"
+    assert base64.b64decode(out["base64"]) == want.tobytes(), report["userAgent"]
