@@ -2,7 +2,7 @@
 """int8 against float32, same model, same run: wasmtime (torch.compile) and Node (artifacts).
 
 Usage:
-  python benchmarks/int8_speed.py [--rounds 15] [--node] [--threads 1]
+  python benchmarks/int8_speed.py [--rounds 15] [--node] [--ort] [--threads 1]
                                   [--models mlp cnn resnet18 bert]
 
 Models: an MLP 784-512-512-10 at batch 64; a CNN (3x3 convolutions 16-32-64-64 on 32x32,
@@ -16,6 +16,12 @@ on one thread, ``emit/threads.SPLITTABLE``). Rounds alternate int8 and float32, 
 in this thread's CPU time (the machine is shared: compare only the ratio, from medians).
 ``--node`` also saves both as artifacts and times them in Node with ``csrc/js/loader.mjs``
 (``benchmarks/int8_speed_node.mjs``, process CPU time), warmed up, interleaved the same way.
+``--ort`` also exports the float32 model to ONNX (``peers/export.py``'s exporters), quantizes
+it with onnxruntime's ``quantize_dynamic`` (int8 weights, MatMulInteger/ConvInteger; Gemm
+nodes are first rewritten as MatMul + Add, which it does not quantize otherwise) and times
+onnxruntime-web on it against our int8 artifact in one Node process
+(``peers/int8_ort.mjs``; needs ``pip install onnxruntime`` and ``peers/``'s npm packages,
+installed with ``npm ci`` on first use).
 """
 
 from __future__ import annotations
@@ -73,6 +79,60 @@ def bert():
 MODELS = {"mlp": mlp, "cnn": cnn, "resnet18": resnet18, "bert": bert}
 
 
+def onnx_int8(model, x, directory: Path) -> tuple[Path, dict]:
+    """The model exported to ONNX and quantized by onnxruntime's ``quantize_dynamic``: its
+    path and the count of each integer op type in it."""
+    import onnx
+    from onnx import helper, numpy_helper
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    sys.path.insert(0, str(HERE / "peers"))
+    from export import EXPORTERS, _export_once
+
+    path = directory / "model.onnx"
+    failures = []
+    for exporter in EXPORTERS:
+        try:
+            _export_once(model, (x,), path, exporter, ["input"])
+            break
+        except Exception as e:  # noqa: BLE001 - the next exporter may succeed
+            failures.append(f"{exporter}: {type(e).__name__}: {str(e)[:200]}")
+    else:
+        raise RuntimeError("ONNX export failed: " + "; ".join(failures))
+    m = onnx.load(str(path))
+    inits = {i.name: i for i in m.graph.initializer}
+    nodes = []
+    for node in m.graph.node:  # Gemm(A, B, C) with B an initializer -> MatMul(A, B') + Add(C)
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if (
+            node.op_type != "Gemm"
+            or node.input[1] not in inits
+            or attrs.get("transA", 0)
+            or attrs.get("alpha", 1.0) != 1.0
+            or attrs.get("beta", 1.0) != 1.0
+        ):
+            nodes.append(node)
+            continue
+        w = numpy_helper.to_array(inits[node.input[1]])
+        w = w.T if attrs.get("transB", 0) else w
+        name = node.input[1] + "_kn"
+        m.graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(w), name))
+        mm = node.output[0] + "_mm" if len(node.input) > 2 else node.output[0]
+        nodes.append(helper.make_node("MatMul", [node.input[0], name], [mm]))
+        if len(node.input) > 2:
+            nodes.append(helper.make_node("Add", [mm, node.input[2]], [node.output[0]]))
+    del m.graph.node[:]
+    m.graph.node.extend(nodes)
+    onnx.save(m, str(path))
+    qpath = directory / "model_int8.onnx"
+    quantize_dynamic(str(path), str(qpath), weight_type=QuantType.QInt8)
+    ops = {}
+    for node in onnx.load(str(qpath)).graph.node:
+        if node.op_type in ("MatMulInteger", "ConvInteger", "MatMul", "Conv", "Gemm"):
+            ops[node.op_type] = ops.get(node.op_type, 0) + 1
+    return qpath, ops
+
+
 def timed(fn, x, reps: int) -> float:
     """ms per call, in this thread's CPU time (the wasm call runs in it): time the process
     spends descheduled on the shared machine is not charged to whichever model runs."""
@@ -86,6 +146,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--node", action="store_true")
+    ap.add_argument("--ort", action="store_true", help="onnxruntime-web on quantize_dynamic's model, in Node")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--models", nargs="+", choices=sorted(MODELS), default=["mlp", "cnn", "resnet18", "bert"])
     args = ap.parse_args()
@@ -136,6 +197,34 @@ def main() -> None:
             sizes = [(out / f"{name}_{k}.wasm").stat().st_size for k in ("int8", "f32")]
             print(
                 f"{name} artifact: int8 {sizes[0]} bytes, float32 {sizes[1]} bytes ({sizes[0] / sizes[1]:.3f}x)",
+                flush=True,
+            )
+        if args.ort and shutil.which("node"):
+            peers = HERE / "peers"
+            if not (peers / "node_modules" / "onnxruntime-web").exists():
+                subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=peers, check=True, capture_output=True)
+            qpath, ops = onnx_int8(model, x, out)
+            torch_wasm_backend.save(fq, out / f"{name}_int8.wasm")
+            (out / "input.bin").write_bytes(x.numpy().tobytes())
+            proc = subprocess.run(
+                [
+                    "node",
+                    "--no-liftoff",
+                    peers / "int8_ort.mjs",
+                    out / f"{name}_int8.wasm",
+                    qpath,
+                    out / "input.bin",
+                    str(args.rounds),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            r = json.loads(proc.stdout)
+            print(
+                f"{name} node vs onnxruntime-web {r['ort_version']} (quantize_dynamic: {ops}): ours int8 "
+                f"{r['ours_ms']:.3f} ms, ORT int8 {r['ort_ms']:.3f} ms, ORT/ours {r['ort_ms'] / r['ours_ms']:.2f}x "
+                f"(outputs differ by at most {r['max_abs_diff']:.3g})",
                 flush=True,
             )
 
