@@ -38,12 +38,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import torch_wasm_backend
-
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+# this checkout's package and benchmarks/models.py (a script's sys.path starts at its own
+# directory, so an editable install elsewhere would otherwise be the one measured)
+sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 import models
+
+import torch_wasm_backend
 
 
 def mlp():
