@@ -103,8 +103,15 @@ def onnx_int8(model, x, directory: Path) -> tuple[Path, dict]:
         raise RuntimeError("ONNX export failed: " + "; ".join(failures))
     m = onnx.load(str(path))
     inits = {i.name: i for i in m.graph.initializer}
+    # the dynamo exporter hands some weights to MatMul through Identity nodes, which hide
+    # them from quantize_dynamic: read the initializers directly
+    alias = {n.output[0]: n.input[0] for n in m.graph.node if n.op_type == "Identity" and n.input[0] in inits}
+    graph_outputs = {o.name for o in m.graph.output}
+    kept = [n for n in m.graph.node if not (n.output[0] in alias and n.output[0] not in graph_outputs)]
+    for node in kept:
+        node.input[:] = [i if i in graph_outputs else alias.get(i, i) for i in node.input]
     nodes = []
-    for node in m.graph.node:  # Gemm(A, B, C) with B an initializer -> MatMul(A, B') + Add(C)
+    for node in kept:  # Gemm(A, B, C) with B an initializer -> MatMul(A, B') + Add(C)
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         if (
             node.op_type != "Gemm"
