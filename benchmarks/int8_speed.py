@@ -13,7 +13,8 @@ layers are int8, attention's two matmuls of activations and the layer norms stay
 Each is quantized with ``torch_wasm_backend.quantize`` (calibrated on random inputs) and
 compiled beside its float32 original, both with ``threads`` (default 1: the int8 GEMM runs
 on one thread, ``emit/threads.SPLITTABLE``). Rounds alternate int8 and float32, each timed
-in this thread's CPU time (the machine is shared: compare only the ratio, from medians).
+in this thread's CPU time (wall time with ``--threads`` above 1; the machine is shared:
+compare only the ratio, from medians).
 ``--node`` also saves both as artifacts and times them in Node with ``csrc/js/loader.mjs``
 (``benchmarks/int8_speed_node.mjs``, process CPU time), warmed up, interleaved the same way.
 ``--ort`` also exports the float32 model to ONNX (``peers/export.py``'s exporters), quantizes
@@ -142,13 +143,14 @@ def onnx_int8(model, x, directory: Path) -> tuple[Path, dict]:
     return qpath, ops
 
 
-def timed(fn, x, reps: int) -> float:
-    """ms per call, in this thread's CPU time (the wasm call runs in it): time the process
-    spends descheduled on the shared machine is not charged to whichever model runs."""
-    t0 = time.thread_time()
+def timed(fn, x, reps: int, clock=time.thread_time) -> float:
+    """ms per call, by default in this thread's CPU time (the wasm call runs in it): time the
+    process spends descheduled on the shared machine is not charged to whichever model runs.
+    With threads > 1 the workers' time counts too: then wall time (``main``)."""
+    t0 = clock()
     for _ in range(reps):
         fn(x)
-    return (time.thread_time() - t0) / reps * 1e3
+    return (clock() - t0) / reps * 1e3
 
 
 def main() -> None:
@@ -171,11 +173,12 @@ def main() -> None:
             fq = torch.compile(q, backend="wasm", options=options)
             ff = torch.compile(model, backend="wasm", options=options)
             fq(x), ff(x)
-            reps = max(1, round(20 / timed(ff, x, 1)))  # about 20 ms per timed batch
+            clock = time.thread_time if args.threads == 1 else time.perf_counter
+            reps = max(1, round(20 / timed(ff, x, 1, clock)))  # about 20 ms per timed batch
             times = {"int8": [], "float32": []}
             for _ in range(args.rounds):
-                times["int8"].append(timed(fq, x, reps))
-                times["float32"].append(timed(ff, x, reps))
+                times["int8"].append(timed(fq, x, reps, clock))
+                times["float32"].append(timed(ff, x, reps, clock))
         med = {k: float(np.median(v)) for k, v in times.items()}
         print(
             f"{name} wasmtime: int8 {med['int8']:.3f} ms, float32 {med['float32']:.3f} ms, "
