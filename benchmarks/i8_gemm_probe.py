@@ -55,9 +55,11 @@ def module(kernels: dict) -> str:
     parts.append(wrap.format(e="f32", call=call.format(f="f32_gemm_packed", ldc="(local.get $n)",
                                                          extra=" (i32.const 0) (i32.const 0) (i32.const 0)")))
     ldc = "(i32.and (i32.add (local.get $n) (i32.const 3)) (i32.const -4))"
+    work = f" (i32.add (local.get $c) (i32.mul (local.get $m) (i32.shl {ldc} (i32.const 2))))"
     for name, text in kernels.items():
+        takes_work = "(param $ldc i32) (param $work i32)" in text  # older revisions: after C, implicitly
         parts.append(text.replace("$i8_gemm", f"${name}"))
-        parts.append(wrap.format(e=name, call=call.format(f=name, ldc=ldc, extra="")))
+        parts.append(wrap.format(e=name, call=call.format(f=name, ldc=ldc, extra=work if takes_work else "")))
     return "\n".join(parts) + ")"
 
 

@@ -8,7 +8,7 @@
 ;; Entry point
 ;;   (func $i8_gemm (param $a i32) (param $bp i32) (param $c i32)
 ;;                  (param $m i32) (param $n i32) (param $k i32)
-;;                  (param $lda i32) (param $ldc i32))
+;;                  (param $lda i32) (param $ldc i32) (param $work i32))
 ;;
 ;; C[i, j] = sum over p < k of A[i, p] * B[p, j], exactly, in int32 (wrapping;
 ;; no overflow for k < 2^17), for i < m and j < Np = round_up(n, 4): the
@@ -20,8 +20,11 @@
 ;;       bp + (j / 4) * (4 * Kp) + (p / 16) * 64 + (j % 4) * 16 + (p % 16)
 ;;   with zeros where p >= k or j >= n (lower/quant.py writes it).
 ;;   C[i, j] is the int32 at c + 4 * (i * ldc + j).
-;;   Workspace: the 8 * Kp bytes after C's rows, c + 4*m*ldc .. c + 4*m*ldc
-;;   + 8*Kp, are overwritten (C's buffer holds them: ir.QGemm, lower/quant.py).
+;;   Workspace: the 8 * Kp bytes at work (16-byte aligned is best) are overwritten,
+;;   for m >= 4; they must not overlap A, B or C.  The compiler puts one per thread
+;;   after C's rows (ir.QGemm, lower/quant.py); a thread computing a range of column
+;;   panels calls with bp, c and n of its panels and its own workspace
+;;   (emit/threads.py).
 ;;
 ;; Strategy.  Integer arithmetic is exact, so the order of the sums does not
 ;; matter: every path gives numpy's int64 matmul wrapped to int32.
@@ -55,12 +58,12 @@
 
 (func $i8_gemm (param $a i32) (param $bp i32) (param $c i32)
                (param $m i32) (param $n i32) (param $k i32)
-               (param $lda i32) (param $ldc i32)
+               (param $lda i32) (param $ldc i32) (param $work i32)
   (if (i32.lt_u (local.get $m) (i32.const 4))
     (then (call $i8_gemm_direct (local.get $a) (local.get $bp) (local.get $c) (local.get $m) (local.get $n)
                                 (local.get $k) (local.get $lda) (local.get $ldc)))
     (else (call $i8_gemm_panels (local.get $a) (local.get $bp) (local.get $c) (local.get $m) (local.get $n)
-                                (local.get $k) (local.get $lda) (local.get $ldc)))))
+                                (local.get $k) (local.get $lda) (local.get $ldc) (local.get $work)))))
 
 ;; [sum(x0), sum(x1), sum(x2), sum(x3)] of four i32x4
 (func $i8_gemm_hsum4 (param $x0 v128) (param $x1 v128) (param $x2 v128) (param $x3 v128) (result v128)
@@ -153,15 +156,14 @@
 
 (func $i8_gemm_panels (param $a i32) (param $bp i32) (param $c i32)
                (param $m i32) (param $n i32) (param $k i32)
-               (param $lda i32) (param $ldc i32)
-  (local $i i32) (local $j i32) (local $panel i32) (local $two i32) (local $crow i32) (local $work i32)
+               (param $lda i32) (param $ldc i32) (param $work i32)
+  (local $i i32) (local $j i32) (local $panel i32) (local $two i32) (local $crow i32)
   (local $src i32) (local $dst i32) (local $srcend i32)
   (local $pa0 i32) (local $pa1 i32) (local $b i32) (local $bend i32)
   (local $x0 v128) (local $x1 v128) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
   (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128)
   (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128)
   (local.set $panel (i32.shl (i32.and (i32.add (local.get $k) (i32.const 15)) (i32.const -16)) (i32.const 2)))
-  (local.set $work (i32.add (local.get $c) (i32.shl (i32.mul (local.get $m) (local.get $ldc)) (i32.const 2))))
   (block $cols_done
     (loop $cols
       (br_if $cols_done (i32.ge_u (local.get $j) (local.get $n)))

@@ -452,3 +452,31 @@ def test_int8_artifact_runs_in_chromium(tmp_path):
     out = result["outputs"][0]
     assert out["shape"] == list(want.shape) and out["dtype"] == "float32"
     assert base64.b64decode(out["base64"]) == want.tobytes(), report["userAgent"]
+
+
+def test_int8_gemms_shared_by_threads_are_bitwise_one_thread():
+    """threads=2 and 3 (every kernel split, ``split_all``; 10 threads: more than the int8
+    GEMM's ``ir.QGEMM_THREADS`` shares): the int8 GEMMs' column panels are shared out, with
+    the single-thread module's output bits, for linear layers (m >= 4 and m < 4) and
+    convolutions, n not a multiple of 4 included."""
+    from tests.e2e.test_threads import check_threads, split_all
+
+    from torch_wasm_backend.emit import threads
+
+    torch.manual_seed(0)
+    model = SmallCNN().eval()
+    gm = torch_wasm_backend.quantize(model, (torch.randn(2, 3, 9, 9),),
+                                     calibration=[torch.randn(4, 3, 9, 9) for _ in range(3)])
+    mlp_gm = quantized(mlp(53, 61, 19), 53)
+    shared = []
+    real = threads._split_qgemm
+
+    def spy(k, offsets):
+        shared.append(k.name)
+        return real(k, offsets)
+
+    with split_all(), mock.patch.object(threads, "_split_qgemm", spy):
+        check_threads(gm, (torch.randn(3, 3, 9, 9),), counts=(2, 3, 10))
+        check_threads(mlp_gm, (torch.randn(7, 53),), counts=(2,))
+        check_threads(mlp_gm, (torch.randn(2, 53),), counts=(3,))
+    assert shared

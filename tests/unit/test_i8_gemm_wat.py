@@ -1,7 +1,7 @@
 """csrc/wat/i8_gemm.wat against numpy: exact int32 sums of int8 products, odd sizes (m
 below 4 takes the direct path, 4 and more the widened panels), the documented packed
 layout, garbage (not zeros) in A's slack and in the workspace, and memory outside C's rows
-and the workspace after them untouched. The fragment is wrapped in a small module, assembled by ``wasmtime.wat2wasm``
+and the workspace untouched. The fragment is wrapped in a small module, assembled by ``wasmtime.wat2wasm``
 and run in wasmtime; packing is numpy's (the same layout ``lower/quant.py`` writes, which
 the interpreter also reads: ``interp._qgemm``)."""
 
@@ -51,7 +51,8 @@ def test_i8_gemm_is_exact(instance, m, n, k):
     packed = pack(b)
     mem[pb: pb + packed.size] = packed.view(np.uint8)
     before = mem.copy()
-    inst.exports(store)["gemm"](store, pa, pb, pc, m, n, k, lda, ldc)
+    work = pc + 4 * m * ldc + 48  # the workspace: 8 * round_up(k, 16) bytes, anywhere (here after C)
+    inst.exports(store)["gemm"](store, pa, pb, pc, m, n, k, lda, ldc, work)
     c = mem[pc: pc + 4 * m * ldc].view(np.int32).reshape(m, ldc)
     want = a[:, :k].astype(np.int64) @ b.astype(np.int64)
     assert np.array_equal(c[:, :n], want)
@@ -59,6 +60,5 @@ def test_i8_gemm_is_exact(instance, m, n, k):
     touched = np.zeros(mem.size, bool)
     for i in range(m):
         touched[pc + 4 * i * ldc: pc + 4 * (i * ldc + np_)] = True
-    work = pc + 4 * m * ldc  # the workspace: 8 * round_up(k, 16) bytes after C's rows
     touched[work: work + 8 * (-(-k // 16) * 16)] = True
     assert np.array_equal(mem[~touched], before[~touched])
