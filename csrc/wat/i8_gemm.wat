@@ -49,11 +49,20 @@
 ;;   arithmetic, so a 16-k body (8 B vectors + 4 A) or a 1 x 8 tile (16 B
 ;;   vectors) spilled accumulators in every iteration; a call in the epilogue
 ;;   (the lane sums as a function) made it spill the accumulators that live
-;;   across it inside the k loop as well.  Same run, medians, packed float32
-;;   GEMM = 1 (/tmp probe, MLP and convolution shapes 64x784x512 .. 4096x144x32):
-;;   earlier kernel 1.3-1.7x in wasmtime, 1.1-1.7x in Node; this one 1.7-2.0x
-;;   in wasmtime, 1.7-2.1x in Node.  m = 1 or 2 gain nothing from widening
-;;   (0.5-0.8x of the direct loop), hence the direct path.
+;;   across it inside the k loop as well.  `python benchmarks/i8_gemm_probe.py
+;;   --before 9ff6d4e --node` (same run, medians, load 5.5 on 2 cores; the packed
+;;   float32 GEMM = 1) on the MLP's and convolutions' shapes 64x784x512 ..
+;;   4096x144x32: this kernel 1.9-2.2x in wasmtime and 1.9-2.5x in Node, the
+;;   earlier one (B extended in the loop, lane sums in a call) 1.6-1.9x and
+;;   1.5-1.9x.  m = 1 is bound by streaming B (0.98x both ways); for m = 4 .. 8
+;;   the two paths are within noise of each other (threshold 4 or 8: +-5%), and
+;;   for m = 1, 2 the widening would cost 0.5-0.8x, hence the direct path.
+;; No relaxed-SIMD twin: i32x4.relaxed_dot_i8x16_i7x16_add_s is exact on every
+;;   engine only with its second operand in [0, 127], so an int8 x int8 product
+;;   costs two of them (B = (B & 127) - 128 * (B < 0)), and at that rate it is
+;;   slower than dot_i16x8_s everywhere measured (benchmarks/int8_dot_peak.py:
+;;   exact int8 GOP/s 73 vs 144 in wasmtime's deterministic mode, 42 vs 149 in
+;;   Node 20, 69 vs 142 in Chromium 156).
 ;; ---------------------------------------------------------------------------
 
 (func $i8_gemm (param $a i32) (param $bp i32) (param $c i32)
