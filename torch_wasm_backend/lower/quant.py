@@ -14,7 +14,9 @@ ops. Each op lowers to exactly what PyTorch's reference implementation
   overloads read them (``RuntimeQParam``).
 
 These are lazy values like any pointwise op (they fuse), so a graph runs correctly whatever
-its pattern. The int8 patterns: ``addmm``/``mm`` of a per-tensor dequantized int8 activation
+its pattern; a quantize is stored as int8, though, unless only int8 kernels read it (a lazy
+one would be recomputed by every consumer), and ``quantize(dequantize(q, s, z), s, z)`` is
+``q`` itself (exactly: ``_requantized``). The int8 patterns: ``addmm``/``mm`` of a per-tensor dequantized int8 activation
 (M, K) (or a view of one: a linear layer on a 3-d input) and the transpose of a dequantized
 int8 weight (N, K), and ``convolution`` (groups 1) of a dequantized int8 input and weight
 (an int8 im2col, padded with the zero point, times the (Cout, Cin*KH*KW) weight) become
