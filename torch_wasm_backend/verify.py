@@ -8,7 +8,7 @@ from .errors import IRError
 from .indexing import index_vars, reduction_vars
 from .ir import (BINARY_OPS, COMPARE_OPS, DTYPES, NUMPY_DTYPE, REDUCE_OPS, SCAN_OPS, UNARY_OPS, Gemm, Index, Load,
                  MATRIX_ROUTINES, MatrixCall, Op, PackB, Pointwise, Program, QGemm, Reduce, Scan, loads, packed_size,
-                 qpacked_size, walk)
+                 qgemm_workspace, qpacked_size, walk)
 
 def _check_expr(expr, bufs: dict, allowed_syms: set, where: str) -> None:
     for node in walk(expr):
@@ -128,8 +128,9 @@ def _check_qgemm(k: QGemm, bufs: dict, written: set, size_syms: set) -> None:
     if int(bufs[k.packed].numel) < qpacked_size(k.k, k.n) or int(k.ldc) < np_ or int(k.lda) < int(k.k):
         raise IRError(f"{k.name}: packed B too small, or C rows shorter than n rounded up to 4, or lda < k")
     if sympy.simplify(bufs[k.a].numel - ((k.m - 1) * k.lda + k.k + 15)) < 0 or \
-            sympy.simplify(bufs[k.c].numel - k.m * k.ldc) < 0:
-        raise IRError(f"{k.name}: A needs 15 bytes of slack after its last row, C room for m rows")
+            sympy.simplify(bufs[k.c].numel - (k.m * k.ldc + qgemm_workspace(k.k))) < 0:
+        raise IRError(f"{k.name}: A needs 15 bytes of slack after its last row, C room for m rows and the "
+                      f"kernel's workspace (qgemm_workspace(k) int32 after them)")
 
 
 def _check_matrix_call(k: MatrixCall, bufs: dict, written: set, size_syms: set) -> None:

@@ -8,7 +8,7 @@
 ;; Entry point
 ;;   (func $i8_gemm (param $a i32) (param $bp i32) (param $c i32)
 ;;                  (param $m i32) (param $n i32) (param $k i32)
-;;                  (param $lda i32) (param $ldc i32))
+;;                  (param $lda i32) (param $ldc i32) (param $work i32))
 ;;
 ;; C[i, j] = sum over p < k of A[i, p] * B[p, j], exactly, in int32 (wrapping;
 ;; no overflow for k < 2^17), for i < m and j < Np = round_up(n, 4): the
@@ -20,18 +20,59 @@
 ;;       bp + (j / 4) * (4 * Kp) + (p / 16) * 64 + (j % 4) * 16 + (p % 16)
 ;;   with zeros where p >= k or j >= n (lower/quant.py writes it).
 ;;   C[i, j] is the int32 at c + 4 * (i * ldc + j).
+;;   Workspace: the 8 * Kp bytes at work (16-byte aligned is best) are overwritten,
+;;   for m >= 4; they must not overlap A, B or C.  The compiler puts one per thread
+;;   after C's rows (ir.QGemm, lower/quant.py); a thread computing a range of column
+;;   panels calls with bp, c and n of its panels and its own workspace
+;;   (emit/threads.py).
 ;;
-;; Strategy: a tile of 2 rows x 4 columns.  Per group of 16 k, each row of A is
-;; two v128.load8x8_s (k 0..7, 8..15), and so is each column of B (a load that
-;; sign-extends: cheaper than a v128 load and extend_low/high, whose high half
-;; costs a shuffle on x86), and i32x4.dot_i16x8_s adds 8 products
-;; into 4 lanes of one accumulator per (row, column): 8 accumulators.  The
-;; pointers advance (loads use constant offsets), one compare per group.  At the end
-;; the 4 lanes of each accumulator are summed (two shuffles and adds per 4
-;; columns).  An odd last row runs the same tile with both rows equal and
-;; stores one.  Integer arithmetic is exact, so the order of the sums does
-;; not matter: the result equals numpy's int64 matmul wrapped to int32.
+;; Strategy.  Integer arithmetic is exact, so the order of the sums does not
+;; matter: every path gives numpy's int64 matmul wrapped to int32.
+;;   m >= 4 ($i8_gemm_panels): for each panel of 4 columns, widen its int8
+;;     values once to int16 in the workspace (Kp * 8 bytes, L1-resident), in
+;;     the order the inner loop reads: 8-k group g, column c at g*64 + c*16;
+;;     then for each pair of rows (an odd last row runs the pair with both
+;;     rows equal and stores one) a 2 x 4 tile: per 8 k, two v128.load8x8_s
+;;     of A (8 int8 -> 8 int16), four v128.load of B and 8 i32x4.dot_i16x8_s
+;;     + i32x4.add into 8 accumulators, whose 4 lanes are summed at the end
+;;     (shuffles and adds, inline).  The widening costs one load8x8_s and one
+;;     store per 8 weights per call, shared by m/2 row pairs; in the loop B
+;;     costs no extend at all (the earlier kernel extended B in the loop: 12
+;;     extends per 128 products, now 2 per 64).
+;;   m < 4 ($i8_gemm_direct): the panel's widening would cost as much as the
+;;     products, so rows run against every panel directly: per 16 k, two
+;;     load8x8_s per row of A and per column of B, 2 x 4 tile, B extended in
+;;     the loop.
+;; Shapes that mattered (wasmtime 50 / Cranelift and Node 20 / V8, checked in
+;;   the disassembly of Module.serialize()): 8 accumulators + 2 A + 4 B = 14
+;;   of 16 xmm.  Cranelift issues every load of a loop body before its
+;;   arithmetic, so a 16-k body (8 B vectors + 4 A) or a 1 x 8 tile (16 B
+;;   vectors) spilled accumulators in every iteration; a call in the epilogue
+;;   (the lane sums as a function) made it spill the accumulators that live
+;;   across it inside the k loop as well.  `python benchmarks/i8_gemm_probe.py
+;;   --before 9ff6d4e --node` (same run, medians, load 5.5 on 2 cores; the packed
+;;   float32 GEMM = 1) on the MLP's and convolutions' shapes 64x784x512 ..
+;;   4096x144x32: this kernel 1.9-2.2x in wasmtime and 1.9-2.5x in Node, the
+;;   earlier one (B extended in the loop, lane sums in a call) 1.6-1.9x and
+;;   1.5-1.9x.  m = 1 is bound by streaming B (0.98x both ways); for m = 4 .. 8
+;;   the two paths are within noise of each other (threshold 4 or 8: +-5%), and
+;;   for m = 1, 2 the widening would cost 0.5-0.8x, hence the direct path.
+;; No relaxed-SIMD twin: i32x4.relaxed_dot_i8x16_i7x16_add_s is exact on every
+;;   engine only with its second operand in [0, 127], so an int8 x int8 product
+;;   costs two of them (B = (B & 127) - 128 * (B < 0)), and at that rate it is
+;;   slower than dot_i16x8_s everywhere measured (benchmarks/int8_dot_peak.py:
+;;   exact int8 GOP/s 73 vs 144 in wasmtime's deterministic mode, 42 vs 149 in
+;;   Node 20, 69 vs 142 in Chromium 156).
 ;; ---------------------------------------------------------------------------
+
+(func $i8_gemm (param $a i32) (param $bp i32) (param $c i32)
+               (param $m i32) (param $n i32) (param $k i32)
+               (param $lda i32) (param $ldc i32) (param $work i32)
+  (if (i32.lt_u (local.get $m) (i32.const 4))
+    (then (call $i8_gemm_direct (local.get $a) (local.get $bp) (local.get $c) (local.get $m) (local.get $n)
+                                (local.get $k) (local.get $lda) (local.get $ldc)))
+    (else (call $i8_gemm_panels (local.get $a) (local.get $bp) (local.get $c) (local.get $m) (local.get $n)
+                                (local.get $k) (local.get $lda) (local.get $ldc) (local.get $work)))))
 
 ;; [sum(x0), sum(x1), sum(x2), sum(x3)] of four i32x4
 (func $i8_gemm_hsum4 (param $x0 v128) (param $x1 v128) (param $x2 v128) (param $x3 v128) (result v128)
@@ -46,7 +87,7 @@
     (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $s01) (local.get $s23))
     (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $s01) (local.get $s23))))
 
-(func $i8_gemm (param $a i32) (param $bp i32) (param $c i32)
+(func $i8_gemm_direct (param $a i32) (param $bp i32) (param $c i32)
                (param $m i32) (param $n i32) (param $k i32)
                (param $lda i32) (param $ldc i32)
   (local $i i32) (local $j i32) (local $panel i32) (local $two i32) (local $crow i32)
@@ -121,3 +162,87 @@
           (br $cols)))
       (local.set $i (i32.add (local.get $i) (i32.const 2)))
       (br $rows))))
+
+(func $i8_gemm_panels (param $a i32) (param $bp i32) (param $c i32)
+               (param $m i32) (param $n i32) (param $k i32)
+               (param $lda i32) (param $ldc i32) (param $work i32)
+  (local $i i32) (local $j i32) (local $panel i32) (local $two i32) (local $crow i32)
+  (local $src i32) (local $dst i32) (local $srcend i32)
+  (local $pa0 i32) (local $pa1 i32) (local $b i32) (local $bend i32)
+  (local $x0 v128) (local $x1 v128) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
+  (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128)
+  (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128)
+  (local.set $panel (i32.shl (i32.and (i32.add (local.get $k) (i32.const 15)) (i32.const -16)) (i32.const 2)))
+  (block $cols_done
+    (loop $cols
+      (br_if $cols_done (i32.ge_u (local.get $j) (local.get $n)))
+      (local.set $src (i32.add (local.get $bp) (i32.mul (i32.shr_u (local.get $j) (i32.const 2)) (local.get $panel))))
+      (local.set $srcend (i32.add (local.get $src) (local.get $panel)))
+      (local.set $dst (local.get $work))
+      ;; widen the panel to int16: 16-k group g of column c -> (g*2 + h)*64 + c*16, h the half
+      (loop $widen
+        (v128.store offset=0 (local.get $dst) (v128.load8x8_s offset=0 align=1 (local.get $src)))
+        (v128.store offset=64 (local.get $dst) (v128.load8x8_s offset=8 align=1 (local.get $src)))
+        (v128.store offset=16 (local.get $dst) (v128.load8x8_s offset=16 align=1 (local.get $src)))
+        (v128.store offset=80 (local.get $dst) (v128.load8x8_s offset=24 align=1 (local.get $src)))
+        (v128.store offset=32 (local.get $dst) (v128.load8x8_s offset=32 align=1 (local.get $src)))
+        (v128.store offset=96 (local.get $dst) (v128.load8x8_s offset=40 align=1 (local.get $src)))
+        (v128.store offset=48 (local.get $dst) (v128.load8x8_s offset=48 align=1 (local.get $src)))
+        (v128.store offset=112 (local.get $dst) (v128.load8x8_s offset=56 align=1 (local.get $src)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 128)))
+        (br_if $widen (i32.lt_u (local.tee $src (i32.add (local.get $src) (i32.const 64))) (local.get $srcend))))
+      (local.set $bend (i32.add (local.get $work) (i32.shl (local.get $panel) (i32.const 1))))
+      (local.set $i (i32.const 0))
+      (block $rows_done
+        (loop $rows
+          (br_if $rows_done (i32.ge_u (local.get $i) (local.get $m)))
+          (local.set $two (i32.lt_u (i32.add (local.get $i) (i32.const 1)) (local.get $m)))
+          (local.set $pa0 (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $lda))))
+          (local.set $pa1 (select (i32.add (local.get $pa0) (local.get $lda)) (local.get $pa0) (local.get $two)))
+          (local.set $b (local.get $work))
+          (local.set $c00 (v128.const i32x4 0 0 0 0)) (local.set $c01 (v128.const i32x4 0 0 0 0))
+          (local.set $c02 (v128.const i32x4 0 0 0 0)) (local.set $c03 (v128.const i32x4 0 0 0 0))
+          (local.set $c10 (v128.const i32x4 0 0 0 0)) (local.set $c11 (v128.const i32x4 0 0 0 0))
+          (local.set $c12 (v128.const i32x4 0 0 0 0)) (local.set $c13 (v128.const i32x4 0 0 0 0))
+          (loop $kloop
+            (local.set $x0 (v128.load8x8_s align=1 (local.get $pa0)))
+            (local.set $x1 (v128.load8x8_s align=1 (local.get $pa1)))
+            (local.set $b0 (v128.load offset=0 (local.get $b)))
+            (local.set $b1 (v128.load offset=16 (local.get $b)))
+            (local.set $b2 (v128.load offset=32 (local.get $b)))
+            (local.set $b3 (v128.load offset=48 (local.get $b)))
+            (local.set $c00 (i32x4.add (local.get $c00) (i32x4.dot_i16x8_s (local.get $x0) (local.get $b0))))
+            (local.set $c10 (i32x4.add (local.get $c10) (i32x4.dot_i16x8_s (local.get $x1) (local.get $b0))))
+            (local.set $c01 (i32x4.add (local.get $c01) (i32x4.dot_i16x8_s (local.get $x0) (local.get $b1))))
+            (local.set $c11 (i32x4.add (local.get $c11) (i32x4.dot_i16x8_s (local.get $x1) (local.get $b1))))
+            (local.set $c02 (i32x4.add (local.get $c02) (i32x4.dot_i16x8_s (local.get $x0) (local.get $b2))))
+            (local.set $c12 (i32x4.add (local.get $c12) (i32x4.dot_i16x8_s (local.get $x1) (local.get $b2))))
+            (local.set $c03 (i32x4.add (local.get $c03) (i32x4.dot_i16x8_s (local.get $x0) (local.get $b3))))
+            (local.set $c13 (i32x4.add (local.get $c13) (i32x4.dot_i16x8_s (local.get $x1) (local.get $b3))))
+            (local.set $pa0 (i32.add (local.get $pa0) (i32.const 8)))
+            (local.set $pa1 (i32.add (local.get $pa1) (i32.const 8)))
+            (br_if $kloop (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 64))) (local.get $bend))))
+          (local.set $crow (i32.add (local.get $c)
+            (i32.shl (i32.add (i32.mul (local.get $i) (local.get $ldc)) (local.get $j)) (i32.const 2))))
+          ;; the 4 lanes of each accumulator summed (no call: a call would clobber every
+          ;; xmm, and Cranelift then spilled the accumulators inside the k loop)
+          (local.set $c00 (i32x4.add (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $c00) (local.get $c01))
+                                          (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $c00) (local.get $c01))))
+          (local.set $c02 (i32x4.add (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $c02) (local.get $c03))
+                                          (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $c02) (local.get $c03))))
+          (v128.store align=4 (local.get $crow)
+            (i32x4.add (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $c00) (local.get $c02))
+                       (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $c00) (local.get $c02))))
+          (if (local.get $two)
+            (then
+              (local.set $c10 (i32x4.add (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $c10) (local.get $c11))
+                                              (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $c10) (local.get $c11))))
+              (local.set $c12 (i32x4.add (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $c12) (local.get $c13))
+                                              (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $c12) (local.get $c13))))
+              (v128.store align=4 (i32.add (local.get $crow) (i32.shl (local.get $ldc) (i32.const 2)))
+                (i32x4.add (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $c10) (local.get $c12))
+                           (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $c10) (local.get $c12))))))
+          (local.set $i (i32.add (local.get $i) (i32.const 2)))
+          (br $rows)))
+      (local.set $j (i32.add (local.get $j) (i32.const 4)))
+      (br $cols))))

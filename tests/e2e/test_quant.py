@@ -6,16 +6,21 @@ kernels in WebAssembly, against the converted graph run eagerly (PyTorch's refer
 * With calibrated scales, float outputs are within one quantisation step of the reference
   and integer outputs differ by at most one, rarely (the reference rounds every product and
   partial sum in its float GEMM; our int32 sums are exact).
-* Artifacts store int8 weights (<= 0.3x the float32 file) and run in Python and Node.
+* Artifacts store int8 weights (<= 0.3x the float32 file) and run in Python, Node and
+  headless Chromium with the same output bytes.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
+import http.server
 import json
 import math
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from unittest import mock
 
@@ -31,6 +36,7 @@ pytest.importorskip("torchao", reason="the quant extra: pip install torch_wasm_b
 qd = torch.ops.quantized_decomposed
 ROOT = Path(__file__).resolve().parents[2]
 NODE = shutil.which("node")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def mlp(k=37, hidden=29, n=13):
@@ -348,3 +354,129 @@ def test_artifact_with_a_variable_batch(tmp_path):
         with torch.no_grad():
             want = gm(x).numpy()
         assert np.abs(loaded(x.numpy()) - want).max() <= last_output_scale(gm) * 1.0001
+
+
+def _rounds(graphs) -> int:
+    """``round`` ops in the forward kernels: one per quantize the program computes."""
+    return sum(1 for g in graphs for p in g.schedule.forward if hasattr(p.kernel, "body")
+               for node in ir.walk(p.kernel.body) if isinstance(node, ir.Op) and node.name == "round")
+
+
+def test_requantizing_with_the_same_parameters_is_the_int8_value(compiled_graphs):
+    """quantize(dequantize(q, s, z), s, z) (PT2E's pair around ops that share parameters,
+    here around a dropout of an eval model and a reshape) is q, clamped: bit for bit the
+    reference's result, with one quantize computed instead of three."""
+    scale, zp = 0.0123, 7
+
+    def f(x):
+        q = qd.quantize_per_tensor.default(x, scale, zp, -128, 127, torch.int8)
+        d = torch.nn.functional.dropout(qd.dequantize_per_tensor.default(q, scale, zp, -128, 127, torch.int8),
+                                        0.5, False)
+        q2 = qd.quantize_per_tensor.default(d.reshape(-1, 4), scale, zp, -128, 127, torch.int8)
+        d2 = qd.dequantize_per_tensor.default(q2, scale, zp, -128, 127, torch.int8)
+        q3 = qd.quantize_per_tensor.default(d2, scale, zp, -20, 30, torch.int8)  # a narrower range: clamped
+        return q2, q3
+
+    halves = (torch.arange(-140, 140) + 0.5) * scale
+    x = torch.cat([halves, torch.randn(996) * 2, torch.tensor([0.0, -0.0, 1e6, -1e6])])
+    want = f(x)
+    got = compile_strict(f)(x)
+    assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
+    assert _rounds(compiled_graphs) == 1
+
+
+def test_a_quantized_value_read_by_float_ops_is_stored_once(compiled_graphs):
+    """The int8 result of a quantize read by several float computations (a layer norm's
+    mean, variance and normalisation) is stored as int8, not recomputed in each."""
+    torch.manual_seed(0)
+
+    class LinearNorm(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(24, 24)
+            self.norm = torch.nn.LayerNorm(24)
+
+        def forward(self, x):
+            return self.norm(self.fc(x) + x)
+
+    model = LinearNorm().eval()
+    gm = torch_wasm_backend.quantize(model, (torch.randn(5, 24),), calibration=[torch.randn(8, 24) for _ in range(3)])
+    x = torch.randn(6, 24)
+    with torch.no_grad():
+        want = gm(x)
+        got = compile_strict(gm)(x)
+    assert qgemms(compiled_graphs) == 1
+    assert (got - want).abs().max().item() < 1e-4 + 0.05 * want.abs().max().item()
+    quantizes = sum(n.target == qd.quantize_per_tensor.default for n in gm.graph.nodes)
+    assert _rounds(compiled_graphs) <= quantizes
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not on PATH; install it (apt-get install -y "
+                    "--no-install-recommends chromium) to run the browser test")
+def test_int8_artifact_runs_in_chromium(tmp_path):
+    """An int8 artifact (convolutions with stride, dilation and padding, and a linear layer;
+    batch 3: the GEMMs' widened-panel path for m >= 4 and the direct one for the linear
+    layer's 3 rows) gives in headless Chromium, through csrc/js/loader.mjs, the bytes the
+    Python loader gives, which are torch.compile's output. The page and its server are
+    tests/e2e/test_browser.py's."""
+    from tests.e2e import test_browser as tb
+
+    torch.manual_seed(0)
+    model = SmallCNN().eval()
+    gm = torch_wasm_backend.quantize(model, (torch.randn(2, 3, 9, 9),),
+                                     calibration=[torch.randn(4, 3, 9, 9) for _ in range(3)])
+    x = torch.randn(3, 3, 9, 9)
+    with torch.no_grad():
+        fast = compile_strict(gm)
+        want = fast(x).numpy()
+    torch_wasm_backend.save(fast, tmp_path / "q.wasm")
+    (tmp_path / "x.bin").write_bytes(x.numpy().tobytes())
+    (tmp_path / "cases.json").write_text(json.dumps(
+        [{"name": "int8", "source": "url", "artifact": "/_e2e/q.wasm", "inputs": ["/_e2e/x.bin"]}]))
+    handler = type("Int8Handler", (tb.Handler,), {"routes": {"/_e2e/": tmp_path}, "reports": {},
+                                                  "arrived": threading.Condition()})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(ROOT)))
+    httpd.handler = handler
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        report = json.loads(tb.open_page(httpd, "/tests/e2e/js/browser_check.html?cases=/_e2e/cases.json", "int8"))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(10)
+    assert report["ok"], report.get("error")
+    result = report["results"]["int8"]
+    python = torch_wasm_backend.load(tmp_path / "q.wasm", variant=result["variant"])(x.numpy())
+    assert np.array_equal(python, want)
+    out = result["outputs"][0]
+    assert out["shape"] == list(want.shape) and out["dtype"] == "float32"
+    assert base64.b64decode(out["base64"]) == want.tobytes(), report["userAgent"]
+
+
+def test_int8_gemms_shared_by_threads_are_bitwise_one_thread():
+    """threads=2 and 3 (every kernel split, ``split_all``; 10 threads: more than the int8
+    GEMM's ``ir.QGEMM_THREADS`` shares): the int8 GEMMs' column panels are shared out, with
+    the single-thread module's output bits, for linear layers (m >= 4 and m < 4) and
+    convolutions, n not a multiple of 4 included."""
+    from tests.e2e.test_threads import check_threads, split_all
+
+    from torch_wasm_backend.emit import threads
+
+    torch.manual_seed(0)
+    model = SmallCNN().eval()
+    gm = torch_wasm_backend.quantize(model, (torch.randn(2, 3, 9, 9),),
+                                     calibration=[torch.randn(4, 3, 9, 9) for _ in range(3)])
+    mlp_gm = quantized(mlp(53, 61, 19), 53)
+    shared = []
+    real = threads._split_qgemm
+
+    def spy(k, offsets):
+        shared.append(k.name)
+        return real(k, offsets)
+
+    with split_all(), mock.patch.object(threads, "_split_qgemm", spy):
+        check_threads(gm, (torch.randn(3, 3, 9, 9),), counts=(2, 3, 10))
+        check_threads(mlp_gm, (torch.randn(7, 53),), counts=(2,))
+        check_threads(mlp_gm, (torch.randn(2, 53),), counts=(3,))
+    assert shared

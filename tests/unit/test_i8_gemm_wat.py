@@ -1,6 +1,7 @@
-"""csrc/wat/i8_gemm.wat against numpy: exact int32 sums of int8 products, odd sizes, the
-documented packed layout, garbage (not zeros) in A's slack, and memory outside C's rows
-untouched. The fragment is wrapped in a small module, assembled by ``wasmtime.wat2wasm``
+"""csrc/wat/i8_gemm.wat against numpy: exact int32 sums of int8 products, odd sizes (m
+below 4 takes the direct path, 4 and more the widened panels), the documented packed
+layout, garbage (not zeros) in A's slack and in the workspace, and memory outside C's rows
+and the workspace untouched. The fragment is wrapped in a small module, assembled by ``wasmtime.wat2wasm``
 and run in wasmtime; packing is numpy's (the same layout ``lower/quant.py`` writes, which
 the interpreter also reads: ``interp._qgemm``)."""
 
@@ -33,7 +34,7 @@ def pack(b: np.ndarray) -> np.ndarray:
     return full.reshape(kp // 16, 16, np_ // 4, 4).transpose(2, 0, 3, 1).reshape(-1)
 
 
-@pytest.mark.parametrize("m", [1, 2, 3, 5])
+@pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 8, 11])
 @pytest.mark.parametrize("n", [1, 3, 4, 5, 17])
 @pytest.mark.parametrize("k", [1, 7, 8, 15, 16, 17, 33, 100])
 def test_i8_gemm_is_exact(instance, m, n, k):
@@ -50,7 +51,8 @@ def test_i8_gemm_is_exact(instance, m, n, k):
     packed = pack(b)
     mem[pb: pb + packed.size] = packed.view(np.uint8)
     before = mem.copy()
-    inst.exports(store)["gemm"](store, pa, pb, pc, m, n, k, lda, ldc)
+    work = pc + 4 * m * ldc + 48  # the workspace: 8 * round_up(k, 16) bytes, anywhere (here after C)
+    inst.exports(store)["gemm"](store, pa, pb, pc, m, n, k, lda, ldc, work)
     c = mem[pc: pc + 4 * m * ldc].view(np.int32).reshape(m, ldc)
     want = a[:, :k].astype(np.int64) @ b.astype(np.int64)
     assert np.array_equal(c[:, :n], want)
@@ -58,4 +60,5 @@ def test_i8_gemm_is_exact(instance, m, n, k):
     touched = np.zeros(mem.size, bool)
     for i in range(m):
         touched[pc + 4 * i * ldc: pc + 4 * (i * ldc + np_)] = True
+    touched[work: work + 8 * (-(-k // 16) * 16)] = True
     assert np.array_equal(mem[~touched], before[~touched])

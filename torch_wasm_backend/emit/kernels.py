@@ -129,8 +129,10 @@ def qgemm(fw: FunctionWriter, k: ir.QGemm) -> None:
         b_ = fw.bound(x)
         return f"(i32.const {b_})" if isinstance(b_, int) else b_
 
-    fw.body.append(f"(call $i8_gemm {addr(k.a, 1)} {addr(k.packed, 1)} {addr(k.c, 4)} {val(k.m)} {val(k.n)} "
-                   f"{val(k.k)} {val(k.lda)} {val(k.ldc)})")
+    c = addr(k.c, 4)
+    work = f"(i32.add {c} (i32.mul {val(k.m)} (i32.const {4 * int(k.ldc)})))"  # after C's rows (ir.QGemm)
+    fw.body.append(f"(call $i8_gemm {addr(k.a, 1)} {addr(k.packed, 1)} {c} {val(k.m)} {val(k.n)} "
+                   f"{val(k.k)} {val(k.lda)} {val(k.ldc)} {work})")
 
 
 def _emit_qgemm(fw, plan, buffers) -> bool:

@@ -27,6 +27,9 @@ by the same instructions in the same order as with one thread:
   batch; the microkernels' results do not depend on m, n or the tiling
   (``csrc/wat/f32_gemm*.wat``). Columns when B is the larger operand (each thread then
   streams half of it), else rows. Packing a run-time B: whole panels of columns.
+* int8 GEMMs: whole 4-column panels (each thread widens only its own panels of B), among
+  at most ``ir.QGEMM_THREADS`` threads, each with its own workspace (``_split_qgemm``);
+  integer sums are exact, so any share-out gives the same bits.
 * a kernel whose estimated time is below ``target.THREADS.min_ns``: thread 0 alone; a graph
   whose split kernels add up to less than ``graph_min_ns``: the single-thread module.
 
@@ -81,9 +84,10 @@ def _prod(xs) -> int:
     return out
 
 
-# the kernel kinds this module knows how to split; any other kind (int8 GEMMs, matrix
-# routines, ...) runs on thread 0 between barriers, which is always correct
-SPLITTABLE = (ir.Pointwise, ir.Reduce, ir.Scan, ir.Gemm, ir.PackB)
+# the kernel kinds this module knows how to split; any other kind (matrix routines, ...)
+# runs on thread 0 between barriers, which is always correct
+SPLITTABLE = (ir.Pointwise, ir.Reduce, ir.Scan, ir.Gemm, ir.PackB, ir.QGemm)
+QGEMM_SPEEDUP = 2.0  # an int8 product's time: the float32 GEMM's per unit over this (i8_gemm.wat)
 
 
 def work_ns(k) -> float:
@@ -91,6 +95,8 @@ def work_ns(k) -> float:
     is not split."""
     if not isinstance(k, SPLITTABLE):
         return 0.0
+    if isinstance(k, ir.QGemm):
+        return _prod((k.m, k.n, k.k)) * dict(THREADS.ns_per_unit)["Gemm"] / QGEMM_SPEEDUP
     cost = dict(THREADS.ns_per_unit)[type(k).__name__]
     if isinstance(k, ir.Gemm):
         units = _prod((k.batch, k.m, k.n, k.k))
@@ -112,6 +118,8 @@ def split_of(plan: KernelPlan) -> Split | None:
         return None
     if isinstance(k, ir.Gemm):
         sizes = (k.batch, k.m, k.n, k.k)
+    elif isinstance(k, ir.QGemm):
+        sizes = (k.m, k.n, k.k)
     elif isinstance(k, ir.PackB):
         sizes = (k.batch, k.k, k.n)
     else:
@@ -119,6 +127,8 @@ def split_of(plan: KernelPlan) -> Split | None:
     if not _static(*sizes) or 0 in [int(s) for s in sizes] or work_ns(k) < THREADS.min_ns:
         return None
     if isinstance(k, ir.PackB):
+        return Split("n", int(k.n), PANEL) if int(k.n) >= 2 * PANEL else None
+    if isinstance(k, ir.QGemm):  # column panels: each thread widens only its own
         return Split("n", int(k.n), PANEL) if int(k.n) >= 2 * PANEL else None
     if isinstance(k, ir.Gemm):
         batch, m, n = int(k.batch), int(k.m), int(k.n)
@@ -220,6 +230,8 @@ def _split_loop(k, split: Split):
 def emit_split_kernel(plan: KernelPlan, split: Split, offsets: dict, buffers: dict) -> str | None:
     """The WAT function running one thread's share of ``plan``'s kernel."""
     k = plan.kernel
+    if isinstance(k, ir.QGemm):
+        return _split_qgemm(k, offsets)
     fw = ThreadWriter(f"${k.name}", offsets, split)
     if isinstance(k, ir.Gemm):
         kernels.gemm(fw, k, (split.axis, fw.first(), "(local.get $thr_n)"))
@@ -230,6 +242,39 @@ def emit_split_kernel(plan: KernelPlan, split: Split, offsets: dict, buffers: di
         if not ok:
             return None
     return fw.text()
+
+
+def _split_qgemm(k: ir.QGemm, offsets: dict) -> str | None:
+    """One thread's share of an int8 GEMM: whole 4-column panels, among at most
+    ``ir.QGEMM_THREADS`` threads (C's buffer holds that many workspaces; further threads
+    have no share), thread t's workspace the t-th after C's rows (``ir.QGemm``). Static
+    sizes (threaded modules have no symbolic ones), so every address is a constant."""
+    m, n, kk, lda, ldc = (int(x) for x in (k.m, k.n, k.k, k.lda, k.ldc))
+    if m == 0:
+        return None
+    panels, panel_bytes = -(-n // PANEL), PANEL * (-(-kk // 16) * 16)
+    work = offsets[k.c] + 4 * m * ldc
+
+    def share(t: str) -> str:  # WAT: the first panel of thread t's share
+        return f"(i32.div_u (i32.mul (i32.const {panels}) {t}) (local.get $nt))"
+
+    q0, q1 = "(local.get $q0)", "(local.get $q1)"
+    cols = f"(i32.shl (i32.sub {q1} {q0}) (i32.const 2))"
+    rest = f"(i32.sub (i32.const {n}) (i32.shl {q0} (i32.const 2)))"
+    call = (f"(call $i8_gemm (i32.const {offsets[k.a]}) (i32.add (i32.const {offsets[k.packed]}) "
+            f"(i32.mul {q0} (i32.const {panel_bytes}))) (i32.add (i32.const {offsets[k.c]}) (i32.shl {q0} "
+            f"(i32.const 4))) (i32.const {m}) (select {cols} {rest} (i32.lt_u {cols} {rest})) (i32.const {kk}) "
+            f"(i32.const {lda}) (i32.const {ldc}) (i32.add (i32.const {work}) (i32.mul (global.get $tid) "
+            f"(i32.const {ir.qgemm_work_bytes(kk)}))))")
+    return "\n".join([
+        f"(func ${k.name} (local $nt i32) (local $q0 i32) (local $q1 i32)",
+        (f"  (local.set $nt (select (global.get $nthreads) (i32.const {ir.QGEMM_THREADS}) "
+         f"(i32.lt_u (global.get $nthreads) (i32.const {ir.QGEMM_THREADS}))))"),
+        "  (if (i32.lt_u (global.get $tid) (local.get $nt)) (then",
+        f"    (local.set $q0 {share('(global.get $tid)')})",
+        f"    (local.set $q1 {share('(i32.add (global.get $tid) (i32.const 1))')})",
+        f"    (if (i32.gt_u {q1} {q0}) (then {call})))))",
+    ])
 
 
 def forward_function(calls: list) -> str:

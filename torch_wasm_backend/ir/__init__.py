@@ -44,6 +44,7 @@ from .expr import (  # noqa: F401
 )
 from .kernels import (  # noqa: F401
     KERNEL_KINDS,
+    QGEMM_THREADS,
     Buffer,
     Gemm,
     Kernel,
@@ -54,6 +55,8 @@ from .kernels import (  # noqa: F401
     Reduce,
     Scan,
     packed_size,
+    qgemm_work_bytes,
+    qgemm_workspace,
     qpacked_size,
 )
 from .matrix import MATRIX_ROUTINES, MatrixCall, matrix_call_floats  # noqa: F401

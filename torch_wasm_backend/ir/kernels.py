@@ -244,6 +244,23 @@ def qpacked_size(k, n) -> int:
     return (-(-int(k) // 16) * 16) * (-(-int(n) // 4) * 4)
 
 
+# threads that may share one int8 GEMM (its column panels; emit/threads.py): each needs its
+# own workspace after C's rows
+QGEMM_THREADS = 8
+
+
+def qgemm_workspace(k) -> int:
+    """int32 elements after C's rows that ``$i8_gemm`` calls overwrite: per thread (up to
+    ``QGEMM_THREADS``) one 4-column panel of B widened to int16, 8 bytes per k rounded up
+    to 16, at ``qgemm_work_offset``."""
+    return QGEMM_THREADS * 2 * (-(-int(k) // 16) * 16)
+
+
+def qgemm_work_bytes(k) -> int:
+    """Bytes of one thread's workspace: 8 per k rounded up to 16."""
+    return 8 * (-(-int(k) // 16) * 16)
+
+
 @dataclass(frozen=True)
 class QGemm:
     """``C[i, j] = sum_p A[i, p] * B[p, j]`` in int32, exactly, via ``$i8_gemm``
@@ -251,7 +268,8 @@ class QGemm:
     past ``k`` (the buffer has that slack); B is int8 (k, n) packed in ``packed``
     (``qpacked_size(k, n)`` bytes; element (p, j) at ``(j//4)*4*Kp + (p//16)*64 + (j%4)*16
     + p%16``, Kp = k rounded up to 16, zero where p >= k or j >= n); C is int32 at ``c[i*ldc + j]`` for every j below
-    n rounded up to 4 (the padding columns get 0). ``lower/quant.py`` builds it: scales,
+    n rounded up to 4 (the padding columns get 0), and the ``qgemm_workspace(k)`` int32 after its m rows are the
+    kernel's scratch (overwritten, meaningless after): thread t's at byte ``4*m*ldc + t*qgemm_work_bytes(k)``. ``lower/quant.py`` builds it: scales,
     zero points and bias are pointwise kernels around it."""
 
     name: str

@@ -14,7 +14,9 @@ ops. Each op lowers to exactly what PyTorch's reference implementation
   overloads read them (``RuntimeQParam``).
 
 These are lazy values like any pointwise op (they fuse), so a graph runs correctly whatever
-its pattern. The int8 patterns: ``addmm``/``mm`` of a per-tensor dequantized int8 activation
+its pattern; a quantize is stored as int8, though, unless only int8 kernels read it (a lazy
+one would be recomputed by every consumer), and ``quantize(dequantize(q, s, z), s, z)`` is
+``q`` itself (exactly: ``_requantized``). The int8 patterns: ``addmm``/``mm`` of a per-tensor dequantized int8 activation
 (M, K) (or a view of one: a linear layer on a 3-d input) and the transpose of a dequantized
 int8 weight (N, K), and ``convolution`` (groups 1) of a dequantized int8 input and weight
 (an int8 im2col, padded with the zero point, times the (Cout, Cin*KH*KW) weight) become
@@ -108,12 +110,73 @@ def quantize_value(x: TensorValue, scale: float, zero_point: int, qmin: int, qma
     return TensorValue(x.shape, "i8", load)
 
 
+def _requantized(ctx, node, x: TensorValue, scale, zero_point, qmin: int, qmax: int) -> TensorValue | None:
+    """``quantize(dequantize(q, s, z), s, z)`` (PT2E puts one pair around every op whose
+    input and output share quantization parameters): ``clamp(q, qmin, qmax)``, exactly.
+    (q - z) * s * f32(1/s) is within 3 * 2^-24 * 255 < 0.5 of the integer q - z, so
+    rounding gives it back, in the reference's float32 arithmetic as in ours.) None if the
+    input is not such a dequantize (seen through reshapes, clones and dropouts outside
+    training: ``x``, the quantize's input, has the shape to give it)."""
+    src = node.args[0]
+    while isinstance(src, torch.fx.Node) and src not in ctx.dequantized and _identity_or_view(src):
+        src = src.args[0]
+    d = ctx.dequantized.get(src) if isinstance(src, torch.fx.Node) else None
+    if d is None or d.axis is not None or isinstance(d.scale, RuntimeQParam) or \
+            float(np.float32(d.scale)) != float(np.float32(scale)) or d.zero_point != zero_point:
+        return None
+    q = d.q if tuple(d.q.shape) == tuple(x.shape) else reshape(d.q, x.shape)
+    if qmin <= -128 and qmax >= 127:
+        return q
+    return TensorValue(q.shape, "i8", lambda idx: _op("cast", "i8", _op("min", "i32", _op(
+        "max", "i32", _op("cast", "i32", q.load(idx)), _const(qmin, "i32")), _const(qmax, "i32"))))
+
+
+def _identity_or_view(node) -> bool:
+    """A node that passes its first argument's values on unchanged, in row-major order:
+    a reshape, a clone, or a dropout outside training."""
+    if node.op != "call_function":
+        return False
+    if node.target == aten.dropout.default:
+        return len(node.args) > 2 and node.args[2] is False
+    return node.target in (aten.view.default, aten._unsafe_view.default, aten.reshape.default, aten.clone.default,
+                           aten.alias.default)
+
+
+_INT8_KERNEL_USERS = {aten.addmm.default, aten.mm.default, aten.convolution.default}
+_PASS_THROUGH = {aten.view.default, aten._unsafe_view.default, aten.reshape.default, aten.permute.default,
+                 aten.t.default}
+
+
+def _only_int8_kernels_read(node) -> bool:
+    """Whether every use of a quantize's result is a dequantize read (through views) only by
+    matrix products and convolutions, the int8 kernels' operands, which store it once."""
+    for dq in node.users:
+        if dq.target != qd.dequantize_per_tensor.default:
+            return False
+        todo = list(dq.users)
+        while todo:
+            user = todo.pop()
+            if user.target in _PASS_THROUGH:
+                todo.extend(user.users)
+            elif user.target not in _INT8_KERNEL_USERS:
+                return False
+    return True
+
+
 @lower(qd.quantize_per_tensor.default)
 def quantize_per_tensor(ctx, node, x, scale, zero_point, qmin, qmax, dtype):
+    """PyTorch's quantize (``quantize_value``). Stored as int8 unless only int8 kernels read
+    it (they store their operand themselves): a lazy quantize would be recomputed, rounding,
+    clamping and all, by every consumer of the dequantized value, e.g. the two reductions
+    and the normalisation of a layer norm after a residual add."""
     _int8(dtype, "quantize_per_tensor")
     if not isinstance(scale, (int, float)) or not isinstance(zero_point, int):
         raise Unsupported("quantize_per_tensor with a tensor scale")
-    return quantize_value(x, scale, zero_point, qmin, qmax)
+    same = _requantized(ctx, node, x, scale, zero_point, qmin, qmax)
+    if same is not None:
+        return same
+    q = quantize_value(x, scale, zero_point, qmin, qmax)
+    return q if _only_int8_kernels_read(node) else ctx.realize(q)
 
 
 def _scalar_load(ctx, v: TensorValue) -> ir.Expr:
@@ -308,7 +371,7 @@ def _qmatmul(ctx, x: Dequantized, a_value: TensorValue, w: Dequantized, w2d: Ten
     a = stored(a_buf, (m, k), "i8")
     xsum = ctx.reduce(TensorValue((m, k), "i32", lambda idx: _op("cast", "i32", a.load(idx))), (1,), "sum",
                       keepdim=False)
-    c_buf = ctx.new_buffer("i32", buffer_numel(m * np_))
+    c_buf = ctx.new_buffer("i32", buffer_numel(m * np_ + ir.qgemm_workspace(k_)))  # + the kernel's workspace
     ctx.kernels.append(ir.QGemm(ctx.name("qgemm"), a_buf, packed, c_buf, m, n, k, k, np_))
     acc = stored(c_buf, (m, n), "i32", strides=(np_, 1))
 
