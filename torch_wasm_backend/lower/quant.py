@@ -52,7 +52,7 @@ from .. import ir
 from ..indexing import FloorDiv, ModIndex, contiguous_strides, index_vars
 from . import conv, linalg
 from .core import TensorValue, Unsupported, buffer_numel, stored
-from .registry import INT8_OPS, lower
+from .registry import INT8_OPS, float64_ops, lower
 from .views import reshape
 
 aten = torch.ops.aten
@@ -276,6 +276,9 @@ def dequantize_per_channel(ctx, node, q, scales, zero_points, axis, qmin, qmax, 
     return TensorValue(q.shape, "f32", load)
 
 
+# PyTorch's scales are float64 metadata: these rules read them as exact float32 (RuntimeQParam)
+float64_ops(qd.quantize_per_tensor.default, qd.quantize_per_tensor.tensor, qd.choose_qparams.tensor,
+            qd.dequantize_per_tensor.tensor, qd.dequantize_per_tensor.default, qd.dequantize_per_channel.default)
 INT8_OPS.update({qd.quantize_per_tensor.default, qd.dequantize_per_tensor.default, qd.dequantize_per_channel.default,
                  qd.quantize_per_tensor.tensor, qd.dequantize_per_tensor.tensor})
 INT8_OPS.update({aten.view.default, aten.reshape.default, aten._unsafe_view.default, aten.permute.default,
