@@ -101,7 +101,7 @@ def _exercise(wasm: bytes, original: bytes, run: bool = True) -> str:
 # --------------------------------------------------------------------------- manifest mutations
 HOSTILE = st.one_of(
     st.sampled_from([None, True, False, 0, 1, -1, 2**31, 2**53, 2**64, -(2**63), 0.5, 1e308, "", "s0", "x",
-                     "float16", [], {}, [1, -1], {"poly": [[2**60, {"s0": 8}]]}, {"poly": [[1, {"s0": 99}]]},
+                     "bfloat16", [], {}, [1, -1], {"poly": [[2**60, {"s0": 8}]]}, {"poly": [[1, {"s0": 99}]]},
                      {"poly": [[-5, {}]]}, {"tensor": 99}, {"dict": [["a", {"tensor": 0}], ["a", {"tensor": 0}]]},
                      [[[[[[[[[[]]]]]]]]]]]),
     st.integers(-(2**70), 2**70),
@@ -200,7 +200,7 @@ def _set(manifest, path, value):
 
 
 CASES = [
-    (("inputs", 0, "dtype"), "float16", r"inputs\[0\]\.dtype: expected one of float32, int32, int64, bool"),
+    (("inputs", 0, "dtype"), "bfloat16", r"inputs\[0\]\.dtype: expected one of float32, float64, int32, int64, bool"),
     (("inputs", 0, "offset"), -4, r"inputs\[0\]\.offset: expected an integer in \[0, "),
     (("inputs", 0, "offset"), 10**9, r"inputs\[0\] spans bytes \[1000000000, "),
     (("inputs", 0, "shape", 1), "s99", r"inputs\[0\]\.shape\[1\]: unknown symbol"),

@@ -98,7 +98,7 @@ const manifestText = new TextDecoder().decode(
 const manifest = JSON.parse(manifestText);
 
 const HOSTILE = [null, true, false, 0, 1, -1, 2 ** 31, 2 ** 53, 2 ** 64, -(2 ** 63), 0.5, 1e308, "", "s0", "x",
-  "float16", [], {}, [1, -1], { poly: [[2 ** 60, { s0: 8 }]] }, { poly: [[1, { s0: 99 }]] }, { poly: [[-5, {}]] },
+  "bfloat16", [], {}, [1, -1], { poly: [[2 ** 60, { s0: 8 }]] }, { poly: [[1, { s0: 99 }]] }, { poly: [[-5, {}]] },
   { tensor: 99 }, { dict: [["a", { tensor: 0 }], ["a", { tensor: 0 }]] }, [[[[[[[[[[]]]]]]]]]], "__proto__",
   { __proto__: null, poly: [] }, "constructor", { toString: 1 }];
 
