@@ -41,7 +41,6 @@ EXPECTED: dict[tuple[str, str], dict[int, tuple[str, str]]] = {
         1: ("fallback", "start is a 0-dim tensor: no CompiledGraph runs"),
         3: ("fallback", "start is a 0-dim tensor: no CompiledGraph runs"),
     },
-    ("gather", ""): {3: ("fallback", "uint8 index tensor: dtype not supported")},
     ("linalg.pinv", ""): {1: ("fallback", "rtol=1.0, a Python float, becomes a float64 tensor: dtype not supported")},
     **{(name, ""): {0: ("fallback", "rows of 8000 elements: over the O(n^2) rank formulation's 2048")}
        for name in ("sort", "argsort", "msort")},

@@ -23,8 +23,10 @@ def test_new_shapes_and_dtypes_give_correct_results():
 
     fast = torch.compile(fn, backend="wasm")
     torch.testing.assert_close(fast(torch.ones(3)), fn(torch.ones(3)))
-    x = torch.randn(2, 6, dtype=torch.float64)  # no wasm for float64: eager gives the answer
-    with pytest.warns(UserWarning, match="float64"):
+    x = torch.randn(2, 6, dtype=torch.float64)  # a new dtype: recompiled, in float64
+    torch.testing.assert_close(fast(x), fn(x), rtol=1e-13, atol=1e-13)
+    x = torch.randn(2, 6).to(torch.bfloat16)  # no wasm for bfloat16: eager gives the answer
+    with pytest.warns(UserWarning, match="bfloat16"):
         out = fast(x)
     assert torch.equal(out, fn(x))
 

@@ -78,8 +78,8 @@ export async function misuse(model: Model, trainer: Trainer): Promise<void> {
   // @ts-expect-error null is not a Source. (load(42) does type-check: WebAssembly.Module is an
   // empty interface in lib.dom, so any non-null value matches Source; index.d.ts could brand it.)
   await load(null);
-  // @ts-expect-error float64 is not a DType the manifest knows
-  const bad: DType = "float64";
+  // @ts-expect-error bfloat16 is not a DType the manifest knows
+  const bad: DType = "bfloat16";
   // @ts-expect-error lastRunMs is readonly
   model.lastRunMs = 0;
   // @ts-expect-error a Model is not a Trainer until narrowed
