@@ -132,6 +132,8 @@ export declare class Model {
   /** The code that runs: the SIMD128 module, or the relaxed-SIMD (FMA) variant (or a
    *  relaxed-only artifact). FMA results differ from SIMD128 ones by rounding. */
   readonly variant: Variant;
+  /** Threads per call: the `threads` asked for when the threaded variant runs, else 1. */
+  readonly threads: number;
   /** Dynamic dimensions by name (empty for a static model). */
   readonly symbols: Readonly<Record<string, { name: string; min: number; max: number; offset: number }>>;
   /** `sizes` sets dynamic dimensions ({name: n}) that the input lengths do not imply.
@@ -174,7 +176,9 @@ export interface LoadOptions {
   /** Passed to fetch() for URL sources. */
   fetch?: RequestInit;
   /** Threads per call (default 1). Runs the artifact's threaded variant (saved with
-   *  `save(..., threads=True)`) on Node worker threads; elsewhere, or without a variant, one
+   *  `save(..., threads=True)`) on Node worker threads, or on Web Workers in a cross-origin
+   *  isolated page (served with Cross-Origin-Opener-Policy: same-origin and
+   *  Cross-Origin-Embedder-Policy: require-corp); elsewhere, or without a variant, one
    *  thread and one console warning saying why. */
   threads?: number;
 }

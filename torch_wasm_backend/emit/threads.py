@@ -8,7 +8,7 @@ no kernel is worth it: the graph then gets the ordinary single-thread module) an
 The module imports exactly one thing, its memory (``env.memory``, shared, the plan's pages,
 maximum 4 GiB; re-exported as ``memory``): the one exception to "modules import nothing". It
 exports ``prepare`` (run by thread 0 alone), ``forward(tid, nthreads)`` (thread ``tid``'s
-share of every kernel), and ``run``/``worker``/``stop``/``abort`` (``csrc/wat/barrier.wat``:
+share of every kernel), and ``run``/``worker``/``stop``/``abort``/``spin_only`` (``csrc/wat/barrier.wat``:
 parking, waking and the barrier). The thread count is a run-time value: one module serves
 every count, and nothing in it depends on the count chosen.
 
@@ -286,4 +286,6 @@ def emit_threaded_module(
             calls.append((f"(call ${p.kernel.name})", split is not None))
     out.append(entry_function("prepare", prepare))
     out.append(forward_function(calls))
-    return WatModule("\n".join(out) + ")\n", pages, ("prepare", "forward", "run", "worker", "stop", "abort"))
+    return WatModule(
+        "\n".join(out) + ")\n", pages, ("prepare", "forward", "run", "worker", "stop", "abort", "spin_only")
+    )
