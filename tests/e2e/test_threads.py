@@ -290,6 +290,7 @@ def test_artifact_threaded_variant(tmp_path):
     assert THREADED_SECTION not in custom_sections(plain.read_bytes())
     want = np.asarray(load(plain)(x.numpy()))
     assert load(plain, threads=2).threads == 1
+    assert torch_wasm_backend.load(threaded, threads=2).threads == 2  # the public load passes threads on
     for n in (1, 2, 3):
         model = load(threaded, threads=n)
         assert model.threads == n
