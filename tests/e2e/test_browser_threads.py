@@ -63,15 +63,17 @@ def cases(tmp_path_factory):
         want = [np.ascontiguousarray(a) for a in (got if isinstance(got, (tuple, list)) else [got])]
         eager = [e.numpy() for e in (eager if isinstance(eager, tuple) else (eager,))]
         out[name] = (want, eager)
-        listing.append({"name": name, "artifact": f"/_e2e/{path.name}", "inputs": [f"/_e2e/{name}.x.bin"],
-                        "threads": list(COUNTS)})
+        listing.append(
+            {"name": name, "artifact": f"/_e2e/{path.name}", "inputs": [f"/_e2e/{name}.x.bin"], "threads": list(COUNTS)}
+        )
     (work / "cases.json").write_text(json.dumps(listing))
     return work, out
 
 
 def _server(handler_base, work):
-    handler = type("RoutedHandler", handler_base, {"routes": {"/_e2e/": work}, "reports": {},
-                                                   "arrived": threading.Condition()})
+    handler = type(
+        "RoutedHandler", handler_base, {"routes": {"/_e2e/": work}, "reports": {}, "arrived": threading.Condition()}
+    )
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(ROOT)))
     httpd.handler = handler
     threading.Thread(target=httpd.serve_forever, daemon=True).start()

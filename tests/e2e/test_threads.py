@@ -332,3 +332,25 @@ def _check_node(tmp_path, threaded, plain, x, want):
             assert len(report["warnings"]) == 1 and "no threaded variant" in report["warnings"][0]
         else:
             assert report["warnings"] == []
+
+
+def test_barriers_only_between_dependent_kernels():
+    """A barrier goes before a kernel that touches memory one of the kernels since the last
+    barrier writes (or writes what they read), unless both run on thread 0 alone."""
+    A = threads_mod.Access
+
+    def barriers(*calls):
+        wat = threads_mod.forward_function([(f"(call $k{i})", s, a) for i, (s, a) in enumerate(calls)])
+        lines = [ln.strip() for ln in wat.splitlines()[3:]]
+        return "".join("|" if "threads_barrier" in ln else ("k" if ln.startswith("(call") else "0") for ln in lines)
+
+    x, q, k, v = ((0, 64),), ((64, 128),), ((128, 192),), ((192, 256),)
+    # three projections of x (independent), then a kernel reading two of them
+    # "k": a shared kernel, "0": thread 0 alone, "|": a barrier
+    assert barriers((True, A(x, q)), (True, A(x, k)), (True, A(x, v)), (True, A(q + k, x))) == "kkk|k|"
+    assert barriers((True, A(x, q)), (True, A(q, k))) == "k|k|"  # read after write
+    assert barriers((True, A(x, q)), (True, A(k, x))) == "k|k|"  # write after read
+    assert barriers((False, A(x, q)), (False, A(q, k))) == "00"  # thread 0 alone, in order
+    assert barriers((True, A(x, q)), (False, A(x, k))) == "k0|"  # independent: no barrier between
+    assert barriers((True, A(None, q)), (True, A(x, k))) == "k|k|"  # unknown reads: conflict
+    assert threads_mod.depends(A(((0, 16),), ((16, 32),)), A(((32, 48),), ((48, 64),))) is False
