@@ -32,10 +32,13 @@
 ;;                             where memory.atomic.wait32 traps; a per-instance
 ;;                             global, so the other threads still sleep
 ;;
-;; Waiting spins first (THREADS_SPIN iterations of one atomic load, tens of
-;; microseconds: most barriers and back-to-back calls resolve within it), then
+;; Waiting spins first (THREADS_SPIN iterations of one atomic load, about 0.2 ms
+;; in wasmtime: most barriers and back-to-back calls resolve within it), then
 ;; sleeps in memory.atomic.wait32.  In a barrier the sleep wakes every
 ;; millisecond to look at ABORT; a parked worker sleeps until notified.
+;; THREADS_SPIN 200000 rather than 20000: waking a sleeping thread costs more
+;; than the spin (benchmarks/threads_probe.py --spin, 2026-12-01, busy 2-core
+;; host: 2-thread/1-thread speed transformer 0.79x -> 0.92x, MLP 0.83x -> 0.91x).
 ;; ---------------------------------------------------------------------------
 
 (global $threads_may_sleep (mut i32) (i32.const 1))  ;; 0 after spin_only()
@@ -44,7 +47,7 @@
 ;; at a time, -1 = until notified); trap when ABORT is set
 (func $threads_wait (param $addr i32) (param $old i32) (param $timeout i64)
   (local $i i32)
-  (local.set $i (i32.const 20000))  ;; THREADS_SPIN
+  (local.set $i (i32.const 200000))  ;; THREADS_SPIN
   (block $done
     (loop $spin
       (br_if $done (i32.ne (i32.atomic.load (local.get $addr)) (local.get $old)))
