@@ -113,7 +113,7 @@ def run_engine(engine: str, prepared: list, args, pages) -> dict:
     out = {}
     for p in prepared:
         rts = [rt for rt in RUNTIMES if engine != "wasmtime" or rt.startswith("ours")]
-        row = {"checks": {}, "problems": {}, "threads_ran": {}, "runtimes": {}, "notes": dict(p.skipped)}
+        row = {"checks": {}, "problems": {}, "threads_ran": {}, "info": {}, "runtimes": {}, "notes": dict(p.skipped)}
         drivers = {}
         for rt in rts:  # start every process first: their compiles overlap
             try:
@@ -126,6 +126,9 @@ def run_engine(engine: str, prepared: list, args, pages) -> dict:
                 try:
                     info = drivers[rt].load()
                     row["threads_ran"][rt] = threads_ran(rt, info)
+                    row["info"][rt] = {
+                        k: info[k] for k in ("crossOriginIsolated", "variant", "ortVersion") if k in info
+                    }
                     got = drivers[rt].outputs(p.dir / f"{engine}_{rt}_out")[0]
                     row["checks"][rt] = shipping.check("ours" if rt.startswith("ours") else "ort", got, p)
                     if not row["checks"][rt]["ok"]:

@@ -134,6 +134,9 @@ export declare class Model {
   readonly variant: Variant;
   /** Threads per call: the `threads` asked for when the threaded variant runs, else 1. */
   readonly threads: number;
+  /** Stop and end the worker threads of a threaded model (run() then throws an
+   *  ArtifactError); a no-op on one thread. Dropped models stop their workers when collected. */
+  close(): void;
   /** Dynamic dimensions by name (empty for a static model). */
   readonly symbols: Readonly<Record<string, { name: string; min: number; max: number; offset: number }>>;
   /** `sizes` sets dynamic dimensions ({name: n}) that the input lengths do not imply.

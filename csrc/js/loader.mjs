@@ -142,5 +142,8 @@ export async function load(source, options = {}) {
   model.variant = variant ?? (manifest.requires?.relaxed_simd ? "relaxed_simd" : "simd128");
   /** Threads per call: `threads` when the threaded variant runs, else 1 (console.warn said why). */
   model.threads = threaded ? threads : 1;
+  /** Stop and end the worker threads of a threaded model (run() then throws); a no-op on one
+   *  thread. A threaded model dropped without close() stops its workers when collected. */
+  model.close = threaded ? threaded.close : () => {};
   return model;
 }

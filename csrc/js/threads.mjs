@@ -63,7 +63,8 @@ let node = null; // node:worker_threads, imported on first use
 
 /** `threads` > 1: the artifact's threaded variant (saved with save(..., threads=True)) on
  *  `threads` threads over a shared memory that starts as a copy of the (prepared) single-thread
- *  instance's memory. Returns an instance-like {exports}, or null (one thread) when the
+ *  instance's memory. Returns {exports (instance-like), close() (stop and end the workers;
+ *  forward then throws)}, or null (one thread) when the
  *  artifact has no threaded variant or the host cannot run it, with one console warning
  *  saying why (in a browser: a page that is not cross-origin isolated, naming the COOP/COEP
  *  headers). */
@@ -88,16 +89,19 @@ export async function startThreads(module, instance, names, threads) {
   const main = await WebAssembly.instantiate(tmod, { env: { memory } });
   if (!isNode) main.exports.spin_only(); // a browser's main thread traps in memory.atomic.wait32
   const failed = [];
-  const workers = [];
-  for (let tid = 1; tid < threads; tid++) workers.push(startWorker(tmod, memory, tid, threads, (m) => failed.push(m)));
+  const starting = [];
+  for (let tid = 1; tid < threads; tid++) starting.push(startWorker(tmod, memory, tid, threads, (m) => failed.push(m)));
+  let workers;
   try {
-    await Promise.all(workers);
+    workers = await Promise.all(starting);
   } catch (e) { // stop the workers that did start, then say which one failed
     main.exports.stop();
     throw e;
   }
   const run = main.exports.run;
+  let closed = false;
   const forward = () => {
+    if (closed) throw new ArtifactError("the model was closed (close() stops its worker threads); load it again");
     if (failed.length) throw new ArtifactError(`a worker thread trapped earlier (${failed[0].error}); load the model again`);
     try {
       run(threads);
@@ -106,5 +110,20 @@ export async function startThreads(module, instance, names, threads) {
       throw e;
     }
   };
-  return { exports: { ...main.exports, [names.memory]: memory, [names.forward]: forward } };
+  const stop = () => { // the parked workers return from worker() and end
+    main.exports.stop();
+    for (const w of workers) w.terminate();
+  };
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    finalizer?.unregister(forward);
+    stop();
+  };
+  const handle = { exports: { ...main.exports, [names.memory]: memory, [names.forward]: forward }, close };
+  finalizer?.register(forward, stop, forward); // a model dropped without close(): stop its workers
+  return handle;
 }
+
+// workers of models that were garbage-collected without close() (forward is the model's key)
+const finalizer = typeof FinalizationRegistry === "function" ? new FinalizationRegistry((stop) => stop()) : null;

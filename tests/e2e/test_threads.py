@@ -328,6 +328,12 @@ def _check_node(tmp_path, threaded, plain, x, want):
         report = json.loads(p.stdout.strip().splitlines()[-1])
         assert [r["threads"] for r in report["results"]] == [int(c) for c in counts]
         assert all(all(r["calls"]) for r in report["results"]), report
+        for r in report["results"]:  # close() ends a threaded model's workers; a one-thread model runs on
+            assert r["ran"] == (1 if warned else r["threads"]), r
+            if r["ran"] > 1:
+                assert r["closed"] and "ArtifactError" in r["closed"] and "closed" in r["closed"], r
+            else:
+                assert r["closed"] is None, r
         if warned:
             assert len(report["warnings"]) == 1 and "no threaded variant" in report["warnings"][0]
         else:
