@@ -47,7 +47,7 @@ const RUNTIMES = {
     const { load } = await import("/csrc/js/loader.mjs");
     const model = await load(fetch(cmd.model), { variant: cmd.variant, threads: cmd.threads ?? 1 });
     const arrays = inputs.map((x) => x.data);
-    return { run: () => model.run(arrays),
+    return { run: () => model.run(arrays), dispose: () => model.close?.(), // close: a threaded model's workers
              info: { memoryBytes: model.memory.buffer.byteLength, variant: model.variant, threads: model.threads,
                      crossOriginIsolated } };
   },
