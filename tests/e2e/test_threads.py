@@ -360,3 +360,23 @@ def test_barriers_only_between_dependent_kernels():
     assert barriers((True, A(x, q)), (False, A(x, k))) == "k0|"  # independent: no barrier between
     assert barriers((True, A(None, q)), (True, A(x, k))) == "k|k|"  # unknown reads: conflict
     assert threads_mod.depends(A(((0, 16),), ((16, 32),)), A(((32, 48),), ((48, 64),))) is False
+
+
+def test_backward_graphs_run_threaded_and_bitwise():
+    """Training under torch.compile: the backward graph (AOTAutograd) gets the threaded module
+    too, and the gradients are bitwise those of one thread."""
+    torch.manual_seed(0)
+    ref = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 10))
+    x = torch.randn(64, 784, generator=torch.Generator().manual_seed(7))
+    grads = {}
+    for n in (1, 2):
+        torch._dynamo.reset()
+        m = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 10))
+        m.load_state_dict(ref.state_dict())
+        f = torch.compile(m, backend="wasm", options={"strict": True, "threads": n})
+        with recording() as rec:
+            f(x).square().sum().backward()
+        rec.assert_wasm_ran()
+        assert len(rec.graphs) == 2 and all(g.threads == n for g in rec.graphs), [g.threads for g in rec.graphs]
+        grads[n] = [p.grad for p in m.parameters()]
+    assert_bitwise(grads[2], grads[1], "gradients at 2 threads")
