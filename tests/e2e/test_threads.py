@@ -380,3 +380,28 @@ def test_backward_graphs_run_threaded_and_bitwise():
         assert len(rec.graphs) == 2 and all(g.threads == n for g in rec.graphs), [g.threads for g in rec.graphs]
         grads[n] = [p.grad for p in m.parameters()]
     assert_bitwise(grads[2], grads[1], "gradients at 2 threads")
+
+
+def test_independent_kernels_share_an_epoch_and_match():
+    """Projections of one input by baked weights have no barrier between them (each writes
+    its own buffer and reads only x and its packed weight); the results are still bitwise
+    those of one thread."""
+
+    class Attention(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.q, self.k, self.v = (torch.nn.Linear(96, 96) for _ in range(3))
+
+        def forward(self, x):
+            return (self.q(x) @ self.k(x).T).softmax(-1) @ self.v(x)
+
+    m = _model(Attention)
+    x = torch.randn(96, 96, generator=torch.Generator().manual_seed(8))
+    with split_all():
+        check_threads(m, (x,))
+        _, graphs = run(m, (x,), 2)
+    (graph,) = graphs
+    forward = graph.wat[graph.wat.index('(func $forward (export "forward")') :]
+    calls = [ln.strip() for ln in forward.splitlines()[3:]]
+    first_barrier = next(i for i, ln in enumerate(calls) if "threads_barrier" in ln)
+    assert first_barrier >= 2, calls[:6]  # at least two projections back to back (v may come later)
