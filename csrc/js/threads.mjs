@@ -110,20 +110,27 @@ export async function startThreads(module, instance, names, threads) {
       throw e;
     }
   };
-  const stop = () => { // the parked workers return from worker() and end
-    main.exports.stop();
-    for (const w of workers) w.terminate();
-  };
+  const stop = stopper(main, workers);
+  const token = {};
   const close = () => {
     if (closed) return;
     closed = true;
-    finalizer?.unregister(forward);
+    finalizer?.unregister(token);
     stop();
   };
-  const handle = { exports: { ...main.exports, [names.memory]: memory, [names.forward]: forward }, close };
-  finalizer?.register(forward, stop, forward); // a model dropped without close(): stop its workers
-  return handle;
+  finalizer?.register(forward, stop, token); // a model dropped without close(): stop its workers
+  return { exports: { ...main.exports, [names.memory]: memory, [names.forward]: forward }, close };
 }
 
-// workers of models that were garbage-collected without close() (forward is the model's key)
+/** A function stopping the workers: the parked workers return from worker() and end. Made
+ *  out of startThreads' scope, so that it (the finalizer's held value) keeps nothing of the
+ *  model alive. */
+function stopper(main, workers) {
+  return () => {
+    main.exports.stop();
+    for (const w of workers) w.terminate();
+  };
+}
+
+// workers of models that were garbage-collected without close() (keyed by the model's forward)
 const finalizer = typeof FinalizationRegistry === "function" ? new FinalizationRegistry((stop) => stop()) : null;
