@@ -5,6 +5,7 @@ workers, and the kernel size at which splitting pays (``target.THREADS``).
 Usage:
   python benchmarks/threads_probe.py [--models gemm1024 resnet18 transformer mlp cnn tiny]
                                      [--threads 2] [--rounds 9] [--wake] [--calibrate]
+                                     [--spin 20000 200000 ...]
 
 * models (default): each model of ``benchmarks/models.py`` compiled twice, with
   ``threads=1`` and ``threads=N``; in every round each variant runs one timed batch of calls
@@ -19,6 +20,10 @@ Usage:
   (``x * 2 + 1`` on 256 floats, threshold 0), called through the raw entry point with 1
   thread (no wake-up, no barrier) and with N (kick the parked workers, one barrier at the
   end), interleaved; and a whole ``torch.compile`` call at threads=1 vs N.
+* ``--spin S ...``: each model at 1 thread and at N threads once per spin count ``S`` of
+  the barrier (``THREADS_SPIN`` in csrc/wat/barrier.wat: atomic loads before a waiting
+  thread sleeps in ``memory.atomic.wait32``), all interleaved; wall clock medians and
+  ratios to 1 thread. The evidence for ``THREADS_SPIN``.
 * ``--calibrate``: per kernel kind and size, 1 vs N threads on the same threaded instance
   (raw calls, interleaved), wall clock and on-CPU time; the smallest size whose on-CPU ratio
   exceeds 1.2x and its single-thread time: the evidence for ``target.THREADS``.
@@ -29,6 +34,7 @@ The machine is shared (2 cores, other engineers' jobs): compare only figures of 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import statistics
 import sys
@@ -132,6 +138,51 @@ def run_models(names, n: int, rounds: int) -> None:
         )
 
 
+def _barrier_with_spin(spin: int):
+    """A patch of the emitter's library source: barrier.wat with THREADS_SPIN = ``spin``."""
+    from torch_wasm_backend.emit import module as module_mod
+
+    real = module_mod.library_source
+
+    def source(name):
+        text = real(name)
+        if name != "barrier.wat":
+            return text
+        current = next(line for line in text.splitlines() if "THREADS_SPIN" in line and "i32.const" in line)
+        return text.replace(current, f"  (local.set $i (i32.const {spin}))  ;; THREADS_SPIN")
+
+    return mock.patch.object(threads_mod, "library_source", source)
+
+
+def run_spin(names, n: int, rounds: int, spins: list) -> None:
+    from models import CASES, build_model
+
+    print(
+        f"wall ms per call, medians of {rounds} interleaved rounds; 1 thread, then {n} threads per barrier spin count"
+    )
+    for name in names:
+        case = CASES[name]
+        args = case.make_inputs()
+        fns = {}
+        for label, t, spin in [("1 thread", 1, None), *((f"spin {s}", n, s) for s in spins)]:
+            torch._dynamo.reset()
+            fns[label] = torch.compile(build_model(case), backend="wasm", options={"threads": t})
+            with _barrier_with_spin(spin) if spin is not None else contextlib.nullcontext():
+                graphs_of(fns[label], args)
+        with torch.no_grad():
+            outs = {k: f(*args) for k, f in fns.items()}
+        same = all(torch.equal(bits(outs["1 thread"]), bits(o)) for o in outs.values())
+        reps = max(1, int(0.2 / max(timed(fns["1 thread"], args, 1), 1e-6)))
+        times = {k: [] for k in fns}
+        for _ in range(rounds):
+            for k, f in fns.items():
+                times[k].append(timed(f, args, reps))
+        med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
+        one = med["1 thread"]
+        cells = ", ".join(f"{k} {v:.3f} ({one / v:.2f}x)" for k, v in med.items())
+        print(f"{name:12s} {cells}; bitwise {'equal' if same else 'DIFFERENT'}")
+
+
 def _threaded_instance(fn, args):
     (g,) = graphs_of(fn, args)
     return g, g.instance
@@ -227,13 +278,16 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--wake", action="store_true")
     ap.add_argument("--calibrate", action="store_true")
+    ap.add_argument("--spin", type=int, nargs="+", help="compare these barrier spin counts (THREADS_SPIN)")
     a = ap.parse_args()
     print(f"torch threads {torch.get_num_threads()}; the machine is shared: ratios of this run only")
     if a.wake:
         run_wake(a.threads, a.rounds)
     if a.calibrate:
         run_calibrate(a.threads, a.rounds)
-    if not (a.wake or a.calibrate):
+    if a.spin:
+        run_spin(a.models, a.threads, a.rounds, a.spin)
+    if not (a.wake or a.calibrate or a.spin):
         run_models(a.models, a.threads, a.rounds)
 
 

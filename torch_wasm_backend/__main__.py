@@ -19,6 +19,7 @@ drift on a shared machine hits both, and report the median ratio and its range.
 from __future__ import annotations
 
 import argparse
+import http.server
 import statistics
 import sys
 import time
@@ -171,27 +172,30 @@ ISOLATION_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-
 DEMO_PAGE = "examples/browser/"
 
 
+class IsolatedHandler(http.server.SimpleHTTPRequestHandler):
+    """``serve``'s request handler: JavaScript and WebAssembly MIME types, the cross-origin
+    isolation headers on every response (``crossOriginIsolated`` pages: shared WebAssembly
+    memory, so threaded artifacts run on Web Workers), and no caching."""
+
+    extensions_map: ClassVar[dict] = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm"}
+
+    def end_headers(self):
+        for key, value in ISOLATION_HEADERS.items():  # cross-origin isolation: SharedArrayBuffer
+            self.send_header(key, value)
+        self.send_header("Cache-Control", "no-store")  # a rebuilt model.wasm is picked up on reload
+        super().end_headers()
+
+
 def serve(directory: str, port: int, host: str) -> int:
-    import http.server
+    import functools
     import os
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        extensions_map: ClassVar[dict] = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                          ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm"}
-
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=directory, **kwargs)
-
-        def end_headers(self):
-            for key, value in ISOLATION_HEADERS.items():  # cross-origin isolation: SharedArrayBuffer
-                self.send_header(key, value)
-            self.send_header("Cache-Control", "no-store")  # a rebuilt model.wasm is picked up on reload
-            super().end_headers()
 
     if not os.path.isdir(directory):
         raise ValueError(f"--dir {directory}: not a directory")
     try:
-        httpd = http.server.ThreadingHTTPServer((host, port), Handler)
+        handler = functools.partial(IsolatedHandler, directory=directory)
+        httpd = http.server.ThreadingHTTPServer((host, port), handler)
     except OSError as e:
         raise OSError(f"cannot listen on {host}:{port}: {e.strerror or e}; pick another --port (0 picks a free one)") \
             from e

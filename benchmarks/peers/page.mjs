@@ -6,7 +6,8 @@
 // one), runs it and posts the answer (POST /result/ID); "load" replaces the page's model, so one
 // page serves a runtime for a whole stage. Commands (like common.mjs's):
 //   {op: "load", runtime: "ours"|"ort"|"tfjs"|"peak", model: URL, variant (ours: load()'s option), inputs: [{name, shape,
-//        dtype, url}], peak?: {export, iters}}                  -> {info}
+//        dtype, url}], peak?: {export, iters}, threads? (ours: load()'s option; ort: numThreads; default 1;
+//        more than 1 needs a cross-origin isolated page: shipping.Server(isolated=True))}   -> {info}
 //   {op: "warmup", ms, min_runs}                                -> {runs, ms}
 //   {op: "batch", calls}                                        -> {ms}: calls back to back
 //   {op: "outputs"}   each output's bytes to POST /blob/ID/<i>  -> {outputs: [{name, shape, dtype}]}
@@ -44,15 +45,16 @@ async function fetchInputs(inputs) {
 const RUNTIMES = {
   async ours(cmd, inputs) {
     const { load } = await import("/csrc/js/loader.mjs");
-    const model = await load(fetch(cmd.model), { variant: cmd.variant });
+    const model = await load(fetch(cmd.model), { variant: cmd.variant, threads: cmd.threads ?? 1 });
     const arrays = inputs.map((x) => x.data);
-    return { run: () => model.run(arrays),
-             info: { memoryBytes: model.memory.buffer.byteLength, variant: model.variant } };
+    return { run: () => model.run(arrays), dispose: () => model.close?.(), // close: a threaded model's workers
+             info: { memoryBytes: model.memory.buffer.byteLength, variant: model.variant, threads: model.threads,
+                     crossOriginIsolated } };
   },
   async ort(cmd, inputs) {
     const ort = await import(`${NM}/onnxruntime-web/dist/ort.wasm.min.mjs`);
     ort.env.wasm.wasmPaths = `${NM}/onnxruntime-web/dist/`;
-    ort.env.wasm.numThreads = 1;
+    ort.env.wasm.numThreads = cmd.threads ?? 1; // > 1: ORT's threaded build, needs crossOriginIsolated
     ort.env.wasm.proxy = false;
     ort.env.logLevel = "error";
     const session = await ort.InferenceSession.create(cmd.model, {
@@ -65,7 +67,7 @@ const RUNTIMES = {
                                                data: res[n].data }));
     };
     return { run, dispose: () => session.release(),
-             info: { ortVersion: ort.env.versions.web, numThreads: ort.env.wasm.numThreads } };
+             info: { ortVersion: ort.env.versions.web, numThreads: ort.env.wasm.numThreads, crossOriginIsolated } };
   },
   async tfjs(cmd, inputs) {
     if (!globalThis.tf?.wasm) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Time an ONNX model in onnxruntime-web's WebAssembly backend, single-threaded, in Node.
+// Time an ONNX model in onnxruntime-web's WebAssembly backend in Node, single-threaded unless
+// --threads N (ort.env.wasm.numThreads = N: ORT's own threaded build on worker threads).
 //
-//   node --no-liftoff benchmarks/peers/run_ort.mjs model.onnx --inputs inputs.json --runs 200
+//   node --no-liftoff benchmarks/peers/run_ort.mjs model.onnx --inputs inputs.json --runs 200 [--threads 2]
 //
 // Prints one JSON object (median/min/mean ms per call, warm-up done, ORT version and
 // settings); --serve answers timing commands on stdin instead (see common.mjs). Run Node with
@@ -15,7 +16,7 @@ import * as ort from "onnxruntime-web";
 import { main } from "./common.mjs";
 
 await main("onnxruntime-web", async (args, inputs) => {
-  ort.env.wasm.numThreads = 1; // one core, like the torch_wasm_backend artifact
+  ort.env.wasm.numThreads = args.threads; // default 1: one core, like the single-thread artifact
   ort.env.wasm.proxy = false;
   ort.env.logLevel = "error";
   const session = await ort.InferenceSession.create(args.model, {

@@ -3,7 +3,7 @@
 // through the project's own JavaScript loader, csrc/js/loader.mjs.
 //
 //   node --no-liftoff [--experimental-wasm-relaxed-simd] benchmarks/peers/run_ours.mjs model.wasm \
-//        --inputs inputs.json --runs 200 [--variant simd128|relaxed_simd]
+//        --inputs inputs.json --runs 200 [--variant simd128|relaxed_simd] [--threads N]
 //
 // Prints one JSON object (median/min/mean ms per call; also forward_medianMs, the forward()
 // call alone as the loader's lastRunMs measures it); --serve answers timing commands on stdin
@@ -11,6 +11,8 @@
 //
 // Timed: `model.run(arrays)`: inputs copied into linear memory, forward(), outputs copied out
 // (the loader's ordinary use), the same work as one onnxruntime-web session.run().
+// --threads N: load(model, {threads: N}), the artifact's threaded variant (save(..., threads=True))
+// on N - 1 worker threads plus this one; info.threads says how many ran.
 
 import { fileURLToPath } from "node:url";
 import { main } from "./common.mjs";
@@ -19,7 +21,7 @@ const LOADER = new URL("../../csrc/js/loader.mjs", import.meta.url);
 const { load } = await import(LOADER.href);
 
 await main("torch_wasm_backend", async (args, inputs) => {
-  const model = await load(args.model, { variant: args.variant });
+  const model = await load(args.model, { variant: args.variant, threads: args.threads });
   const arrays = inputs.map((x) => x.data);
   model.inputs.forEach((s, i) => {
     if (!inputs[i] || JSON.stringify(s.shape) !== JSON.stringify(inputs[i].shape)) {
@@ -44,7 +46,7 @@ await main("torch_wasm_backend", async (args, inputs) => {
     info: {
       loader: fileURLToPath(LOADER),
       inputNames: model.inputs.map((s) => s.name), outputNames: model.outputs.map((s) => s.name),
-      memoryBytes: model.memory.buffer.byteLength, variant: model.variant,
+      memoryBytes: model.memory.buffer.byteLength, variant: model.variant, threads: model.threads,
     },
   };
 });

@@ -74,6 +74,8 @@ import export as onnx_export
 import tfjs_export
 from models import CASES, build_model
 
+from torch_wasm_backend.__main__ import ISOLATION_HEADERS  # the serve command's COOP/COEP headers
+
 ENGINES = ("chromium", "node", "wasmtime")
 RUNTIMES = ("ours", "ours_fma", "ort", "tfjs")
 VARIANT = {"ours": "simd128", "ours_fma": "relaxed_simd"}  # runtime -> the artifact's variant it runs
@@ -195,9 +197,10 @@ def prepare(name: str, work: Path) -> Prepared:
 class Server:
     """Static files (/peers/ = this directory, /csrc/, /work/ = the work directory) plus the
     command channel of page.mjs: GET /next/ID blocks for the page's next command, POST
-    /result/ID and /blob/ID/I carry its answers."""
+    /result/ID and /blob/ID/I carry its answers. ``isolated``: every response carries the
+    COOP/COEP headers, so pages are cross-origin isolated (threads: threads_peers.py)."""
 
-    def __init__(self, work: Path):
+    def __init__(self, work: Path, isolated: bool = False):
         self.roots = {"peers": HERE, "csrc": ROOT / "csrc", "work": work}
         self.commands: dict[str, queue.Queue] = {}
         self.results: dict[str, queue.Queue] = {}
@@ -214,6 +217,8 @@ class Server:
                 self.send_header("content-type", ctype)
                 self.send_header("content-length", str(len(body)))
                 self.send_header("cache-control", "no-store")
+                for key, value in (ISOLATION_HEADERS if isolated else {}).items():
+                    self.send_header(key, value)
                 self.end_headers()
                 try:
                     self.wfile.write(body)

@@ -141,6 +141,11 @@ export declare class Model {
   /** The code that runs: the SIMD128 module, or the relaxed-SIMD (FMA) variant (or a
    *  relaxed-only artifact). FMA results differ from SIMD128 ones by rounding. */
   readonly variant: Variant;
+  /** Threads per call: the `threads` asked for when the threaded variant runs, else 1. */
+  readonly threads: number;
+  /** Stop and end the worker threads of a threaded model (run() then throws an
+   *  ArtifactError); a no-op on one thread. Dropped models stop their workers when collected. */
+  close(): void;
   /** Dynamic dimensions by name (empty for a static model). */
   readonly symbols: Readonly<Record<string, { name: string; min: number; max: number; offset: number }>>;
   /** `sizes` sets dynamic dimensions ({name: n}) that the input lengths do not imply.
@@ -183,7 +188,9 @@ export interface LoadOptions {
   /** Passed to fetch() for URL sources. */
   fetch?: RequestInit;
   /** Threads per call (default 1). Runs the artifact's threaded variant (saved with
-   *  `save(..., threads=True)`) on Node worker threads; elsewhere, or without a variant, one
+   *  `save(..., threads=True)`) on Node worker threads, or on Web Workers in a cross-origin
+   *  isolated page (served with Cross-Origin-Opener-Policy: same-origin and
+   *  Cross-Origin-Embedder-Policy: require-corp); elsewhere, or without a variant, one
    *  thread and one console warning saying why. */
   threads?: number;
 }

@@ -86,7 +86,8 @@ async function compileSource(source, options) {
  *  the relaxed-SIMD variant where the engine accepts it, else the SIMD128 module; "simd128";
  *  "relaxed_simd"), `streaming` (default true: with variant "simd128", compile while
  *  downloading when served as application/wasm), `fetch` (a RequestInit), `threads` (> 1:
- *  the artifact's threaded variant of the SIMD128 code on Node worker threads). */
+ *  the artifact's threaded variant of the SIMD128 code on Node worker threads, or on Web
+ *  Workers in a cross-origin isolated page; elsewhere one thread and one console warning). */
 export async function load(source, options = {}) {
   if (options.variant !== undefined && !VARIANTS.includes(options.variant)) {
     throw new ArtifactError(`load(): variant ${show(options.variant)}: expected one of ${VARIANTS.join(", ")}`);
@@ -139,5 +140,10 @@ export async function load(source, options = {}) {
     : new Model(manifest, module, threaded ?? instance);
   /** Which code runs: "simd128" or "relaxed_simd" (the FMA variant, or a relaxed-only artifact). */
   model.variant = variant ?? (manifest.requires?.relaxed_simd ? "relaxed_simd" : "simd128");
+  /** Threads per call: `threads` when the threaded variant runs, else 1 (console.warn said why). */
+  model.threads = threaded ? threads : 1;
+  /** Stop and end the worker threads of a threaded model (run() then throws); a no-op on one
+   *  thread. A threaded model dropped without close() stops its workers when collected. */
+  model.close = threaded ? threaded.close : () => {};
   return model;
 }

@@ -1,32 +1,85 @@
 // Threaded artifacts in JavaScript: the artifact's threaded variant (save(..., threads=True))
-// on Node worker threads (worker.mjs) over one shared WebAssembly.Memory.
+// on worker threads over one shared WebAssembly.Memory: Node worker_threads, or a browser's
+// Web Workers when the page is cross-origin isolated (the same worker.mjs for both).
+//
+// Thread 0 is the caller (model.run stays synchronous); the others are workers parked in wasm
+// between calls (csrc/wat/barrier.wat). A browser's main thread may not sleep in
+// memory.atomic.wait32 (it traps there), so its instance is set to spin only (`spin_only`):
+// it spins at barriers, the workers still sleep. load() resolves once every worker has
+// started and instantiated the module, so thread 0 never waits for a worker that cannot run.
 
 import { ArtifactError } from "./manifest.mjs";
 
 export const THREADED_SECTION = "torch_wasm_backend.threaded";
+export const ISOLATION_HEADERS = "Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp";
+
+const isNode = typeof process !== "undefined" && !!process.versions?.node;
+
+/** Why `threads` > 1 cannot run here (a sentence), or null when it can. */
+function whyOneThread(variant) {
+  if (!variant) return "the artifact has no threaded variant (save it with save(..., threads=True))";
+  if (isNode) return null;
+  if (!globalThis.crossOriginIsolated) {
+    return "the page is not cross-origin isolated (shared WebAssembly memory needs the page served with the " +
+           `headers ${ISOLATION_HEADERS}; python -m torch_wasm_backend serve sends them)`;
+  }
+  if (typeof Worker === "undefined") return "this host has no Web Workers";
+  return null;
+}
+
+/** Start worker `tid`; resolves with a handle once the worker has instantiated the module
+ *  (its {ready} message), rejects when it fails first. `onFailure(message)`: a later trap. */
+async function startWorker(tmod, memory, tid, nthreads, onFailure) {
+  const url = new URL("./worker.mjs", import.meta.url);
+  const data = { module: tmod, memory, tid, nthreads };
+  let worker;
+  const ready = new Promise((resolve, reject) => {
+    const onMessage = (m) => {
+      if (m.ready) resolve();
+      else if (m.error) {
+        onFailure(m);
+        reject(new ArtifactError(`worker thread ${tid} failed: ${m.error}`));
+      }
+    };
+    const onError = (e) => reject(new ArtifactError(`worker thread ${tid} could not start: ${e?.message ?? e} ` +
+                                                    `(${url})`));
+    if (isNode) {
+      worker = new node.Worker(url, { workerData: data });
+      worker.on("message", onMessage);
+      worker.on("error", onError);
+    } else {
+      worker = new Worker(url, { type: "module", name: `torch_wasm_backend thread ${tid}` });
+      worker.onmessage = (e) => onMessage(e.data);
+      worker.onerror = (e) => { e.preventDefault?.(); onError(e); };
+      worker.postMessage(data);
+    }
+  });
+  await ready;
+  if (isNode) worker.unref(); // parked workers never keep the process alive
+  return worker;
+}
+
+let node = null; // node:worker_threads, imported on first use
 
 /** `threads` > 1: the artifact's threaded variant (saved with save(..., threads=True)) on
  *  `threads` threads over a shared memory that starts as a copy of the (prepared) single-thread
- *  instance's memory; thread 0 is the caller, the others Node worker threads (worker.mjs)
- *  parked in wasm between calls. Returns an instance-like {exports}, or null (one thread) when
- *  the artifact has no threaded variant or the host cannot run it, with one console warning
- *  saying why. Browsers: not yet (their main thread may not wait; cross-origin isolation, the
- *  COOP/COEP headers, is needed too). */
+ *  instance's memory. Returns {exports (instance-like), close() (stop and end the workers;
+ *  forward then throws)}, or null (one thread) when the
+ *  artifact has no threaded variant or the host cannot run it, with one console warning
+ *  saying why (in a browser: a page that is not cross-origin isolated, naming the COOP/COEP
+ *  headers). */
 export async function startThreads(module, instance, names, threads) {
   const [variant] = WebAssembly.Module.customSections(module, THREADED_SECTION);
-  const isNode = typeof process !== "undefined" && !!process.versions?.node;
-  let why = null;
-  if (!variant) why = "the artifact has no threaded variant (save it with save(..., threads=True))";
-  else if (!isNode && !globalThis.crossOriginIsolated) {
-    why = "the page is not cross-origin isolated (shared memory needs the headers " +
-          "Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)";
-  } else if (!isNode) why = "this loader runs threads in Node only so far";
+  let why = whyOneThread(variant);
+  const tmod = why ? null : await WebAssembly.compile(variant);
+  if (tmod && !isNode && !WebAssembly.Module.exports(tmod).some((e) => e.name === "spin_only")) {
+    why = "the artifact's threaded variant predates browser threads (it has no spin_only export); save it again";
+  }
   if (why) {
     console.warn(`torch_wasm_backend: running on one thread: ${why}`);
     return null;
   }
-  const { Worker } = await import("node:worker_threads");
-  const tmod = await WebAssembly.compile(variant);
+  if (isNode) node ??= await import("node:worker_threads");
   const [imp] = WebAssembly.Module.imports(tmod);
   if (!imp || imp.kind !== "memory") throw new ArtifactError("the threaded variant does not import a memory");
   const src = new Uint8Array(instance.exports[names.memory].buffer);
@@ -34,14 +87,21 @@ export async function startThreads(module, instance, names, threads) {
   const memory = new WebAssembly.Memory({ initial: pages, maximum: 65536, shared: true });
   new Uint8Array(memory.buffer).set(src.subarray(16), 16); // bytes 0..15: the threads' control block
   const main = await WebAssembly.instantiate(tmod, { env: { memory } });
+  if (!isNode) main.exports.spin_only(); // a browser's main thread traps in memory.atomic.wait32
   const failed = [];
-  for (let tid = 1; tid < threads; tid++) {
-    const w = new Worker(new URL("./worker.mjs", import.meta.url), { workerData: { module: tmod, memory, tid, nthreads: threads } });
-    w.on("message", (m) => failed.push(m));
-    w.unref(); // parked workers never keep the process alive
+  const starting = [];
+  for (let tid = 1; tid < threads; tid++) starting.push(startWorker(tmod, memory, tid, threads, (m) => failed.push(m)));
+  let workers;
+  try {
+    workers = await Promise.all(starting);
+  } catch (e) { // stop the workers that did start, then say which one failed
+    main.exports.stop();
+    throw e;
   }
   const run = main.exports.run;
+  let closed = false;
   const forward = () => {
+    if (closed) throw new ArtifactError("the model was closed (close() stops its worker threads); load it again");
     if (failed.length) throw new ArtifactError(`a worker thread trapped earlier (${failed[0].error}); load the model again`);
     try {
       run(threads);
@@ -50,5 +110,27 @@ export async function startThreads(module, instance, names, threads) {
       throw e;
     }
   };
-  return { exports: { ...main.exports, [names.memory]: memory, [names.forward]: forward } };
+  const stop = stopper(main, workers);
+  const token = {};
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    finalizer?.unregister(token);
+    stop();
+  };
+  finalizer?.register(forward, stop, token); // a model dropped without close(): stop its workers
+  return { exports: { ...main.exports, [names.memory]: memory, [names.forward]: forward }, close };
 }
+
+/** A function stopping the workers: the parked workers return from worker() and end. Made
+ *  out of startThreads' scope, so that it (the finalizer's held value) keeps nothing of the
+ *  model alive. */
+function stopper(main, workers) {
+  return () => {
+    main.exports.stop();
+    for (const w of workers) w.terminate();
+  };
+}
+
+// workers of models that were garbage-collected without close() (keyed by the model's forward)
+const finalizer = typeof FinalizationRegistry === "function" ? new FinalizationRegistry((stop) => stop()) : null;

@@ -3,7 +3,7 @@
 ;; and the barrier between dependent kernels (WebAssembly threads: atomics and a
 ;; shared memory).
 ;;
-;; FRAGMENT of module fields: only (func ...) definitions.  The module that
+;; FRAGMENT of module fields: (func ...) definitions and one global.  The module that
 ;; includes it defines (func $forward (param $tid i32) (param $nthreads i32)),
 ;; which runs thread $tid's share of every kernel, with a $threads_barrier call
 ;; between dependent kernels and one at the end.
@@ -27,23 +27,33 @@
 ;;   stop()                    set STOP and wake every parked worker
 ;;   abort()                   set ABORT and wake every waiter (the host calls
 ;;                             it when a thread trapped; it resets FLAGS after)
+;;   spin_only()               this instance never sleeps, it only spins (with
+;;                             the ABORT check): for a browser's main thread,
+;;                             where memory.atomic.wait32 traps; a per-instance
+;;                             global, so the other threads still sleep
 ;;
-;; Waiting spins first (THREADS_SPIN iterations of one atomic load, tens of
-;; microseconds: most barriers and back-to-back calls resolve within it), then
+;; Waiting spins first (THREADS_SPIN iterations of one atomic load, about 0.2 ms
+;; in wasmtime: most barriers and back-to-back calls resolve within it), then
 ;; sleeps in memory.atomic.wait32.  In a barrier the sleep wakes every
 ;; millisecond to look at ABORT; a parked worker sleeps until notified.
+;; THREADS_SPIN 200000 rather than 20000: waking a sleeping thread costs more
+;; than the spin (benchmarks/threads_probe.py --spin, 2026-12-01, busy 2-core
+;; host: 2-thread/1-thread speed transformer 0.79x -> 0.92x, MLP 0.83x -> 0.91x).
 ;; ---------------------------------------------------------------------------
+
+(global $threads_may_sleep (mut i32) (i32.const 1))  ;; 0 after spin_only()
 
 ;; wait until the i32 at $addr is no longer $old: spin, then sleep ($timeout ns
 ;; at a time, -1 = until notified); trap when ABORT is set
 (func $threads_wait (param $addr i32) (param $old i32) (param $timeout i64)
   (local $i i32)
-  (local.set $i (i32.const 20000))  ;; THREADS_SPIN
+  (local.set $i (i32.const 200000))  ;; THREADS_SPIN
   (block $done
     (loop $spin
       (br_if $done (i32.ne (i32.atomic.load (local.get $addr)) (local.get $old)))
       (if (i32.and (i32.atomic.load offset=12 (i32.const 0)) (i32.const 2)) (then unreachable))
-      (br_if $spin (local.tee $i (i32.sub (local.get $i) (i32.const 1)))))
+      (br_if $spin (i32.or (i32.eqz (global.get $threads_may_sleep))
+                           (local.tee $i (i32.sub (local.get $i) (i32.const 1))))))
     (loop $sleep
       (drop (memory.atomic.wait32 (local.get $addr) (local.get $old) (local.get $timeout)))
       (br_if $done (i32.ne (i32.atomic.load (local.get $addr)) (local.get $old)))
@@ -87,3 +97,6 @@
   (drop (i32.atomic.rmw.or offset=12 (i32.const 0) (i32.const 2)))
   (drop (memory.atomic.notify offset=4 (i32.const 0) (i32.const -1)))
   (drop (memory.atomic.notify offset=8 (i32.const 0) (i32.const -1))))
+
+(func $threads_spin_only (export "spin_only")
+  (global.set $threads_may_sleep (i32.const 0)))

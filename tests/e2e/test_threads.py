@@ -290,6 +290,7 @@ def test_artifact_threaded_variant(tmp_path):
     assert THREADED_SECTION not in custom_sections(plain.read_bytes())
     want = np.asarray(load(plain)(x.numpy()))
     assert load(plain, threads=2).threads == 1
+    assert torch_wasm_backend.load(threaded, threads=2).threads == 2  # the public load passes threads on
     for n in (1, 2, 3):
         model = load(threaded, threads=n)
         assert model.threads == n
@@ -327,7 +328,80 @@ def _check_node(tmp_path, threaded, plain, x, want):
         report = json.loads(p.stdout.strip().splitlines()[-1])
         assert [r["threads"] for r in report["results"]] == [int(c) for c in counts]
         assert all(all(r["calls"]) for r in report["results"]), report
+        for r in report["results"]:  # close() ends a threaded model's workers; a one-thread model runs on
+            assert r["ran"] == (1 if warned else r["threads"]), r
+            if r["ran"] > 1:
+                assert r["closed"] and "ArtifactError" in r["closed"] and "closed" in r["closed"], r
+            else:
+                assert r["closed"] is None, r
         if warned:
             assert len(report["warnings"]) == 1 and "no threaded variant" in report["warnings"][0]
         else:
             assert report["warnings"] == []
+
+
+def test_barriers_only_between_dependent_kernels():
+    """A barrier goes before a kernel that touches memory one of the kernels since the last
+    barrier writes (or writes what they read), unless both run on thread 0 alone."""
+    A = threads_mod.Access
+
+    def barriers(*calls):
+        wat = threads_mod.forward_function([(f"(call $k{i})", s, a) for i, (s, a) in enumerate(calls)])
+        lines = [ln.strip() for ln in wat.splitlines()[3:]]
+        return "".join("|" if "threads_barrier" in ln else ("k" if ln.startswith("(call") else "0") for ln in lines)
+
+    x, q, k, v = ((0, 64),), ((64, 128),), ((128, 192),), ((192, 256),)
+    # three projections of x (independent), then a kernel reading two of them
+    # "k": a shared kernel, "0": thread 0 alone, "|": a barrier
+    assert barriers((True, A(x, q)), (True, A(x, k)), (True, A(x, v)), (True, A(q + k, x))) == "kkk|k|"
+    assert barriers((True, A(x, q)), (True, A(q, k))) == "k|k|"  # read after write
+    assert barriers((True, A(x, q)), (True, A(k, x))) == "k|k|"  # write after read
+    assert barriers((False, A(x, q)), (False, A(q, k))) == "00"  # thread 0 alone, in order
+    assert barriers((True, A(x, q)), (False, A(x, k))) == "k0|"  # independent: no barrier between
+    assert barriers((True, A(None, q)), (True, A(x, k))) == "k|k|"  # unknown reads: conflict
+    assert threads_mod.depends(A(((0, 16),), ((16, 32),)), A(((32, 48),), ((48, 64),))) is False
+
+
+def test_backward_graphs_run_threaded_and_bitwise():
+    """Training under torch.compile: the backward graph (AOTAutograd) gets the threaded module
+    too, and the gradients are bitwise those of one thread."""
+    torch.manual_seed(0)
+    ref = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 10))
+    x = torch.randn(64, 784, generator=torch.Generator().manual_seed(7))
+    grads = {}
+    for n in (1, 2):
+        torch._dynamo.reset()
+        m = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 10))
+        m.load_state_dict(ref.state_dict())
+        f = torch.compile(m, backend="wasm", options={"strict": True, "threads": n})
+        with recording() as rec:
+            f(x).square().sum().backward()
+        rec.assert_wasm_ran()
+        assert len(rec.graphs) == 2 and all(g.threads == n for g in rec.graphs), [g.threads for g in rec.graphs]
+        grads[n] = [p.grad for p in m.parameters()]
+    assert_bitwise(grads[2], grads[1], "gradients at 2 threads")
+
+
+def test_independent_kernels_share_an_epoch_and_match():
+    """Projections of one input by baked weights have no barrier between them (each writes
+    its own buffer and reads only x and its packed weight); the results are still bitwise
+    those of one thread."""
+
+    class Attention(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.q, self.k, self.v = (torch.nn.Linear(96, 96) for _ in range(3))
+
+        def forward(self, x):
+            return (self.q(x) @ self.k(x).T).softmax(-1) @ self.v(x)
+
+    m = _model(Attention)
+    x = torch.randn(96, 96, generator=torch.Generator().manual_seed(8))
+    with split_all():
+        check_threads(m, (x,))
+        _, graphs = run(m, (x,), 2)
+    (graph,) = graphs
+    forward = graph.wat[graph.wat.index('(func $forward (export "forward")') :]
+    calls = [ln.strip() for ln in forward.splitlines()[3:]]
+    first_barrier = next(i for i, ln in enumerate(calls) if "threads_barrier" in ln)
+    assert first_barrier >= 2, calls[:6]  # at least two projections back to back (v may come later)

@@ -8,7 +8,7 @@ no kernel is worth it: the graph then gets the ordinary single-thread module) an
 The module imports exactly one thing, its memory (``env.memory``, shared, the plan's pages,
 maximum 4 GiB; re-exported as ``memory``): the one exception to "modules import nothing". It
 exports ``prepare`` (run by thread 0 alone), ``forward(tid, nthreads)`` (thread ``tid``'s
-share of every kernel), and ``run``/``worker``/``stop``/``abort`` (``csrc/wat/barrier.wat``:
+share of every kernel), and ``run``/``worker``/``stop``/``abort``/``spin_only`` (``csrc/wat/barrier.wat``:
 parking, waking and the barrier). The thread count is a run-time value: one module serves
 every count, and nothing in it depends on the count chosen.
 
@@ -33,8 +33,12 @@ by the same instructions in the same order as with one thread:
 * a kernel whose estimated time is below ``target.THREADS.min_ns``: thread 0 alone; a graph
   whose split kernels add up to less than ``graph_min_ns``: the single-thread module.
 
-A barrier (``$threads_barrier``) separates consecutive kernels unless both run on thread 0
-alone, and ends ``forward`` when its last kernel is shared.
+Barriers (``$threads_barrier``): between the kernels since the last barrier (an *epoch*) and
+the next kernel when they touch the same memory (one writes bytes the other reads or writes,
+by the memory plan's byte ranges, rounded out to ``ACCESS_GRAIN``) and not both run on thread
+0 alone; independent kernels (e.g. the query, key and value projections) run without one in
+between. ``forward`` ends with one when its last epoch has a shared kernel. No data race, so
+the results do not depend on the timing.
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ MAX_PAGES = 65536
 LANE_GRAIN = 16  # points per unit along a lane dim: 4 lanes x reduce.OUTPUT_GROUPS vectors
 GEMM_ROW_GRAIN = 4
 PANEL = 4  # packed B: 4 columns per panel
+ACCESS_GRAIN = 16  # bytes: reads and writes rounded out to the memory plan's alignment (its padding)
 
 
 @dataclass(frozen=True)
@@ -277,17 +282,51 @@ def _split_qgemm(k: ir.QGemm, offsets: dict) -> str | None:
     ])
 
 
+@dataclass(frozen=True)
+class Access:
+    """The byte ranges [lo, hi) a kernel reads and writes (``None``: unknown, conflicts with all)."""
+
+    reads: tuple | None
+    writes: tuple | None
+
+
+def kernel_access(k, offsets: dict, nbytes: dict) -> Access:
+    """``k``'s reads and writes by the memory plan (offsets and sizes by buffer name)."""
+
+    def ranges(names):
+        if any(n not in offsets for n in names):
+            return None
+        lo = (offsets[n] // ACCESS_GRAIN * ACCESS_GRAIN for n in names)
+        hi = (-(-(offsets[n] + nbytes[n]) // ACCESS_GRAIN) * ACCESS_GRAIN for n in names)
+        return tuple(zip(lo, hi))
+
+    return Access(ranges(sorted(k.reads())), ranges([k.writes()]))
+
+
+def _overlap(a: tuple | None, b: tuple | None) -> bool:
+    if a is None or b is None:
+        return True
+    return any(lo < bhi and blo < hi for lo, hi in a for blo, bhi in b)
+
+
+def depends(a: Access, b: Access) -> bool:
+    """Whether two kernels must not run at the same time: one writes what the other touches."""
+    return _overlap(a.writes, b.reads) or _overlap(a.writes, b.writes) or _overlap(b.writes, a.reads)
+
+
 def forward_function(calls: list) -> str:
-    """``forward(tid, nthreads)``: ``calls`` = (kernel call, shared?) in order, barriers
-    between dependent kernels."""
+    """``forward(tid, nthreads)``: ``calls`` = (kernel call, shared?, Access) in order, a
+    barrier before a kernel that depends on one of the epoch's kernels (unless both run on
+    thread 0 alone) and at the end when the last epoch has a shared kernel."""
     body = ["(global.set $tid (local.get $tid))", "(global.set $nthreads (local.get $nthreads))"]
-    prev = None
-    for call, shared in calls:
-        if prev is not None and (shared or prev):
+    epoch = []  # (shared?, Access) of the kernels since the last barrier
+    for call, shared, access in calls:
+        if any((shared or s) and depends(a, access) for s, a in epoch):
             body.append("(call $threads_barrier (local.get $nthreads))")
+            epoch = []
         body.append(call if shared else f"(if (i32.eqz (local.get $tid)) (then {call}))")
-        prev = shared
-    if prev:
+        epoch.append((shared, access))
+    if any(s for s, _ in epoch):
         body.append("(call $threads_barrier (local.get $nthreads))")
     lines = "".join(f"\n  {c}" for c in body)
     return f'(func $forward (export "forward") (param $tid i32) (param $nthreads i32){lines})'
@@ -321,6 +360,7 @@ def emit_threaded_module(
         if fn is not None:
             out.append(fn)
             prepare.append(f"(call ${p.kernel.name})")
+    nbytes = {name: p.nbytes for name, p in plan.placements.items()}
     calls = []
     for p, split in zip(sched.forward, splits):
         fn = (
@@ -328,7 +368,9 @@ def emit_threaded_module(
         )
         if fn is not None:
             out.append(fn)
-            calls.append((f"(call ${p.kernel.name})", split is not None))
+            calls.append((f"(call ${p.kernel.name})", split is not None, kernel_access(p.kernel, offsets, nbytes)))
     out.append(entry_function("prepare", prepare))
     out.append(forward_function(calls))
-    return WatModule("\n".join(out) + ")\n", pages, ("prepare", "forward", "run", "worker", "stop", "abort"))
+    return WatModule(
+        "\n".join(out) + ")\n", pages, ("prepare", "forward", "run", "worker", "stop", "abort", "spin_only")
+    )

@@ -3,7 +3,7 @@
 One ``wasmtime.SharedMemory`` and N stores, each with its own instance of the module (the
 memory is its one import). The calling thread is thread 0; N - 1 persistent worker threads
 each sit inside a call to the module's ``worker(tid, nthreads, go)`` export for their whole
-life: parked in ``memory.atomic.wait32`` (spinning briefly first) until ``run(nthreads)``,
+life: parked in ``memory.atomic.wait32`` (spinning ~0.2 ms first) until ``run(nthreads)``,
 called by thread 0 once per model call, bumps the job counter and notifies them. ctypes
 releases the GIL during every wasm call, so the threads run in parallel. ``forward`` of a
 ``ThreadedInstance`` (the ``Instance`` interface, for ``compiled.Runner``) is that ``run``;

@@ -1,7 +1,8 @@
 // node threads_check.mjs MODEL.wasm INPUT.bin EXPECTED.bin N...
 // Runs MODEL (one float32 input) with load(model, {threads: N}) for each N, three calls each,
-// and prints a JSON line {results: [{threads, calls: [true|false, ...]}], warnings: [...]}:
-// whether each call's output bytes equal EXPECTED.bin, and the console warnings seen.
+// and prints a JSON line {results: [{threads, ran, calls: [true|false, ...], closed}], warnings: [...]}:
+// whether each call's output bytes equal EXPECTED.bin, model.threads, what a run after
+// model.close() threw (null: it did not throw), and the console warnings seen.
 import { readFile } from "node:fs/promises";
 import { load } from "../../../csrc/js/loader.mjs";
 
@@ -20,6 +21,13 @@ for (const n of counts.map(Number)) {
     const got = new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength);
     calls.push(got.length === want.length && got.every((b, i) => b === want[i]));
   }
-  results.push({ threads: n, calls });
+  model.close();
+  let closed = null;
+  try {
+    model.run([x]);
+  } catch (e) {
+    closed = `${e.name}: ${e.message}`;
+  }
+  results.push({ threads: n, ran: model.threads, calls, closed });
 }
 console.log(JSON.stringify({ results, warnings }));

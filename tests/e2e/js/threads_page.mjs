@@ -1,0 +1,57 @@
+// Runs threaded artifacts with csrc/js/loader.mjs in the browser at several thread counts and
+// POSTs {ok, userAgent, crossOriginIsolated, warnings, results} to ?report=URL (what
+// tests/e2e/test_browser_threads.py reads). The list at ?cases=URL: [{name, artifact (URL),
+// inputs: [URL of raw bytes], threads: [N, ...]}]; results[name][i] = {threads (the count
+// asked for), ran (model.threads), calls: [[{name, base64} per output] per call]}: three calls
+// per count, so state left behind between calls shows. `warnings`: every console.warn.
+import { load, ARRAY_TYPES } from "../../../csrc/js/loader.mjs";
+
+const warnings = [];
+const warn = console.warn;
+console.warn = (...args) => {
+  warnings.push(args.map(String).join(" "));
+  warn.apply(console, args);
+};
+
+function base64(typed) {
+  const bytes = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+async function fetchOk(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
+  return response;
+}
+
+async function runCase(c) {
+  const out = [];
+  for (const n of c.threads) {
+    const model = await load(c.artifact, { threads: n, variant: "simd128" }); // the threaded code is SIMD128
+    const inputs = [];
+    for (const [i, spec] of model.inputs.entries()) {
+      inputs.push(new ARRAY_TYPES[spec.dtype](await (await fetchOk(c.inputs[i])).arrayBuffer()));
+    }
+    const calls = [];
+    for (let r = 0; r < 3; r++) {
+      calls.push(model.run(inputs).map((o) => ({ name: o.name, base64: base64(o.data) })));
+    }
+    out.push({ threads: n, ran: model.threads, calls });
+  }
+  return out;
+}
+
+const params = new URL(location.href).searchParams;
+let report;
+try {
+  const cases = await (await fetchOk(params.get("cases"))).json();
+  const results = {};
+  for (const c of cases) results[c.name] = await runCase(c);
+  report = { ok: true, userAgent: navigator.userAgent, crossOriginIsolated, warnings, results };
+} catch (e) {
+  report = { ok: false, crossOriginIsolated, warnings, error: `${e.name}: ${e.message}\n${e.stack}` };
+}
+document.getElementById("result").textContent = JSON.stringify(report);
+if (params.get("report")) await fetch(params.get("report"), { method: "POST", body: JSON.stringify(report) });
