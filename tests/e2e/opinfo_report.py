@@ -258,7 +258,7 @@ def _no_worse_than_eager(op, args, kwargs, actual, expected, diff: str) -> str |
     import torch
     import torch.utils._pytree as pytree
 
-    to64 = lambda a: a.double() if isinstance(a, torch.Tensor) and a.dtype == torch.float16 else a  # noqa: E731
+    to64 = lambda a: a.double() if isinstance(a, torch.Tensor) and a.dtype == torch.float16 else a
     try:
         with torch.no_grad():
             torch.manual_seed(0)

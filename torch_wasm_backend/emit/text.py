@@ -11,8 +11,7 @@ from ..indexing import FloorDiv, ModIndex
 from ..target import DTYPES, ITEMSIZE  # noqa: F401  (ITEMSIZE re-exported for the emitters)
 
 WASM_TYPE = {d.ir: d.wasm for d in DTYPES}  # the value type a scalar of each dtype has in WebAssembly
-LOAD = {d.ir: d.load for d in DTYPES}
-STORE = {d.ir: d.store for d in DTYPES}
+_DTYPE = {d.ir: d for d in DTYPES}
 
 
 def load(dtype: str, address: str) -> str:
@@ -24,11 +23,9 @@ def load(dtype: str, address: str) -> str:
 
 
 def store(dtype: str, address: str, value: str) -> str:
+    """Store ``value`` (a WebAssembly value of ``dtype``) at ``address`` (float16: narrowed)."""
     d = _DTYPE[dtype]
     return f"({d.store} {address} {f'(call {d.narrow} {value})' if d.narrow else value})"
-
-
-_DTYPE = {d.ir: d for d in DTYPES}
 
 
 def _hex_literal(v: float, exact_ints: float) -> str:

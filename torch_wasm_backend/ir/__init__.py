@@ -24,8 +24,8 @@ sizes slot in later without changing the data structures.
 from __future__ import annotations
 
 from ..errors import IRError  # noqa: F401  (raised by every stage that checks IR)
-from ..target import IR_DTYPES as DTYPES  # noqa: F401  (the IR's dtypes, re-exported)
 from ..target import FLOAT_STORAGE, FLOATS, ITEMSIZE, NUMPY_DTYPE  # noqa: F401
+from ..target import IR_DTYPES as DTYPES  # noqa: F401  (the IR's dtypes, re-exported)
 from .expr import (  # noqa: F401
     BINARY_OPS,
     COMPARE_OPS,

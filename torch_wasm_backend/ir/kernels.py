@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-
 import sympy
 
 from ..target import ITEMSIZE

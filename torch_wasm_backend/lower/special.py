@@ -10,7 +10,7 @@ import torch
 
 from .. import ir
 from .core import TensorValue, Unsupported
-from .pointwise import float_unary, binary, const_like, float_only, unary
+from .pointwise import binary, const_like, float_only, float_unary, unary
 from .registry import DEFAULT, INT_TO_FLOAT, float64_ops, lower
 
 aten = torch.ops.aten

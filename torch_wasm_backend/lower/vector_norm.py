@@ -20,7 +20,7 @@ import torch
 from .. import ir
 from .core import TensorValue, Unsupported
 from .pointwise import binary, const_like, unary
-from .reductions import reduced_count, reduce_dims
+from .reductions import reduce_dims, reduced_count
 from .registry import cast, float64_ops, ir_dtype, lower
 
 aten = torch.ops.aten
