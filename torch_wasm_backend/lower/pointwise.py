@@ -223,8 +223,8 @@ def bitwise_or(ctx, node, a, b):
 def float_unary(op_name, *ops):
     @lower(*ops, promote=INT_TO_FLOAT)
     def rule(ctx, node, x):
-        # sqrt, 1 / sqrt and 1 / x are single IEEE operations in float64 too; exp, log, tanh
-        # and sigmoid have float64 routines (csrc/wat/math_f64.wat)
+        # sqrt, 1 / sqrt and 1 / x are single IEEE operations in float64 too; the functions of
+        # target.FLOAT64_MATH have float64 routines (csrc/wat/math_f64.wat)
         float_only(op_name, x, ir.FLOATS if op_name in ("sqrt", "rsqrt", "recip", *FLOAT64_MATH) else ("f32",))
         return unary(op_name, x)
 
