@@ -129,16 +129,23 @@ def lower(*ops, promote=None, operands=None):
 INT8_OPS: set = set()
 
 
-def _has_int8(args) -> bool:
-    return any(_has_int8(a) if isinstance(a, (list, tuple)) else isinstance(a, TensorValue) and a.dtype == "i8"
+def _has_dtype(args, dtype: str) -> bool:
+    return any(_has_dtype(a, dtype) if isinstance(a, (list, tuple)) else isinstance(a, TensorValue) and a.dtype == dtype
                for a in args)
 
 
-def _refuse_int8(rule, target):
+def _makes_float64(node) -> bool:
+    import torch.utils._pytree as pytree
+
+    return any(isinstance(v, torch.Tensor) and v.dtype == torch.float64
+               for v in pytree.tree_leaves(node.meta.get("val")))
+
+
+def _refusing(rule, dtype: str, message: str, also=lambda node: False):
+    """``rule``, but Unsupported(``message``) when an operand has ``dtype`` (or ``also(node)``)."""
     def checked(ctx, node, *args, **kwargs):
-        if _has_int8(args) or _has_int8(tuple(kwargs.values())):
-            raise Unsupported(f"{target} of an int8 tensor (int8 is quantized storage: only quantize/dequantize "
-                              "ops and views take it)")
+        if _has_dtype(args, dtype) or _has_dtype(tuple(kwargs.values()), dtype) or also(node):
+            raise Unsupported(message)
         return rule(ctx, node, *args, **kwargs)
 
     return checked
@@ -153,28 +160,6 @@ FLOAT64_OPS: set = set()
 
 def float64_ops(*ops) -> None:
     FLOAT64_OPS.update(ops)
-
-
-def _has_dtype(args, dtype: str) -> bool:
-    return any(_has_dtype(a, dtype) if isinstance(a, (list, tuple)) else isinstance(a, TensorValue) and a.dtype == dtype
-               for a in args)
-
-
-def _makes_float64(node) -> bool:
-    import torch.utils._pytree as pytree
-
-    return any(isinstance(v, torch.Tensor) and v.dtype == torch.float64
-               for v in pytree.tree_leaves(node.meta.get("val")))
-
-
-def _refuse_float64(rule, target):
-    def checked(ctx, node, *args, **kwargs):
-        if _has_dtype(args, "f64") or _has_dtype(tuple(kwargs.values()), "f64") or _makes_float64(node):
-            raise Unsupported(f"{target} on float64 is not lowered yet (its float32 rule has not been checked "
-                              "for float64; use float32, or add it to FLOAT64_OPS once it is)")
-        return rule(ctx, node, *args, **kwargs)
-
-    return checked
 
 
 def _widen(a):
@@ -207,7 +192,9 @@ def find_lowering(target):
     if target not in UNWIDENED_OPS:
         rule = _computed_wider(rule)
     if target not in FLOAT64_OPS and packet not in FLOAT64_OPS:
-        rule = _refuse_float64(rule, target)
+        rule = _refusing(rule, "f64", f"{target} on float64 is not lowered yet (its float32 rule has not been "
+                         "checked for float64; use float32, or add it to FLOAT64_OPS once it is)", _makes_float64)
     if target in INT8_OPS or packet in INT8_OPS:
         return rule
-    return _refuse_int8(rule, target)
+    return _refusing(rule, "i8", f"{target} of an int8 tensor (int8 is quantized storage: only quantize/dequantize "
+                     "ops and views take it)")
