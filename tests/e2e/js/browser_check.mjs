@@ -6,21 +6,9 @@
 // application/wasm), "response" (a Response with streaming off) or "buffer" (an ArrayBuffer);
 // and optionally variant (load()'s option). Each result says which variant ran.
 import { load, ARRAY_TYPES } from "../../../csrc/js/loader.mjs";
+import { base64, fetchOk } from "./page_util.mjs";
 
 const result = document.getElementById("result");
-
-function base64(typed) {
-  const bytes = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-
-async function fetchOk(url) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
-  return response;
-}
 
 async function runCase(c) {
   let source = c.artifact;

@@ -5,6 +5,7 @@
 // asked for), ran (model.threads), calls: [[{name, base64} per output] per call]}: three calls
 // per count, so state left behind between calls shows. `warnings`: every console.warn.
 import { load, ARRAY_TYPES } from "../../../csrc/js/loader.mjs";
+import { base64, fetchOk } from "./page_util.mjs";
 
 const warnings = [];
 const warn = console.warn;
@@ -12,19 +13,6 @@ console.warn = (...args) => {
   warnings.push(args.map(String).join(" "));
   warn.apply(console, args);
 };
-
-function base64(typed) {
-  const bytes = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-
-async function fetchOk(url) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
-  return response;
-}
 
 async function runCase(c) {
   const out = [];
