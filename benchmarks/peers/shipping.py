@@ -591,23 +591,36 @@ def machine() -> dict:
             "commit": commit + (" (dirty)" if dirty else ""), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
+def timing_args(ap: argparse.ArgumentParser, batch_ms: float, engines: tuple = ENGINES) -> None:
+    """The arguments of the peer benchmarks (this one and threads_peers.py): models, --large,
+    --engines, --rounds, --batch-ms, --warmup-ms."""
+    default = " ".join(n for n, c in CASES.items() if not c.opt_in)
+    ap.add_argument("models", nargs="*", help=f"default: {default} (--large: all of {' '.join(CASES)})")
+    ap.add_argument("--large", action="store_true", help="also the opt-in models")
+    ap.add_argument("--engines", nargs="+", choices=engines, default=list(engines))
+    ap.add_argument("--rounds", type=int, default=15, help="batches per runtime and model (default 15)")
+    ap.add_argument("--batch-ms", type=float, default=batch_ms,
+                    help=f"target length of one batch (default {batch_ms:g} ms)")
+    ap.add_argument("--warmup-ms", type=float, default=1500, help="warm-up per runtime and model (default 1500)")
+
+
+def chosen_models(ap: argparse.ArgumentParser, args) -> list:
+    """The models ``timing_args``' arguments name (an error for unknown ones)."""
+    names = args.models or [n for n, c in CASES.items() if args.large or not c.opt_in]
+    unknown = [n for n in names if n not in CASES]
+    if unknown:
+        ap.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(CASES)}")
+    return names
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = [n for n, c in CASES.items() if not c.opt_in]
-    ap.add_argument("models", nargs="*", help=f"default: {' '.join(default)} (--large: all of {' '.join(CASES)})")
-    ap.add_argument("--large", action="store_true", help="also the opt-in models")
-    ap.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
-    ap.add_argument("--rounds", type=int, default=15, help="batches per runtime and model (default 15)")
-    ap.add_argument("--batch-ms", type=float, default=25, help="target length of one batch (default 25 ms)")
-    ap.add_argument("--warmup-ms", type=float, default=1500, help="warm-up per runtime and model (default 1500)")
+    timing_args(ap, batch_ms=25)
     ap.add_argument("--work", type=Path, help="working directory, kept (default: a temporary one, removed at the end)")
     ap.add_argument("--json", type=Path, required=True, help="results file for report_shipping.py")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: close every browser
-    names = args.models or (list(CASES) if args.large else default)
-    unknown = [n for n in names if n not in CASES]
-    if unknown:
-        ap.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(CASES)}")
+    names = chosen_models(ap, args)
     reason = engines.node_missing() or onnx_export.requirements_missing()
     if reason:
         print(reason, file=sys.stderr)

@@ -189,20 +189,11 @@ def table(result: dict) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = [n for n, c in CASES.items() if not c.opt_in]
-    ap.add_argument("models", nargs="*", help=f"default: {' '.join(default)} (--large: all of {' '.join(CASES)})")
-    ap.add_argument("--large", action="store_true", help="also the opt-in models")
-    ap.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
-    ap.add_argument("--rounds", type=int, default=15, help="batches per runtime and model (default 15)")
-    ap.add_argument("--batch-ms", type=float, default=50, help="target length of one batch (default 50 ms)")
-    ap.add_argument("--warmup-ms", type=float, default=1500, help="warm-up per runtime and model (default 1500)")
+    shipping.timing_args(ap, batch_ms=50, engines=ENGINES)
     ap.add_argument("--json", type=Path, required=True, help="results file")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: close every browser
-    names = args.models or (list(CASES) if args.large else default)
-    unknown = [n for n in names if n not in CASES]
-    if unknown:
-        ap.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(CASES)}")
+    names = shipping.chosen_models(ap, args)
     reason = engines.node_missing() or onnx_export.requirements_missing()
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if reason or ("chromium" in args.engines and chromium is None):
