@@ -153,6 +153,12 @@ def timed(fn, x, reps: int, clock=time.thread_time) -> float:
     return (clock() - t0) / reps * 1e3
 
 
+def _node_json(*args):
+    """Run ``node args...``; its stdout, parsed as JSON."""
+    proc = subprocess.run(["node", *map(str, args)], check=True, capture_output=True, text=True)
+    return json.loads(proc.stdout)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=15)
@@ -186,22 +192,13 @@ def main() -> None:
             f"threads={args.threads})",
             flush=True,
         )
-        if args.node and shutil.which("node"):
+        node = shutil.which("node")
+        if node and (args.node or args.ort):
             torch_wasm_backend.save(fq, out / f"{name}_int8.wasm")
+        if args.node and node:
             torch_wasm_backend.save(ff, out / f"{name}_f32.wasm")
-            proc = subprocess.run(
-                [
-                    "node",
-                    HERE / "int8_speed_node.mjs",
-                    out / f"{name}_int8.wasm",
-                    out / f"{name}_f32.wasm",
-                    str(args.rounds),
-                ],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            r = json.loads(proc.stdout)
+            r = _node_json(HERE / "int8_speed_node.mjs", out / f"{name}_int8.wasm", out / f"{name}_f32.wasm",
+                           args.rounds)
             print(
                 f"{name} node: int8 {r['int8_ms']:.3f} ms, float32 {r['f32_ms']:.3f} ms, "
                 f"float32/int8 {r['f32_ms'] / r['int8_ms']:.2f}x"
@@ -211,28 +208,14 @@ def main() -> None:
                 f"{name} artifact: int8 {sizes[0]} bytes, float32 {sizes[1]} bytes ({sizes[0] / sizes[1]:.3f}x)",
                 flush=True,
             )
-        if args.ort and shutil.which("node"):
+        if args.ort and node:
             peers = HERE / "peers"
             if not (peers / "node_modules" / "onnxruntime-web").exists():
                 subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=peers, check=True, capture_output=True)
             qpath, ops = onnx_int8(model, x, out)
-            torch_wasm_backend.save(fq, out / f"{name}_int8.wasm")
             (out / "input.bin").write_bytes(x.numpy().tobytes())
-            proc = subprocess.run(
-                [
-                    "node",
-                    "--no-liftoff",
-                    peers / "int8_ort.mjs",
-                    out / f"{name}_int8.wasm",
-                    qpath,
-                    out / "input.bin",
-                    str(args.rounds),
-                ],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            r = json.loads(proc.stdout)
+            r = _node_json("--no-liftoff", peers / "int8_ort.mjs", out / f"{name}_int8.wasm", qpath,
+                           out / "input.bin", args.rounds)
             print(
                 f"{name} node vs onnxruntime-web {r['ort_version']} (quantize_dynamic: {ops}): ours int8 "
                 f"{r['ours_ms']:.3f} ms, ORT int8 {r['ort_ms']:.3f} ms, ORT/ours {r['ort_ms'] / r['ours_ms']:.2f}x "
