@@ -64,7 +64,7 @@ def forward_reads(k) -> set:
 
 def quantization(sched: Schedule) -> dict | None:
     """The manifest's ``quantization`` entry: the int8 scheme of the artifact's matrix
-    products (``lower/quant.py``), or None when it has none."""
+    products (``lower/quant_gemm.py``), or None when it has none."""
     n = sum(isinstance(p.kernel, ir.QGemm) for p in sched.forward)
     if not n:
         return None

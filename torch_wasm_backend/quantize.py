@@ -6,7 +6,7 @@ observed (``prepare_pt2e``), calibrated on the given inputs and converted
 (``quantized_decomposed.quantize_per_tensor`` / ``dequantize_per_tensor`` /
 ``dequantize_per_channel`` around float ops, int8 weights as attributes). It runs eagerly
 as the reference, and ``torch.compile(backend="wasm")`` and ``save()`` take it, lowering
-the q/dq patterns to int8 kernels (``lower/quant.py``). torchao is an optional extra.
+the q/dq patterns to int8 kernels (``lower/quant.py``, ``lower/quant_gemm.py``). torchao is an optional extra.
 Importing this module imports neither torch nor torchao (the package's top level binds
 ``quantize`` from here and stays light).
 """

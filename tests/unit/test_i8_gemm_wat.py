@@ -2,7 +2,7 @@
 below 4 takes the direct path, 4 and more the widened panels), the documented packed
 layout, garbage (not zeros) in A's slack and in the workspace, and memory outside C's rows
 and the workspace untouched. The fragment is wrapped in a small module, assembled by ``wasmtime.wat2wasm``
-and run in wasmtime; packing is numpy's (the same layout ``lower/quant.py`` writes, which
+and run in wasmtime; packing is numpy's (the same layout ``lower/quant_gemm.py`` writes, which
 the interpreter also reads: ``interp._qgemm``)."""
 
 from __future__ import annotations

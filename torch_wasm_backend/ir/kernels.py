@@ -268,7 +268,7 @@ class QGemm:
     (``qpacked_size(k, n)`` bytes; element (p, j) at ``(j//4)*4*Kp + (p//16)*64 + (j%4)*16
     + p%16``, Kp = k rounded up to 16, zero where p >= k or j >= n); C is int32 at ``c[i*ldc + j]`` for every j below
     n rounded up to 4 (the padding columns get 0), and the ``qgemm_workspace(k)`` int32 after its m rows are the
-    kernel's scratch (overwritten, meaningless after): thread t's at byte ``4*m*ldc + t*qgemm_work_bytes(k)``. ``lower/quant.py`` builds it: scales,
+    kernel's scratch (overwritten, meaningless after): thread t's at byte ``4*m*ldc + t*qgemm_work_bytes(k)``. ``lower/quant_gemm.py`` builds it: scales,
     zero points and bias are pointwise kernels around it."""
 
     name: str

@@ -34,7 +34,8 @@ from . import (  # noqa: F401  (importing a rule module registers its rules)
     pointwise,
     pool3d,
     power,
-    quant,  # int8: after linalg, whose mm/addmm rules it wraps
+    quant,  # int8 quantize/dequantize
+    quant_gemm,  # int8 GEMMs: after linalg and conv, whose mm/addmm/convolution rules it wraps
     reductions,
     scan,
     scatter,
