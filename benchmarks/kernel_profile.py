@@ -2,7 +2,7 @@
 """Where the time goes: every kernel of a compiled model, timed on its own.
 
 Usage:
-  python benchmarks/kernel_profile.py MODEL [--train] [--reps N] [--top K]
+  python benchmarks/kernel_profile.py MODEL [--train] [--reps N] [--top K] [--node] [--relaxed-simd]
 
 MODEL is a case of ``models.py`` (mlp, cnn, gemm256, transformer, resnet18, ...).
 The model is compiled as ``torch.compile(..., backend="wasm")`` does (strict), run once,
@@ -12,6 +12,12 @@ called alone, ``--reps`` times in a row (kernels are idempotent: they write thei
 outputs from their inputs). ``--train`` profiles the ``train_step`` of the trainable
 artifact instead (cross-entropy on random class targets, SGD with momentum).
 
+``--node`` times the same module in Node (V8, ``node --no-liftoff``, kernel_profile_node.mjs)
+right after wasmtime, from the same memory snapshot, and adds its columns and the
+Node/wasmtime ratio: which kernels V8 runs worse than Cranelift. ``--relaxed-simd`` profiles
+the FMA variant's code (packed GEMMs with ``f32x4.relaxed_madd``; Node gets
+``--experimental-wasm-relaxed-simd``).
+
 Prints, per kernel in program order: kind and shape, µs per call, share of the sum, and
 GFLOP/s for GEMMs. Wall-clock time of this thread's calls: on a busy machine, compare
 shares rather than absolute times.
@@ -20,8 +26,11 @@ shares rather than absolute times.
 from __future__ import annotations
 
 import argparse
-import re
+import json
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,15 +40,15 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from models import CASES, build_model  # noqa: E402
+from models import CASES, build_model
 
-from torch_wasm_backend import ir  # noqa: E402
-from torch_wasm_backend.assemble import assemble  # noqa: E402
-from torch_wasm_backend.runtime import get_engine  # noqa: E402
+from torch_wasm_backend import ir
+from torch_wasm_backend.assemble import assemble
+from torch_wasm_backend.runtime import get_engine
 
 
-def _compiled_graph(model, inputs):
-    import torch_wasm_backend.compiled as compiled
+def _compiled_graph(model, inputs, options):
+    from torch_wasm_backend import compiled
 
     made = []
     real = compiled.CompiledGraph.__init__
@@ -52,7 +61,7 @@ def _compiled_graph(model, inputs):
     try:
         torch._dynamo.reset()
         with torch.no_grad():
-            torch.compile(model, backend="wasm", options={"strict": True})(*inputs)
+            torch.compile(model, backend="wasm", options={"strict": True, **options})(*inputs)
     finally:
         compiled.CompiledGraph.__init__ = real
     if len(made) != 1:
@@ -77,7 +86,25 @@ def _flops(kernel) -> int:
     return 0
 
 
-def profile(wat: str, kernels: list, memory: bytes | None, setup, reps: int):
+def profile_node(wasm: bytes, memory: bytes, kernels: list, reps: int, relaxed: bool) -> dict:
+    """Seconds per call of each kernel in Node, from the same module and memory."""
+    node = shutil.which("node")
+    if node is None:
+        sys.exit("--node: no `node` on PATH (Node 18 or newer)")
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "m.wasm").write_bytes(wasm)
+        (Path(tmp) / "mem.bin").write_bytes(memory)
+        flags = ["--no-liftoff"] + (["--experimental-wasm-relaxed-simd"] if relaxed else [])
+        script = Path(__file__).resolve().parent / "kernel_profile_node.mjs"
+        done = subprocess.run([node, *flags, str(script), f"{tmp}/m.wasm", f"{tmp}/mem.bin", str(reps),
+                               *(k.name for k in kernels)], capture_output=True, text=True, check=False)
+    if done.returncode:
+        sys.exit(f"node failed:\n{done.stderr}")
+    return json.loads(done.stdout)
+
+
+def profile(wat: str, kernels: list, memory: bytes | None, setup, reps: int, node: bool = False,
+            relaxed: bool = False):
     exports = "".join(f'(export "prof_{k.name}" (func ${k.name}))\n' for k in kernels)
     wasm = assemble(wat.rstrip()[:-1] + "\n" + exports + ")\n")
     inst = get_engine("wasmtime").compile(wasm).instantiate()
@@ -85,6 +112,7 @@ def profile(wat: str, kernels: list, memory: bytes | None, setup, reps: int):
         inst.grow_memory(-(-len(memory) // 65536))
         inst.memory_view()[: len(memory)] = np.frombuffer(memory, np.uint8)
     setup(inst)
+    snapshot = bytes(inst.memory_view()) if node else None
     rows = []
     for k in kernels:
         call = inst.caller(f"prof_{k.name}")
@@ -96,6 +124,9 @@ def profile(wat: str, kernels: list, memory: bytes | None, setup, reps: int):
                 call()
             best = min(best, (time.perf_counter() - t) / reps)
         rows.append((k, best))
+    if node:
+        in_node = profile_node(wasm, snapshot, kernels, reps, relaxed)
+        rows = [(k, t, in_node[k.name]) for k, t in rows]
     return rows
 
 
@@ -105,7 +136,10 @@ def main() -> None:
     p.add_argument("--train", action="store_true")
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--top", type=int, default=0, help="print only the K slowest kernels")
+    p.add_argument("--node", action="store_true", help="also time every kernel in Node (V8)")
+    p.add_argument("--relaxed-simd", action="store_true", help="the FMA variant's code")
     args = p.parse_args()
+    options = {"relaxed_simd": True} if args.relaxed_simd else {}
     torch.set_num_threads(1)
     case = CASES[args.model]
     model, inputs = build_model(case), case.make_inputs()
@@ -116,7 +150,7 @@ def main() -> None:
         out = model(*inputs)
         target = torch.randint(0, out.shape[-1], out.shape[:1])
         built = build_training(model, F.cross_entropy, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9),
-                               (*inputs, target))
+                               (*inputs, target), options=options)
         manifest, wat = built.manifest, built.wat
         kernels = [pl.kernel for pl in built.train.sched.forward]
 
@@ -128,22 +162,29 @@ def main() -> None:
             inst.caller("prepare")()
             inst.caller("train_step")()
 
-        rows = profile(wat, kernels, None, setup, args.reps)
+        rows = profile(wat, kernels, None, setup, args.reps, args.node, args.relaxed_simd)
     else:
-        graph = _compiled_graph(model, inputs)
+        graph = _compiled_graph(model, inputs, options)
         runner = graph.runner()
         memory = bytes(runner.instance.memory_view())
         kernels = [pl.kernel for pl in graph.schedule.forward]
-        rows = profile(graph.wat, kernels, memory, lambda inst: None, args.reps)
-    total = sum(t for _, t in rows)
+        rows = profile(graph.wat, kernels, memory, lambda inst: None, args.reps, args.node, args.relaxed_simd)
+    total = sum(r[1] for r in rows)
+    node_total = sum(r[2] for r in rows) if args.node else 0.0
     print(f"{args.model}{' train_step' if args.train else ' forward'}: {len(rows)} kernels, "
-          f"sum {total * 1e3:.3f} ms")
-    shown = sorted(rows, key=lambda r: -r[1])[: args.top] if args.top else rows
-    for k, t in shown:
+          f"sum {total * 1e3:.3f} ms" + (f" (wasmtime), {node_total * 1e3:.3f} ms (Node)" if args.node else ""))
+    if args.node:
+        print(f"  {'kernel':<22} {'wasmtime':>10} {'share':>6} {'Node':>10} {'share':>6} {'Node/wt':>7}  shape")
+    shown = sorted(rows, key=lambda r: -r[-1])[: args.top] if args.top else rows
+    for row in shown:
+        k, t = row[0], row[1]
         flops = _flops(k)
-        gf = f"  {flops / t / 1e9:6.1f} GFLOP/s" if flops else ""
-        print(f"  {k.name:<22} {t * 1e6:10.1f} us {100 * t / total:5.1f}%  {_describe(k)}{gf}")
-
+        line = f"  {k.name:<22} {t * 1e6:10.1f} us {100 * t / total:5.1f}%"
+        if args.node:
+            tn = row[2]
+            line += f" {tn * 1e6:10.1f} us {100 * tn / node_total:5.1f}% {tn / t:6.2f}x"
+        gf = "".join(f"  {flops / x / 1e9:5.1f}" for x in row[1:]) + " GFLOP/s" if flops else ""
+        print(f"{line}  {_describe(k)}{gf}")
 
 if __name__ == "__main__":
     main()

@@ -72,6 +72,22 @@ SIMD128 = Simd128()
 
 
 @dataclass(frozen=True)
+class Cache:
+    """The data cache, as layouts see it. Rows read together, a power-of-two number of bytes
+    apart, fall into the same L1 sets and evict each other: the strided GEMM reading k rows of
+    an im2col buffer of 4096 pixels (16 KiB apart) ran at 19-22 GFLOP/s in Chromium, Node and
+    wasmtime, and at 25-35 with the rows 16 floats further apart (2026-12-02, AMD EPYC,
+    16x4096x28 and 64x1024x32). Buffers the compiler lays out with many such rows get
+    ``row_pad`` extra floats per row when a row is a multiple of ``alias_period`` floats."""
+
+    alias_period: int = 256  # floats (1 KiB): rows this far apart share a quarter of L1's sets
+    row_pad: int = 16  # floats (one 64-byte line)
+
+
+CACHE = Cache()
+
+
+@dataclass(frozen=True)
 class Threads:
     """When a kernel of a threaded module is split between the threads (``emit/threads.py``).
 

@@ -94,6 +94,50 @@ def test_conv2d_packed_columns(case, relaxed):
     assert _packs(rec) or any(isinstance(k, ir.Gemm) and k.packed for k in _kernels(rec))
 
 
+ALIASED = [
+    # output pixels a multiple of target.CACHE.alias_period: im2col rows get padded strides
+    ((2, 3, 32, 32), (16, 3, 3, 3), 2, 1, 1, 1),  # 256 pixels, K = 27: the strided GEMM
+    ((1, 8, 16, 16), (32, 8, 3, 3), 1, 1, 1, 1),  # K = 72: packed columns
+    ((2, 8, 18, 18), (12, 2, 3, 3), 1, 0, 1, 4),  # grouped, 16x16 outputs per group
+]
+
+
+@pytest.mark.parametrize("case", ALIASED, ids=[f"aliased{i}" for i in range(len(ALIASED))])
+def test_conv2d_padded_column_rows(case):
+    from torch_wasm_backend.target import CACHE
+
+    xs, ws, stride, padding, dilation, groups = case
+    x, w, b = make_input(xs), make_input(ws), make_input(ws[:1])
+    fn = (lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups))
+    out, rec = run_wasm(fn, x, w, b)
+    torch.testing.assert_close(out, fn(x, w, b), **TOL)
+    assert out.stride() == fn(x, w, b).stride()
+    gemms = [k for k in _kernels(rec) if isinstance(k, ir.Gemm)]
+    npix = out.shape[2] * out.shape[3]
+    assert npix % CACHE.alias_period == 0
+    if gemms[0].packed:  # the packing reads the padded rows
+        packs = _packs(rec)
+        assert packs and int(packs[0].src.row_stride) == npix + CACHE.row_pad
+    else:
+        assert int(gemms[0].b.row_stride) == npix + CACHE.row_pad
+
+
+@pytest.mark.parametrize("pads", [(1, 1), (2, 1), (0, 3)])
+def test_padded_window_borders(pads):
+    """The padded buffer's border is written by band stores only: conv (zero border) and
+    max pooling (-inf border) over it, after another kernel has used the same memory."""
+    x = make_input((2, 3, 9, 7))
+    w = make_input((4, 3, 3, 3))
+
+    def fn(x, w):
+        y = F.conv2d(x * 3 + 1, w, padding=pads)  # the input of the padding is a fused expression
+        return F.max_pool2d(-y.abs(), 3, 1, padding=1), F.avg_pool2d(y, 3, 1, padding=1)
+
+    out, _ = run_wasm(fn, x, w)
+    for got, want in zip(out, fn(x, w)):
+        torch.testing.assert_close(got, want, **TOL)
+
+
 def test_conv_module_packs_columns_in_forward():
     m = torch.nn.Sequential(torch.nn.Conv2d(3, 32, 3, padding=1), torch.nn.ReLU(),
                             torch.nn.Conv2d(32, 48, 3, stride=2, padding=1)).eval()
