@@ -120,40 +120,68 @@ def latency_table(res: dict) -> str:
     return "\n".join(lines)
 
 
-def throughput_table(res: dict) -> str:
-    head = ["model", "engine", "ORT-web", "TF.js", "ours SIMD128", "ours FMA", "peak mul+add", "peak FMA",
-            "ours SIMD128 % mul+add peak (med / best)", "ours FMA % FMA peak (med / best)"]
-    lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
+def _gflops(row: dict, flops: float, rt: str, key: str = "median_ms") -> float | None:
+    ms = _ms(row, rt, key)
+    return flops / (ms * 1e6) if ms else None
+
+
+def _peak(row: dict, kind: str, key: str = "median_ms") -> float | None:
+    """The faster of the two peak kernels of a kind (f32_peak.wat's, peak12.wat's), GFLOP/s."""
+    vals = []
+    for rt in (f"peak_{kind}", f"peak12_{kind}"):
+        v = row["runtimes"].get(rt)
+        if v:
+            vals.append(v["median_gflops"] if key == "median_ms" else v["median_gflops"] * v["median_ms"] / v["min_ms"])
+    return max(vals) if vals else None
+
+
+def _rows(res: dict):
     for m, flops in res["flops"].items():
         if not flops:
             continue
         for e, stage in res["stages"].items():
             row = stage["models"].get(m)
-            if not row:
-                continue
+            if row:
+                yield m, e, row, flops
 
-            def g(rt, key="median_ms", row=row, flops=flops):
-                ms = _ms(row, rt, key)
-                return flops / (ms * 1e6) if ms else None
 
-            def peak(kind, key="median_ms", row=row):
-                """The faster of the two kernels of a kind (f32_peak.wat's, peak12.wat's)."""
-                vals = []
-                for rt in (f"peak_{kind}", f"peak12_{kind}"):
-                    v = row["runtimes"].get(rt)
-                    if v:
-                        vals.append(v["median_gflops"] if key == "median_ms"
-                                    else v["median_gflops"] * v["median_ms"] / v["min_ms"])
-                return max(vals) if vals else None
+def _f(x: float | None) -> str:
+    return f"{x:.1f}" if x else "–"
 
-            f = lambda x: f"{x:.1f}" if x else "–"
-            pm, pf = peak("muladd"), peak("fma")
-            ours, ours_best, pm_best = g("ours"), g("ours", "min_ms"), peak("muladd", "min_ms")
-            frac = f"{100 * ours / pm:.0f}% / {100 * ours_best / pm_best:.0f}%" if ours and pm else "–"
-            fma, fma_best, pf_best = g("ours_fma"), g("ours_fma", "min_ms"), peak("fma", "min_ms")
-            frac_fma = f"{100 * fma / pf:.0f}% / {100 * fma_best / pf_best:.0f}%" if fma and pf else "–"
-            lines.append("| " + " | ".join([m, e, f(g("ort")), f(g("tfjs")), f(ours), f(fma), f(pm), f(pf), frac,
-                                            frac_fma]) + " |")
+
+def throughput_table(res: dict) -> str:
+    head = ["model", "engine", "ORT-web", "TF.js", "ours SIMD128", "ours FMA", "peak mul+add", "peak FMA",
+            "ours SIMD128 % mul+add peak (med / best)", "ours FMA % FMA peak (med / best)"]
+    lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
+    for m, e, row, flops in _rows(res):
+        g = lambda rt, key="median_ms", row=row, flops=flops: _gflops(row, flops, rt, key)
+        pm, pf = _peak(row, "muladd"), _peak(row, "fma")
+        ours, ours_best, pm_best = g("ours"), g("ours", "min_ms"), _peak(row, "muladd", "min_ms")
+        frac = f"{100 * ours / pm:.0f}% / {100 * ours_best / pm_best:.0f}%" if ours and pm else "–"
+        fma, fma_best, pf_best = g("ours_fma"), g("ours_fma", "min_ms"), _peak(row, "fma", "min_ms")
+        frac_fma = f"{100 * fma / pf:.0f}% / {100 * fma_best / pf_best:.0f}%" if fma and pf else "–"
+        lines.append("| " + " | ".join([m, e, _f(g("ort")), _f(g("tfjs")), _f(ours), _f(fma), _f(pm), _f(pf), frac,
+                                        frac_fma]) + " |")
+    return "\n".join(lines)
+
+
+def reach_table(res: dict) -> str:
+    """What the 1.5x goal asks of each engine's arithmetic: 1.5 times the faster peer's
+    GFLOP/s as a fraction of the SIMD128 (mul+add) and FMA register peaks measured in the
+    same rounds. Above ~90% of a peak the goal is out of reach with that instruction set
+    (real GEMMs keep operands in memory, not only in registers); ours beside it."""
+    head = ["model", "engine", "faster peer GFLOP/s", "1.5x needs % of mul+add peak", "1.5x needs % of FMA peak",
+            "ours SIMD128 % mul+add peak", "ours FMA % FMA peak"]
+    lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
+    for m, e, row, flops in _rows(res):
+        peers = [x for x in (_gflops(row, flops, "ort"), _gflops(row, flops, "tfjs")) if x]
+        pm, pf = _peak(row, "muladd"), _peak(row, "fma")
+        if not peers or not pm or not pf:
+            continue
+        best, ours, fma = max(peers), _gflops(row, flops, "ours"), _gflops(row, flops, "ours_fma")
+        pct = lambda x, p: f"{100 * x / p:.0f}%" if x else "–"
+        lines.append("| " + " | ".join([m, e, _f(best), pct(1.5 * best, pm), pct(1.5 * best, pf), pct(ours, pm),
+                                        pct(fma, pf)]) + " |")
     return "\n".join(lines)
 
 
@@ -197,6 +225,8 @@ def main(argv=None) -> int:
     print(best_case_table(res))
     print()
     print(fma_table(res))
+    print()
+    print(reach_table(res))
     print()
     print(throughput_table(res))
     print()
