@@ -204,6 +204,10 @@ class FunctionWriter:
         if isinstance(node, ir.Load):
             coeff = lane_coeffs(node.index, var, [s for s, _, _ in node.indirect])[1][var]
             if coeff == 0:
+                if node.dtype in ("f32", "i32"):  # one instruction (V8 does not fuse a load and a splat)
+                    pre: list[str] = []
+                    addr, off = self._load_address(node, env, pre)
+                    return self._wrap(pre, "v128", f"(v128.load32_splat offset={off} {addr})")
                 s = self.scalar(node, env)
                 if node.dtype == "bool":
                     return f"(i32x4.splat (i32.sub (i32.const 0) {s}))"
