@@ -238,6 +238,9 @@ def _v_pmaxmin(name):
     def write(src, dst, args, tmp):
         # as PyTorch (and the scalar form): pmax/pmin keep the first operand on a tie
         # (-0.0 vs 0.0) or when either is NaN; a NaN second operand is or-ed in as all ones
+        # (not needed for a constant that is no NaN: clamp bounds, relu6)
+        if args[1].startswith("(v128.const f32x4 ") and "nan" not in args[1] and "(" not in args[1][1:]:
+            return f"(f32x4.p{name} {args[0]} {args[1]})"
         y = tmp("v128")
         return f"(v128.or (f32x4.p{name} {args[0]} (local.tee {y} {args[1]})) (f32x4.ne (local.get {y}) (local.get {y})))"
     return write
