@@ -7,8 +7,11 @@ Usage:
                                      [--threads 2] [--rounds 9] [--wake] [--calibrate]
                                      [--spin 20000 200000 ...]
 
-* models (default): each model of ``benchmarks/models.py`` compiled twice, with
-  ``threads=1`` and ``threads=N``; in every round each variant runs one timed batch of calls
+* models (default): each model of ``benchmarks/models.py`` compiled three times: with
+  ``threads=1``, with ``threads=N`` and every call on N (``threads_adaptive=False``), and with
+  ``threads=N`` as a user gets it (the runtime measures N against one on the first calls and
+  keeps the faster: ``runtime/thread_choice.py``; "auto" below, with the count it chose at
+  the end); in every round each variant runs one timed batch of calls
   (batch sized to ~0.2 s), the variants interleaved; medians over the rounds and their
   ratios: of wall-clock time, and of on-CPU time per thread (``/proc/self/task/*/schedstat``:
   thread 0's and the busiest worker's, spinning included). When other jobs keep the cores
@@ -110,31 +113,37 @@ def run_models(names, n: int, rounds: int) -> None:
     print(
         f"and of the busiest worker (schedstat, spinning included); cpu ratio = 1-thread cpu / largest {n}-thread cpu"
     )
-    print(f"model         1t wall ms  {n}t wall ms  wall ratio |  1t cpu ms  {n}t cpu ms: t0 / worker   cpu ratio")
+    print(
+        f"model         1t wall ms  {n}t wall ms  wall ratio | auto wall ms  ratio |  1t cpu ms  "
+        f"{n}t cpu ms: t0 / worker   cpu ratio"
+    )
+    variants = {"1": {"threads": 1}, "n": {"threads": n, "threads_adaptive": False}, "auto": {"threads": n}}
     for name in names:
         case = CASES[name]
         args = case.make_inputs()
-        fns, workers = {}, {}
-        for t in (1, n):
+        fns, workers, graphs = {}, {}, {}
+        for key, options in variants.items():
             torch._dynamo.reset()
-            fns[t] = torch.compile(build_model(case), backend="wasm", options={"threads": t})
-            gs = graphs_of(fns[t], args)
-            workers[t] = worker_ids(gs)
-            used = sorted({g.threads for g in gs})
+            fns[key] = torch.compile(build_model(case), backend="wasm", options=options)
+            graphs[key] = graphs_of(fns[key], args)
+            workers[key] = worker_ids(graphs[key])
+        used = sorted({g.threads for g in graphs["n"]})
         with torch.no_grad():
-            outs = {t: fns[t](*args) for t in fns}
-        same = torch.equal(bits(outs[1]), bits(outs[n]))
-        one = timed(fns[1], args, 1)
+            outs = {k: fns[k](*args) for k in fns}
+        same = all(torch.equal(bits(outs["1"]), bits(o)) for o in outs.values())
+        one = timed(fns["1"], args, 1)
         reps = max(1, int(0.2 / max(one, 1e-6)))
-        times = {t: [] for t in fns}
+        times = {k: [] for k in fns}
         for _ in range(rounds):
-            for t, fn in fns.items():
-                times[t].append(timed_cpu(fn, args, reps, workers[t]))
-        med = {t: [statistics.median(x[i] for x in v) * 1e3 for i in range(3)] for t, v in times.items()}
-        (w1, c1, _), (wn, cn, kn) = med[1], med[n]
+            for k, fn in fns.items():
+                times[k].append(timed_cpu(fn, args, reps, workers[k]))
+        med = {k: [statistics.median(x[i] for x in v) * 1e3 for i in range(3)] for k, v in times.items()}
+        (w1, c1, _), (wn, cn, kn), (wa, _, _) = med["1"], med["n"], med["auto"]
+        chose = [g.threads_used for g in graphs["auto"]]
         print(
-            f"{name:12s} {w1:10.3f}  {wn:10.3f}  {w1 / wn:9.2f}x | {c1:9.3f}  {cn:9.3f} / {kn:9.3f}  {c1 / max(cn, kn):9.2f}x"
-            f"  bitwise {'equal' if same else 'DIFFERENT'}; ran on {used} threads"
+            f"{name:12s} {w1:10.3f}  {wn:10.3f}  {w1 / wn:9.2f}x | {wa:12.3f} {w1 / wa:5.2f}x | {c1:9.3f}  "
+            f"{cn:9.3f} / {kn:9.3f}  {c1 / max(cn, kn):9.2f}x  bitwise {'equal' if same else 'DIFFERENT'}; "
+            f"ran on {used} threads; auto chose {chose}"
         )
 
 
@@ -166,7 +175,9 @@ def run_spin(names, n: int, rounds: int, spins: list) -> None:
         fns = {}
         for label, t, spin in [("1 thread", 1, None), *((f"spin {s}", n, s) for s in spins)]:
             torch._dynamo.reset()
-            fns[label] = torch.compile(build_model(case), backend="wasm", options={"threads": t})
+            fns[label] = torch.compile(
+                build_model(case), backend="wasm", options={"threads": t, "threads_adaptive": False}
+            )
             with _barrier_with_spin(spin) if spin is not None else contextlib.nullcontext():
                 graphs_of(fns[label], args)
         with torch.no_grad():
@@ -192,10 +203,10 @@ def run_wake(n: int, rounds: int) -> None:
     x = torch.randn(256)
     with mock.patch.object(threads_mod, "THREADS", Threads(min_ns=0.0, graph_min_ns=0.0)):
         torch._dynamo.reset()
-        fn_n = torch.compile(lambda x: x * 2 + 1, backend="wasm", options={"threads": n})
+        fn_n = torch.compile(lambda x: x * 2 + 1, backend="wasm", options={"threads": n, "threads_adaptive": False})
         g, inst = _threaded_instance(fn_n, (x,))
     assert g.threads == n, "the probe graph did not get a threaded module"
-    raw1, rawn = inst.members[0].raw_caller("run", 1), inst.caller("forward")
+    raw1, rawn = inst.members[0].raw_caller("run", 1), inst.caller("forward")  # forward: every call on n
     torch._dynamo.reset()
     fn_1 = torch.compile(lambda x: x * 2 + 1, backend="wasm", options={"threads": 1})
     graphs_of(fn_1, (x,))
@@ -242,7 +253,7 @@ def run_calibrate(n: int, rounds: int) -> None:
             args = make(s)
             with mock.patch.object(threads_mod, "THREADS", Threads(min_ns=0.0, graph_min_ns=0.0)):
                 torch._dynamo.reset()
-                f = torch.compile(fn, backend="wasm", options={"threads": n})
+                f = torch.compile(fn, backend="wasm", options={"threads": n, "threads_adaptive": False})
                 gs = graphs_of(f, args)
             if len(gs) != 1 or gs[0].threads != n:
                 continue

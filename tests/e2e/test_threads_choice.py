@@ -1,0 +1,154 @@
+"""The measured choice between N threads and one (``runtime/thread_choice.py``): a threaded
+module runs a call on thread 0 alone (``run(1)``) as well as on all threads, with bitwise the
+same results, and the runtime keeps whichever its first calls measured faster.
+
+The rule itself is checked with given timings; the runtimes (wasmtime for compiled graphs and
+loaded artifacts, the JavaScript loader in Node) on a graph far too small to pay for waking a
+worker (a pointwise op on 4096 floats, split by lowering the threshold to zero): it must end
+up on one thread, the workers woken only by the trial's calls (the job counter GO in the
+control block counts wake-ups), every call's outputs bitwise those of the single-thread
+module; with the choice turned off every call wakes the workers.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import torch_wasm_backend
+from torch_wasm_backend.config import Options
+from torch_wasm_backend.runtime import thread_choice as tc
+from torch_wasm_backend.runtime.artifact import load
+from torch_wasm_backend.runtime.thread_choice import ThreadChoice
+from torch_wasm_backend.runtime.threaded import ThreadedInstance
+
+from .helpers import recording
+from .test_threads import split_all
+
+CALLS = 12  # the warm-up, the trial's 2 * TRIAL calls, then calls on the chosen count
+WOKEN_BY_TRIAL = 1 + tc.TRIAL  # the warm-up and the trial's calls on N threads
+
+
+def _drive(choice: ThreadChoice, ns: dict, calls: int) -> list:
+    """The counts of ``calls`` calls when a call on n threads takes ``ns[n]``."""
+    out = []
+    for _ in range(calls):
+        n = choice.count()
+        out.append(n)
+        choice.record(n, ns[n])
+    return out
+
+
+def test_rule_keeps_the_faster_count_and_rechecks():
+    trial = [2, 1, 2, 1, 2, 1, 2][: 1 + 2 * tc.TRIAL]  # warm-up on N, then 1, N alternating
+    c = ThreadChoice(2)
+    assert _drive(c, {1: 100.0, 2: 60.0}, len(trial)) == trial
+    assert c.used == 2 and c.trials == 1 and c.medians_ns == {1: 100.0, 2: 60.0}
+    c = ThreadChoice(2)
+    counts = _drive(c, {1: 100.0, 2: 140.0}, len(trial) + tc.RECHECK_FIRST)
+    assert c.used == 1 and counts[len(trial) :] == [1] * tc.RECHECK_FIRST
+    # the re-check: a trial again; the host got quiet, so N threads win now
+    assert _drive(c, {1: 100.0, 2: 50.0}, 2 * tc.TRIAL + 1) == [1, 2] * tc.TRIAL + [2]
+    assert c.used == 2 and c.trials == 2 and c._interval == tc.RECHECK_FIRST  # changed: the shortest interval
+    _drive(c, {1: 100.0, 2: 50.0}, tc.RECHECK_FIRST + 2 * tc.TRIAL)
+    assert c.trials == 3 and c._interval == 2 * tc.RECHECK_FIRST  # the choice stood: twice as long
+
+
+def test_rule_ties_and_margin_keep_one_thread():
+    for ns in ({1: 100.0, 2: 100.0}, {1: 100.0, 2: 96.0}, {1: 0.0, 2: 0.0}):
+        c = ThreadChoice(2)
+        _drive(c, ns, 1 + 2 * tc.TRIAL)
+        assert c.used == 1, ns
+
+
+def test_rule_medians_ignore_one_outlier():
+    c = ThreadChoice(3)
+    times = iter([0, 100, 50, 100, 5000, 100, 50])  # one slow call on 3 threads (a descheduled worker)
+    for _ in range(7):
+        n = c.count()
+        c.record(n, next(times))
+    assert c.used == 3 and c.medians_ns == {1: 100, 3: 50}
+
+
+def test_fixed_choice_always_uses_every_thread():
+    c = ThreadChoice(2, adaptive=False)
+    assert _drive(c, {1: 1.0, 2: 1000.0}, 50) == [2] * 50 and c.used == 2 and c.trials == 0
+    assert _drive(ThreadChoice(1), {1: 1.0}, 5) == [1] * 5
+
+
+def _tiny(x):
+    return x * 2 + 1
+
+
+X = torch.randn(4096, generator=torch.Generator().manual_seed(11))
+
+
+def _compiled_calls(threads: int, **options):
+    torch._dynamo.reset()
+    f = torch.compile(_tiny, backend="wasm", options={"strict": True, "threads": threads, **options}, fullgraph=True)
+    with split_all(), recording() as rec:
+        outs = [f(X) for _ in range(CALLS)]
+    rec.assert_wasm_ran()
+    (graph,) = rec.graphs
+    return outs, graph
+
+
+def test_tiny_threaded_graph_ends_up_on_one_thread_bitwise():
+    want, _ = _compiled_calls(1)
+    got, graph = _compiled_calls(2)
+    assert graph.threads == 2 and isinstance(graph.instance, ThreadedInstance)
+    assert graph.threads_used == 1, graph.instance.choice.medians_ns
+    assert int(graph.instance.pool.control[2]) == WOKEN_BY_TRIAL  # GO: the calls that woke the workers
+    for i, g in enumerate(got):
+        assert torch.equal(g.view(torch.int32), want[0].view(torch.int32)), i
+    fixed, graph = _compiled_calls(2, threads_adaptive=False)
+    assert graph.threads_used == 2 and int(graph.instance.pool.control[2]) == CALLS
+    assert all(torch.equal(g.view(torch.int32), want[0].view(torch.int32)) for g in fixed)
+
+
+@pytest.mark.parametrize("bad", [0, "no", None])
+def test_bad_threads_adaptive(bad):
+    with pytest.raises(ValueError, match="threads_adaptive must be True or False"):
+        Options.from_dict({"threads": 2, "threads_adaptive": bad})
+
+
+def test_artifact_choice_in_python_and_node(tmp_path):
+    torch._dynamo.reset()
+    f = torch.compile(_tiny, backend="wasm", options={"threads": 1})
+    f(X)
+    path = tmp_path / "tiny.wasm"
+    with split_all():
+        torch_wasm_backend.save(f, path, threads=True)
+    want = np.asarray(load(path)(X.numpy()))
+    for adaptive, used, woken in ((True, 1, WOKEN_BY_TRIAL), (False, 2, CALLS)):
+        model = torch_wasm_backend.load(path, threads=2, threads_adaptive=adaptive)
+        for i in range(CALLS):
+            got = np.asarray(model(X.numpy()))
+            assert np.array_equal(got.view(np.int32), want.view(np.int32)), (adaptive, i)
+        assert model.threads == 2 and model.threads_used == used, model._instance.choice.medians_ns
+        assert int(model._instance.pool.control[2]) == woken
+    assert load(path).threads_used == 1
+    with pytest.raises(ValueError, match="threads_adaptive must be True or False"):
+        load(path, threads=2, threads_adaptive=1)
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not on PATH")
+    (tmp_path / "x.bin").write_bytes(X.numpy().tobytes())
+    (tmp_path / "want.bin").write_bytes(want.tobytes())
+    script = Path(__file__).parent / "js" / "threads_choice_check.mjs"
+    args = [node, str(script), str(path), str(tmp_path / "x.bin"), str(tmp_path / "want.bin"), str(CALLS), "2"]
+    p = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
+    assert p.returncode == 0, p.stderr
+    report = json.loads(p.stdout.strip().splitlines()[-1])
+    (auto, fixed) = report["results"]
+    assert auto["adaptive"] and auto["threads"] == 2 and auto["used"] == 1 and auto["woken"] == WOKEN_BY_TRIAL, auto
+    assert fixed["used"] == 2 and fixed["woken"] == CALLS, fixed
+    assert all(auto["calls"]) and all(fixed["calls"]) and len(auto["calls"]) == CALLS
+    assert "threadsAdaptive must be true or false" in report["badOption"], report
