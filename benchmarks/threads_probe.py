@@ -121,12 +121,10 @@ def run_models(names, n: int, rounds: int) -> None:
     for name in names:
         case = CASES[name]
         args = case.make_inputs()
-        fns, workers, graphs = {}, {}, {}
-        for key, options in variants.items():
-            torch._dynamo.reset()
-            fns[key] = torch.compile(build_model(case), backend="wasm", options=options)
-            graphs[key] = graphs_of(fns[key], args)
-            workers[key] = worker_ids(graphs[key])
+        torch._dynamo.reset()  # once: a reset between the variants would make the earlier ones recompile
+        fns = {k: torch.compile(build_model(case), backend="wasm", options=o) for k, o in variants.items()}
+        graphs = {k: graphs_of(f, args) for k, f in fns.items()}
+        workers = {k: worker_ids(gs) for k, gs in graphs.items()}
         used = sorted({g.threads for g in graphs["n"]})
         with torch.no_grad():
             outs = {k: fns[k](*args) for k in fns}

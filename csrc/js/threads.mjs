@@ -23,6 +23,7 @@ const TRIAL = 3; // measured calls per thread count in one trial
 const MARGIN = 0.95; // all threads must be at least 5% faster than one to be kept
 const RECHECK_FIRST = 64; // calls on the chosen count before the first re-check
 const RECHECK_MAX = 4096; // the longest interval between re-checks, in calls
+const RECHECK_MIN_MS = 1000; // and at least this much time in calls between re-checks
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -33,8 +34,9 @@ const median = (xs) => {
 /** The thread count of each call: count() before it, record(count, ms) after. After one
  *  unmeasured warm-up call on all `nthreads`, TRIAL calls each on 1 and `nthreads`,
  *  alternating; `used` = `nthreads` when its median is below MARGIN times one thread's, else
- *  1; a trial again after RECHECK_FIRST calls, the interval doubling (to RECHECK_MAX) while
- *  the choice stands. `adaptive` false: always `nthreads`. */
+ *  1; a trial again after RECHECK_FIRST calls that took RECHECK_MIN_MS in all, the interval
+ *  in calls doubling (to RECHECK_MAX) while the choice stands. `adaptive` false: always
+ *  `nthreads`. */
 export class ThreadChoice {
   constructor(nthreads, adaptive = true) {
     this.nthreads = nthreads;
@@ -47,6 +49,7 @@ export class ThreadChoice {
     this.warmup = this.adaptive;
     this.interval = RECHECK_FIRST;
     this.untilCheck = 0;
+    this.sinceMs = 0; // time in calls since the last trial
     if (this.adaptive) this.startTrial();
   }
 
@@ -69,8 +72,10 @@ export class ThreadChoice {
       this.plan.pop();
       this.times[count].push(ms);
       if (!this.plan.length) this.decide();
-    } else if (--this.untilCheck <= 0) {
-      this.startTrial();
+    } else {
+      this.untilCheck -= 1;
+      this.sinceMs += ms;
+      if (this.untilCheck <= 0 && this.sinceMs >= RECHECK_MIN_MS) this.startTrial();
     }
   }
 
@@ -82,6 +87,7 @@ export class ThreadChoice {
     this.used = best;
     this.trials += 1;
     this.untilCheck = this.interval;
+    this.sinceMs = 0;
   }
 }
 

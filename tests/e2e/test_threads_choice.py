@@ -45,19 +45,32 @@ def _drive(choice: ThreadChoice, ns: dict, calls: int) -> list:
     return out
 
 
+MS = 1e6  # ns
+
+
 def test_rule_keeps_the_faster_count_and_rechecks():
     trial = [2, 1, 2, 1, 2, 1, 2][: 1 + 2 * tc.TRIAL]  # warm-up on N, then 1, N alternating
     c = ThreadChoice(2)
     assert _drive(c, {1: 100.0, 2: 60.0}, len(trial)) == trial
     assert c.used == 2 and c.trials == 1 and c.medians_ns == {1: 100.0, 2: 60.0}
     c = ThreadChoice(2)
-    counts = _drive(c, {1: 100.0, 2: 140.0}, len(trial) + tc.RECHECK_FIRST)
+    slow = {1: 100 * MS, 2: 140 * MS}  # 64 calls take more than RECHECK_MIN_NS
+    counts = _drive(c, slow, len(trial) + tc.RECHECK_FIRST)
     assert c.used == 1 and counts[len(trial) :] == [1] * tc.RECHECK_FIRST
     # the re-check: a trial again; the host got quiet, so N threads win now
-    assert _drive(c, {1: 100.0, 2: 50.0}, 2 * tc.TRIAL + 1) == [1, 2] * tc.TRIAL + [2]
+    quiet = {1: 100 * MS, 2: 50 * MS}
+    assert _drive(c, quiet, 2 * tc.TRIAL + 1) == [1, 2] * tc.TRIAL + [2]
     assert c.used == 2 and c.trials == 2 and c._interval == tc.RECHECK_FIRST  # changed: the shortest interval
-    _drive(c, {1: 100.0, 2: 50.0}, tc.RECHECK_FIRST + 2 * tc.TRIAL)
+    _drive(c, quiet, tc.RECHECK_FIRST + 2 * tc.TRIAL)
     assert c.trials == 3 and c._interval == 2 * tc.RECHECK_FIRST  # the choice stood: twice as long
+
+
+def test_rule_rechecks_short_calls_after_a_second_of_them():
+    c = ThreadChoice(2)
+    _drive(c, {1: 0.1 * MS, 2: 0.2 * MS}, 1 + 2 * tc.TRIAL)
+    calls = int(tc.RECHECK_MIN_NS / (0.1 * MS))  # 64 calls are not 1 s: the re-check waits for the second
+    assert _drive(c, {1: 0.1 * MS, 2: 0.2 * MS}, calls - 10) == [1] * (calls - 10)
+    assert 2 in _drive(c, {1: 0.1 * MS, 2: 0.2 * MS}, 20)  # the next trial
 
 
 def test_rule_ties_and_margin_keep_one_thread():

@@ -13,10 +13,12 @@ on the graph (a small CNN: 1.1x faster on a quiet 2-core host, 0.4-0.6x on a bus
 * **choice**: N threads when the median of its calls is below ``MARGIN`` times one thread's
   median, else one thread (a tie keeps one: the other core stays free; so do two medians of
   0, a coarse browser clock's reading of a tiny graph).
-* **re-check**: after ``RECHECK_FIRST`` calls on the chosen count, a trial again (the host's
-  load changes); the interval doubles each time the choice stands, up to ``RECHECK_MAX``
-  calls, and starts again at ``RECHECK_FIRST`` when it changes. A trial's calls on the slower
-  count cost at most ``TRIAL / RECHECK_FIRST`` of the calls (5%), less as the interval grows.
+* **re-check**: a trial again (the host's load changes) once ``RECHECK_FIRST`` calls on the
+  chosen count have run and taken ``RECHECK_MIN_NS`` (1 s) in all; the interval in calls
+  doubles each time the choice stands, up to ``RECHECK_MAX``, and starts again at
+  ``RECHECK_FIRST`` when it changes. A trial's calls on the slower count cost at most
+  ``TRIAL`` slow calls per second of calls (a 2x slower count, 4 ms calls: 1.2%) or per
+  ``RECHECK_FIRST`` calls (tiny graphs, where the 1 s takes longer), less as it grows.
 
 ``adaptive=False`` runs every call on N threads (``options={"threads_adaptive": False}``,
 ``load(..., threads_adaptive=False)``). The JavaScript loader follows the same rule with the
@@ -29,6 +31,7 @@ TRIAL = 3  # measured calls per thread count in one trial
 MARGIN = 0.95  # N threads must be at least 5% faster than one to be kept
 RECHECK_FIRST = 64  # calls on the chosen count before the first re-check
 RECHECK_MAX = 4096  # the longest interval between re-checks, in calls
+RECHECK_MIN_NS = 1e9  # and at least this much time in calls between re-checks
 
 
 def _median(xs: list) -> float:
@@ -53,6 +56,7 @@ class ThreadChoice:
         self._warmup = self.adaptive  # the first call: N threads, not measured
         self._interval = RECHECK_FIRST
         self._until_check = 0
+        self._since_ns = 0.0  # time in calls since the last trial
         if self.adaptive:
             self._start_trial()
 
@@ -80,7 +84,8 @@ class ThreadChoice:
                 self._decide()
             return
         self._until_check -= 1
-        if self._until_check <= 0:
+        self._since_ns += ns
+        if self._until_check <= 0 and self._since_ns >= RECHECK_MIN_NS:
             self._start_trial()
 
     def _decide(self) -> None:
@@ -91,6 +96,7 @@ class ThreadChoice:
         self.used = best
         self.trials += 1
         self._until_check = self._interval
+        self._since_ns = 0.0
 
 
-__all__ = ["MARGIN", "RECHECK_FIRST", "RECHECK_MAX", "TRIAL", "ThreadChoice"]
+__all__ = ["MARGIN", "RECHECK_FIRST", "RECHECK_MAX", "RECHECK_MIN_NS", "TRIAL", "ThreadChoice"]
