@@ -3,15 +3,16 @@
 workers, and the kernel size at which splitting pays (``target.THREADS``).
 
 Usage:
-  python benchmarks/threads_probe.py [--models gemm1024 resnet18 transformer mlp cnn tiny]
+  python benchmarks/threads_probe.py [--models gemm1024 resnet18 transformer gpt2 mlp cnn tiny]
                                      [--threads 2] [--rounds 9] [--wake] [--calibrate]
                                      [--spin 20000 200000 ...]
 
-* models (default): each model of ``benchmarks/models.py`` compiled three times: with
+* models (default): each model of ``benchmarks/models.py`` (and ``gpt2``: two GPT-2 blocks,
+  ``transformers.GPT2Model``) compiled three times: with
   ``threads=1``, with ``threads=N`` and every call on N (``threads_adaptive=False``), and with
   ``threads=N`` as a user gets it (the runtime measures N against one on the first calls and
-  keeps the faster: ``runtime/thread_choice.py``; "auto" below, with the count it chose at
-  the end); in every round each variant runs one timed batch of calls
+  keeps the faster: ``runtime/thread_choice.py``; "auto" below, timed after its first
+  trial, with the count it chose at the end; its re-checks fall in the rounds); in every round each variant runs one timed batch of calls
   (batch sized to ~0.2 s), the variants interleaved; medians over the rounds and their
   ratios: of wall-clock time, and of on-CPU time per thread (``/proc/self/task/*/schedstat``:
   thread 0's and the busiest worker's, spinning included). When other jobs keep the cores
@@ -53,6 +54,7 @@ import torch
 
 import torch_wasm_backend.emit.threads as threads_mod
 from torch_wasm_backend.compiled import CompiledGraph
+from torch_wasm_backend.runtime.thread_choice import TRIAL
 from torch_wasm_backend.target import Threads
 
 
@@ -106,8 +108,35 @@ def bits(t):
     return t.view(torch.int32) if t.dtype == torch.float32 else t
 
 
+class GPT2Blocks(torch.nn.Module):
+    """GPT-2 blocks (``transformers.GPT2Model``, 2 layers of GPT-2 small's width: 768, 12
+    heads, causal attention, GELU MLP 3072) on token ids: the last hidden state."""
+
+    def __init__(self):
+        super().__init__()
+        import transformers
+
+        cfg = transformers.GPT2Config(
+            vocab_size=1000, n_embd=768, n_layer=2, n_head=12, n_positions=128, use_cache=False
+        )
+        self.gpt2 = transformers.GPT2Model(cfg)
+
+    def forward(self, ids):
+        return self.gpt2(input_ids=ids).last_hidden_state
+
+
+def _cases() -> dict:
+    """``models.CASES`` and the GPT-2 blocks (transformers is a benchmark-only dependency)."""
+    from models import CASES, Case
+
+    ids = lambda: (torch.randint(0, 1000, (1, 128), generator=torch.Generator().manual_seed(0)),)
+    return {**CASES, "gpt2": Case("gpt2", GPT2Blocks, ids, shape="1x128 tokens, 2 blocks of 768")}
+
+
 def run_models(names, n: int, rounds: int) -> None:
-    from models import CASES, build_model
+    from models import build_model
+
+    cases = _cases()
 
     print(f"medians of {rounds} interleaved rounds. wall: wall clock per call; cpu: on-CPU time per call of thread 0")
     print(
@@ -119,7 +148,7 @@ def run_models(names, n: int, rounds: int) -> None:
     )
     variants = {"1": {"threads": 1}, "n": {"threads": n, "threads_adaptive": False}, "auto": {"threads": n}}
     for name in names:
-        case = CASES[name]
+        case = cases[name]
         args = case.make_inputs()
         torch._dynamo.reset()  # once: a reset between the variants would make the earlier ones recompile
         fns = {k: torch.compile(build_model(case), backend="wasm", options=o) for k, o in variants.items()}
@@ -128,6 +157,8 @@ def run_models(names, n: int, rounds: int) -> None:
         used = sorted({g.threads for g in graphs["n"]})
         with torch.no_grad():
             outs = {k: fns[k](*args) for k in fns}
+            for _ in range(2 * TRIAL):  # auto: through its trial (1 vs N), so the rounds time its choice
+                fns["auto"](*args)
         same = all(torch.equal(bits(outs["1"]), bits(o)) for o in outs.values())
         one = timed(fns["1"], args, 1)
         reps = max(1, int(0.2 / max(one, 1e-6)))
@@ -162,13 +193,15 @@ def _barrier_with_spin(spin: int):
 
 
 def run_spin(names, n: int, rounds: int, spins: list) -> None:
-    from models import CASES, build_model
+    from models import build_model
+
+    cases = _cases()
 
     print(
         f"wall ms per call, medians of {rounds} interleaved rounds; 1 thread, then {n} threads per barrier spin count"
     )
     for name in names:
-        case = CASES[name]
+        case = cases[name]
         args = case.make_inputs()
         fns = {}
         for label, t, spin in [("1 thread", 1, None), *((f"spin {s}", n, s) for s in spins)]:

@@ -405,3 +405,24 @@ def test_independent_kernels_share_an_epoch_and_match():
     calls = [ln.strip() for ln in forward.splitlines()[3:]]
     first_barrier = next(i for i, ln in enumerate(calls) if "threads_barrier" in ln)
     assert first_barrier >= 2, calls[:6]  # at least two projections back to back (v may come later)
+
+
+def test_math_routines_and_scalar_loops_count_in_the_split_threshold():
+    """A pointwise kernel calling ``tanh`` (GELU) or ``exp`` (softmax) costs ~20x a plain one
+    a point (``target.THREADS.math_ns``), a scalar loop ``scalar_factor`` times a vector one:
+    at the default threshold the first are split at sizes where a plain vector kernel is not."""
+    from torch_wasm_backend import ir
+    from torch_wasm_backend.indexing import index_vars
+    from torch_wasm_backend.schedule import KernelPlan
+
+    (i0,) = index_vars(1)
+    x = ir.Load("x", i0, "f32")
+
+    def split(body, n, mode="vector"):
+        return threads_mod.split_of(KernelPlan(ir.Pointwise("k", "out", i0, (n,), body), mode))
+
+    n = 1 << 15  # 32768 points: 3.3 us of plain work, ~69 us with a tanh
+    assert split(x, n) is None
+    assert split(ir.Op("tanh", (x,), "f32"), n) == threads_mod.Split("dim0", n, 16)
+    assert split(ir.Op("mul", (ir.Op("exp", (x,), "f32"), x), "f32"), n) is not None
+    assert split(x, 150_000) is None and split(x, 150_000, "scalar") is not None

@@ -52,7 +52,7 @@ from ..indexing import affine_coeffs, index_vars, reduction_vars
 from ..memory import MemoryPlan
 from ..schedule import KernelPlan, Schedule
 from ..target import THREADS
-from . import kernels, text
+from . import kernels, ops, text
 from .module import WatModule, constant_segments, entry_function, libraries, library_source
 from .writer import FunctionWriter
 
@@ -92,12 +92,20 @@ def _prod(xs) -> int:
 # the kernel kinds this module knows how to split; any other kind (matrix routines, ...)
 # runs on thread 0 between barriers, which is always correct
 SPLITTABLE = (ir.Pointwise, ir.Reduce, ir.Scan, ir.Gemm, ir.PackB, ir.QGemm)
+# the math routines of loop kernels' bodies (csrc/wat/math_f32x4*.wat, poly_f32.wat, math_f64.wat)
+MATH_ROUTINES = frozenset((*ops.MATH, *ops.MATH_F64, *ops.MATH_F64_BINARY, *ops.POLY, *ops.MATH_F64_SCALAR))
 QGEMM_SPEEDUP = 2.0  # an int8 product's time: the float32 GEMM's per unit over this (i8_gemm.wat)
 
 
-def work_ns(k) -> float:
+def _math_calls(k) -> int:
+    """Calls of math routines (``exp``, ``tanh``, ...: a polynomial each) per point of a loop kernel."""
+    return sum(1 for n in ir.walk(k.body) if isinstance(n, ir.Op) and n.name in MATH_ROUTINES)
+
+
+def work_ns(k, mode: str | None = None) -> float:
     """Estimated single-thread time of kernel ``k`` (``target.THREADS``); 0 for a kind that
-    is not split."""
+    is not split. A loop kernel's point costs ``ns_per_unit`` of its kind plus ``math_ns`` per
+    math routine its body calls, times ``scalar_factor`` when ``mode`` is scalar."""
     if not isinstance(k, SPLITTABLE):
         return 0.0
     if isinstance(k, ir.QGemm):
@@ -113,6 +121,10 @@ def work_ns(k) -> float:
         units = _prod(k.ranges) * int(k.length)
     else:
         units = _prod(k.ranges)
+    if isinstance(k, (ir.Pointwise, ir.Reduce, ir.Scan)):
+        cost += THREADS.math_ns * _math_calls(k)
+        if mode is not None and mode.startswith("scalar"):
+            cost *= THREADS.scalar_factor
     return units * cost
 
 
@@ -129,7 +141,7 @@ def split_of(plan: KernelPlan) -> Split | None:
         sizes = (k.batch, k.k, k.n)
     else:
         sizes = (*k.ranges, *getattr(k, "red_ranges", ()), getattr(k, "length", 1))
-    if not _static(*sizes) or 0 in [int(s) for s in sizes] or work_ns(k) < THREADS.min_ns:
+    if not _static(*sizes) or 0 in [int(s) for s in sizes] or work_ns(k, plan.mode) < THREADS.min_ns:
         return None
     if isinstance(k, ir.PackB):
         return Split("n", int(k.n), PANEL) if int(k.n) >= 2 * PANEL else None
@@ -178,7 +190,7 @@ def thread_splits(sched: Schedule) -> tuple | None:
     if sched.program.symbols:
         return None
     splits = tuple(split_of(p) for p in sched.forward)
-    shared = sum(work_ns(p.kernel) for p, s in zip(sched.forward, splits) if s is not None)
+    shared = sum(work_ns(p.kernel, p.mode) for p, s in zip(sched.forward, splits) if s is not None)
     return splits if shared and shared >= THREADS.graph_min_ns else None
 
 
