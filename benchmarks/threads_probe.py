@@ -5,7 +5,7 @@ workers, and the kernel size at which splitting pays (``target.THREADS``).
 Usage:
   python benchmarks/threads_probe.py [--models gemm1024 resnet18 transformer gpt2 mlp cnn tiny]
                                      [--threads 2] [--rounds 9] [--wake] [--calibrate]
-                                     [--spin 20000 200000 ...]
+                                     [--spin 20000 200000 ...] [--kernels MODEL]
 
 * models (default): each model of ``benchmarks/models.py`` (and ``gpt2``: two GPT-2 blocks,
   ``transformers.GPT2Model``) compiled three times: with
@@ -28,6 +28,9 @@ Usage:
   the barrier (``THREADS_SPIN`` in csrc/wat/barrier.wat: atomic loads before a waiting
   thread sleeps in ``memory.atomic.wait32``), all interleaved; wall clock medians and
   ratios to 1 thread. The evidence for ``THREADS_SPIN``.
+* ``--kernels MODEL``: each forward kernel of MODEL's threaded module alone (a module whose
+  forward is that kernel with its split and barrier, over the memory of a real call) at 1 and
+  N threads, interleaved; sorted by the time above a perfect split (what to fix first).
 * ``--calibrate``: per kernel kind and size, 1 vs N threads on the same threaded instance
   (raw calls, interleaved), wall clock and on-CPU time; the smallest size whose on-CPU ratio
   exceeds 1.2x and its single-thread time: the evidence for ``target.THREADS``.
@@ -313,6 +316,56 @@ def run_calibrate(n: int, rounds: int) -> None:
             print(f"{kind}: on-CPU ratio above 1.2x from size {found[0]} ({found[1] * 1e6:.1f} us on one thread)")
 
 
+def run_kernels(name: str, n: int, rounds: int) -> None:
+    """Each forward kernel of ``name``'s threaded module alone, at 1 and N threads: a module
+    whose forward is that kernel (its split, and the final barrier when it is split) over a
+    copy of the memory after a real call, called ``reps`` times per round, interleaved."""
+    from dataclasses import replace
+
+    import numpy as np
+    from models import build_model
+
+    from torch_wasm_backend.assemble import assemble
+    from torch_wasm_backend.runtime.threaded import compile_threaded
+
+    case = _cases()[name]
+    args = case.make_inputs()
+    torch._dynamo.reset()
+    fn = torch.compile(build_model(case), backend="wasm", options={"threads": n, "threads_adaptive": False})
+    rows = []
+    for g in graphs_of(fn, args):
+        if g.threads != n:
+            continue
+        memory = np.array(g.instance.memory_view(), copy=True)
+        splits = threads_mod.thread_splits(g.schedule)
+        for plan, split in zip(g.schedule.forward, splits):
+            sched = replace(g.schedule, forward=(plan,))
+            wat = threads_mod.emit_threaded_module(sched, g.plan, (split,), data=False).text
+            inst = compile_threaded(assemble(wat), n, adaptive=False).instantiate()
+            inst.memory_view()[16 : memory.size] = memory[16:]
+            r1, rn = inst.members[0].raw_caller("run", 1), inst.members[0].raw_caller("run", n)
+            one = max(1e-7, timed(r1, (), 3))
+            reps = max(1, int(0.01 / one))
+            a, b = [], []
+            for _ in range(rounds):
+                a.append(timed(r1, (), reps))
+                b.append(timed(rn, (), reps))
+            rows.append((plan.kernel.name, split, statistics.median(a), statistics.median(b)))
+            del inst
+    t1, tn = sum(r[2] for r in rows), sum(r[3] for r in rows)
+    print(
+        f"{name}: {len(rows)} kernels; sum 1 thread {t1 * 1e3:.3f} ms, {n} threads {tn * 1e3:.3f} ms ({t1 / tn:.2f}x)"
+    )
+    print("kernel                    1t us     Nt us  ratio  share of the N-thread loss  split")
+    loss = sum(max(0.0, r[3] - r[2] / n) for r in rows)
+    for k, split, a, b in sorted(rows, key=lambda r: -(r[3] - r[2] / n)):
+        lost = b - a / n  # time above a perfect split
+        print(
+            f"{k:24s} {a * 1e6:8.1f}  {b * 1e6:8.1f}  {a / b:5.2f}x  {100 * max(0.0, lost) / max(loss, 1e-12):5.1f}%  "
+            f"{split}"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="*", default=["gemm1024", "resnet18", "transformer", "mlp", "cnn", "tiny"])
@@ -321,6 +374,7 @@ def main() -> None:
     ap.add_argument("--wake", action="store_true")
     ap.add_argument("--calibrate", action="store_true")
     ap.add_argument("--spin", type=int, nargs="+", help="compare these barrier spin counts (THREADS_SPIN)")
+    ap.add_argument("--kernels", metavar="MODEL", help="each kernel of MODEL alone at 1 and N threads")
     a = ap.parse_args()
     print(f"torch threads {torch.get_num_threads()}; the machine is shared: ratios of this run only")
     if a.wake:
@@ -329,7 +383,9 @@ def main() -> None:
         run_calibrate(a.threads, a.rounds)
     if a.spin:
         run_spin(a.models, a.threads, a.rounds, a.spin)
-    if not (a.wake or a.calibrate or a.spin):
+    if a.kernels:
+        run_kernels(a.kernels, a.threads, a.rounds)
+    if not (a.wake or a.calibrate or a.spin or a.kernels):
         run_models(a.models, a.threads, a.rounds)
 
 

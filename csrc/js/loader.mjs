@@ -154,5 +154,6 @@ export async function load(source, options = {}) {
   /** Stop and end the worker threads of a threaded model (run() then throws); a no-op on one
    *  thread. A threaded model dropped without close() stops its workers when collected. */
   model.close = threaded ? threaded.close : () => {};
+  Object.defineProperty(model, "_threaded", { value: threaded }); // the ThreadChoice and runner, for tests
   return model;
 }

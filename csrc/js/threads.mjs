@@ -5,7 +5,7 @@
 // Thread 0 is the caller (model.run stays synchronous); the others are workers parked in wasm
 // between calls (csrc/wat/barrier.wat). A browser's main thread may not sleep in
 // memory.atomic.wait32 (it traps there), so its instance is set to spin only (`spin_only`):
-// it spins at barriers, the workers still sleep. load() resolves once every worker has
+// it spins when it waits (for a chunk, or for the workers to leave a call), the workers still sleep. load() resolves once every worker has
 // started and instantiated the module, so thread 0 never waits for a worker that cannot run.
 //
 // Each call runs on all the threads or on thread 0 alone (`run(1)`: the workers stay parked;
@@ -143,7 +143,7 @@ let node = null; // node:worker_threads, imported on first use
  *  `threads` threads over a shared memory that starts as a copy of the (prepared) single-thread
  *  instance's memory. Returns {exports (instance-like), close() (stop and end the workers;
  *  forward then throws), choice (the ThreadChoice: `adaptive` false runs every call on
- *  `threads`)}, or null (one thread) when the
+ *  `threads`), runner ({run(n)}: what forward calls)}, or null (one thread) when the
  *  artifact has no threaded variant or the host cannot run it, with one console warning
  *  saying why (in a browser: a page that is not cross-origin isolated, naming the COOP/COEP
  *  headers). */
@@ -162,7 +162,7 @@ export async function startThreads(module, instance, names, threads, adaptive = 
   const [imp] = WebAssembly.Module.imports(tmod);
   if (!imp || imp.kind !== "memory") throw new ArtifactError("the threaded variant does not import a memory");
   const src = new Uint8Array(instance.exports[names.memory].buffer);
-  const pages = src.byteLength / 65536;
+  const pages = src.byteLength / 65536 + 1; // + the page of the kernels' chunk counters (csrc/wat/barrier.wat)
   const memory = new WebAssembly.Memory({ initial: pages, maximum: 65536, shared: true });
   new Uint8Array(memory.buffer).set(src.subarray(16), 16); // bytes 0..15: the threads' control block
   const main = await WebAssembly.instantiate(tmod, { env: { memory } });
@@ -177,7 +177,7 @@ export async function startThreads(module, instance, names, threads, adaptive = 
     main.exports.stop();
     throw e;
   }
-  const run = main.exports.run;
+  const runner = { run: main.exports.run }; // run(n): a call on n threads (a property: tests slow it down)
   const choice = new ThreadChoice(threads, adaptive);
   let closed = false;
   const forward = () => {
@@ -186,7 +186,7 @@ export async function startThreads(module, instance, names, threads, adaptive = 
     const n = choice.count();
     try {
       const t0 = performance.now();
-      run(n);
+      runner.run(n);
       choice.record(n, performance.now() - t0);
     } catch (e) {
       main.exports.abort();
@@ -202,7 +202,7 @@ export async function startThreads(module, instance, names, threads, adaptive = 
     stop();
   };
   finalizer?.register(forward, stop, token); // a model dropped without close(): stop its workers
-  return { exports: { ...main.exports, [names.memory]: memory, [names.forward]: forward }, close, choice };
+  return { exports: { ...main.exports, [names.memory]: memory, [names.forward]: forward }, close, choice, runner };
 }
 
 /** A function stopping the workers: the parked workers return from worker() and end. Made

@@ -1,9 +1,9 @@
 """Whether a threaded module's calls run on all its threads or on thread 0 alone: measured.
 
 A threaded module runs a call on any thread count up to the number of instances it has:
-``run(1)`` is ``forward(0, 1)`` on the calling thread, the workers stay parked (no wake-up, and
-a barrier at one thread is two atomic operations), and the results are bitwise those of any
-other count (``emit/threads.py``). Whether N threads beat one depends on the host as much as
+``run(1)`` is ``forward(0, 1)`` on the calling thread, the workers stay parked (no wake-up;
+thread 0 claims every chunk), and the results are bitwise those of any other count
+(``emit/threads.py``). Whether N threads beat one depends on the host as much as
 on the graph (a small CNN: 1.1x faster on a quiet 2-core host, 0.4-0.6x on a busy one,
 ``benchmarks/README.md``, *Threads*), so the runtime measures it instead of guessing:
 

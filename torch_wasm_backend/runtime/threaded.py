@@ -11,9 +11,9 @@ releases the GIL during every wasm call, so the threads run in parallel. ``forwa
 or on thread 0 alone (``run(1)``: the workers stay parked), whichever the instance measured
 faster on its first calls and re-checks now and then (``thread_choice.py``; ``threads_used``).
 
-A trap on any thread must not leave the others waiting in a barrier: the thread that trapped
-calls ``abort`` (an ABORT flag every waiting thread checks, plus a notify), so every thread
-traps out; the host then resets the control block, lets the workers park again and raises
+A trap on any thread must not leave the others waiting (for a chunk, or for the call to
+close): the thread that trapped calls ``abort`` (an ABORT flag every waiting thread checks,
+plus a notify), so every thread traps out; the host then resets the control block, lets the workers park again and raises
 the first trap that is not the abort's echo in ``$threads_wait``. The instance stays usable.
 
 The engine (``ThreadedEngine``) is wasmtime with threads and shared memory, the Spectre
@@ -56,7 +56,7 @@ if FAST_PATH:
 
 MAX_THREADS = 64
 STOP_TIMEOUT_S = 30.0  # a trapped run waits this long for every worker to trap out too
-_ECHO = ("threads_wait", "threads_barrier")  # where the abort makes the other threads trap
+_ECHO = ("threads_wait", "threads_await", "threads_barrier")  # where the abort makes the other threads trap
 
 
 # wasmtime-py issue #318: SharedMemory._as_extern wraps its pointer in a second pointer
@@ -182,7 +182,7 @@ class _Pool:
     def __init__(self, members: list[_SharedInstance], nthreads: int, control: np.ndarray) -> None:
         self.members = members  # index = tid; members[0] is the calling thread's
         self.nthreads = nthreads
-        self.control = control  # int32 view of bytes 0..15: COUNT, GEN, GO, FLAGS
+        self.control = control  # int32 view of bytes 0..15: JOIN, EXITED, GO, FLAGS
         self.errors: dict[int, BaseException] = {}
         self.trapped = [threading.Event() for _ in range(nthreads)]
         self.resume = [threading.Event() for _ in range(nthreads)]
@@ -225,7 +225,7 @@ class _Pool:
                     f"within {STOP_TIMEOUT_S} s; this model's threads are unusable"
                 )
         errors = ([first] if first is not None else []) + [self.errors.pop(t) for t in sorted(self.errors)]
-        self.control[0] = 0  # COUNT
+        self.control[0] = 0  # JOIN
         self.control[3] = 0  # FLAGS
         self.go = int(self.control[2])
         for tid in range(1, self.nthreads):
@@ -280,8 +280,8 @@ class ThreadedInstance(Instance):
         self.pool = _Pool(members, nthreads, control)
         _POOLS.add(self.pool)
         weakref.finalize(self, self.pool.stop)
-        self._run = members[0].raw_caller("run", nthreads)
-        self._run_one = members[0].raw_caller("run", 1)  # thread 0 alone: the workers stay parked
+        # the raw run by thread count: N, and 1 (thread 0 alone: the workers stay parked)
+        self._runs = {1: members[0].raw_caller("run", 1), nthreads: members[0].raw_caller("run", nthreads)}
         self.choice = ThreadChoice(nthreads, adaptive)  # N threads or one, call by call (thread_choice.py)
 
     @property
@@ -304,8 +304,7 @@ class ThreadedInstance(Instance):
     def caller(self, export: str = "forward") -> Callable[[], None]:
         if export != "forward":
             return self.members[0].caller(export)
-        runs = {1: self._run_one, self.nthreads: self._run}
-        pool, choice, clock = self.pool, self.choice, time.perf_counter_ns
+        runs, pool, choice, clock = self._runs, self.pool, self.choice, time.perf_counter_ns
 
         def forward() -> None:
             n = choice.count()
@@ -315,7 +314,7 @@ class ThreadedInstance(Instance):
                 choice.record(n, clock() - t0)
             except BaseException as exc:  # noqa: BLE001  (re-raised below, or the worker's)
                 raise pool.recover(exc) from None
-            if pool.errors:  # a worker trapped after thread 0 finished (cannot happen: final barrier)
+            if pool.errors:  # a worker trapped after thread 0 finished (cannot happen: run waits for the workers that joined)
                 raise pool.recover(None)
 
         return forward
