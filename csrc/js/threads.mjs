@@ -25,15 +25,9 @@ const RECHECK_FIRST = 64; // calls on the chosen count before the first re-check
 const RECHECK_MAX = 4096; // the longest interval between re-checks, in calls
 const RECHECK_MIN_MS = 1000; // and at least this much time in calls between re-checks
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-};
-
 /** The thread count of each call: count() before it, record(count, ms) after. After one
  *  unmeasured warm-up call on all `nthreads`, TRIAL calls each on 1 and `nthreads`,
- *  alternating; `used` = `nthreads` when its median is below MARGIN times one thread's, else
+ *  alternating; `used` = `nthreads` when its fastest call is below MARGIN times one thread's, else
  *  1; a trial again after RECHECK_FIRST calls that took RECHECK_MIN_MS in all, the interval
  *  in calls doubling (to RECHECK_MAX) while the choice stands. `adaptive` false: always
  *  `nthreads`. */
@@ -42,7 +36,7 @@ export class ThreadChoice {
     this.nthreads = nthreads;
     this.adaptive = adaptive && nthreads > 1;
     this.used = nthreads;
-    this.medians = {}; // the last trial's medians (ms) by count
+    this.best = {}; // the last trial's fastest call (ms) by count
     this.trials = 0;
     this.plan = [];
     this.times = {};
@@ -81,8 +75,8 @@ export class ThreadChoice {
 
   decide() {
     const n = this.nthreads;
-    this.medians = { 1: median(this.times[1]), [n]: median(this.times[n]) };
-    const best = this.medians[n] < MARGIN * this.medians[1] ? n : 1;
+    this.best = { 1: Math.min(...this.times[1]), [n]: Math.min(...this.times[n]) };
+    const best = this.best[n] < MARGIN * this.best[1] ? n : 1;
     if (this.trials) this.interval = best === this.used ? Math.min(2 * this.interval, RECHECK_MAX) : RECHECK_FIRST;
     this.used = best;
     this.trials += 1;

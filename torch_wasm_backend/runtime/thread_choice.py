@@ -10,9 +10,12 @@ on the graph (a small CNN: 1.1x faster on a quiet 2-core host, 0.4-0.6x on a bus
 * **trial**: after one unmeasured warm-up call on N threads (the workers' first run), the
   next ``2 * TRIAL`` calls alternate 1 and N threads; each call's time (the wasm call only:
   the input and output copies are the same either way) is kept.
-* **choice**: N threads when the median of its calls is below ``MARGIN`` times one thread's
-  median, else one thread (a tie keeps one: the other core stays free; so do two medians of
-  0, a coarse browser clock's reading of a tiny graph).
+* **choice**: N threads when its fastest call is below ``MARGIN`` times one thread's fastest,
+  else one thread (a tie keeps one: the other core stays free; so do two readings of 0, a
+  coarse browser clock's of a tiny graph). The fastest, not the median: another job's burst
+  only ever adds time, and a burst during two of a count's three calls made the median
+  choose one thread for resnet18 (1.5x faster on two) on a busy host; a host that stays busy
+  slows every call on N threads, so the fastest still shows it.
 * **re-check**: a trial again (the host's load changes) once ``RECHECK_FIRST`` calls on the
   chosen count have run and taken ``RECHECK_MIN_NS`` (1 s) in all; the interval in calls
   doubles each time the choice stands, up to ``RECHECK_MAX``, and starts again at
@@ -34,22 +37,16 @@ RECHECK_MAX = 4096  # the longest interval between re-checks, in calls
 RECHECK_MIN_NS = 1e9  # and at least this much time in calls between re-checks
 
 
-def _median(xs: list) -> float:
-    s = sorted(xs)
-    n = len(s)
-    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
-
-
 class ThreadChoice:
     """The thread count of each call of one threaded instance: ``count()`` before a call,
     ``record(count, ns)`` after it. ``used``: the count chosen (N until the first trial ends);
-    ``medians_ns``: the last trial's medians by count (empty before)."""
+    ``best_ns``: the last trial's fastest call by count (empty before)."""
 
     def __init__(self, nthreads: int, adaptive: bool = True) -> None:
         self.nthreads = nthreads
         self.adaptive = bool(adaptive) and nthreads > 1
         self.used = nthreads
-        self.medians_ns: dict[int, float] = {}
+        self.best_ns: dict[int, float] = {}
         self.trials = 0  # trials completed
         self._plan: list[int] = []  # counts of the coming trial calls, next last
         self._times: dict[int, list] = {}
@@ -89,8 +86,8 @@ class ThreadChoice:
             self._start_trial()
 
     def _decide(self) -> None:
-        self.medians_ns = {n: _median(ts) for n, ts in self._times.items()}
-        best = self.nthreads if self.medians_ns[self.nthreads] < MARGIN * self.medians_ns[1] else 1
+        self.best_ns = {n: min(ts) for n, ts in self._times.items()}
+        best = self.nthreads if self.best_ns[self.nthreads] < MARGIN * self.best_ns[1] else 1
         if self.trials:
             self._interval = min(2 * self._interval, RECHECK_MAX) if best == self.used else RECHECK_FIRST
         self.used = best
