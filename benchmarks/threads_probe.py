@@ -22,8 +22,8 @@ Usage:
   equal first.
 * ``--wake``: the fixed cost of a threaded call. One module whose only kernel is split
   (``x * 2 + 1`` on 256 floats, threshold 0), called through the raw entry point with 1
-  thread (no wake-up, no barrier) and with N (kick the parked workers, one barrier at the
-  end), interleaved; and a whole ``torch.compile`` call at threads=1 vs N.
+  thread (no wake-up) and with N (wake the parked workers; thread 0 waits at the end for
+  those that joined the call), interleaved; and a whole ``torch.compile`` call at threads=1 vs N.
 * ``--spin S ...``: each model at 1 thread and at N threads once per spin count ``S`` of
   the barrier (``THREADS_SPIN`` in csrc/wat/barrier.wat: atomic loads before a waiting
   thread sleeps in ``memory.atomic.wait32``), all interleaved; wall clock medians and
@@ -257,7 +257,7 @@ def run_wake(n: int, rounds: int) -> None:
     med = {k: statistics.median(v) * 1e6 for k, v in t.items()}
     print(
         f"wake-up: raw run(1) {med['raw 1']:.2f} us, raw run({n}) {med[f'raw {n}']:.2f} us "
-        f"(+{med[f'raw {n}'] - med['raw 1']:.2f} us: kick the parked workers + 1 barrier), back to back"
+        f"(+{med[f'raw {n}'] - med['raw 1']:.2f} us: wake the workers, wait for those that joined), back to back"
     )
     print(f"         torch.compile call: threads=1 {med['call 1']:.2f} us, threads={n} {med[f'call {n}']:.2f} us")
     # a worker that had time to fall asleep (past its spin) must be woken by the kernel
