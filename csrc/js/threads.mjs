@@ -24,13 +24,16 @@ const MARGIN = 0.95; // all threads must be at least 5% faster than one to be ke
 const RECHECK_FIRST = 64; // calls on the chosen count before the first re-check
 const RECHECK_MAX = 4096; // the longest interval between re-checks, in calls
 const RECHECK_MIN_MS = 1000; // and at least this much time in calls between re-checks
+const DRIFT = 1.5; // a call on the chosen count this much slower than its fastest trial call is slow
+const DRIFT_CALLS = 8; // slow calls in a row that start a trial at once
 
 /** The thread count of each call: count() before it, record(count, ms) after. After one
  *  unmeasured warm-up call on all `nthreads`, TRIAL calls each on 1 and `nthreads`,
  *  alternating; `used` = `nthreads` when its fastest call is below MARGIN times one thread's, else
  *  1; a trial again after RECHECK_FIRST calls that took RECHECK_MIN_MS in all, the interval
- *  in calls doubling (to RECHECK_MAX) while the choice stands. `adaptive` false: always
- *  `nthreads`. */
+ *  in calls doubling (to RECHECK_MAX) while the choice stands, or at once after DRIFT_CALLS
+ *  calls in a row slower than DRIFT times the chosen count's fastest trial call. `adaptive` false:
+ *  always `nthreads`. */
 export class ThreadChoice {
   constructor(nthreads, adaptive = true) {
     this.nthreads = nthreads;
@@ -44,6 +47,7 @@ export class ThreadChoice {
     this.interval = RECHECK_FIRST;
     this.untilCheck = 0;
     this.sinceMs = 0; // time in calls since the last trial
+    this.slow = 0; // calls in a row on the chosen count slower than DRIFT times its fastest trial call
     if (this.adaptive) this.startTrial();
   }
 
@@ -69,7 +73,8 @@ export class ThreadChoice {
     } else {
       this.untilCheck -= 1;
       this.sinceMs += ms;
-      if (this.untilCheck <= 0 && this.sinceMs >= RECHECK_MIN_MS) this.startTrial();
+      this.slow = ms > DRIFT * this.best[this.used] ? this.slow + 1 : 0;
+      if ((this.untilCheck <= 0 && this.sinceMs >= RECHECK_MIN_MS) || this.slow >= DRIFT_CALLS) this.startTrial();
     }
   }
 
@@ -82,6 +87,7 @@ export class ThreadChoice {
     this.trials += 1;
     this.untilCheck = this.interval;
     this.sinceMs = 0;
+    this.slow = 0;
   }
 }
 

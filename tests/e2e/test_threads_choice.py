@@ -75,6 +75,22 @@ def test_rule_rechecks_short_calls_after_a_second_of_them():
     assert 2 in _drive(c, {1: 0.1 * MS, 2: 0.2 * MS}, 20)  # the next trial
 
 
+def test_rule_rechecks_at_once_when_the_chosen_count_drifts_slower():
+    c = ThreadChoice(2)
+    _drive(c, {1: 100 * MS, 2: 0.1 * MS}, 1 + 2 * tc.TRIAL)  # long calls: no periodic re-check soon
+    assert c.used == 2
+    assert _drive(c, {1: 100 * MS, 2: 0.14 * MS}, 50) == [2] * 50  # 1.4x its fastest: not slow
+    for _ in range(5):  # slow calls, but never DRIFT_CALLS in a row: jitter, not a busier host
+        assert (
+            _drive(c, {1: 100 * MS, 2: 0.4 * MS}, tc.DRIFT_CALLS - 1) + _drive(c, {1: 100 * MS, 2: 0.1 * MS}, 1)
+            == [2] * tc.DRIFT_CALLS
+        )
+    busy = {1: 0.2 * MS, 2: 0.4 * MS}  # another job arrived: 2 threads 4x slower, now slower than 1
+    assert _drive(c, busy, tc.DRIFT_CALLS) == [2] * tc.DRIFT_CALLS
+    assert _drive(c, busy, 2 * tc.TRIAL) == [1, 2] * tc.TRIAL  # the trial, at once
+    assert c.used == 1 and c.trials == 2
+
+
 def test_rule_ties_and_margin_keep_one_thread():
     for ns in ({1: 100.0, 2: 100.0}, {1: 100.0, 2: 96.0}, {1: 0.0, 2: 0.0}):
         c = ThreadChoice(2)
@@ -204,7 +220,8 @@ def test_artifact_choice_in_python_and_node(tmp_path):
     for r in (auto, fixed, slowed):
         assert all(r["calls"]) and len(r["calls"]) == CALLS, r
     assert "threadsAdaptive must be true or false" in report["badOption"], report
-    assert report["rule"] == {"faster2": 2, "faster1": 1, "tie": 1, "zeros": 1, "recheck": [1, 2]}, report["rule"]
+    want_rule = {"faster2": 2, "faster1": 1, "tie": 1, "zeros": 1, "recheck": [1, 2], "drift": [2, 1]}
+    assert report["rule"] == want_rule, report["rule"]
 
 
 def woken_for(used: int) -> int:

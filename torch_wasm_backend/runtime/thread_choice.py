@@ -23,6 +23,11 @@ on the graph (a small CNN: 1.1x faster on a quiet 2-core host, 0.4-0.6x on a bus
   ``TRIAL`` slow calls per second of calls (a 2x slower count, 4 ms calls: 1.2%) or per
   ``RECHECK_FIRST`` calls (tiny graphs, where the 1 s takes longer), less as it grows.
 
+* **drift**: ``DRIFT_CALLS`` calls in a row on the chosen count that each took more than
+  ``DRIFT`` times its fastest trial call start a trial at once (the host got busier
+  since: N threads may have become the slower count, and the periodic re-check could be
+  seconds away).
+
 ``adaptive=False`` runs every call on N threads (``options={"threads_adaptive": False}``,
 ``load(..., threads_adaptive=False)``). The JavaScript loader follows the same rule with the
 same constants (``csrc/js/threads.mjs``, ``ThreadChoice``).
@@ -35,6 +40,8 @@ MARGIN = 0.95  # N threads must be at least 5% faster than one to be kept
 RECHECK_FIRST = 64  # calls on the chosen count before the first re-check
 RECHECK_MAX = 4096  # the longest interval between re-checks, in calls
 RECHECK_MIN_NS = 1e9  # and at least this much time in calls between re-checks
+DRIFT = 1.5  # a call on the chosen count this much slower than its fastest trial call is slow
+DRIFT_CALLS = 8  # slow calls in a row that start a trial at once
 
 
 class ThreadChoice:
@@ -54,6 +61,7 @@ class ThreadChoice:
         self._interval = RECHECK_FIRST
         self._until_check = 0
         self._since_ns = 0.0  # time in calls since the last trial
+        self._slow = 0  # calls in a row on the chosen count slower than DRIFT times its fastest trial call
         if self.adaptive:
             self._start_trial()
 
@@ -82,7 +90,8 @@ class ThreadChoice:
             return
         self._until_check -= 1
         self._since_ns += ns
-        if self._until_check <= 0 and self._since_ns >= RECHECK_MIN_NS:
+        self._slow = self._slow + 1 if ns > DRIFT * self.best_ns[self.used] else 0
+        if (self._until_check <= 0 and self._since_ns >= RECHECK_MIN_NS) or self._slow >= DRIFT_CALLS:
             self._start_trial()
 
     def _decide(self) -> None:
@@ -94,6 +103,7 @@ class ThreadChoice:
         self.trials += 1
         self._until_check = self._interval
         self._since_ns = 0.0
+        self._slow = 0
 
 
-__all__ = ["MARGIN", "RECHECK_FIRST", "RECHECK_MAX", "RECHECK_MIN_NS", "TRIAL", "ThreadChoice"]
+__all__ = ["DRIFT", "DRIFT_CALLS", "MARGIN", "RECHECK_FIRST", "RECHECK_MAX", "RECHECK_MIN_NS", "TRIAL", "ThreadChoice"]

@@ -7,7 +7,8 @@
 // job counter GO, bytes 8..11 of the shared memory: csrc/wat/barrier.wat), whether each
 // call's output bytes equal EXPECTED.bin; the error load() gives for threadsAdaptive: "yes";
 // and ThreadChoice's choices for given call times (2 threads faster, 1 faster, a tie, two
-// zero readings, and after a re-check when the faster count changed).
+// zero readings, after a re-check when the faster count changed, and after the chosen count
+// drifted slower).
 import { readFile } from "node:fs/promises";
 import { load } from "../../../csrc/js/loader.mjs";
 import { ThreadChoice } from "../../../csrc/js/threads.mjs";
@@ -67,4 +68,8 @@ for (const [name, ms] of Object.entries({
 const c = new ThreadChoice(2);
 const first = drive(c, { 1: 100, 2: 140 }, 7 + 64); // 64 calls of 100 ms: past RECHECK_MIN_MS too
 rule.recheck = [first, drive(c, { 1: 100, 2: 50 }, 7)];
+const d = new ThreadChoice(2);
+const fast = drive(d, { 1: 100, 2: 0.1 }, 7);
+drive(d, { 1: 0.2, 2: 0.4 }, 8); // 8 calls 4x slower than 2 threads' fastest: a trial at once
+rule.drift = [fast, drive(d, { 1: 0.2, 2: 0.4 }, 6)];
 console.log(JSON.stringify({ results, badOption, rule }));
