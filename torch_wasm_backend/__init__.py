@@ -14,17 +14,19 @@ __all__ = ["Options", "explain", "load", "quantize", "save", "save_training", "w
 from .quantize import quantize  # binds the function over the submodule of that name
 
 
-def load(source, engine: str = "wasmtime", variant: str = "auto", threads: int = 1):
+def load(source, engine: str = "wasmtime", variant: str = "auto", threads: int = 1, threads_adaptive: bool = True):
     """Load a saved ``.wasm`` artifact (path or bytes): a callable taking and returning numpy
     arrays or torch tensors (a trainable artifact also has ``train_step``, ``get_weights``
     and ``set_weights``). Needs numpy and a WebAssembly engine, not torch. ``variant``:
     ``"auto"`` runs the artifact's relaxed-SIMD (FMA) code where the engine has relaxed SIMD,
     ``"simd128"`` / ``"relaxed_simd"`` force one; ``model.variant`` says which runs.
     ``threads``: run an artifact saved with ``save(..., threads=True)`` on that many threads
-    (wasmtime; ``model.threads`` says how many run)."""
+    (wasmtime; ``model.threads`` says how many run). A threaded model measures N threads against
+    one on its first calls and keeps the faster (``model.threads_used``);
+    ``threads_adaptive=False`` runs every call on N."""
     from .runtime.artifact import load as _load
 
-    return _load(source, engine, variant, threads)
+    return _load(source, engine, variant, threads, threads_adaptive)
 
 
 def __getattr__(name):

@@ -178,7 +178,7 @@ class CompiledGraph:
         self._plans = {tuple(self.hint_binding.get(s) for s in program.symbols): plan}
         self.threads = threads  # threads running each call (> 1: a threaded module, runtime/threaded.py)
         if threads > 1:
-            self.module = compile_threaded(wasm, threads, relaxed_simd=options.relaxed_simd)
+            self.module = compile_threaded(wasm, threads, options.relaxed_simd, options.threads_adaptive)
         else:
             self.module = get_engine(options.engine, relaxed_simd=options.relaxed_simd).compile(wasm)
         self._local = threading.local()
@@ -216,6 +216,12 @@ class CompiledGraph:
     @property
     def instance(self):
         return self.runner().instance
+
+    @property
+    def threads_used(self) -> int:
+        """The thread count this thread's calls run on: ``threads``, or 1 where the threaded
+        module measured one thread faster (``runtime/thread_choice.py``)."""
+        return getattr(self.instance, "threads_used", 1)
 
     def __call__(self, args):
         outs = self.runner().run(args)

@@ -42,6 +42,9 @@ class Options:
     # threads running each call (static shapes, wasmtime): None follows torch.get_num_threads();
     # a graph whose kernels are all too small to split (target.THREADS) runs on one thread
     threads: int | None = None
+    # a threaded graph measures `threads` threads against one on its first calls and keeps the
+    # faster, re-checking now and then (runtime/thread_choice.py); False: every call on `threads`
+    threads_adaptive: bool = True
 
     @classmethod
     def from_dict(cls, options: dict | None) -> "Options":
@@ -62,6 +65,8 @@ class Options:
         if opts.threads not in (None, 1) and opts.engine != "wasmtime":
             raise ValueError(f"threads={opts.threads} needs engine='wasmtime' (the {opts.engine!r} engine has no "
                              "WebAssembly threads); use threads=1")
+        if not isinstance(opts.threads_adaptive, bool):
+            raise ValueError(f"threads_adaptive must be True or False, got {opts.threads_adaptive!r}")  # noqa: TRY004
         if opts.alignment < 16 or opts.alignment & (opts.alignment - 1):
             raise ValueError(f"alignment must be a power of two >= 16, got {opts.alignment}")
         return opts

@@ -103,13 +103,23 @@ class Threads:
     0.12-0.2 from ``schedule.PACK_MIN_ROWS``' note; scans unmeasured: sequential, 1.0 is a
     guess). A threaded call costs thread 0 ~20 us of CPU on that busy host (its barrier spin
     while the other thread waits for a core); splitting paid (on-CPU ratio > 1.2x) from
-    ~100 us of pointwise work and ~180 us of GEMM, and lost below ~30 us."""
+    ~100 us of pointwise work and ~180 us of GEMM, and lost below ~30 us.
+
+    A loop kernel's point costs ``math_ns`` more per math routine its body calls (``exp``,
+    ``tanh``, ...), and ``scalar_factor`` times as much in scalar mode (no v128 loop):
+    ``benchmarks/kernel_profile.py``-style per-kernel times of the GPT-2 blocks
+    (``threads_probe.py --models gpt2``; 2026-12-02, busy host, so ~2x slow throughout):
+    tanh-GELU and softmax's ``exp(x - max)`` 3.4-4.0 ns a point (estimated 0.1 before: the
+    GELUs, 1.2% of the time each, ran on thread 0 alone), plain vector pointwise kernels
+    0.25-0.6, a scalar (strided) one 1.0."""
 
     min_ns: float = 50_000.0
     # a graph whose split kernels add up to less runs on one thread (each call wakes the
     # workers and passes one barrier per kernel)
     graph_min_ns: float = 300_000.0
     ns_per_unit: tuple = (("Gemm", 0.04), ("PackB", 0.15), ("Pointwise", 0.1), ("Reduce", 0.05), ("Scan", 1.0))
+    math_ns: float = 2.0  # per point and math routine call of a loop kernel
+    scalar_factor: float = 4.0  # a scalar loop kernel's point over a vector one's
 
 
 THREADS = Threads()

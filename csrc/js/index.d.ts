@@ -143,6 +143,9 @@ export declare class Model {
   readonly variant: Variant;
   /** Threads per call: the `threads` asked for when the threaded variant runs, else 1. */
   readonly threads: number;
+  /** Threads the calls run on: `threads`, or 1 where the model measured one thread faster on
+   *  its first calls (re-checked now and then; `threadsAdaptive: false` keeps `threads`). */
+  readonly threadsUsed: number;
   /** Stop and end the worker threads of a threaded model (run() then throws an
    *  ArtifactError); a no-op on one thread. Dropped models stop their workers when collected. */
   close(): void;
@@ -193,6 +196,10 @@ export interface LoadOptions {
    *  Cross-Origin-Embedder-Policy: require-corp); elsewhere, or without a variant, one
    *  thread and one console warning saying why. */
   threads?: number;
+  /** With `threads` > 1 (default true): measure `threads` threads against one on the first
+   *  calls (a few each, interleaved) and keep the faster, re-checking now and then
+   *  (`model.threadsUsed`); false runs every call on `threads`. Results are bitwise the same. */
+  threadsAdaptive?: boolean;
 }
 
 /** A URL (string or URL; in Node also a file path or file: URL), the bytes of the module,

@@ -87,7 +87,10 @@ async function compileSource(source, options) {
  *  "relaxed_simd"), `streaming` (default true: with variant "simd128", compile while
  *  downloading when served as application/wasm), `fetch` (a RequestInit), `threads` (> 1:
  *  the artifact's threaded variant of the SIMD128 code on Node worker threads, or on Web
- *  Workers in a cross-origin isolated page; elsewhere one thread and one console warning). */
+ *  Workers in a cross-origin isolated page; elsewhere one thread and one console warning),
+ *  `threadsAdaptive` (default true: measure `threads` threads against one on the first calls
+ *  and keep the faster, re-checking now and then; `model.threadsUsed`; false: every call on
+ *  `threads`). */
 export async function load(source, options = {}) {
   if (options.variant !== undefined && !VARIANTS.includes(options.variant)) {
     throw new ArtifactError(`load(): variant ${show(options.variant)}: expected one of ${VARIANTS.join(", ")}`);
@@ -95,6 +98,10 @@ export async function load(source, options = {}) {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
     throw new ArtifactError(`threads must be an integer from 1 to 64, got ${threads}`);
+  }
+  const adaptive = options.threadsAdaptive ?? true;
+  if (typeof adaptive !== "boolean") {
+    throw new ArtifactError(`threadsAdaptive must be true or false, got ${show(adaptive)}`);
   }
   if (threads > 1) { // the threaded variant is the SIMD128 code split over threads
     if (options.variant === "relaxed_simd") {
@@ -134,7 +141,7 @@ export async function load(source, options = {}) {
   } catch (e) { // e.g. a data segment outside memory
     throw new ArtifactError(`the artifact could not be instantiated: ${e.message}`, { cause: e });
   }
-  const threaded = threads > 1 && manifest.kind !== "trainer" ? await startThreads(module, instance, names, threads)
+  const threaded = threads > 1 && manifest.kind !== "trainer" ? await startThreads(module, instance, names, threads, adaptive)
     : null;
   const model = manifest.kind === "trainer" ? new Trainer(manifest, module, instance)
     : new Model(manifest, module, threaded ?? instance);
@@ -142,8 +149,11 @@ export async function load(source, options = {}) {
   model.variant = variant ?? (manifest.requires?.relaxed_simd ? "relaxed_simd" : "simd128");
   /** Threads per call: `threads` when the threaded variant runs, else 1 (console.warn said why). */
   model.threads = threaded ? threads : 1;
+  /** Threads the calls run on: `threads`, or 1 where one thread measured faster (threadsAdaptive). */
+  Object.defineProperty(model, "threadsUsed", { get: () => (threaded ? threaded.choice.used : 1), enumerable: true });
   /** Stop and end the worker threads of a threaded model (run() then throws); a no-op on one
    *  thread. A threaded model dropped without close() stops its workers when collected. */
   model.close = threaded ? threaded.close : () => {};
+  Object.defineProperty(model, "_threaded", { value: threaded }); // the ThreadChoice and runner, for tests
   return model;
 }

@@ -9,7 +9,7 @@
 // started yet) and calls its `worker(tid, nthreads, 0)` export, which never returns while the
 // model lives: it parks in memory.atomic.wait32 between calls and runs forward(tid, nthreads)
 // each time thread 0's `run` wakes it (csrc/wat/barrier.wat). A trap sets the module's ABORT
-// flag (`abort`), so thread 0 traps out of its barrier instead of waiting forever, and is
+// flag (`abort`), so thread 0 traps out of its wait instead of waiting forever, and is
 // posted to the loader as {tid, error}.
 const isNode = typeof process !== "undefined" && !!process.versions?.node;
 const node = isNode ? await import("node:worker_threads") : null;

@@ -1,7 +1,9 @@
 """Threaded artifacts in headless Chromium: on Web Workers over a shared WebAssembly.Memory in
 a cross-origin isolated page, bitwise the outputs of one thread and of the Python loader;
 in a page that is not isolated, one thread, correct outputs and exactly one console warning
-naming the COOP/COEP headers.
+naming the COOP/COEP headers. A small graph (a pointwise op on 4096 floats, split anyway) runs
+on the count its measured first calls chose (``model.threadsUsed``; ``csrc/js/threads.mjs``,
+``ThreadChoice``), the workers woken by exactly the calls on all threads.
 
 The isolated page is served by ``python -m torch_wasm_backend serve``'s own request handler
 (``IsolatedHandler``: the headers are what makes the page isolated, so the test fails if
@@ -28,9 +30,15 @@ from torch_wasm_backend.runtime.artifact import load as py_load
 from .js.models import ROOT
 from .test_browser import CHROMIUM, Handler, open_page
 from .test_threads import SmallCNN, _model, split_all
+from .test_threads_choice import CALLS, woken_for
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not on PATH (see tests/e2e/test_browser.py)")
 COUNTS = (1, 2, 3)
+
+
+class Tiny(torch.nn.Module):
+    def forward(self, x):
+        return x * 2 + 1
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +52,7 @@ def cases(tmp_path_factory):
     models = {
         "mlp": (mlp, torch.randn(64, 784, generator=torch.Generator().manual_seed(6)), False),
         "cnn": (_model(SmallCNN), torch.randn(2, 3, 29, 31, generator=torch.Generator().manual_seed(2)), True),
+        "tiny": (Tiny().eval(), torch.randn(4096, generator=torch.Generator().manual_seed(11)), True),
     }
     listing, out = [], {}
     for name, (model, x, split) in models.items():
@@ -64,7 +73,13 @@ def cases(tmp_path_factory):
         eager = [e.numpy() for e in (eager if isinstance(eager, tuple) else (eager,))]
         out[name] = (want, eager)
         listing.append(
-            {"name": name, "artifact": f"/_e2e/{path.name}", "inputs": [f"/_e2e/{name}.x.bin"], "threads": list(COUNTS)}
+            {
+                "name": name,
+                "artifact": f"/_e2e/{path.name}",
+                "inputs": [f"/_e2e/{name}.x.bin"],
+                "threads": list(COUNTS),
+                "calls": CALLS if name == "tiny" else 3,
+            }
         )
     (work / "cases.json").write_text(json.dumps(listing))
     return work, out
@@ -111,6 +126,12 @@ def test_isolated_page_runs_threads_on_web_workers_bitwise(cases):
     assert report["crossOriginIsolated"] is True, "serve's headers did not make the page cross-origin isolated"
     assert report["warnings"] == []
     _check_outputs(report, expected, lambda n: n)
+    for name, runs in report["results"].items():
+        for r in runs:
+            assert r["used"] in (1, r["threads"]), (name, r)
+    for r in report["results"]["tiny"]:
+        if r["threads"] > 1:  # measured: the workers woken by the warm-up, the trial and the calls on all threads
+            assert r["woken"] == woken_for(r["used"]), r
 
 
 def test_page_without_isolation_runs_one_thread_and_warns_once_per_load(cases):
@@ -118,6 +139,7 @@ def test_page_without_isolation_runs_one_thread_and_warns_once_per_load(cases):
     report = _report((Handler,), work, "plain")
     assert report["crossOriginIsolated"] is False
     _check_outputs(report, expected, lambda n: 1)
+    assert all(r["used"] == 1 for runs in report["results"].values() for r in runs)
     loads_with_threads = sum(n > 1 for n in COUNTS) * len(expected)
     assert len(report["warnings"]) == loads_with_threads, report["warnings"]
     for w in report["warnings"]:

@@ -341,24 +341,29 @@ def _check_node(tmp_path, threaded, plain, x, want):
 
 
 def test_barriers_only_between_dependent_kernels():
-    """A barrier goes before a kernel that touches memory one of the kernels since the last
-    barrier writes (or writes what they read), unless both run on thread 0 alone."""
+    """A wait (for every chunk of the epoch's kernels) goes before a kernel that touches
+    memory one of the kernels since the last wait writes (or writes what they read); any
+    thread may claim any chunk, so kernels on one chunk ("thread 0 alone" before) wait too."""
     A = threads_mod.Access
 
     def barriers(*calls):
-        wat = threads_mod.forward_function([(f"(call $k{i})", s, a) for i, (s, a) in enumerate(calls)])
-        lines = [ln.strip() for ln in wat.splitlines()[3:]]
-        return "".join("|" if "threads_barrier" in ln else ("k" if ln.startswith("(call") else "0") for ln in lines)
+        wat = threads_mod.forward_function([(f"(call $k{i})", s, a) for i, (s, a) in enumerate(calls)], 1 << 16)
+        forward = wat[: wat.index("(func $threads_reset")]
+        out = ""
+        for ln in (ln.strip() for ln in forward.splitlines()[2:]):
+            mark = "|" if "threads_await" in ln else "k" if ln.startswith("(block $k") else "0" if "(if" in ln else "?"
+            out += "" if mark == "|" and out.endswith("|") else mark
+        return out
 
     x, q, k, v = ((0, 64),), ((64, 128),), ((128, 192),), ((192, 256),)
     # three projections of x (independent), then a kernel reading two of them
-    # "k": a shared kernel, "0": thread 0 alone, "|": a barrier
-    assert barriers((True, A(x, q)), (True, A(x, k)), (True, A(x, v)), (True, A(q + k, x))) == "kkk|k|"
-    assert barriers((True, A(x, q)), (True, A(q, k))) == "k|k|"  # read after write
-    assert barriers((True, A(x, q)), (True, A(k, x))) == "k|k|"  # write after read
-    assert barriers((False, A(x, q)), (False, A(q, k))) == "00"  # thread 0 alone, in order
-    assert barriers((True, A(x, q)), (False, A(x, k))) == "k0|"  # independent: no barrier between
-    assert barriers((True, A(None, q)), (True, A(x, k))) == "k|k|"  # unknown reads: conflict
+    # "k": a kernel cut into chunks, "0": a one-chunk kernel, "|": wait for the epoch's chunks
+    assert barriers((True, A(x, q)), (True, A(x, k)), (True, A(x, v)), (True, A(q + k, x))) == "kkk|k"
+    assert barriers((True, A(x, q)), (True, A(q, k))) == "k|k"  # read after write
+    assert barriers((True, A(x, q)), (True, A(k, x))) == "k|k"  # write after read
+    assert barriers((False, A(x, q)), (False, A(q, k))) == "0|0"  # one chunk each, maybe on two threads
+    assert barriers((True, A(x, q)), (False, A(x, k))) == "k0"  # independent: no wait between
+    assert barriers((True, A(None, q)), (True, A(x, k))) == "k|k"  # unknown reads: conflict
     assert threads_mod.depends(A(((0, 16),), ((16, 32),)), A(((32, 48),), ((48, 64),))) is False
 
 
@@ -402,6 +407,27 @@ def test_independent_kernels_share_an_epoch_and_match():
         _, graphs = run(m, (x,), 2)
     (graph,) = graphs
     forward = graph.wat[graph.wat.index('(func $forward (export "forward")') :]
-    calls = [ln.strip() for ln in forward.splitlines()[3:]]
-    first_barrier = next(i for i, ln in enumerate(calls) if "threads_barrier" in ln)
+    calls = [ln.strip() for ln in forward.splitlines()[2:]]
+    first_barrier = next(i for i, ln in enumerate(calls) if "threads_await" in ln)
     assert first_barrier >= 2, calls[:6]  # at least two projections back to back (v may come later)
+
+
+def test_math_routines_and_scalar_loops_count_in_the_split_threshold():
+    """A pointwise kernel calling ``tanh`` (GELU) or ``exp`` (softmax) costs ~20x a plain one
+    a point (``target.THREADS.math_ns``), a scalar loop ``scalar_factor`` times a vector one:
+    at the default threshold the first are split at sizes where a plain vector kernel is not."""
+    from torch_wasm_backend import ir
+    from torch_wasm_backend.indexing import index_vars
+    from torch_wasm_backend.schedule import KernelPlan
+
+    (i0,) = index_vars(1)
+    x = ir.Load("x", i0, "f32")
+
+    def split(body, n, mode="vector"):
+        return threads_mod.split_of(KernelPlan(ir.Pointwise("k", "out", i0, (n,), body), mode))
+
+    n = 1 << 15  # 32768 points: 3.3 us of plain work, ~69 us with a tanh
+    assert split(x, n) is None
+    assert split(ir.Op("tanh", (x,), "f32"), n) == threads_mod.Split("dim0", n, 16)
+    assert split(ir.Op("mul", (ir.Op("exp", (x,), "f32"), x), "f32"), n) is not None
+    assert split(x, 150_000) is None and split(x, 150_000, "scalar") is not None

@@ -5,18 +5,19 @@ Entry points: ``thread_splits(sched)`` (how each forward kernel is shared out, o
 no kernel is worth it: the graph then gets the ordinary single-thread module) and
 ``emit_threaded_module(sched, plan, splits) -> WatModule``.
 
-The module imports exactly one thing, its memory (``env.memory``, shared, the plan's pages,
-maximum 4 GiB; re-exported as ``memory``): the one exception to "modules import nothing". It
-exports ``prepare`` (run by thread 0 alone), ``forward(tid, nthreads)`` (thread ``tid``'s
-share of every kernel), and ``run``/``worker``/``stop``/``abort``/``spin_only`` (``csrc/wat/barrier.wat``:
-parking, waking and the barrier). The thread count is a run-time value: one module serves
+The module imports exactly one thing, its memory (``env.memory``, shared, the plan's pages and
+one page of chunk counters, maximum 4 GiB; re-exported as ``memory``): the one exception to
+"modules import nothing". It exports ``prepare`` (run by thread 0 alone), ``forward(tid,
+nthreads)`` (thread ``tid`` claiming chunks of every kernel), and
+``run``/``worker``/``stop``/``abort``/``spin_only`` (``csrc/wat/barrier.wat``: parking,
+waking, joining a call and waiting for chunks). The thread count is a run-time value: one module serves
 every count, and nothing in it depends on the count chosen.
 
 How a kernel is shared out (``Split``), each output element computed by exactly one thread
 by the same instructions in the same order as with one thread:
 
 * loop kernels (pointwise, reductions, scans): the first output dim of at least 8 points
-  (else the largest) is cut into ``nthreads`` contiguous chunks of whole ``grain`` units;
+  (else the largest) is cut into contiguous chunks of whole ``grain`` units;
   the chunk's first unit and its length are the locals ``$thr_q`` and ``$thr_n``, and the
   kernel is emitted as it would be with that dim's index ``i_d + grain * thr_q`` and extent
   ``thr_n`` (the emitters already handle run-time extents, from dynamic shapes). When the
@@ -30,15 +31,25 @@ by the same instructions in the same order as with one thread:
 * int8 GEMMs: whole 4-column panels (each thread widens only its own panels of B), among
   at most ``ir.QGEMM_THREADS`` threads, each with its own workspace (``_split_qgemm``);
   integer sums are exact, so any share-out gives the same bits.
-* a kernel whose estimated time is below ``target.THREADS.min_ns``: thread 0 alone; a graph
+* a kernel whose estimated time is below ``target.THREADS.min_ns``: one chunk; a graph
   whose split kernels add up to less than ``graph_min_ns``: the single-thread module.
 
-Barriers (``$threads_barrier``): between the kernels since the last barrier (an *epoch*) and
-the next kernel when they touch the same memory (one writes bytes the other reads or writes,
-by the memory plan's byte ranges, rounded out to ``ACCESS_GRAIN``) and not both run on thread
-0 alone; independent kernels (e.g. the query, key and value projections) run without one in
-between. ``forward`` ends with one when its last epoch has a shared kernel. No data race, so
-the results do not depend on the timing.
+Chunks, claimed (``forward_function``, ``csrc/wat/barrier.wat``): a split kernel is cut into
+``CHUNKS_PER_THREAD * nthreads`` chunks (its units shared out as among that many threads),
+any other kernel is one chunk; each kernel has a counter of chunks claimed and one of chunks
+finished, in the page after the memory plan's (the module's memory is one page larger), zeroed
+by ``run`` before each call. Every thread claims chunks with an atomic add until none is
+left, so a thread without a core (a busy host) holds the others up by at most the chunk it
+took, not by its whole share (static shares did: 2 threads 0.5-0.8x one on a busy host,
+0.9-1.0x with chunks, ``benchmarks/README.md``, *Threads*). The chunk a thread runs changes
+nothing in the results: each output element is computed by the same instructions in the same
+order whichever chunk holds it. Between the kernels since the last wait (an *epoch*) and the
+next kernel when they touch the same memory (one writes bytes the other reads or writes, by
+the memory plan's byte ranges, rounded out to ``ACCESS_GRAIN``), every chunk of the epoch's
+kernels is awaited; independent kernels (e.g. the query, key and value projections) run
+without a wait in between. ``run`` returns when the workers that joined the call have left
+it (a worker that wakes after thread 0 finished skips the call). No data race, so the
+results do not depend on the timing.
 """
 
 from __future__ import annotations
@@ -52,7 +63,7 @@ from ..indexing import affine_coeffs, index_vars, reduction_vars
 from ..memory import MemoryPlan
 from ..schedule import KernelPlan, Schedule
 from ..target import THREADS
-from . import kernels, text
+from . import kernels, ops, text
 from .module import WatModule, constant_segments, entry_function, libraries, library_source
 from .writer import FunctionWriter
 
@@ -90,14 +101,22 @@ def _prod(xs) -> int:
 
 
 # the kernel kinds this module knows how to split; any other kind (matrix routines, ...)
-# runs on thread 0 between barriers, which is always correct
+# runs as one chunk (one thread) between waits, which is always correct
 SPLITTABLE = (ir.Pointwise, ir.Reduce, ir.Scan, ir.Gemm, ir.PackB, ir.QGemm)
+# the math routines of loop kernels' bodies (csrc/wat/math_f32x4*.wat, poly_f32.wat, math_f64.wat)
+MATH_ROUTINES = frozenset((*ops.MATH, *ops.MATH_F64, *ops.MATH_F64_BINARY, *ops.POLY, *ops.MATH_F64_SCALAR))
 QGEMM_SPEEDUP = 2.0  # an int8 product's time: the float32 GEMM's per unit over this (i8_gemm.wat)
 
 
-def work_ns(k) -> float:
+def _math_calls(k) -> int:
+    """Calls of math routines (``exp``, ``tanh``, ...: a polynomial each) per point of a loop kernel."""
+    return sum(1 for n in ir.walk(k.body) if isinstance(n, ir.Op) and n.name in MATH_ROUTINES)
+
+
+def work_ns(k, mode: str | None = None) -> float:
     """Estimated single-thread time of kernel ``k`` (``target.THREADS``); 0 for a kind that
-    is not split."""
+    is not split. A loop kernel's point costs ``ns_per_unit`` of its kind plus ``math_ns`` per
+    math routine its body calls, times ``scalar_factor`` when ``mode`` is scalar."""
     if not isinstance(k, SPLITTABLE):
         return 0.0
     if isinstance(k, ir.QGemm):
@@ -113,6 +132,10 @@ def work_ns(k) -> float:
         units = _prod(k.ranges) * int(k.length)
     else:
         units = _prod(k.ranges)
+    if isinstance(k, (ir.Pointwise, ir.Reduce, ir.Scan)):
+        cost += THREADS.math_ns * _math_calls(k)
+        if mode is not None and mode.startswith("scalar"):
+            cost *= THREADS.scalar_factor
     return units * cost
 
 
@@ -129,7 +152,7 @@ def split_of(plan: KernelPlan) -> Split | None:
         sizes = (k.batch, k.k, k.n)
     else:
         sizes = (*k.ranges, *getattr(k, "red_ranges", ()), getattr(k, "length", 1))
-    if not _static(*sizes) or 0 in [int(s) for s in sizes] or work_ns(k) < THREADS.min_ns:
+    if not _static(*sizes) or 0 in [int(s) for s in sizes] or work_ns(k, plan.mode) < THREADS.min_ns:
         return None
     if isinstance(k, ir.PackB):
         return Split("n", int(k.n), PANEL) if int(k.n) >= 2 * PANEL else None
@@ -178,7 +201,7 @@ def thread_splits(sched: Schedule) -> tuple | None:
     if sched.program.symbols:
         return None
     splits = tuple(split_of(p) for p in sched.forward)
-    shared = sum(work_ns(p.kernel) for p, s in zip(sched.forward, splits) if s is not None)
+    shared = sum(work_ns(p.kernel, p.mode) for p, s in zip(sched.forward, splits) if s is not None)
     return splits if shared and shared >= THREADS.graph_min_ns else None
 
 
@@ -314,22 +337,42 @@ def depends(a: Access, b: Access) -> bool:
     return _overlap(a.writes, b.reads) or _overlap(a.writes, b.writes) or _overlap(b.writes, a.reads)
 
 
-def forward_function(calls: list) -> str:
-    """``forward(tid, nthreads)``: ``calls`` = (kernel call, shared?, Access) in order, a
-    barrier before a kernel that depends on one of the epoch's kernels (unless both run on
-    thread 0 alone) and at the end when the last epoch has a shared kernel."""
-    body = ["(global.set $tid (local.get $tid))", "(global.set $nthreads (local.get $nthreads))"]
-    epoch = []  # (shared?, Access) of the kernels since the last barrier
-    for call, shared, access in calls:
-        if any((shared or s) and depends(a, access) for s, a in epoch):
-            body.append("(call $threads_barrier (local.get $nthreads))")
+CHUNKS_PER_THREAD = 4  # a split kernel's chunks: this many per thread, claimed by whichever thread is free
+
+
+def forward_function(calls: list, counters: int) -> str:
+    """``forward(tid, nthreads)``: ``calls`` = (kernel call, shared?, Access) in order. Kernel
+    ``j`` has two counters at ``counters + 8 j`` (chunks claimed, chunks finished); a shared
+    kernel is cut into ``CHUNKS_PER_THREAD * nthreads`` chunks (the split's units shared out as
+    among that many threads: ``$tid``/``$nthreads`` are the chunk and the count while it runs),
+    any other is one chunk. A thread claims chunks until none is left, so one that has no core
+    holds the others up only by the chunk it took. Before a kernel that depends on one of the
+    epoch's kernels (one writes what the other touches), every chunk of the epoch's kernels
+    is awaited; ``run`` waits for the workers to leave at the end."""
+    body = [f"(local.set $n (i32.mul (local.get $nthreads) (i32.const {CHUNKS_PER_THREAD})))"]
+    epoch = []  # (index, shared?, Access) of the kernels since the last wait
+    for j, (call, shared, access) in enumerate(calls):
+        if any(depends(a, access) for _, _, a in epoch):
+            for i, s, _ in epoch:
+                n = "(local.get $n)" if s else "(i32.const 1)"
+                body.append(f"(call $threads_await (i32.const {counters + 8 * i + 4}) {n})")
             epoch = []
-        body.append(call if shared else f"(if (i32.eqz (local.get $tid)) (then {call}))")
-        epoch.append((shared, access))
-    if any(s for s, _ in epoch):
-        body.append("(call $threads_barrier (local.get $nthreads))")
+        claim = f"(i32.const {counters + 8 * j})"
+        done = f"(call $threads_done (i32.const {counters + 8 * j + 4}) {'(local.get $n)' if shared else '(i32.const 1)'})"
+        if shared:
+            body.append(
+                f"(block $k{j} (loop $c{j} (local.set $c (i32.atomic.rmw.add {claim} (i32.const 1))) "
+                f"(br_if $k{j} (i32.ge_u (local.get $c) (local.get $n))) (global.set $tid (local.get $c)) "
+                f"(global.set $nthreads (local.get $n)) {call} {done} (br $c{j})))"
+            )
+        else:
+            body.append(f"(if (i32.eqz (i32.atomic.rmw.add {claim} (i32.const 1))) (then {call} {done}))")
+        epoch.append((j, shared, access))
     lines = "".join(f"\n  {c}" for c in body)
-    return f'(func $forward (export "forward") (param $tid i32) (param $nthreads i32){lines})'
+    return (
+        '(func $forward (export "forward") (param $tid i32) (param $nthreads i32) (local $n i32) (local $c i32)'
+        f"{lines})\n(func $threads_reset (memory.fill (i32.const {counters}) (i32.const 0) (i32.const {8 * len(calls)})))"
+    )
 
 
 def emit_threaded_module(
@@ -343,9 +386,10 @@ def emit_threaded_module(
     offsets = {name: p.offset for name, p in plan.placements.items()}
     buffers = {b.name: b for b in prog.buffers}
     pages = plan.pages if pages is None else pages
+    counters = pages * 65536  # the page after the plan's: each kernel's chunk counters
     out = [
         "(module",
-        f'(import "env" "memory" (memory {pages} {MAX_PAGES} shared))',
+        f'(import "env" "memory" (memory {pages + 1} {MAX_PAGES} shared))',
         '(export "memory" (memory 0))',
         "(global $tid (mut i32) (i32.const 0))",
         "(global $nthreads (mut i32) (i32.const 1))",
@@ -370,7 +414,9 @@ def emit_threaded_module(
             out.append(fn)
             calls.append((f"(call ${p.kernel.name})", split is not None, kernel_access(p.kernel, offsets, nbytes)))
     out.append(entry_function("prepare", prepare))
-    out.append(forward_function(calls))
+    if len(calls) > 65536 // 8:
+        raise ValueError(f"a threaded module holds at most {65536 // 8} kernels, this one has {len(calls)}")
+    out.append(forward_function(calls, counters))
     return WatModule(
-        "\n".join(out) + ")\n", pages, ("prepare", "forward", "run", "worker", "stop", "abort", "spin_only")
+        "\n".join(out) + ")\n", pages + 1, ("prepare", "forward", "run", "worker", "stop", "abort", "spin_only")
     )

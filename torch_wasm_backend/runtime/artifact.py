@@ -163,13 +163,13 @@ class LoadedModel:
             engine = get_engine(engine, relaxed_simd=self.variant == RELAXED)
         return engine, (splice(main, stored) if stored is not None and self.variant == RELAXED else main)
 
-    def _use_threads(self, variant: bytes, threads: int) -> None:
+    def _use_threads(self, variant: bytes, threads: int, adaptive: bool = True) -> None:
         """Run on ``threads`` threads: the threaded variant's instances over a shared memory
         that starts as a copy of this (prepared) instance's memory."""
         from .threaded import compile_threaded
 
         try:
-            inst = compile_threaded(bytes(variant), threads).instantiate()
+            inst = compile_threaded(bytes(variant), threads, adaptive=adaptive).instantiate()
         except Exception as e:  # noqa: BLE001 - a damaged section, or a runtime without threads
             raise ArtifactError(f"the artifact's threaded variant could not be instantiated: {e}") from None
         src, dst = self._instance.memory_view(), inst.memory_view()
@@ -182,6 +182,13 @@ class LoadedModel:
         self.threads = threads
 
     # ---------------------------------------------------------------- describing
+    @property
+    def threads_used(self) -> int:
+        """The thread count calls run on: ``threads``, or 1 where the model measured one
+        thread faster on its first calls (``load(..., threads_adaptive=False)``: always
+        ``threads``)."""
+        return getattr(self._instance, "threads_used", 1)
+
     @property
     def input_names(self) -> list:
         return list(self._names)
@@ -389,16 +396,22 @@ class LoadedTrainer(LoadedModel):
             self._view(specs[name])[...] = arr
 
 
-def load(source, engine="wasmtime", variant: str = "auto", threads: int = 1) -> LoadedModel:
+def load(
+    source, engine="wasmtime", variant: str = "auto", threads: int = 1, threads_adaptive: bool = True
+) -> LoadedModel:
     """Load an artifact from a path or bytes; returns a callable model (a ``LoadedTrainer``
     for a trainable artifact). ``engine``: an engine name or an ``Engine`` instance.
     ``variant``: ``"auto"`` and ``"simd128"`` run the SIMD128 module, ``"relaxed_simd"`` the
     artifact's relaxed-SIMD (FMA) variant (``model.variant`` says which runs).
     ``threads``: run on that many threads (wasmtime) when the artifact records a threaded
     variant (``save(..., threads=True)``; the SIMD128 code); an artifact without one runs on
-    one thread."""
+    one thread. ``threads_adaptive``: the model measures ``threads`` threads against one on
+    its first calls and keeps the faster, re-checking now and then (``model.threads_used``;
+    ``thread_choice.py``); False runs every call on ``threads``."""
     if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 64:
         raise ValueError(f"threads must be an int from 1 to 64, got {threads!r}")
+    if not isinstance(threads_adaptive, bool):
+        raise ValueError(f"threads_adaptive must be True or False, got {threads_adaptive!r}")  # noqa: TRY004
     wasm = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).read_bytes()
     found = custom_sections(wasm)
     manifest = parse_manifest(found.get(MANIFEST_SECTION))
@@ -408,5 +421,5 @@ def load(source, engine="wasmtime", variant: str = "auto", threads: int = 1) -> 
         if model.variant != SIMD128:
             raise ArtifactError("threads > 1 runs the threaded twin of the SIMD128 code: load with variant='simd128' "
                                 "(or 'auto') to use threads")
-        model._use_threads(threaded, threads)
+        model._use_threads(threaded, threads, threads_adaptive)
     return model

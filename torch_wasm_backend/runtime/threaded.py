@@ -7,11 +7,13 @@ life: parked in ``memory.atomic.wait32`` (spinning ~0.2 ms first) until ``run(nt
 called by thread 0 once per model call, bumps the job counter and notifies them. ctypes
 releases the GIL during every wasm call, so the threads run in parallel. ``forward`` of a
 ``ThreadedInstance`` (the ``Instance`` interface, for ``compiled.Runner``) is that ``run``;
-``prepare`` runs on thread 0 alone while the workers are parked.
+``prepare`` runs on thread 0 alone while the workers are parked. Each call runs on N threads
+or on thread 0 alone (``run(1)``: the workers stay parked), whichever the instance measured
+faster on its first calls and re-checks now and then (``thread_choice.py``; ``threads_used``).
 
-A trap on any thread must not leave the others waiting in a barrier: the thread that trapped
-calls ``abort`` (an ABORT flag every waiting thread checks, plus a notify), so every thread
-traps out; the host then resets the control block, lets the workers park again and raises
+A trap on any thread must not leave the others waiting (for a chunk, or for the call to
+close): the thread that trapped calls ``abort`` (an ABORT flag every waiting thread checks,
+plus a notify), so every thread traps out; the host then resets the control block, lets the workers park again and raises
 the first trap that is not the abort's echo in ``$threads_wait``. The instance stays usable.
 
 The engine (``ThreadedEngine``) is wasmtime with threads and shared memory, the Spectre
@@ -34,6 +36,7 @@ import atexit
 import contextlib
 import ctypes
 import threading
+import time
 import weakref
 from collections.abc import Callable
 
@@ -41,6 +44,7 @@ import numpy as np
 import wasmtime
 
 from .engine import CompiledModule, Instance, WasmCompileError, WasmTrap
+from .thread_choice import ThreadChoice
 from .wasm_binary import read_leb128, sections
 from .wasmtime_config import FULL_RESERVATION
 from .wasmtime_engine import WasmtimeEngine, WasmtimeInstance
@@ -52,7 +56,7 @@ if FAST_PATH:
 
 MAX_THREADS = 64
 STOP_TIMEOUT_S = 30.0  # a trapped run waits this long for every worker to trap out too
-_ECHO = ("threads_wait", "threads_barrier")  # where the abort makes the other threads trap
+_ECHO = ("threads_wait", "threads_await", "threads_barrier")  # where the abort makes the other threads trap
 
 
 # wasmtime-py issue #318: SharedMemory._as_extern wraps its pointer in a second pointer
@@ -178,7 +182,7 @@ class _Pool:
     def __init__(self, members: list[_SharedInstance], nthreads: int, control: np.ndarray) -> None:
         self.members = members  # index = tid; members[0] is the calling thread's
         self.nthreads = nthreads
-        self.control = control  # int32 view of bytes 0..15: COUNT, GEN, GO, FLAGS
+        self.control = control  # int32 view of bytes 0..15: JOIN, EXITED, GO, FLAGS
         self.errors: dict[int, BaseException] = {}
         self.trapped = [threading.Event() for _ in range(nthreads)]
         self.resume = [threading.Event() for _ in range(nthreads)]
@@ -221,7 +225,7 @@ class _Pool:
                     f"within {STOP_TIMEOUT_S} s; this model's threads are unusable"
                 )
         errors = ([first] if first is not None else []) + [self.errors.pop(t) for t in sorted(self.errors)]
-        self.control[0] = 0  # COUNT
+        self.control[0] = 0  # JOIN
         self.control[3] = 0  # FLAGS
         self.go = int(self.control[2])
         for tid in range(1, self.nthreads):
@@ -256,7 +260,13 @@ class ThreadedInstance(Instance):
     ``Instance`` interface: ``caller("forward")`` runs every thread's share."""
 
     def __init__(
-        self, engine: wasmtime.Engine, module: wasmtime.Module, pages: int, nthreads: int, max_pages: int | None = None
+        self,
+        engine: wasmtime.Engine,
+        module: wasmtime.Module,
+        pages: int,
+        nthreads: int,
+        max_pages: int | None = None,
+        adaptive: bool = True,
     ) -> None:
         if not 1 <= nthreads <= MAX_THREADS:
             raise ValueError(f"threads must be between 1 and {MAX_THREADS}, got {nthreads}")
@@ -270,7 +280,14 @@ class ThreadedInstance(Instance):
         self.pool = _Pool(members, nthreads, control)
         _POOLS.add(self.pool)
         weakref.finalize(self, self.pool.stop)
-        self._run = members[0].raw_caller("run", nthreads)
+        # the raw run by thread count: N, and 1 (thread 0 alone: the workers stay parked)
+        self._runs = {1: members[0].raw_caller("run", 1), nthreads: members[0].raw_caller("run", nthreads)}
+        self.choice = ThreadChoice(nthreads, adaptive)  # N threads or one, call by call (thread_choice.py)
+
+    @property
+    def threads_used(self) -> int:
+        """The thread count calls run on (``ThreadChoice``: measured on the first calls)."""
+        return self.choice.used
 
     def memory_view(self) -> np.ndarray:
         return self.members[0].memory_view()
@@ -287,14 +304,17 @@ class ThreadedInstance(Instance):
     def caller(self, export: str = "forward") -> Callable[[], None]:
         if export != "forward":
             return self.members[0].caller(export)
-        run, pool = self._run, self.pool
+        runs, pool, choice, clock = self._runs, self.pool, self.choice, time.perf_counter_ns
 
         def forward() -> None:
+            n = choice.count()
             try:
-                run()
+                t0 = clock()
+                runs[n]()
+                choice.record(n, clock() - t0)
             except BaseException as exc:  # noqa: BLE001  (re-raised below, or the worker's)
                 raise pool.recover(exc) from None
-            if pool.errors:  # a worker trapped after thread 0 finished (cannot happen: final barrier)
+            if pool.errors:  # a worker trapped after thread 0 finished (cannot happen: run waits for the workers that joined)
                 raise pool.recover(None)
 
         return forward
@@ -303,23 +323,33 @@ class ThreadedInstance(Instance):
 class ThreadedModule(CompiledModule):
     """A compiled threaded module; ``instantiate()`` starts its workers."""
 
-    def __init__(self, compiled, pages: int, nthreads: int, max_pages: int | None = None) -> None:
+    def __init__(
+        self, compiled, pages: int, nthreads: int, max_pages: int | None = None, adaptive: bool = True
+    ) -> None:
         self.compiled = compiled  # WasmtimeCompiledModule
         self.pages = pages
         self.max_pages = max_pages
         self.nthreads = nthreads
+        self.adaptive = adaptive  # measure N threads against one (thread_choice.py); False: always N
 
     def instantiate(self) -> ThreadedInstance:
         return ThreadedInstance(
-            self.compiled.wasmtime_engine, self.compiled.module, self.pages, self.nthreads, self.max_pages
+            self.compiled.wasmtime_engine,
+            self.compiled.module,
+            self.pages,
+            self.nthreads,
+            self.max_pages,
+            self.adaptive,
         )
 
 
-def compile_threaded(wasm: bytes, nthreads: int, relaxed_simd: bool = False) -> ThreadedModule:
+def compile_threaded(wasm: bytes, nthreads: int, relaxed_simd: bool = False, adaptive: bool = True) -> ThreadedModule:
+    """``adaptive``: each instance measures N threads against one on its first calls and keeps
+    the faster (``thread_choice.py``); False runs every call on ``nthreads``."""
     limits = imported_memory_limits(wasm)
     if limits is None or not limits[2]:
         raise WasmCompileError("not a threaded module: it does not import a shared memory")
-    return ThreadedModule(get_threaded_engine(relaxed_simd).compile(wasm), limits[0], nthreads, limits[1])
+    return ThreadedModule(get_threaded_engine(relaxed_simd).compile(wasm), limits[0], nthreads, limits[1], adaptive)
 
 
 __all__ = [

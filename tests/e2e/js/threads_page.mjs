@@ -1,9 +1,11 @@
 // Runs threaded artifacts with csrc/js/loader.mjs in the browser at several thread counts and
 // POSTs {ok, userAgent, crossOriginIsolated, warnings, results} to ?report=URL (what
 // tests/e2e/test_browser_threads.py reads). The list at ?cases=URL: [{name, artifact (URL),
-// inputs: [URL of raw bytes], threads: [N, ...]}]; results[name][i] = {threads (the count
-// asked for), ran (model.threads), calls: [[{name, base64} per output] per call]}: three calls
-// per count, so state left behind between calls shows. `warnings`: every console.warn.
+// inputs: [URL of raw bytes], threads: [N, ...], calls (default 3)}]; results[name][i] =
+// {threads (the count asked for), ran (model.threads), used (model.threadsUsed after the calls),
+// woken (calls that woke the workers: the job counter GO, bytes 8..11 of the memory), calls:
+// [[{name, base64} per output] per call]}: several calls per count, so state left behind
+// between calls shows. `warnings`: every console.warn.
 import { load, ARRAY_TYPES } from "../../../csrc/js/loader.mjs";
 import { base64, fetchOk } from "./page_util.mjs";
 
@@ -23,10 +25,12 @@ async function runCase(c) {
       inputs.push(new ARRAY_TYPES[spec.dtype](await (await fetchOk(c.inputs[i])).arrayBuffer()));
     }
     const calls = [];
-    for (let r = 0; r < 3; r++) {
+    for (let r = 0; r < (c.calls ?? 3); r++) {
       calls.push(model.run(inputs).map((o) => ({ name: o.name, base64: base64(o.data) })));
     }
-    out.push({ threads: n, ran: model.threads, calls });
+    const woken = new Int32Array(model.memory.buffer, 0, 4)[2];
+    out.push({ threads: n, ran: model.threads, used: model.threadsUsed, woken, calls });
+    model.close();
   }
   return out;
 }
