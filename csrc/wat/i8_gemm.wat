@@ -70,19 +70,22 @@
                (param $lda i32) (param $ldc i32) (param $work i32)
   (call $i8_gemm_q (local.get $a) (local.get $bp) (local.get $c) (local.get $m) (local.get $n) (local.get $k)
                    (local.get $lda) (local.get $ldc) (local.get $work)
-                   (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
+                   (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
 
 (func $i8_gemm_q (param $a i32) (param $bp i32) (param $c i32)
                  (param $m i32) (param $n i32) (param $k i32)
                  (param $lda i32) (param $ldc i32) (param $work i32)
                  (param $rq i32) (param $corr i32) (param $scale i32) (param $bias i32)
+                 (param $zw i32) (param $xsum i32)
   (if (i32.lt_u (local.get $m) (i32.const 4))
     (then (call $i8_gemm_direct (local.get $a) (local.get $bp) (local.get $c) (local.get $m) (local.get $n)
                                 (local.get $k) (local.get $lda) (local.get $ldc)
-                                (local.get $rq) (local.get $corr) (local.get $scale) (local.get $bias)))
+                                (local.get $rq) (local.get $corr) (local.get $scale) (local.get $bias)
+                                (local.get $zw) (local.get $xsum)))
     (else (call $i8_gemm_panels (local.get $a) (local.get $bp) (local.get $c) (local.get $m) (local.get $n)
                                 (local.get $k) (local.get $lda) (local.get $ldc) (local.get $work)
-                                (local.get $rq) (local.get $corr) (local.get $scale) (local.get $bias)))))
+                                (local.get $rq) (local.get $corr) (local.get $scale) (local.get $bias)
+                                (local.get $zw) (local.get $xsum)))))
 
 ;; [sum(x0), sum(x1), sum(x2), sum(x3)] of four i32x4
 (func $i8_gemm_hsum4 (param $x0 v128) (param $x1 v128) (param $x2 v128) (param $x3 v128) (result v128)
@@ -101,6 +104,7 @@
                (param $m i32) (param $n i32) (param $k i32)
                (param $lda i32) (param $ldc i32)
                (param $rq i32) (param $corr i32) (param $scale i32) (param $bias i32)
+                 (param $zw i32) (param $xsum i32)
   (local $o i32) (local $left i32) (local $q v128)
   (local $i i32) (local $j i32) (local $panel i32) (local $two i32) (local $crow i32)
   (local $a0 i32) (local $a1 i32) (local $pa0 i32) (local $pa1 i32) (local $b i32) (local $bend i32)
@@ -169,6 +173,10 @@
               (local.set $left (i32.sub (local.get $n) (local.get $j)))
               (local.set $o (i32.add (local.get $c) (i32.add (i32.mul (local.get $i) (local.get $ldc)) (local.get $j))))
               (local.set $q (i32x4.sub (local.get $x0) (v128.load align=4 (i32.add (local.get $corr) (i32.shl (local.get $j) (i32.const 2))))))
+              (if (local.get $zw)  ;; asymmetric weights: - zw[j] * xsum[i]
+                (then (local.set $q (i32x4.sub (local.get $q) (i32x4.mul
+                  (v128.load align=4 (i32.add (local.get $zw) (i32.shl (local.get $j) (i32.const 2))))
+                  (v128.load32_splat (i32.add (local.get $xsum) (i32.shl (local.get $i) (i32.const 2)))))))))
               (local.set $q (f32x4.add (f32x4.mul (f32x4.convert_i32x4_s (local.get $q))
                                                  (v128.load align=4 (i32.add (local.get $scale) (i32.shl (local.get $j) (i32.const 2)))))
                                      (v128.load align=4 (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))))
@@ -187,6 +195,10 @@
                 (then
                   (local.set $o (i32.add (local.get $c) (i32.add (i32.mul (i32.add (local.get $i) (i32.const 1)) (local.get $ldc)) (local.get $j))))
                   (local.set $q (i32x4.sub (local.get $x1) (v128.load align=4 (i32.add (local.get $corr) (i32.shl (local.get $j) (i32.const 2))))))
+                  (if (local.get $zw)  ;; asymmetric weights: - zw[j] * xsum[i]
+                    (then (local.set $q (i32x4.sub (local.get $q) (i32x4.mul
+                      (v128.load align=4 (i32.add (local.get $zw) (i32.shl (local.get $j) (i32.const 2))))
+                      (v128.load32_splat (i32.add (local.get $xsum) (i32.shl (i32.add (local.get $i) (i32.const 1)) (i32.const 2)))))))))
                   (local.set $q (f32x4.add (f32x4.mul (f32x4.convert_i32x4_s (local.get $q))
                                                      (v128.load align=4 (i32.add (local.get $scale) (i32.shl (local.get $j) (i32.const 2)))))
                                          (v128.load align=4 (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))))
@@ -217,6 +229,7 @@
                (param $m i32) (param $n i32) (param $k i32)
                (param $lda i32) (param $ldc i32) (param $work i32)
                (param $rq i32) (param $corr i32) (param $scale i32) (param $bias i32)
+                 (param $zw i32) (param $xsum i32)
   (local $o i32) (local $left i32) (local $q v128)
   (local $i i32) (local $j i32) (local $panel i32) (local $two i32) (local $crow i32)
   (local $src i32) (local $dst i32) (local $srcend i32)
@@ -294,6 +307,10 @@
               (local.set $left (i32.sub (local.get $n) (local.get $j)))
               (local.set $o (i32.add (local.get $c) (i32.add (i32.mul (local.get $i) (local.get $ldc)) (local.get $j))))
               (local.set $q (i32x4.sub (local.get $c00) (v128.load align=4 (i32.add (local.get $corr) (i32.shl (local.get $j) (i32.const 2))))))
+              (if (local.get $zw)  ;; asymmetric weights: - zw[j] * xsum[i]
+                (then (local.set $q (i32x4.sub (local.get $q) (i32x4.mul
+                  (v128.load align=4 (i32.add (local.get $zw) (i32.shl (local.get $j) (i32.const 2))))
+                  (v128.load32_splat (i32.add (local.get $xsum) (i32.shl (local.get $i) (i32.const 2)))))))))
               (local.set $q (f32x4.add (f32x4.mul (f32x4.convert_i32x4_s (local.get $q))
                                                  (v128.load align=4 (i32.add (local.get $scale) (i32.shl (local.get $j) (i32.const 2)))))
                                      (v128.load align=4 (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))))
@@ -312,6 +329,10 @@
                 (then
                   (local.set $o (i32.add (local.get $c) (i32.add (i32.mul (i32.add (local.get $i) (i32.const 1)) (local.get $ldc)) (local.get $j))))
                   (local.set $q (i32x4.sub (local.get $c10) (v128.load align=4 (i32.add (local.get $corr) (i32.shl (local.get $j) (i32.const 2))))))
+                  (if (local.get $zw)  ;; asymmetric weights: - zw[j] * xsum[i]
+                    (then (local.set $q (i32x4.sub (local.get $q) (i32x4.mul
+                      (v128.load align=4 (i32.add (local.get $zw) (i32.shl (local.get $j) (i32.const 2))))
+                      (v128.load32_splat (i32.add (local.get $xsum) (i32.shl (i32.add (local.get $i) (i32.const 1)) (i32.const 2)))))))))
                   (local.set $q (f32x4.add (f32x4.mul (f32x4.convert_i32x4_s (local.get $q))
                                                      (v128.load align=4 (i32.add (local.get $scale) (i32.shl (local.get $j) (i32.const 2)))))
                                          (v128.load align=4 (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))))

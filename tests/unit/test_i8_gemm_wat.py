@@ -68,10 +68,11 @@ def test_i8_gemm_is_exact(instance, m, n, k):
     assert np.array_equal(mem[~touched], before[~touched])
 
 
-def requantised(acc, corr, scale, bias, floor, inv, zp, lo, hi) -> np.ndarray:
+def requantised(acc, corr, scale, bias, floor, inv, zp, lo, hi, zw=None, xsum=None) -> np.ndarray:
     """The documented epilogue, in numpy float32 (IEEE single, as the kernel)."""
     f32 = np.float32
-    y = (acc - corr).astype(f32) * scale + bias
+    v = acc - corr if zw is None else acc - corr - zw[None, :] * xsum[:, None]
+    y = v.astype(f32) * scale + bias
     y = np.maximum(y, f32(floor))
     q = np.rint(y * f32(inv)) + f32(zp)
     return np.clip(q, f32(lo), f32(hi)).astype(np.int8)
@@ -81,9 +82,10 @@ def requantised(acc, corr, scale, bias, floor, inv, zp, lo, hi) -> np.ndarray:
 @pytest.mark.parametrize("n", [1, 3, 4, 6, 13])
 @pytest.mark.parametrize("k", [5, 16, 40])
 @pytest.mark.parametrize("relu", [False, True])
-def test_i8_gemm_q_requantises_as_documented(instance, m, n, k, relu):
+@pytest.mark.parametrize("asymmetric", [False, True])
+def test_i8_gemm_q_requantises_as_documented(instance, m, n, k, relu, asymmetric):
     store, inst = instance
-    rng = np.random.default_rng(m * 1000 + n * 10 + k + relu)
+    rng = np.random.default_rng(m * 1000 + n * 10 + k + relu + 2 * asymmetric)
     lda, np_ = k + 1, -(-n // 4) * 4
     a = rng.integers(-128, 128, (m, lda), dtype=np.int8)
     b = rng.integers(-127, 128, (k, n), dtype=np.int8)
@@ -104,15 +106,21 @@ def test_i8_gemm_q_requantises_as_documented(instance, m, n, k, relu):
     ldo = n + 2
     pcorr = pout + m * ldo + 64
     pscale, pbias, prq = pcorr + 4 * np_, pcorr + 8 * np_, pcorr + 12 * np_
-    work = prq + rq.nbytes + 64
+    zw = rng.integers(-3, 4, np_).astype(np.int32)
+    xsum = rng.integers(-5000, 5000, m).astype(np.int32)  # any values: the kernel only reads them
+    pzw = prq + rq.nbytes + 16
+    pxsum = pzw + zw.nbytes + 16
+    work = pxsum + xsum.nbytes + 64
     mem[pa: pa + a.size] = a.view(np.uint8).reshape(-1)
     mem[pb: pb + packed.size] = packed.view(np.uint8)
-    for at, arr in ((pcorr, corr), (pscale, scale), (pbias, bias), (prq, rq)):
+    for at, arr in ((pcorr, corr), (pscale, scale), (pbias, bias), (prq, rq), (pzw, zw), (pxsum, xsum)):
         mem[at: at + arr.nbytes] = arr.view(np.uint8)
     before = mem.copy()
-    inst.exports(store)["gemm_q"](store, pa, pb, pout, m, n, k, lda, ldo, work, prq, pcorr, pscale, pbias)
+    inst.exports(store)["gemm_q"](store, pa, pb, pout, m, n, k, lda, ldo, work, prq, pcorr, pscale, pbias,
+                                  pzw if asymmetric else 0, pxsum if asymmetric else 0)
     got = mem[pout: pout + m * ldo].view(np.int8).reshape(m, ldo)[:, :n]
-    want = requantised(acc, corr[:n], scale[:n], bias[:n], floor, inv, zp, lo, hi)
+    want = requantised(acc, corr[:n], scale[:n], bias[:n], floor, inv, zp, lo, hi,
+                       *((zw[:n], xsum) if asymmetric else ()))
     assert np.array_equal(got, want)
     assert (want[:, 0] == 127).all()  # the clamp is exercised
     touched = np.zeros(mem.size, bool)

@@ -18,7 +18,9 @@ its pattern; a quantize is stored as int8, though, unless only int8 kernels read
 one would be recomputed by every consumer), and ``quantize(dequantize(q, s, z), s, z)`` is
 ``q`` itself (exactly: ``_requantized``).
 
-The int8 GEMM patterns (linear and convolution layers) are ``quant_gemm.py``'s.
+The int8 GEMM patterns (linear and convolution layers) are ``quant_gemm.py``'s; when such a
+layer's whole result is quantized (through views and a relu), the GEMM's store does it and
+the quantize takes its int8 value (``ctx.requantized``).
 """
 
 from __future__ import annotations
@@ -97,7 +99,7 @@ def _requantized(ctx, node, x: TensorValue, scale, zero_point, qmin: int, qmax: 
     input is not such a dequantize (seen through reshapes, clones and dropouts outside
     training: ``x``, the quantize's input, has the shape to give it)."""
     src = node.args[0]
-    while isinstance(src, torch.fx.Node) and src not in ctx.dequantized and _identity_or_view(src):
+    while isinstance(src, torch.fx.Node) and src not in ctx.dequantized and identity_or_view(src):
         src = src.args[0]
     d = ctx.dequantized.get(src) if isinstance(src, torch.fx.Node) else None
     if d is None or d.axis is not None or isinstance(d.scale, RuntimeQParam) or \
@@ -110,7 +112,7 @@ def _requantized(ctx, node, x: TensorValue, scale, zero_point, qmin: int, qmax: 
         "max", "i32", qop("cast", "i32", q.load(idx)), qconst(qmin, "i32")), qconst(qmax, "i32"))))
 
 
-def _identity_or_view(node) -> bool:
+def identity_or_view(node) -> bool:
     """A node that passes its first argument's values on unchanged, in row-major order:
     a reshape, a clone, or a dropout outside training."""
     if node.op != "call_function":
@@ -151,6 +153,9 @@ def quantize_per_tensor(ctx, node, x, scale, zero_point, qmin, qmax, dtype):
     _int8(dtype, "quantize_per_tensor")
     if not isinstance(scale, (int, float)) or not isinstance(zero_point, int):
         raise Unsupported("quantize_per_tensor with a tensor scale")
+    fused = ctx.requantized.get(node)  # an int8 GEMM's store computed it (quant_gemm.py)
+    if fused is not None:
+        return fused if tuple(fused.shape) == tuple(x.shape) else reshape(fused, x.shape)
     same = _requantized(ctx, node, x, scale, zero_point, qmin, qmax)
     if same is not None:
         return same
