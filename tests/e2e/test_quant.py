@@ -159,6 +159,32 @@ def test_integer_outputs_match_the_reference():
     assert (diff != 0).float().mean().item() <= 0.01, int((diff != 0).sum())
 
 
+def test_a_quantized_layer_result_is_requantised_in_the_gemm_store(compiled_graphs):
+    """Linear -> relu -> quantize (n = 29: a partial last panel) is one int8 GEMM writing
+    int8 (``ir.QRequant``), which the next GEMM reads in place as its A (no copy between);
+    the last layer's quantized output too (its dequantize reads the int8). Outputs as the
+    reference's, bit for bit, where it is exact; integers within one otherwise."""
+    gm = power_of_two_scales(quantized(mlp(), 37))
+    x = torch.randn(9, 37) * 2
+    with torch.no_grad():
+        assert torch.equal(compile_strict(gm)(x), gm(x))
+    kernels = [p.kernel for g in compiled_graphs for p in g.schedule.forward]
+    q = [k for k in kernels if isinstance(k, ir.QGemm)]
+    assert [k.requant is not None for k in q] == [True, True]
+    assert q[1].a == q[0].c  # read in place
+    assert not any(isinstance(k, ir.Pointwise) and k.out == q[1].a for k in kernels)
+    torch._dynamo.reset()
+    compiled_graphs.clear()
+    gm = integer_outputs(quantized(mlp(40, 64, 20), 40))  # n % 4 == 0, calibrated scales, int8 output
+    x = torch.randn(33, 40)
+    with torch.no_grad():
+        want, got = gm(x), compile_strict(gm)(x)
+    assert [k.requant is not None for g in compiled_graphs for p in g.schedule.forward
+            if isinstance(k := p.kernel, ir.QGemm)] == [True, True]
+    diff = (got.int() - want.int()).abs()
+    assert diff.max().item() <= 1 and (diff != 0).float().mean().item() <= 0.01
+
+
 def test_interpreter_is_the_kernels_spec():
     gm = quantized(mlp(), 37)
     x = torch.randn(7, 37)
