@@ -110,8 +110,9 @@ def test_converted_graph_holds_reference_qdq_ops():
             qd.dequantize_per_channel.default} <= ops
     weights = [b for name, b in gm.named_buffers() if b.dtype == torch.int8]
     assert len(weights) == 2 and all(int(w.abs().max()) <= 127 for w in weights)
-    zero_points = [b for name, b in gm.named_buffers() if name.startswith("_zero_point")]
-    assert zero_points and all(int(z.abs().max()) == 0 for z in zero_points)  # symmetric weights
+    dequantize = [n for n in gm.graph.nodes if n.target == qd.dequantize_per_channel.default]
+    assert len(dequantize) == 2 and all(n.args[2] is None for n in dequantize)  # symmetric: zero points 0
+    assert not [name for name, _ in gm.named_buffers() if name.startswith("_zero_point")]
 
 
 def test_exact_when_the_reference_is_exact(compiled_graphs):
@@ -183,6 +184,26 @@ def test_a_quantized_layer_result_is_requantised_in_the_gemm_store(compiled_grap
             if isinstance(k := p.kernel, ir.QGemm)] == [True, True]
     diff = (got.int() - want.int()).abs()
     assert diff.max().item() <= 1 and (diff != 0).float().mean().item() <= 0.01
+
+
+def test_weight_zero_points_that_are_not_zero(compiled_graphs):
+    """Per-channel weight zero points other than 0 (not this quantizer's scheme, but valid
+    q/dq): the GEMM subtracts ``z_w[n] * sum(x[m, :])`` in its store; exact where the
+    reference is, requantised (fused) and float epilogues both."""
+    gm = power_of_two_scales(quantized(mlp(), 37))
+    for i, node in enumerate(n for n in list(gm.graph.nodes) if n.target == qd.dequantize_per_channel.default):
+        zp = torch.tensor([(c % 5) - 2 for c in range(getattr(gm, node.args[0].target).shape[0])], dtype=torch.int64)
+        gm.register_buffer(f"_test_zero_point_{i}", zp)
+        with gm.graph.inserting_before(node):
+            node.args = (*node.args[:2], gm.graph.get_attr(f"_test_zero_point_{i}"), *node.args[3:])
+    gm.recompile()
+    x = torch.randn(9, 37) * 2
+    with torch.no_grad():
+        want = gm(x)
+        got = compile_strict(gm)(x)
+    q = [p.kernel for g in compiled_graphs for p in g.schedule.forward if isinstance(p.kernel, ir.QGemm)]
+    assert q and all(k.requant is not None and k.requant.zw for k in q)
+    assert torch.equal(got, want)
 
 
 def test_interpreter_is_the_kernels_spec():
