@@ -230,14 +230,39 @@
                (param $lda i32) (param $ldc i32) (param $work i32)
                (param $rq i32) (param $corr i32) (param $scale i32) (param $bias i32)
                  (param $zw i32) (param $xsum i32)
-  (local $o i32) (local $left i32) (local $q v128)
+  (local $o i32) (local $left i32) (local $q v128) (local $wa i32) (local $r0 i32) (local $r1 i32)
   (local $i i32) (local $j i32) (local $panel i32) (local $two i32) (local $crow i32)
   (local $src i32) (local $dst i32) (local $srcend i32)
-  (local $pa0 i32) (local $pa1 i32) (local $b i32) (local $bend i32)
+  (local $pa0 i32) (local $b i32) (local $bend i32)
   (local $x0 v128) (local $x1 v128) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
   (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128)
   (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128)
   (local.set $panel (i32.shl (i32.and (i32.add (local.get $k) (i32.const 15)) (i32.const -16)) (i32.const 2)))
+  (local.set $wa (i32.add (local.get $work) (i32.shl (local.get $panel) (i32.const 1))))
+  (block $blocks_done
+   (loop $blocks
+    (br_if $blocks_done (i32.ge_u (local.get $r0) (local.get $m)))
+    (local.set $r1 (select (local.get $m) (i32.add (local.get $r0) (i32.const 32))
+                           (i32.lt_u (local.get $m) (i32.add (local.get $r0) (i32.const 32)))))
+    ;; rows r0 .. r1 of A widened to int16, pairs interleaved per 8 k: pair r, group g, row h at
+    ;; wa + ((r*G + g)*2 + h)*16 (G = Kp/8); an odd last row fills both halves
+    (local.set $i (local.get $r0))
+    (loop $wrows
+      (local.set $src (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $lda))))
+      (local.set $srcend (i32.add (local.get $src) (i32.shr_u (local.get $panel) (i32.const 2))))
+      (local.set $dst (i32.add (local.get $wa)
+        (i32.add (i32.mul (i32.shr_u (i32.sub (local.get $i) (local.get $r0)) (i32.const 1)) (local.get $panel))
+                 (i32.shl (i32.and (local.get $i) (i32.const 1)) (i32.const 4)))))
+      (local.set $two (i32.and (i32.eqz (i32.and (local.get $i) (i32.const 1)))
+                               (i32.eq (i32.add (local.get $i) (i32.const 1)) (local.get $m))))
+      (loop $wk
+        (local.set $x0 (v128.load8x8_s align=1 (local.get $src)))
+        (v128.store (local.get $dst) (local.get $x0))
+        (if (local.get $two) (then (v128.store offset=16 (local.get $dst) (local.get $x0))))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+        (br_if $wk (i32.lt_u (local.tee $src (i32.add (local.get $src) (i32.const 8))) (local.get $srcend))))
+      (br_if $wrows (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $r1))))
+  (local.set $j (i32.const 0))
   (block $cols_done
     (loop $cols
       (br_if $cols_done (i32.ge_u (local.get $j) (local.get $n)))
@@ -257,21 +282,21 @@
         (local.set $dst (i32.add (local.get $dst) (i32.const 128)))
         (br_if $widen (i32.lt_u (local.tee $src (i32.add (local.get $src) (i32.const 64))) (local.get $srcend))))
       (local.set $bend (i32.add (local.get $work) (i32.shl (local.get $panel) (i32.const 1))))
-      (local.set $i (i32.const 0))
+      (local.set $i (local.get $r0))
       (block $rows_done
         (loop $rows
-          (br_if $rows_done (i32.ge_u (local.get $i) (local.get $m)))
+          (br_if $rows_done (i32.ge_u (local.get $i) (local.get $r1)))
           (local.set $two (i32.lt_u (i32.add (local.get $i) (i32.const 1)) (local.get $m)))
-          (local.set $pa0 (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $lda))))
-          (local.set $pa1 (select (i32.add (local.get $pa0) (local.get $lda)) (local.get $pa0) (local.get $two)))
+          (local.set $pa0 (i32.add (local.get $wa) (i32.mul (i32.shr_u (i32.sub (local.get $i) (local.get $r0)) (i32.const 1))
+                                                            (local.get $panel))))
           (local.set $b (local.get $work))
           (local.set $c00 (v128.const i32x4 0 0 0 0)) (local.set $c01 (v128.const i32x4 0 0 0 0))
           (local.set $c02 (v128.const i32x4 0 0 0 0)) (local.set $c03 (v128.const i32x4 0 0 0 0))
           (local.set $c10 (v128.const i32x4 0 0 0 0)) (local.set $c11 (v128.const i32x4 0 0 0 0))
           (local.set $c12 (v128.const i32x4 0 0 0 0)) (local.set $c13 (v128.const i32x4 0 0 0 0))
           (loop $kloop
-            (local.set $x0 (v128.load8x8_s align=1 (local.get $pa0)))
-            (local.set $x1 (v128.load8x8_s align=1 (local.get $pa1)))
+            (local.set $x0 (v128.load (local.get $pa0)))
+            (local.set $x1 (v128.load offset=16 (local.get $pa0)))
             (local.set $b0 (v128.load offset=0 (local.get $b)))
             (local.set $b1 (v128.load offset=16 (local.get $b)))
             (local.set $b2 (v128.load offset=32 (local.get $b)))
@@ -284,8 +309,7 @@
             (local.set $c12 (i32x4.add (local.get $c12) (i32x4.dot_i16x8_s (local.get $x1) (local.get $b2))))
             (local.set $c03 (i32x4.add (local.get $c03) (i32x4.dot_i16x8_s (local.get $x0) (local.get $b3))))
             (local.set $c13 (i32x4.add (local.get $c13) (i32x4.dot_i16x8_s (local.get $x1) (local.get $b3))))
-            (local.set $pa0 (i32.add (local.get $pa0) (i32.const 8)))
-            (local.set $pa1 (i32.add (local.get $pa1) (i32.const 8)))
+            (local.set $pa0 (i32.add (local.get $pa0) (i32.const 32)))
             (br_if $kloop (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 64))) (local.get $bend))))
           ;; the 4 lanes of each accumulator summed (no call: a call would clobber every
           ;; xmm, and Cranelift then spilled the accumulators inside the k loop), both
@@ -357,4 +381,6 @@
           (local.set $i (i32.add (local.get $i) (i32.const 2)))
           (br $rows)))
       (local.set $j (i32.add (local.get $j) (i32.const 4)))
-      (br $cols))))
+      (br $cols)))
+    (local.set $r0 (local.get $r1))
+    (br $blocks))))

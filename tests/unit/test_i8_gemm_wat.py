@@ -64,7 +64,7 @@ def test_i8_gemm_is_exact(instance, m, n, k):
     touched = np.zeros(mem.size, bool)
     for i in range(m):
         touched[pc + 4 * i * ldc: pc + 4 * (i * ldc + np_)] = True
-    touched[work: work + 8 * (-(-k // 16) * 16)] = True
+    touched[work: work + 72 * (-(-k // 16) * 16)] = True
     assert np.array_equal(mem[~touched], before[~touched])
 
 
@@ -126,5 +126,5 @@ def test_i8_gemm_q_requantises_as_documented(instance, m, n, k, relu, asymmetric
     touched = np.zeros(mem.size, bool)
     for i in range(m):
         touched[pout + i * ldo: pout + i * ldo + n] = True  # only the n columns of each row
-    touched[work: work + 8 * (-(-k // 16) * 16)] = True
+    touched[work: work + 72 * (-(-k // 16) * 16)] = True
     assert np.array_equal(mem[~touched], before[~touched])

@@ -250,14 +250,14 @@ QGEMM_THREADS = 8
 
 def qgemm_workspace(k) -> int:
     """int32 elements after C's rows that ``$i8_gemm`` calls overwrite: per thread (up to
-    ``QGEMM_THREADS``) one 4-column panel of B widened to int16, 8 bytes per k rounded up
-    to 16, at ``qgemm_work_offset``."""
-    return QGEMM_THREADS * 2 * (-(-int(k) // 16) * 16)
+    ``QGEMM_THREADS``) ``qgemm_work_bytes(k)``."""
+    return QGEMM_THREADS * qgemm_work_bytes(k) // 4
 
 
 def qgemm_work_bytes(k) -> int:
-    """Bytes of one thread's workspace: 8 per k rounded up to 16."""
-    return 8 * (-(-int(k) // 16) * 16)
+    """Bytes of one thread's workspace (``csrc/wat/i8_gemm.wat``): one 4-column panel of B
+    and a block of 32 rows of A, widened to int16: 72 per k rounded up to 16."""
+    return 72 * (-(-int(k) // 16) * 16)
 
 
 def qgemm_q_work_offset(m, ldc) -> sympy.Expr:
