@@ -5,10 +5,15 @@
 ;; imports, exports or memory; it uses the memory of the module it is
 ;; concatenated into (index 0).  Every name starts with $i8_gemm.
 ;;
-;; Entry point
+;; Entry points
 ;;   (func $i8_gemm (param $a i32) (param $bp i32) (param $c i32)
 ;;                  (param $m i32) (param $n i32) (param $k i32)
 ;;                  (param $lda i32) (param $ldc i32) (param $work i32))
+;;   (func $i8_gemm_q (param $a i32) (param $bp i32) (param $c i32)
+;;                    (param $m i32) (param $n i32) (param $k i32)
+;;                    (param $lda i32) (param $ldc i32) (param $work i32)
+;;                    (param $rq i32) (param $corr i32) (param $scale i32) (param $bias i32)
+;;                    (param $zw i32) (param $xsum i32))
 ;;
 ;; C[i, j] = sum over p < k of A[i, p] * B[p, j], exactly, in int32 (wrapping;
 ;; no overflow for k < 2^17), for i < m and j < Np = round_up(n, 4): the
@@ -20,25 +25,39 @@
 ;;       bp + (j / 4) * (4 * Kp) + (p / 16) * 64 + (j % 4) * 16 + (p % 16)
 ;;   with zeros where p >= k or j >= n (lower/quant.py writes it).
 ;;   C[i, j] is the int32 at c + 4 * (i * ldc + j).
-;;   Workspace: the 8 * Kp bytes at work (16-byte aligned is best) are overwritten,
+;;   Workspace: the 72 * Kp bytes at work (16-byte aligned is best) are overwritten,
 ;;   for m >= 4; they must not overlap A, B or C.  The compiler puts one per thread
-;;   after C's rows (ir.QGemm, lower/quant.py); a thread computing a range of column
-;;   panels calls with bp, c and n of its panels and its own workspace
+;;   after C's rows (ir.QGemm, lower/quant_gemm.py); a thread computing a range of
+;;   column panels calls with bp, c and n of its panels and its own workspace
 ;;   (emit/threads.py).
+;; $i8_gemm_q with rq = 0 is $i8_gemm.  Otherwise it requantises each sum to int8
+;;   in the store, for j < n only (C[i, j] is then the int8 at c + i * ldc + j):
+;;     v = C[i, j] - corr[j]  (- zw[j] * xsum[i] when zw is not 0)
+;;     y = max(f32(v) * scale[j] + bias[j], floor)
+;;     C[i, j] = int8(clamp(nearest(y * inv) + zp, qmin, qmax))
+;;   in float32, in this order, with f32x4.pmax/pmin (as the compiler's pointwise
+;;   relu and clamp: the same bits as the unfused kernels); corr, zw (i32), scale
+;;   and bias (f32) hold Np values (the padding's results are never stored), xsum
+;;   (i32) m; rq holds 20 f32: inv, zp, qmin, qmax, floor (-inf, or 0 for a relu),
+;;   each 4 times (loaded where used: loop-invariant splats would take registers).
 ;;
 ;; Strategy.  Integer arithmetic is exact, so the order of the sums does not
 ;; matter: every path gives numpy's int64 matmul wrapped to int32.
-;;   m >= 4 ($i8_gemm_panels): for each panel of 4 columns, widen its int8
-;;     values once to int16 in the workspace (Kp * 8 bytes, L1-resident), in
-;;     the order the inner loop reads: 8-k group g, column c at g*64 + c*16;
-;;     then for each pair of rows (an odd last row runs the pair with both
-;;     rows equal and stores one) a 2 x 4 tile: per 8 k, two v128.load8x8_s
-;;     of A (8 int8 -> 8 int16), four v128.load of B and 8 i32x4.dot_i16x8_s
-;;     + i32x4.add into 8 accumulators, whose 4 lanes are summed at the end
-;;     (shuffles and adds, inline).  The widening costs one load8x8_s and one
-;;     store per 8 weights per call, shared by m/2 row pairs; in the loop B
-;;     costs no extend at all (the earlier kernel extended B in the loop: 12
-;;     extends per 128 products, now 2 per 64).
+;;   m >= 4 ($i8_gemm_panels): per block of 32 rows, widen the block's A to
+;;     int16 once (Kp * 64 bytes after the panel's in the workspace), row pairs
+;;     interleaved per 8 k (pair r, group g, row h at ((r*Kp/8 + g)*2 + h)*16;
+;;     an odd last row fills both halves); then for each panel of 4 columns,
+;;     widen its int8 values to int16 in the workspace (Kp * 8 bytes,
+;;     L1-resident), in the order the inner loop reads: 8-k group g, column c at
+;;     g*64 + c*16; then for each pair of rows of the block (an odd last row runs
+;;     the pair with both rows equal and stores one) a 2 x 4 tile: per 8 k, two
+;;     v128.load of A from one pointer, four v128.load of B and 8
+;;     i32x4.dot_i16x8_s + i32x4.add into 8 accumulators, whose 4 lanes are
+;;     summed at the end (shuffles and adds, inline).  The k loop then has no
+;;     extend at all: 16 vector operations and 6 plain loads per 64 products
+;;     (the earlier kernel: 2 load8x8_s of A in the loop, each a load and a
+;;     shuffle-port extend; before it, B extended in the loop too).  A panel is
+;;     widened once per block (ceil(m/32) times per call).
 ;;   m < 4 ($i8_gemm_direct): the panel's widening would cost as much as the
 ;;     products, so rows run against every panel directly: per 16 k, two
 ;;     load8x8_s per row of A and per column of B, 2 x 4 tile, B extended in
@@ -57,6 +76,11 @@
 ;;   1.5-1.9x.  m = 1 is bound by streaming B (0.98x both ways); for m = 4 .. 8
 ;;   the two paths are within noise of each other (threshold 4 or 8: +-5%), and
 ;;   for m = 1, 2 the widening would cost 0.5-0.8x, hence the direct path.
+;;   Widening A per block (`i8_gemm_probe.py --before <the commit before> --node`,
+;;   load 2): 64x784x512 .. 128x1024x256 +4-10% in Node, +4-10% in wasmtime
+;;   (1024x576x64 -7% .. +3%, noise); blocks of 16 rows were 2-4% slower than 32,
+;;   64 within noise of 32 with twice the workspace.  Unrolling the k loop to 16 k
+;;   made V8 issue the loads first and spill (Node 0.8x).
 ;; No relaxed-SIMD twin: i32x4.relaxed_dot_i8x16_i7x16_add_s is exact on every
 ;;   engine only with its second operand in [0, 127], so an int8 x int8 product
 ;;   costs two of them (B = (B & 127) - 128 * (B < 0)), and at that rate it is

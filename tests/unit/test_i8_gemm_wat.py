@@ -42,6 +42,16 @@ def pack(b: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("n", [1, 3, 4, 5, 17])
 @pytest.mark.parametrize("k", [1, 7, 8, 15, 16, 17, 33, 100])
 def test_i8_gemm_is_exact(instance, m, n, k):
+    check_i8_gemm(instance, m, n, k)
+
+
+@pytest.mark.parametrize("m,n,k", [(32, 5, 16), (33, 8, 100), (37, 3, 7), (64, 4, 33), (70, 9, 17)])
+def test_i8_gemm_blocks_of_32_rows(instance, m, n, k):
+    """More than one 32-row block of widened A (an odd row in the last, or none)."""
+    check_i8_gemm(instance, m, n, k)
+
+
+def check_i8_gemm(instance, m, n, k):
     store, inst = instance
     rng = np.random.default_rng(m * 1000 + n * 10 + k)
     lda, np_ = k + 3, -(-n // 4) * 4
@@ -78,7 +88,7 @@ def requantised(acc, corr, scale, bias, floor, inv, zp, lo, hi, zw=None, xsum=No
     return np.clip(q, f32(lo), f32(hi)).astype(np.int8)
 
 
-@pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 9])
+@pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 9, 45])
 @pytest.mark.parametrize("n", [1, 3, 4, 6, 13])
 @pytest.mark.parametrize("k", [5, 16, 40])
 @pytest.mark.parametrize("relu", [False, True])
