@@ -173,10 +173,13 @@ def _qmatmul(ctx, x: Dequantized, a_value: TensorValue, w: Dequantized, w2d: Ten
         zw = TensorValue((n,), "i32", lambda idx: qconst(0, "i32") if zp is None else qop("cast", "i32", zp.load(idx)))
         scale = TensorValue((n,), "f32", lambda idx: qop("mul", "f32", sx, w.scale.load(idx)))
     symmetric = _zero(ctx, w.zero_point)
-    zw = ctx.realize(zw)
     scale = ctx.realize(scale)
-    corr = TensorValue((n,), "i32", lambda idx: qop(  # symmetric: z_x * wsum[n]
-        "sub", "i32", qop("mul", "i32", zx, wsum.load(idx)), qop("mul", "i32", kzx, zw.load(idx))))
+    if symmetric:  # z_w = 0 (nothing stored: a kernel reading no buffer would run in forward)
+        corr = TensorValue((n,), "i32", lambda idx: qop("mul", "i32", zx, wsum.load(idx)))
+    else:
+        zw = ctx.realize(zw)
+        corr = TensorValue((n,), "i32", lambda idx: qop(
+            "sub", "i32", qop("mul", "i32", zx, wsum.load(idx)), qop("mul", "i32", kzx, zw.load(idx))))
 
     # forward: the int8 activation (16 bytes of slack; or the int8 buffer it already is, as
     # an int8 GEMM's store leaves it), its row sums (asymmetric weights only), the GEMM
