@@ -206,6 +206,23 @@ def test_weight_zero_points_that_are_not_zero(compiled_graphs):
     assert torch.equal(got, want)
 
 
+def test_transformer_encoder_layers(compiled_graphs):
+    """Two nn.TransformerEncoderLayers (attention's matmuls and the layer norms in float):
+    every linear layer's result is requantised in its GEMM's store (through the residual
+    branch's transposes of unit dims and dropouts), the layer norm's output quantized once
+    for its two readers; within one step of the reference."""
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(16, 2, 32, dropout=0.1)
+    model = torch.nn.TransformerEncoder(layer, 2, enable_nested_tensor=False).eval()
+    x = torch.randn(6, 1, 16)
+    gm = torch_wasm_backend.quantize(model, (x,), calibration=[torch.randn(6, 1, 16) for _ in range(3)])
+    with torch.no_grad():
+        want, got = gm(x), compile_strict(gm)(x)
+    assert (got - want).abs().max().item() <= last_output_scale(gm) * 1.0001
+    q = [p.kernel for g in compiled_graphs for p in g.schedule.forward if isinstance(p.kernel, ir.QGemm)]
+    assert len(q) == 8 and all(k.requant is not None for k in q)
+
+
 def test_interpreter_is_the_kernels_spec():
     gm = quantized(mlp(), 37)
     x = torch.randn(7, 37)

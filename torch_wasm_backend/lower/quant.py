@@ -194,7 +194,7 @@ def quantize_per_tensor(ctx, node, x, scale, zero_point, qmin, qmax, dtype):
         buf = ctx.new_buffer("i8", buffer_numel(q.numel() + 16))
         ctx.store_into(q, buf)
         q = stored(buf, q.shape, "i8")
-    ctx.requantized[key] = q
+        ctx.requantized[key] = q  # (a lazy one is not shared: its readers would each recompute it)
     return q
 
 
