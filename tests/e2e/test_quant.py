@@ -189,7 +189,7 @@ def test_a_quantized_layer_result_is_requantised_in_the_gemm_store(compiled_grap
 def test_weight_zero_points_that_are_not_zero(compiled_graphs):
     """Per-channel weight zero points other than 0 (not this quantizer's scheme, but valid
     q/dq): the GEMM subtracts ``z_w[n] * sum(x[m, :])`` in its store; exact where the
-    reference is, requantised (fused) and float epilogues both."""
+    reference is; two threads give the single thread's bits."""
     gm = power_of_two_scales(quantized(mlp(), 37))
     for i, node in enumerate(n for n in list(gm.graph.nodes) if n.target == qd.dequantize_per_channel.default):
         zp = torch.tensor([(c % 5) - 2 for c in range(getattr(gm, node.args[0].target).shape[0])], dtype=torch.int64)
@@ -204,6 +204,10 @@ def test_weight_zero_points_that_are_not_zero(compiled_graphs):
     q = [p.kernel for g in compiled_graphs for p in g.schedule.forward if isinstance(p.kernel, ir.QGemm)]
     assert q and all(k.requant is not None and k.requant.zw for k in q)
     assert torch.equal(got, want)
+    from tests.e2e.test_threads import check_threads, split_all
+
+    with split_all():  # the row sums and per-column zero points of each thread's panels
+        check_threads(gm, (x,), counts=(2,))
 
 
 def test_transformer_encoder_layers(compiled_graphs):
