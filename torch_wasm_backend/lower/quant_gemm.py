@@ -9,11 +9,18 @@ int8 weight (N, K), and ``convolution`` (groups 1) of a dequantized int8 input a
   pointwise kernel), the weight row sums, the folded zero-point correction and the
   combined scale ``S[n] = f32(s_x) * s_w[n]`` (in ``forward`` when ``s_x`` is dynamic);
 * in ``forward``: the activation stored as int8 (with 16 bytes of slack for the
-  kernel's 16-byte row reads), its row sums (only used when a weight zero point is not 0),
-  the GEMM, and a lazy epilogue
-  ``f32(acc[m, n] - z_x*wsum[n] + K*z_x*z_w[n] - z_w[n]*xsum[m]) * S[n] + bias[n]``,
-  into which a following relu and quantize fuse (one pointwise kernel writes the next
-  layer's int8 activation).
+  kernel's 16-byte row reads; an int8 buffer that already is one, e.g. the previous
+  layer's requantised result, is read in place), its row sums (only when a weight zero
+  point may not be 0: not for ``quantize()``'s symmetric weights, whose zero points are
+  None), the GEMM, and a lazy epilogue
+  ``f32(acc[m, n] - z_x*wsum[n] + K*z_x*z_w[n] - z_w[n]*xsum[m]) * S[n] + bias[n]``.
+
+When the layer's whole result goes to a static int8 quantize (through row-major views,
+dropouts outside training, transposes of unit dims and at most one relu:
+``_quantized_result``), the epilogue, the relu and the quantize run in the GEMM's store
+instead (``$i8_gemm_q``, ``ir.QRequant``: the same float32 operations in the same order,
+so the same bits as that pointwise chain), C is the int8 result, and the quantize's
+lowering takes it (``ctx.requantized``).
 
 The integer part is exact; the float epilogue rounds twice (``S``, then the product and the
 bias), where PyTorch's float GEMM rounds every product and partial sum. So outputs agree
@@ -43,8 +50,8 @@ qd = torch.ops.quantized_decomposed
 # --------------------------------------------------------------------------- requantisation in the store
 def _quantized_result(node) -> tuple | None:
     """(the quantize, relu) when ``node``'s (a linear or convolution layer's) whole result is
-    read only by one static int8 ``quantize_per_tensor``, through row-major views (reshapes,
-    clones, dropouts outside training) and at most one relu; else None."""
+    read only by one static int8 ``quantize_per_tensor``, through row-major views
+    (``quant.identity_or_view``) and at most one relu; else None."""
     relu, cur = False, node
     while True:
         users = list(cur.users)
