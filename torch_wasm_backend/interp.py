@@ -355,6 +355,21 @@ def _qgemm(k: ir.QGemm, mem) -> None:
     b = mem[k.packed][: kp * np_].reshape(np_ // 4, kp // 16, 4, 16).transpose(1, 3, 0, 2).reshape(kp, np_)
     a = mem[k.a][(np.arange(m)[:, None] * lda + np.arange(kk)[None, :])]
     c = (a.astype(np.int64) @ b[:kk].astype(np.int64)).astype(np.int32)
+    rq = k.requant
+    if rq is not None:  # ir.QRequant, in float32 (numpy's float32 arithmetic is IEEE single, as the kernel's)
+        inv, zp, lo, hi, floor = mem[rq.rq][0:20:4].astype(np.float32)
+        with np.errstate(invalid="ignore", over="ignore"):
+            v = c[:, :n] - mem[rq.corr][:n]
+            if rq.zw:
+                v = v - mem[rq.zw][:n][None, :] * mem[rq.xsum][:m][:, None]
+            y = v.astype(np.float32) * mem[rq.scale][:n] + mem[rq.bias][:n]
+            y = np.where(y < floor, floor, y)  # f32x4.pmax(y, floor)
+            q = np.rint(y * inv) + zp
+            q = np.where(q < lo, lo, q)
+            q = np.where(hi < q, hi, q)  # f32x4.pmin(q, hi)
+            q = np.where(np.isnan(q), 0, q).astype(np.int8)  # i32x4.trunc_sat: NaN gives 0
+        mem[k.c][np.arange(m)[:, None] * ldc + np.arange(n)[None, :]] = q
+        return
     rows = np.arange(m)[:, None] * ldc + np.arange(np_)[None, :]
     mem[k.c][rows] = c
 

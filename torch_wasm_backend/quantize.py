@@ -4,7 +4,8 @@ The model is captured with ``torch.export``, annotated by ``quantizer.WasmQuanti
 observed (``prepare_pt2e``), calibrated on the given inputs and converted
 (``convert_pt2e``): the result is a ``GraphModule`` in PyTorch's reference q/dq form
 (``quantized_decomposed.quantize_per_tensor`` / ``dequantize_per_tensor`` /
-``dequantize_per_channel`` around float ops, int8 weights as attributes). It runs eagerly
+``dequantize_per_channel`` around float ops, int8 weights as attributes; all-zero weight zero
+points as None, which the reference reads as 0). It runs eagerly
 as the reference, and ``torch.compile(backend="wasm")`` and ``save()`` take it, lowering
 the q/dq patterns to int8 kernels (``lower/quant.py``, ``lower/quant_gemm.py``). torchao is an optional extra.
 Importing this module imports neither torch nor torchao (the package's top level binds
@@ -59,4 +60,25 @@ def quantize(model, example_inputs, calibration=None, dynamic: bool = False):
     converted.eval()
     for module in converted.modules():
         module.training = False
+    _drop_zero_weight_zero_points(converted)
     return converted
+
+
+def _drop_zero_weight_zero_points(gm) -> None:
+    """Symmetric weights: a ``dequantize_per_channel`` whose zero points are all 0 takes None
+    instead (PyTorch's reference then computes ``q * s``, the same values as ``(q - 0) * s``),
+    so that the lowering knows them at compile time: the int8 GEMMs then need no row sums of
+    their activations (``lower/quant_gemm.py``)."""
+    import torch
+
+    dq = torch.ops.quantized_decomposed.dequantize_per_channel.default
+    for node in gm.graph.nodes:
+        zp = node.args[2] if node.target == dq else None
+        if isinstance(zp, torch.fx.Node) and zp.op == "get_attr" and not torch.any(getattr(gm, zp.target)):
+            node.args = (*node.args[:2], None, *node.args[3:])
+    for node in list(gm.graph.nodes):
+        if node.op == "get_attr" and not node.users:
+            gm.graph.erase_node(node)
+            if hasattr(gm, node.target):
+                delattr(gm, node.target)
+    gm.recompile()

@@ -8,7 +8,7 @@ from .errors import IRError
 from .indexing import index_vars, reduction_vars
 from .ir import (BINARY_OPS, COMPARE_OPS, DTYPES, NUMPY_DTYPE, REDUCE_OPS, SCAN_OPS, UNARY_OPS, Gemm, Index, Load,
                  MATRIX_ROUTINES, MatrixCall, Op, PackB, Pointwise, Program, QGemm, Reduce, Scan, loads, packed_size,
-                 qgemm_workspace, qpacked_size, walk)
+                 qgemm_q_work_offset, qgemm_workspace, qpacked_size, walk)
 
 def _check_expr(expr, bufs: dict, allowed_syms: set, where: str) -> None:
     for node in walk(expr):
@@ -116,17 +116,34 @@ def _check_pack(k: PackB, bufs: dict, written: set, size_syms: set) -> None:
 
 
 def _check_qgemm(k: QGemm, bufs: dict, written: set, size_syms: set) -> None:
-    for name, dtype in ((k.a, "i8"), (k.packed, "i8"), (k.c, "i32")):
+    rq = k.requant
+    operands = [(k.a, "i8"), (k.packed, "i8"), (k.c, "i32" if rq is None else "i8")]
+    if rq is not None:
+        operands += [(rq.rq, "f32"), (rq.corr, "i32"), (rq.scale, "f32"), (rq.bias, "f32")]
+        operands += [(rq.zw, "i32"), (rq.xsum, "i32")] if rq.zw else []
+    for name, dtype in operands:
         if name not in bufs or bufs[name].dtype != dtype:
             raise IRError(f"{k.name}: qgemm operand {name} must be an {dtype} buffer")
-    for name in (k.a, k.packed):
+    for name in k.reads():
         if name not in written:
             raise IRError(f"{k.name}: reads {name} before anything writes it")
     if not (k.k.is_Integer and k.n.is_Integer and k.lda.is_Integer and k.ldc.is_Integer):
         raise IRError(f"{k.name}: qgemm needs static k, n and strides")
     np_ = -(-int(k.n) // 4) * 4
-    if int(bufs[k.packed].numel) < qpacked_size(k.k, k.n) or int(k.ldc) < np_ or int(k.lda) < int(k.k):
+    if int(bufs[k.packed].numel) < qpacked_size(k.k, k.n) or int(k.ldc) < (np_ if rq is None else int(k.n)) or \
+            int(k.lda) < int(k.k):
         raise IRError(f"{k.name}: packed B too small, or C rows shorter than n rounded up to 4, or lda < k")
+    if rq is not None:
+        np4 = -(-int(k.n) // 4) * 4
+        cols = (rq.corr, rq.scale, rq.bias) + ((rq.zw,) if rq.zw else ())
+        if rq.zw and sympy.simplify(bufs[rq.xsum].numel - k.m) < 0:
+            raise IRError(f"{k.name}: xsum needs m values")
+        if int(bufs[rq.rq].numel) < 20 or any(int(bufs[b].numel) < np4 for b in cols) or \
+                sympy.simplify(bufs[k.c].numel - (qgemm_q_work_offset(k.m, k.ldc) + 4 * qgemm_workspace(k.k))) < 0 \
+                or int(k.ldc) < int(k.n) or sympy.simplify(bufs[k.a].numel - ((k.m - 1) * k.lda + k.k + 15)) < 0:
+            raise IRError(f"{k.name}: requantising qgemm needs 20 floats in rq, n rounded up to 4 values in corr, "
+                          f"scale and bias, C rows of n bytes and the workspace at qgemm_q_work_offset, and A's slack")
+        return
     if sympy.simplify(bufs[k.a].numel - ((k.m - 1) * k.lda + k.k + 15)) < 0 or \
             sympy.simplify(bufs[k.c].numel - (k.m * k.ldc + qgemm_workspace(k.k))) < 0:
         raise IRError(f"{k.name}: A needs 15 bytes of slack after its last row, C room for m rows and the "

@@ -110,8 +110,9 @@ def test_converted_graph_holds_reference_qdq_ops():
             qd.dequantize_per_channel.default} <= ops
     weights = [b for name, b in gm.named_buffers() if b.dtype == torch.int8]
     assert len(weights) == 2 and all(int(w.abs().max()) <= 127 for w in weights)
-    zero_points = [b for name, b in gm.named_buffers() if name.startswith("_zero_point")]
-    assert zero_points and all(int(z.abs().max()) == 0 for z in zero_points)  # symmetric weights
+    dequantize = [n for n in gm.graph.nodes if n.target == qd.dequantize_per_channel.default]
+    assert len(dequantize) == 2 and all(n.args[2] is None for n in dequantize)  # symmetric: zero points 0
+    assert not [name for name, _ in gm.named_buffers() if name.startswith("_zero_point")]
 
 
 def test_exact_when_the_reference_is_exact(compiled_graphs):
@@ -157,6 +158,73 @@ def test_integer_outputs_match_the_reference():
     diff = (got.int() - want.int()).abs()
     assert diff.max().item() <= 1
     assert (diff != 0).float().mean().item() <= 0.01, int((diff != 0).sum())
+
+
+def test_a_quantized_layer_result_is_requantised_in_the_gemm_store(compiled_graphs):
+    """Linear -> relu -> quantize (n = 29: a partial last panel) is one int8 GEMM writing
+    int8 (``ir.QRequant``), which the next GEMM reads in place as its A (no copy between);
+    the last layer's quantized output too (its dequantize reads the int8). Outputs as the
+    reference's, bit for bit, where it is exact; integers within one otherwise."""
+    gm = power_of_two_scales(quantized(mlp(), 37))
+    x = torch.randn(9, 37) * 2
+    with torch.no_grad():
+        assert torch.equal(compile_strict(gm)(x), gm(x))
+    kernels = [p.kernel for g in compiled_graphs for p in g.schedule.forward]
+    q = [k for k in kernels if isinstance(k, ir.QGemm)]
+    assert [k.requant is not None for k in q] == [True, True]
+    assert q[1].a == q[0].c  # read in place
+    assert not any(isinstance(k, ir.Pointwise) and k.out == q[1].a for k in kernels)
+    torch._dynamo.reset()
+    compiled_graphs.clear()
+    gm = integer_outputs(quantized(mlp(40, 64, 20), 40))  # n % 4 == 0, calibrated scales, int8 output
+    x = torch.randn(33, 40)
+    with torch.no_grad():
+        want, got = gm(x), compile_strict(gm)(x)
+    assert [k.requant is not None for g in compiled_graphs for p in g.schedule.forward
+            if isinstance(k := p.kernel, ir.QGemm)] == [True, True]
+    diff = (got.int() - want.int()).abs()
+    assert diff.max().item() <= 1 and (diff != 0).float().mean().item() <= 0.01
+
+
+def test_weight_zero_points_that_are_not_zero(compiled_graphs):
+    """Per-channel weight zero points other than 0 (not this quantizer's scheme, but valid
+    q/dq): the GEMM subtracts ``z_w[n] * sum(x[m, :])`` in its store; exact where the
+    reference is; two threads give the single thread's bits."""
+    gm = power_of_two_scales(quantized(mlp(), 37))
+    for i, node in enumerate(n for n in list(gm.graph.nodes) if n.target == qd.dequantize_per_channel.default):
+        zp = torch.tensor([(c % 5) - 2 for c in range(getattr(gm, node.args[0].target).shape[0])], dtype=torch.int64)
+        gm.register_buffer(f"_test_zero_point_{i}", zp)
+        with gm.graph.inserting_before(node):
+            node.args = (*node.args[:2], gm.graph.get_attr(f"_test_zero_point_{i}"), *node.args[3:])
+    gm.recompile()
+    x = torch.randn(9, 37) * 2
+    with torch.no_grad():
+        want = gm(x)
+        got = compile_strict(gm)(x)
+    q = [p.kernel for g in compiled_graphs for p in g.schedule.forward if isinstance(p.kernel, ir.QGemm)]
+    assert q and all(k.requant is not None and k.requant.zw for k in q)
+    assert torch.equal(got, want)
+    from tests.e2e.test_threads import check_threads, split_all
+
+    with split_all():  # the row sums and per-column zero points of each thread's panels
+        check_threads(gm, (x,), counts=(2,))
+
+
+def test_transformer_encoder_layers(compiled_graphs):
+    """Two nn.TransformerEncoderLayers (attention's matmuls and the layer norms in float):
+    every linear layer's result is requantised in its GEMM's store (through the residual
+    branch's transposes of unit dims and dropouts), the layer norm's output quantized once
+    for its two readers; within one step of the reference."""
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(16, 2, 32, dropout=0.1)
+    model = torch.nn.TransformerEncoder(layer, 2, enable_nested_tensor=False).eval()
+    x = torch.randn(6, 1, 16)
+    gm = torch_wasm_backend.quantize(model, (x,), calibration=[torch.randn(6, 1, 16) for _ in range(3)])
+    with torch.no_grad():
+        want, got = gm(x), compile_strict(gm)(x)
+    assert (got - want).abs().max().item() <= last_output_scale(gm) * 1.0001
+    q = [p.kernel for g in compiled_graphs for p in g.schedule.forward if isinstance(p.kernel, ir.QGemm)]
+    assert len(q) == 8 and all(k.requant is not None for k in q)
 
 
 def test_interpreter_is_the_kernels_spec():

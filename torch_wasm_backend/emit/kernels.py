@@ -129,10 +129,20 @@ def qgemm(fw: FunctionWriter, k: ir.QGemm) -> None:
         b_ = fw.bound(x)
         return f"(i32.const {b_})" if isinstance(b_, int) else b_
 
-    c = addr(k.c, 4)
-    work = f"(i32.add {c} (i32.mul {val(k.m)} (i32.const {4 * int(k.ldc)})))"  # after C's rows (ir.QGemm)
-    fw.body.append(f"(call $i8_gemm {addr(k.a, 1)} {addr(k.packed, 1)} {c} {val(k.m)} {val(k.n)} "
-                   f"{val(k.k)} {val(k.lda)} {val(k.ldc)} {work})")
+    rq = k.requant
+    if rq is None:
+        c = addr(k.c, 4)
+        work = f"(i32.add {c} (i32.mul {val(k.m)} (i32.const {4 * int(k.ldc)})))"  # after C's rows (ir.QGemm)
+        fw.body.append(f"(call $i8_gemm {addr(k.a, 1)} {addr(k.packed, 1)} {c} {val(k.m)} {val(k.n)} "
+                       f"{val(k.k)} {val(k.lda)} {val(k.ldc)} {work})")
+        return
+    c = addr(k.c, 1)  # int8 C, then the workspace (ir.qgemm_q_work_offset)
+    work = (f"(i32.add {c} (i32.and (i32.add (i32.mul {val(k.m)} (i32.const {int(k.ldc)})) (i32.const 31)) "
+            f"(i32.const -16)))")
+    zw = f"{addr(rq.zw, 4)} {addr(rq.xsum, 4)}" if rq.zw else "(i32.const 0) (i32.const 0)"
+    fw.body.append(f"(call $i8_gemm_q {addr(k.a, 1)} {addr(k.packed, 1)} {c} {val(k.m)} {val(k.n)} "
+                   f"{val(k.k)} {val(k.lda)} {val(k.ldc)} {work} {addr(rq.rq, 4)} {addr(rq.corr, 4)} "
+                   f"{addr(rq.scale, 4)} {addr(rq.bias, 4)} {zw})")
 
 
 def _emit_qgemm(fw, plan, buffers) -> bool:

@@ -281,7 +281,8 @@ def _split_qgemm(k: ir.QGemm, offsets: dict) -> str | None:
     if m == 0:
         return None
     panels, panel_bytes = -(-n // PANEL), PANEL * (-(-kk // 16) * 16)
-    work = offsets[k.c] + 4 * m * ldc
+    rq = k.requant
+    work = offsets[k.c] + (4 * m * ldc if rq is None else int(ir.qgemm_q_work_offset(m, ldc)))
 
     def share(t: str) -> str:  # WAT: the first panel of thread t's share
         return f"(i32.div_u (i32.mul (i32.const {panels}) {t}) (local.get $nt))"
@@ -289,11 +290,17 @@ def _split_qgemm(k: ir.QGemm, offsets: dict) -> str | None:
     q0, q1 = "(local.get $q0)", "(local.get $q1)"
     cols = f"(i32.shl (i32.sub {q1} {q0}) (i32.const 2))"
     rest = f"(i32.sub (i32.const {n}) (i32.shl {q0} (i32.const 2)))"
-    call = (f"(call $i8_gemm (i32.const {offsets[k.a]}) (i32.add (i32.const {offsets[k.packed]}) "
-            f"(i32.mul {q0} (i32.const {panel_bytes}))) (i32.add (i32.const {offsets[k.c]}) (i32.shl {q0} "
-            f"(i32.const 4))) (i32.const {m}) (select {cols} {rest} (i32.lt_u {cols} {rest})) (i32.const {kk}) "
+    def col(buffer: str, shift: int) -> str:  # column 4*q0 of a buffer, 2^shift bytes per column
+        return f"(i32.add (i32.const {offsets[buffer]}) (i32.shl {q0} (i32.const {2 + shift})))"
+
+    fn, extra = ("$i8_gemm", "") if rq is None else \
+        ("$i8_gemm_q", f" (i32.const {offsets[rq.rq]}) {col(rq.corr, 2)} {col(rq.scale, 2)} {col(rq.bias, 2)} "
+         + (f"{col(rq.zw, 2)} (i32.const {offsets[rq.xsum]})" if rq.zw else "(i32.const 0) (i32.const 0)"))
+    call = (f"(call {fn} (i32.const {offsets[k.a]}) (i32.add (i32.const {offsets[k.packed]}) "
+            f"(i32.mul {q0} (i32.const {panel_bytes}))) {col(k.c, 2 if rq is None else 0)} "
+            f"(i32.const {m}) (select {cols} {rest} (i32.lt_u {cols} {rest})) (i32.const {kk}) "
             f"(i32.const {lda}) (i32.const {ldc}) (i32.add (i32.const {work}) (i32.mul (global.get $tid) "
-            f"(i32.const {ir.qgemm_work_bytes(kk)}))))")
+            f"(i32.const {ir.qgemm_work_bytes(kk)}))){extra})")
     return "\n".join([
         f"(func ${k.name} (local $nt i32) (local $q0 i32) (local $q1 i32)",
         (f"  (local.set $nt (select (global.get $nthreads) (i32.const {ir.QGEMM_THREADS}) "

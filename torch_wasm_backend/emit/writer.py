@@ -262,7 +262,8 @@ class FunctionWriter:
     def vstore_i8(self, buf: str, idx, value: str, env: dict) -> str:
         """4 int8 lanes (an i32x4, each lane's low byte) stored as 4 contiguous bytes."""
         addr, off = self.address(buf, idx, 1, env)
-        narrow = f"(i8x16.shuffle 0 4 8 12 0 0 0 0 0 0 0 0 0 0 0 0 {value} {value})"
+        # the second operand is never selected: a constant (the value twice was computed twice by V8)
+        narrow = f"(i8x16.shuffle 0 4 8 12 0 0 0 0 0 0 0 0 0 0 0 0 {value} (v128.const i32x4 0 0 0 0))"
         return f"(v128.store32_lane offset={off} align=1 0 {addr} {narrow})"
 
     def vstore(self, buf: str, idx, value: str, env: dict) -> str:

@@ -250,14 +250,43 @@ QGEMM_THREADS = 8
 
 def qgemm_workspace(k) -> int:
     """int32 elements after C's rows that ``$i8_gemm`` calls overwrite: per thread (up to
-    ``QGEMM_THREADS``) one 4-column panel of B widened to int16, 8 bytes per k rounded up
-    to 16, at ``qgemm_work_offset``."""
-    return QGEMM_THREADS * 2 * (-(-int(k) // 16) * 16)
+    ``QGEMM_THREADS``) ``qgemm_work_bytes(k)``."""
+    return QGEMM_THREADS * qgemm_work_bytes(k) // 4
 
 
 def qgemm_work_bytes(k) -> int:
-    """Bytes of one thread's workspace: 8 per k rounded up to 16."""
-    return 8 * (-(-int(k) // 16) * 16)
+    """Bytes of one thread's workspace (``csrc/wat/i8_gemm.wat``): one 4-column panel of B
+    and a block of 32 rows of A, widened to int16: 72 per k rounded up to 16."""
+    return 72 * (-(-int(k) // 16) * 16)
+
+
+def qgemm_q_work_offset(m, ldc) -> sympy.Expr:
+    """Byte offset, in an int8 C (``QRequant``), of the workspace: after C's m rows and 16
+    bytes of slack (a following int8 GEMM reads its A rows up to 15 bytes past k), rounded
+    up to 16."""
+    return 16 * sympy.floor((sympy.sympify(m) * ldc + 31) / 16)
+
+
+@dataclass(frozen=True)
+class QRequant:
+    """A ``QGemm`` whose sums are requantised to int8 in the kernel's store (``$i8_gemm_q``):
+    ``C[i, j] = int8(clamp(round(max(f32(acc - corr[j] - zw[j]*xsum[i]) * scale[j] + bias[j],
+    floor) * inv) + zp, qmin, qmax))`` in float32 (``round``: half to even; the zw term only
+    when ``zw`` is given: int32 weight zero points, and the rows' sums of A), for j < n only; C is then an
+    int8 buffer (rows ``ldc`` bytes apart, the workspace at ``qgemm_q_work_offset``). ``rq``
+    is 20 float32: inv, zp, qmin, qmax, floor (-inf, or 0 for a fused relu), each 4 times;
+    ``corr``, ``zw`` (int32), ``scale`` and ``bias`` (float32) hold n rounded up to 4 values,
+    ``xsum`` (int32) m."""
+
+    rq: str
+    corr: str
+    scale: str
+    bias: str
+    zw: str | None = None
+    xsum: str | None = None
+
+    def buffers(self) -> set:
+        return {self.rq, self.corr, self.scale, self.bias} | ({self.zw, self.xsum} if self.zw else set())
 
 
 @dataclass(frozen=True)
@@ -280,21 +309,25 @@ class QGemm:
     k: sympy.Expr
     lda: sympy.Expr
     ldc: sympy.Expr
+    requant: QRequant | None = None  # int8 C, requantised in the store (lower/quant_gemm.py)
 
     def __post_init__(self):
         _sympify_fields(self, ("m", "n", "k", "lda", "ldc"))
 
     def reads(self) -> set:
         """Names of the buffers this kernel reads."""
-        return {self.a, self.packed}
+        rq = self.requant
+        return {self.a, self.packed} | (set() if rq is None else rq.buffers())
 
     def writes(self) -> str:
         """Name of the buffer this kernel writes."""
         return self.c
 
     def __str__(self) -> str:
+        rq = self.requant
+        out = "i32" if rq is None else f"i8, requantised: rq={rq.rq} corr={rq.corr} scale={rq.scale} bias={rq.bias}"
         return (f"{self.name}: qgemm int8 m={self.m} n={self.n} k={self.k}\n"
-                f"    C={self.c}[i*{self.ldc} + j] (i32)  A={self.a}[i*{self.lda} + p] (i8)  B packed in {self.packed}")
+                f"    C={self.c}[i*{self.ldc} + j] ({out})  A={self.a}[i*{self.lda} + p] (i8)  B packed in {self.packed}")
 
 
 Kernel = Union[Pointwise, Reduce, Scan, Gemm, PackB, QGemm, MatrixCall]

@@ -109,6 +109,7 @@ class LowerContext:
         self.node = None  # the FX node being lowered (set by lower_graph)
         self.origins: dict = {}  # name -> the FX node whose rule made it (trap messages)
         self.dequantized: dict = {}  # FX node -> quant.Dequantized: what an int8 pattern starts from
+        self.requantized: dict = {}  # FX quantize node -> its int8 value, stored by an int8 GEMM (quant_gemm.py)
 
     def name(self, prefix: str) -> str:
         n = self._counts.get(prefix, 0)

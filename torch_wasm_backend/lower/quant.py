@@ -18,7 +18,9 @@ its pattern; a quantize is stored as int8, though, unless only int8 kernels read
 one would be recomputed by every consumer), and ``quantize(dequantize(q, s, z), s, z)`` is
 ``q`` itself (exactly: ``_requantized``).
 
-The int8 GEMM patterns (linear and convolution layers) are ``quant_gemm.py``'s.
+The int8 GEMM patterns (linear and convolution layers) are ``quant_gemm.py``'s; when such a
+layer's whole result is quantized (through views and a relu), the GEMM's store does it and
+the quantize takes its int8 value (``ctx.requantized``).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import torch
 import torch.ao.quantization.fx._decomposed  # registers the quantized_decomposed ops
 
 from .. import ir
-from .core import TensorValue, Unsupported
+from .core import TensorValue, Unsupported, buffer_numel, stored
 from .registry import INT8_OPS, float64_ops, lower
 from .views import reshape
 
@@ -97,7 +99,7 @@ def _requantized(ctx, node, x: TensorValue, scale, zero_point, qmin: int, qmax: 
     input is not such a dequantize (seen through reshapes, clones and dropouts outside
     training: ``x``, the quantize's input, has the shape to give it)."""
     src = node.args[0]
-    while isinstance(src, torch.fx.Node) and src not in ctx.dequantized and _identity_or_view(src):
+    while isinstance(src, torch.fx.Node) and src not in ctx.dequantized and identity_or_view(src):
         src = src.args[0]
     d = ctx.dequantized.get(src) if isinstance(src, torch.fx.Node) else None
     if d is None or d.axis is not None or isinstance(d.scale, RuntimeQParam) or \
@@ -110,15 +112,40 @@ def _requantized(ctx, node, x: TensorValue, scale, zero_point, qmin: int, qmax: 
         "max", "i32", qop("cast", "i32", q.load(idx)), qconst(qmin, "i32")), qconst(qmax, "i32"))))
 
 
-def _identity_or_view(node) -> bool:
+def identity_or_view(node) -> bool:
     """A node that passes its first argument's values on unchanged, in row-major order:
-    a reshape, a clone, or a dropout outside training."""
+    a reshape, a clone, a dropout outside training, or a transpose/permute that moves
+    only dimensions of size 1 past the others ((S, 1, D) -> (1, S, D))."""
     if node.op != "call_function":
         return False
     if node.target == aten.dropout.default:
         return len(node.args) > 2 and node.args[2] is False
+    if node.target in (aten.transpose.int, aten.permute.default):
+        return _moves_only_unit_dims(node)
     return node.target in (aten.view.default, aten._unsafe_view.default, aten.reshape.default, aten.clone.default,
                            aten.alias.default)
+
+
+def _moves_only_unit_dims(node) -> bool:
+    val = node.args[0].meta.get("val") if isinstance(node.args[0], torch.fx.Node) else None
+    if not isinstance(val, torch.Tensor):
+        return False
+    nd = val.dim()
+    perm = list(range(nd))
+    if node.target == aten.transpose.int:
+        a, b = node.args[1] % nd, node.args[2] % nd
+        perm[a], perm[b] = perm[b], perm[a]
+    else:
+        perm = [p % nd for p in node.args[1]]
+    kept = [p for p in perm if not (isinstance(val.shape[p], int) and val.shape[p] == 1)]
+    return kept == sorted(kept)
+
+
+def _source(node):
+    """The node whose values ``node`` passes on (through ``identity_or_view``)."""
+    while isinstance(node, torch.fx.Node) and identity_or_view(node):
+        node = node.args[0]
+    return node
 
 
 _INT8_KERNEL_USERS = {aten.addmm.default, aten.mm.default, aten.convolution.default}
@@ -151,11 +178,24 @@ def quantize_per_tensor(ctx, node, x, scale, zero_point, qmin, qmax, dtype):
     _int8(dtype, "quantize_per_tensor")
     if not isinstance(scale, (int, float)) or not isinstance(zero_point, int):
         raise Unsupported("quantize_per_tensor with a tensor scale")
+    # an int8 GEMM's store computed it (quant_gemm.py), or another quantize of the same
+    # values with the same parameters did (a layer norm's output, read through a transpose)
+    key = ("quantize", _source(node.args[0]), float(np.float32(scale)), zero_point, qmin, qmax)
+    fused = ctx.requantized.get(node, ctx.requantized.get(key))
+    if fused is not None:
+        return fused if tuple(fused.shape) == tuple(x.shape) else reshape(fused, x.shape)
     same = _requantized(ctx, node, x, scale, zero_point, qmin, qmax)
     if same is not None:
         return same
     q = quantize_value(x, scale, zero_point, qmin, qmax)
-    return q if _only_int8_kernels_read(node) else ctx.realize(q)
+    if not _only_int8_kernels_read(node):
+        # stored once, with the 16 bytes of slack an int8 GEMM reading it as A needs
+        # (quant_gemm._stored_a: no copy then)
+        buf = ctx.new_buffer("i8", buffer_numel(q.numel() + 16))
+        ctx.store_into(q, buf)
+        q = stored(buf, q.shape, "i8")
+        ctx.requantized[key] = q  # (a lazy one is not shared: its readers would each recompute it)
+    return q
 
 
 def _scalar_load(ctx, v: TensorValue) -> ir.Expr:
