@@ -29,13 +29,13 @@ export const ARRAY_TYPES = {
 };
 
 const USAGE = `usage: node --no-liftoff SCRIPT MODEL --inputs SPEC.json [--runs N] [--warmup-ms MS]
-       [--warmup-runs N] [--out DIR] [--variant auto|simd128|relaxed_simd] [--threads N] [--serve]
+       [--warmup-runs N] [--out DIR] [--variant auto|simd128|relaxed_simd] [--threads N] [--fixed-threads] [--serve]
 SPEC.json: {"inputs": [{"name", "shape", "dtype", "file"}]}, each file the raw little-endian
 C-contiguous bytes of one input (written by benchmarks/peers/test_peers.py or export.py).`;
 
 export function parseArgs(argv) {
   const args = { model: null, inputs: null, runs: 100, warmupMs: 2000, warmupRuns: 5, out: null, serve: false,
-                 variant: undefined, threads: 1 };
+                 variant: undefined, threads: 1, threadsAdaptive: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -50,6 +50,7 @@ export function parseArgs(argv) {
     else if (a === "--serve") args.serve = true;
     else if (a === "--variant") args.variant = next(); // run_ours.mjs: which code of the artifact runs
     else if (a === "--threads") args.threads = Number(next()); // threads per call (ORT: numThreads)
+    else if (a === "--fixed-threads") args.threadsAdaptive = false; // ours: every call on --threads (no measured choice)
     else if (a === "-h" || a === "--help") { console.log(USAGE); process.exit(0); }
     else if (a.startsWith("--")) throw new Error(`unknown option ${a}\n${USAGE}`);
     else if (args.model === null) args.model = a;

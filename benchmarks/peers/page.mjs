@@ -6,7 +6,7 @@
 // one), runs it and posts the answer (POST /result/ID); "load" replaces the page's model, so one
 // page serves a runtime for a whole stage. Commands (like common.mjs's):
 //   {op: "load", runtime: "ours"|"ort"|"tfjs"|"peak", model: URL, variant (ours: load()'s option), inputs: [{name, shape,
-//        dtype, url}], peak?: {export, iters}, threads? (ours: load()'s option; ort: numThreads; default 1;
+//        dtype, url}], peak?: {export, iters}, threads? (ours: load()'s option, with threadsAdaptive?; ort: numThreads; default 1;
 //        more than 1 needs a cross-origin isolated page: shipping.Server(isolated=True))}   -> {info}
 //   {op: "warmup", ms, min_runs}                                -> {runs, ms}
 //   {op: "batch", calls}                                        -> {ms}: calls back to back
@@ -45,7 +45,8 @@ async function fetchInputs(inputs) {
 const RUNTIMES = {
   async ours(cmd, inputs) {
     const { load } = await import("/csrc/js/loader.mjs");
-    const model = await load(fetch(cmd.model), { variant: cmd.variant, threads: cmd.threads ?? 1 });
+    const model = await load(fetch(cmd.model), { variant: cmd.variant, threads: cmd.threads ?? 1,
+                                                 threadsAdaptive: cmd.threadsAdaptive ?? true });
     const arrays = inputs.map((x) => x.data);
     return { run: () => model.run(arrays), dispose: () => model.close?.(), // close: a threaded model's workers
              info: { memoryBytes: model.memory.buffer.byteLength, variant: model.variant, threads: model.threads,

@@ -12,7 +12,9 @@
 // Timed: `model.run(arrays)`: inputs copied into linear memory, forward(), outputs copied out
 // (the loader's ordinary use), the same work as one onnxruntime-web session.run().
 // --threads N: load(model, {threads: N}), the artifact's threaded variant (save(..., threads=True))
-// on N - 1 worker threads plus this one; info.threads says how many ran.
+// on N - 1 worker threads plus this one; info.threads says how many ran. --fixed-threads: every
+// call on N (threadsAdaptive: false), else the loader's measured choice of 1 or N
+// (drain() reports threadsUsed, the count it chose).
 
 import { fileURLToPath } from "node:url";
 import { main } from "./common.mjs";
@@ -21,7 +23,8 @@ const LOADER = new URL("../../csrc/js/loader.mjs", import.meta.url);
 const { load } = await import(LOADER.href);
 
 await main("torch_wasm_backend", async (args, inputs) => {
-  const model = await load(args.model, { variant: args.variant, threads: args.threads });
+  const model = await load(args.model, { variant: args.variant, threads: args.threads,
+                                          threadsAdaptive: args.threadsAdaptive });
   const arrays = inputs.map((x) => x.data);
   model.inputs.forEach((s, i) => {
     if (!inputs[i] || JSON.stringify(s.shape) !== JSON.stringify(inputs[i].shape)) {
@@ -36,7 +39,7 @@ await main("torch_wasm_backend", async (args, inputs) => {
     return out;
   };
   const drain = () => {
-    const out = { forward_ms: forwardMs };
+    const out = { forward_ms: forwardMs, threads_used: model.threadsUsed };
     forwardMs = [];
     return out;
   };

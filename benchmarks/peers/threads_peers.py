@@ -10,7 +10,10 @@ too small to split is saved without one, and its 2-thread runtime then runs one 
 ``load()`` says). Four runtimes per engine: ``ours`` and ``ours_t2`` (the artifact's SIMD128
 code through csrc/js/loader.mjs with ``threads`` 1 and 2; in wasmtime through
 ``torch_wasm_backend.load``), ``ort`` and ``ort_t2`` (``ort.env.wasm.numThreads`` 1 and 2,
-ORT's own threaded build). Chromium pages are served cross-origin isolated
+ORT's own threaded build). ``ours_t2`` uses the loaders' measured choice of 1 or 2 threads
+(``threads_adaptive``); ``--fixed-threads`` runs its every call on 2, as ``numThreads = 2``
+does ORT's (the choice's trial can be misled by a neighbour's spinning workers: ORT-web's
+process runs between our batches). Chromium pages are served cross-origin isolated
 (``shipping.Server(isolated=True)``: the COOP/COEP headers of ``python -m torch_wasm_backend
 serve``), which both threaded runtimes need there.
 
@@ -80,11 +83,12 @@ def prepare(name: str, work: Path) -> shipping.Prepared:
     return p
 
 
-def make_runtime(engine: str, rt: str, p: shipping.Prepared, pages) -> shipping.Driver:
+def make_runtime(engine: str, rt: str, p: shipping.Prepared, pages, fixed: bool = False) -> shipping.Driver:
+    """``fixed``: ours runs every call on its thread count (no measured choice of 1 or N)."""
     model, threads, ours = p.files[rt], RUNTIMES[rt], rt.startswith("ours")
     if engine == "node":
         script = engines.RUN_OURS if ours else engines.RUN_ORT
-        args = ("--variant", "simd128") if ours else ()
+        args = ("--variant", "simd128", *(("--fixed-threads",) if fixed else ())) if ours else ()
         return shipping.NodeDriver(script, model, p.spec, args=(*args, "--threads", str(threads)))
     if engine == "chromium":
         inputs = [{**x, "url": pages.server.url(Path(x["file"]))} for x in p.inputs]
@@ -97,11 +101,12 @@ def make_runtime(engine: str, rt: str, p: shipping.Prepared, pages) -> shipping.
                 "inputs": inputs,
                 "variant": "simd128" if ours else None,
                 "threads": threads,
+                "threadsAdaptive": not fixed,
             },
         )
     import torch_wasm_backend
 
-    art = torch_wasm_backend.load(model, variant="simd128", threads=threads)
+    art = torch_wasm_backend.load(model, variant="simd128", threads=threads, threads_adaptive=not fixed)
     return shipping.PyDriver(lambda: art(*p.np_inputs), {"loader": "torch_wasm_backend.load", "threads": art.threads})
 
 
@@ -117,7 +122,7 @@ def run_engine(engine: str, prepared: list, args, pages) -> dict:
         drivers = {}
         for rt in rts:  # start every process first: their compiles overlap
             try:
-                drivers[rt] = make_runtime(engine, rt, p, pages)
+                drivers[rt] = make_runtime(engine, rt, p, pages, args.fixed_threads)
             except Exception as ex:  # noqa: BLE001 (reported in the table, the run goes on)
                 row["problems"][rt] = f"start: {ex}"
         calls = {}
@@ -191,6 +196,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     shipping.timing_args(ap, batch_ms=50, engines=ENGINES)
     ap.add_argument("--json", type=Path, required=True, help="results file")
+    ap.add_argument("--fixed-threads", action="store_true",
+                    help="ours at 2 threads runs every call on 2 (threads_adaptive off), as ORT-web's numThreads does")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: close every browser
     names = shipping.chosen_models(ap, args)
@@ -206,7 +213,7 @@ def main(argv=None) -> int:
     result = {
         "machine": shipping.machine(),
         "loadavg_before": os.getloadavg(),
-        "settings": {k: getattr(args, k) for k in ("rounds", "batch_ms", "warmup_ms")},
+        "settings": {k: getattr(args, k) for k in ("rounds", "batch_ms", "warmup_ms", "fixed_threads")},
         "versions": {"onnxruntime-web": engines.ort_version()},
         "inputs": {n: CASES[n].shape for n in names},
         "engines": {},
