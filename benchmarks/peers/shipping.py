@@ -151,21 +151,30 @@ def build_peaks(out: Path) -> dict[str, Path]:
     return paths
 
 
-def prepare(name: str, work: Path) -> Prepared:
+def prepared_case(name: str, work: Path) -> tuple:
+    """What every runtime of a model needs first: ``(Prepared, model, inputs)`` with the
+    inputs written to ``work/name`` and eager's output (no runtime's files yet)."""
     import torch_wasm_backend
 
     if Path(torch_wasm_backend.__file__).resolve().parents[1] != ROOT:
         raise SystemExit(f"torch_wasm_backend imports from {torch_wasm_backend.__file__}, not from {ROOT}")
-    case = CASES[name]
     d = work / name
     d.mkdir(parents=True, exist_ok=True)
-    model, inputs = build_model(case), case.make_inputs()
+    model, inputs = build_model(CASES[name]), CASES[name].make_inputs()
     with torch.no_grad():
         expected = model(*inputs).numpy()
-    names = onnx_export.input_names(model, len(inputs))
-    spec = engines.write_inputs(inputs, d, names)
+    spec = engines.write_inputs(inputs, d, onnx_export.input_names(model, len(inputs)))
     p = Prepared(name, d, spec, json.loads(spec.read_text())["inputs"], [x.numpy() for x in inputs], expected,
                  model_flops(name))
+    return p, model, inputs
+
+
+def prepare(name: str, work: Path) -> Prepared:
+    import torch_wasm_backend
+
+    case = CASES[name]
+    p, model, inputs = prepared_case(name, work)
+    d, expected = p.dir, p.expected
     try:
         p.files["ort"] = Path(onnx_export.export_case(name, d).path)
     except Exception as e:

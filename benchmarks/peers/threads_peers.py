@@ -42,7 +42,7 @@ import export as onnx_export
 import numpy as np
 import shipping  # also puts benchmarks/, benchmarks/peers/ and the checkout on sys.path
 import torch
-from models import CASES, build_model
+from models import CASES
 
 ENGINES = ("node", "chromium", "wasmtime")
 RUNTIMES = {"ours": 1, "ours_t2": 2, "ort": 1, "ort_t2": 2}  # runtime -> threads
@@ -53,21 +53,8 @@ def prepare(name: str, work: Path) -> shipping.Prepared:
     from torch_wasm_backend.ran import SaveError
 
     case = CASES[name]
-    d = work / name
-    d.mkdir(parents=True, exist_ok=True)
-    model, inputs = build_model(case), case.make_inputs()
-    with torch.no_grad():
-        expected = model(*inputs).numpy()
-    spec = engines.write_inputs(inputs, d, onnx_export.input_names(model, len(inputs)))
-    p = shipping.Prepared(
-        name,
-        d,
-        spec,
-        json.loads(spec.read_text())["inputs"],
-        [x.numpy() for x in inputs],
-        expected,
-        shipping.model_flops(name),
-    )
+    p, model, inputs = shipping.prepared_case(name, work)
+    d, expected = p.dir, p.expected
     p.files["ort"] = p.files["ort_t2"] = Path(onnx_export.export_case(name, d).path)
     art = d / f"{name}.wasm"
     torch._dynamo.reset()
